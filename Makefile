@@ -1,0 +1,41 @@
+# Kiln: two commands on a fresh Debian 12 machine with the Swift toolchain.
+#   make demo   install what is missing, build in release, run the main demo
+#   make test   install what is missing, build, run every test (Swift Testing + NumPy oracle)
+SWIFT      ?= swift
+DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev
+KILN_DEBUG := .build/debug/kiln
+KILN       := .build/release/kiln
+PYTHON     ?= python3
+
+.PHONY: deps pydeps build release test demo bench clean
+
+# Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
+deps:
+	@missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# NumPy for the independent oracle, installed with pip when missing.
+pydeps:
+	@$(PYTHON) -c "import numpy" 2>/dev/null || $(PYTHON) -m pip install -q numpy
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps pydeps
+	$(SWIFT) build
+	$(SWIFT) test
+	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG)
+
+demo: release
+	$(KILN) dump Graphs/lenet5.kiln
+	$(KILN) dot Graphs/lenet5.kiln
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Kiln",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kiln", targets: ["kiln"]),
+        .library(name: "KilnNN", targets: ["KilnNN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: Debian's OpenBLAS and LLVM 14 (installed by the Makefile).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        .target(name: "KilnIR"),
+        .target(name: "KilnPasses", dependencies: ["KilnIR"]),
+        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnPasses", "CBLAS"]),
+        .target(
+            name: "KilnJIT",
+            dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "CLLVM", "CBLAS"],
+            cSettings: [.unsafeFlags(["-I/usr/lib/llvm-14/include"])],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/lib/llvm-14/include"])],
+            linkerSettings: [.unsafeFlags(["-L/usr/lib/llvm-14/lib"])]
+        ),
+        .target(name: "KilnData", dependencies: ["KilnIR", "KilnRuntime", "CZlib"]),
+        .target(name: "KilnNN", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData"]),
+        .executableTarget(
+            name: "kiln",
+            dependencies: [
+                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnPasses"], resources: [.copy("Malformed")]),
+        .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"], resources: [.copy("Golden")]),
+        .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
+        .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN"]),
+        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,169 @@
+/// How a parameter or a piece of persistent state gets its first value.
+public enum Initializer: Hashable, Sendable, CustomStringConvertible {
+    case zeros
+    case ones
+    case constant(Double)
+    case uniform(Double, Double)
+    case normal(mean: Double, std: Double)
+    case glorotUniform
+    case heNormal
+
+    public var description: String {
+        switch self {
+        case .zeros: return "zeros"
+        case .ones: return "ones"
+        case .constant(let v): return "constant(\(formatFloat(v)))"
+        case .uniform(let lo, let hi): return "uniform(\(formatFloat(lo)), \(formatFloat(hi)))"
+        case .normal(let mean, let std): return "normal(\(formatFloat(mean)), \(formatFloat(std)))"
+        case .glorotUniform: return "glorot_uniform"
+        case .heNormal: return "he_normal"
+        }
+    }
+}
+
+/// A value fed by the caller on every run.
+public struct Input: Hashable, Sendable {
+    public var name: String
+    public var type: TensorType
+    public var location: SourceLocation?
+
+    public init(name: String, type: TensorType, location: SourceLocation? = nil) {
+        self.name = name
+        self.type = type
+        self.location = location
+    }
+
+    public static func == (a: Input, b: Input) -> Bool { a.name == b.name && a.type == b.type }
+    public func hash(into h: inout Hasher) { h.combine(name); h.combine(type) }
+}
+
+/// Persistent storage that lives across runs: trainable parameters and optimiser state.
+public struct Param: Hashable, Sendable {
+    public enum Role: String, Sendable {
+        /// Trainable: differentiation produces its gradient.
+        case param
+        /// Persistent but not trained (optimiser moments, step counters).
+        case state
+    }
+
+    public var name: String
+    public var type: TensorType
+    public var initializer: Initializer
+    public var role: Role
+    public var location: SourceLocation?
+
+    public init(name: String, type: TensorType, initializer: Initializer, role: Role = .param,
+                location: SourceLocation? = nil) {
+        self.name = name
+        self.type = type
+        self.initializer = initializer
+        self.role = role
+        self.location = location
+    }
+
+    public static func == (a: Param, b: Param) -> Bool {
+        a.name == b.name && a.type == b.type && a.initializer == b.initializer && a.role == b.role
+    }
+    public func hash(into h: inout Hasher) { h.combine(name); h.combine(type) }
+}
+
+/// One SSA operation. `type` is nil until shape inference (or a type annotation) sets it.
+public struct Node: Hashable, Sendable {
+    public var name: String
+    public var op: OpKind
+    public var operands: [String]
+    public var attributes: Attributes
+    public var type: TensorType?
+    public var location: SourceLocation?
+
+    public init(name: String, op: OpKind, operands: [String], attributes: Attributes = Attributes(),
+                type: TensorType? = nil, location: SourceLocation? = nil) {
+        self.name = name
+        self.op = op
+        self.operands = operands
+        self.attributes = attributes
+        self.type = type
+        self.location = location
+    }
+
+    /// Locations are provenance, not meaning: two nodes that compute the same thing are equal.
+    public static func == (a: Node, b: Node) -> Bool {
+        a.name == b.name && a.op == b.op && a.operands == b.operands
+            && a.attributes == b.attributes && a.type == b.type
+    }
+    public func hash(into h: inout Hasher) { h.combine(name); h.combine(op); h.combine(operands) }
+}
+
+/// After a run, persistent `target` takes the value `value` (how a training step writes
+/// back parameters and optimiser state).
+public struct StateUpdate: Hashable, Sendable {
+    public var target: String
+    public var value: String
+    public var location: SourceLocation?
+
+    public init(target: String, value: String, location: SourceLocation? = nil) {
+        self.target = target
+        self.value = value
+        self.location = location
+    }
+
+    public static func == (a: StateUpdate, b: StateUpdate) -> Bool { a.target == b.target && a.value == b.value }
+    public func hash(into h: inout Hasher) { h.combine(target); h.combine(value) }
+}
+
+/// A static computation graph: inputs, persistent parameters, SSA nodes in program order,
+/// outputs and state updates. Every value is named; unnamed temporaries are `%N`.
+public struct Graph: Hashable, Sendable {
+    public var name: String
+    public var inputs: [Input]
+    public var params: [Param]
+    public var nodes: [Node]
+    public var outputs: [String]
+    public var updates: [StateUpdate]
+    /// The file the graph came from, for diagnostics.
+    public var sourceFile: String
+
+    public init(name: String, inputs: [Input] = [], params: [Param] = [], nodes: [Node] = [],
+                outputs: [String] = [], updates: [StateUpdate] = [], sourceFile: String = "<graph>") {
+        self.name = name
+        self.inputs = inputs
+        self.params = params
+        self.nodes = nodes
+        self.outputs = outputs
+        self.updates = updates
+        self.sourceFile = sourceFile
+    }
+
+    public static func == (a: Graph, b: Graph) -> Bool {
+        a.name == b.name && a.inputs == b.inputs && a.params == b.params && a.nodes == b.nodes
+            && a.outputs == b.outputs && a.updates == b.updates
+    }
+    public func hash(into h: inout Hasher) { h.combine(name); h.combine(nodes) }
+
+    /// The type of every value whose type is known, by name.
+    public var valueTypes: [String: TensorType] {
+        var types: [String: TensorType] = [:]
+        for input in inputs { types[input.name] = input.type }
+        for param in params { types[param.name] = param.type }
+        for node in nodes { if let t = node.type { types[node.name] = t } }
+        return types
+    }
+
+    public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
+    public func param(named name: String) -> Param? { params.first { $0.name == name } }
+    public func input(named name: String) -> Input? { inputs.first { $0.name == name } }
+
+    /// Trainable parameters, in declaration order.
+    public var trainableParams: [Param] { params.filter { $0.role == .param } }
+
+    /// A `%N` name not yet used in this graph.
+    public func freshName() -> String {
+        var taken = Set<String>()
+        for node in nodes { taken.insert(node.name) }
+        var next = 0
+        for name in taken where name.hasPrefix("%") {
+            if let n = Int(name.dropFirst()), n >= next { next = n + 1 }
+        }
+        return "%\(next)"
+    }
+}

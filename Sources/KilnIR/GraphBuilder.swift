@@ -1,0 +1,145 @@
+/// Appends nodes to a graph with the checks every producer needs: unique names,
+/// known operands, arity, normalised attributes and (optionally) eager type inference.
+/// The parser, the Swift DSL and the rewriting passes all build graphs through it, so a
+/// graph built any of those ways names its temporaries the same way (`%N`, N = node index).
+public struct GraphBuilder {
+    public private(set) var graph: Graph
+    private var taken: Set<String>
+    private var types: [String: TensorType]
+    /// Infer each node's type as it is added (the DSL does, so errors point at the call).
+    public var infersTypes: Bool
+
+    public init(_ graph: Graph, infersTypes: Bool = false) {
+        self.graph = graph
+        self.infersTypes = infersTypes
+        taken = Set(graph.inputs.map(\.name) + graph.params.map(\.name) + graph.nodes.map(\.name))
+        types = graph.valueTypes
+    }
+
+    public init(name: String, sourceFile: String = "<graph>", infersTypes: Bool = false) {
+        self.init(Graph(name: name, sourceFile: sourceFile), infersTypes: infersTypes)
+    }
+
+    public func isDefined(_ name: String) -> Bool { taken.contains(name) }
+    public func type(of name: String) -> TensorType? { types[name] }
+
+    public mutating func addInput(_ name: String, _ type: TensorType, at location: SourceLocation? = nil) throws {
+        try claim(name, at: location)
+        graph.inputs.append(Input(name: name, type: type, location: location))
+        types[name] = type
+    }
+
+    public mutating func addParam(_ name: String, _ type: TensorType, _ initializer: Initializer,
+                                  role: Param.Role = .param, at location: SourceLocation? = nil) throws {
+        try claim(name, at: location)
+        graph.params.append(Param(name: name, type: type, initializer: initializer, role: role, location: location))
+        types[name] = type
+    }
+
+    /// Adds a node and returns its name. `attributes` are as written; they are checked
+    /// against the op's signature and completed with defaults.
+    @discardableResult
+    public mutating func add(_ op: OpKind, _ operands: [String], _ attributes: [(String, AttrValue)] = [],
+                             name: String? = nil, type annotation: TensorType? = nil,
+                             at location: SourceLocation? = nil) throws -> String {
+        guard op.arity.accepts(operands.count) else {
+            throw Diagnostic("\(op.name) expects \(op.arity.description), got \(operands.count)", at: location)
+        }
+        for operand in operands where !taken.contains(operand) {
+            throw Diagnostic("use of undefined value '\(operand)'", at: location)
+        }
+        let attrs = try op.normalize(attributes, at: location)
+        let nodeName = name ?? nextTemporary()
+        try claim(nodeName, at: location)
+        var node = Node(name: nodeName, op: op, operands: operands, attributes: attrs, type: annotation, location: location)
+        if infersTypes { node.type = try inferType(of: node, types: types) }
+        if let t = node.type { types[nodeName] = t }
+        graph.nodes.append(node)
+        return nodeName
+    }
+
+    /// Adds a fully formed node (a pass re-emitting one it already checked).
+    public mutating func append(_ node: Node) throws {
+        try claim(node.name, at: node.location)
+        if let t = node.type { types[node.name] = t }
+        graph.nodes.append(node)
+    }
+
+    public mutating func addOutput(_ name: String, at location: SourceLocation? = nil) throws {
+        guard taken.contains(name) else { throw Diagnostic("output of undefined value '\(name)'", at: location) }
+        guard !graph.outputs.contains(name) else { throw Diagnostic("'\(name)' is already an output", at: location) }
+        graph.outputs.append(name)
+    }
+
+    public mutating func addUpdate(_ target: String, _ value: String, at location: SourceLocation? = nil) throws {
+        guard graph.param(named: target) != nil else {
+            throw Diagnostic("update target '\(target)' is not a param or state", at: location)
+        }
+        guard taken.contains(value) else { throw Diagnostic("update from undefined value '\(value)'", at: location) }
+        guard !graph.updates.contains(where: { $0.target == target }) else {
+            throw Diagnostic("'\(target)' is updated twice", at: location)
+        }
+        graph.updates.append(StateUpdate(target: target, value: value, location: location))
+    }
+
+    /// A `%N` name not yet taken, N starting at the index the next node will have.
+    public mutating func nextTemporary() -> String {
+        var n = graph.nodes.count
+        while taken.contains("%\(n)") { n += 1 }
+        return "%\(n)"
+    }
+
+    private mutating func claim(_ name: String, at location: SourceLocation?) throws {
+        guard !taken.contains(name) else { throw Diagnostic("redefinition of '\(name)'", at: location) }
+        taken.insert(name)
+    }
+}
+
+extension OpKind {
+    /// Checks attribute names and kinds against the signature and fills in defaults.
+    public func normalize(_ given: [(String, AttrValue)], at location: SourceLocation? = nil) throws -> Attributes {
+        var result = Attributes()
+        for (name, value) in given {
+            guard let spec = attributeSpec(named: name) else {
+                let known = attributes.map(\.name)
+                let hint = known.isEmpty ? "it takes none" : "expected one of: " + known.joined(separator: ", ")
+                throw Diagnostic("\(self.name) has no attribute '\(name)' (\(hint))", at: location)
+            }
+            guard result[name] == nil else { throw Diagnostic("attribute '\(name)' given twice", at: location) }
+            result[name] = try coerce(value, to: spec.kind, attribute: name, at: location)
+        }
+        for spec in attributes where result[spec.name] == nil {
+            switch spec.defaultValue {
+            case .required: throw Diagnostic("\(self.name) needs attribute '\(spec.name)'", at: location)
+            case .value(let v): result[spec.name] = v
+            case .sameAs: break
+            }
+        }
+        for spec in attributes where result[spec.name] == nil {
+            if case .sameAs(let other) = spec.defaultValue { result[spec.name] = result[other] }
+        }
+        return result
+    }
+
+    private func coerce(_ value: AttrValue, to kind: AttrKind, attribute: String, at location: SourceLocation?) throws -> AttrValue {
+        switch (kind, value) {
+        case (.int, .int), (.float, .float), (.ints, .ints), (.bool, .bool), (.dtype, .dtype): return value
+        case (.float, .int(let v)): return .float(Double(v))
+        case (.ints, .int(let v)): return .ints([v])
+        default:
+            throw Diagnostic("attribute '\(attribute)' of \(name) expects \(kind.article), got \(value)", at: location)
+        }
+    }
+}
+
+extension AttrKind {
+    var article: String {
+        switch self {
+        case .int: return "an integer"
+        case .float: return "a number"
+        case .ints: return "a list of integers"
+        case .bool: return "true or false"
+        case .dtype: return "an element type (f32 or i32)"
+        }
+    }
+}

@@ -1,0 +1,293 @@
+/// Parses `.kiln` text into a `Graph` (grammar in Docs/IR.md). Nested calls become
+/// anonymous `%N` nodes in evaluation order; numeric literals become `constant` nodes.
+/// Types are not inferred here (annotations are kept and checked by inference).
+public struct Parser {
+    private let file: String
+    private var tokens: [Token] = []
+    private var position = 0
+    private var builder: GraphBuilder
+
+    /// Parses one graph. Errors are `Diagnostic`s carrying `file:line:col`.
+    public static func parse(_ text: String, file: String = "<input>") throws -> Graph {
+        var parser = Parser(file: file)
+        parser.tokens = try Lexer(file: file).tokens(text)
+        return try parser.parseGraph()
+    }
+
+    private init(file: String) {
+        self.file = file
+        builder = GraphBuilder(name: "", sourceFile: file)
+    }
+
+    private var current: Token { tokens[position] }
+    private var location: SourceLocation { location(of: current) }
+    private func location(of token: Token) -> SourceLocation {
+        SourceLocation(file: file, line: token.line, column: token.column)
+    }
+
+    private mutating func next() -> Token {
+        let token = tokens[position]
+        if position < tokens.count - 1 { position += 1 }
+        return token
+    }
+
+    private func peek(_ offset: Int = 1) -> Token { tokens[Swift.min(position + offset, tokens.count - 1)] }
+
+    private func error(_ message: String, at token: Token? = nil) -> Diagnostic {
+        Diagnostic(message, at: location(of: token ?? current))
+    }
+
+    private mutating func expect(_ symbol: Character, _ context: String) throws {
+        guard current.kind == .symbol(symbol) else {
+            throw error("expected '\(symbol)' \(context), found \(current.spelling)")
+        }
+        _ = next()
+    }
+
+    private mutating func identifier(_ what: String) throws -> String {
+        guard case .identifier(let name) = current.kind else { throw error("expected \(what), found \(current.spelling)") }
+        _ = next()
+        return name
+    }
+
+    private mutating func isSymbol(_ c: Character) -> Bool { current.kind == .symbol(c) }
+
+    private mutating func parseGraph() throws -> Graph {
+        guard case .identifier("graph") = current.kind else { throw error("expected 'graph', found \(current.spelling)") }
+        _ = next()
+        let name = try identifier("a graph name")
+        builder = GraphBuilder(name: name, sourceFile: file)
+        try expect("{", "after the graph name")
+        while !isSymbol("}") {
+            if current.kind == .end { throw error("graph '\(name)' is not closed: expected '}' before end of file") }
+            try parseStatement()
+        }
+        _ = next()
+        if current.kind != .end { throw error("unexpected \(current.spelling) after the end of graph '\(name)'") }
+        if builder.graph.outputs.isEmpty {
+            throw Diagnostic("graph '\(name)' has no output", at: location)
+        }
+        return builder.graph
+    }
+
+    private mutating func parseStatement() throws {
+        let start = current
+        guard case .identifier(let word) = start.kind else {
+            throw error("expected a statement (input, param, state, output, update or a definition), found \(start.spelling)")
+        }
+        let isDefinition = peek().kind == .symbol("=") || peek().kind == .symbol(":")
+        switch word {
+        case "input" where !isDefinition:
+            _ = next()
+            let nameToken = current
+            let name = try identifier("an input name")
+            try expect(":", "after input '\(name)'")
+            try builder.addInput(name, try parseType(), at: location(of: nameToken))
+        case "param" where !isDefinition, "state" where !isDefinition:
+            _ = next()
+            let nameToken = current
+            let name = try identifier("a \(word) name")
+            try expect(":", "after \(word) '\(name)'")
+            let type = try parseType()
+            try expect("=", "before the initializer of '\(name)'")
+            let initializer = try parseInitializer()
+            try builder.addParam(name, type, initializer, role: word == "state" ? .state : .param, at: location(of: nameToken))
+        case "output" where !isDefinition:
+            _ = next()
+            repeat {
+                let token = current
+                try builder.addOutput(try identifier("an output name"), at: location(of: token))
+            } while isSymbolThenAdvance(",")
+        case "update" where !isDefinition:
+            _ = next()
+            let token = current
+            let target = try identifier("the name of a param or state")
+            try expect("=", "after update target '\(target)'")
+            let valueToken = current
+            let value = try identifier("a value name")
+            guard builder.isDefined(value) else { throw error("update from undefined value '\(value)'", at: valueToken) }
+            try builder.addUpdate(target, value, at: location(of: token))
+        default:
+            try parseDefinition()
+        }
+    }
+
+    private mutating func isSymbolThenAdvance(_ c: Character) -> Bool {
+        guard isSymbol(c) else { return false }
+        _ = next()
+        return true
+    }
+
+    private mutating func parseDefinition() throws {
+        let nameToken = current
+        let name = try identifier("a value name")
+        var annotation: TensorType?
+        if isSymbolThenAdvance(":") { annotation = try parseType() }
+        try expect("=", "after '\(name)'")
+        if builder.isDefined(name) { throw error("redefinition of '\(name)'", at: nameToken) }
+        let exprToken = current
+        guard case .identifier = current.kind, peek().kind == .symbol("(") else {
+            if current.kind == .symbol("-") || { if case .number = current.kind { return true }; return false }() {
+                let value = try parseSignedNumber()
+                try builder.add(.constant, [], [("value", .float(value))], name: name, type: annotation, at: location(of: exprToken))
+                return
+            }
+            throw error("expected an op call after '\(name) =', found \(current.spelling)")
+        }
+        _ = try parseCall(name: name, annotation: annotation)
+    }
+
+    /// Parses `op(operands..., attr=value...)` and returns the defining node's name.
+    private mutating func parseCall(name: String?, annotation: TensorType?) throws -> String {
+        let opToken = current
+        let opName = try identifier("an op name")
+        guard let op = OpKind(name: opName) else { throw error("unknown op '\(opName)'", at: opToken) }
+        try expect("(", "after '\(opName)'")
+        var operands: [String] = []
+        var attributes: [(String, AttrValue)] = []
+        if !isSymbol(")") {
+            repeat {
+                if case .identifier(let key) = current.kind, peek().kind == .symbol("=") {
+                    _ = next(); _ = next()
+                    attributes.append((key, try parseAttrValue(for: key)))
+                } else {
+                    let operandToken = current
+                    guard attributes.isEmpty else { throw error("operands must come before attributes", at: operandToken) }
+                    operands.append(try parseOperand())
+                }
+            } while isSymbolThenAdvance(",")
+        }
+        try expect(")", "to close the call to '\(opName)'")
+        return try builder.add(op, operands, attributes, name: name, type: annotation, at: location(of: opToken))
+    }
+
+    private mutating func parseOperand() throws -> String {
+        let token = current
+        switch token.kind {
+        case .identifier where peek().kind == .symbol("("):
+            return try parseCall(name: nil, annotation: nil)
+        case .identifier(let name):
+            _ = next()
+            guard builder.isDefined(name) else { throw error("use of undefined value '\(name)'", at: token) }
+            return name
+        case .number, .symbol("-"):
+            let value = try parseSignedNumber()
+            return try builder.add(.constant, [], [("value", .float(value))], at: location(of: token))
+        default:
+            throw error("expected an operand, found \(token.spelling)")
+        }
+    }
+
+    private mutating func parseSignedNumber() throws -> Double {
+        let negative = isSymbolThenAdvance("-")
+        let v = try parseUnsignedNumber()
+        return negative ? -v : v
+    }
+
+    private mutating func parseUnsignedNumber() throws -> Double {
+        let token = current
+        switch token.kind {
+        case .number(let text):
+            _ = next()
+            guard let v = Double(text) else { throw error("malformed number '\(text)'", at: token) }
+            return v
+        case .identifier("inf"):
+            _ = next()
+            return .infinity
+        default:
+            throw error("expected a number, found \(token.spelling)")
+        }
+    }
+
+    private mutating func parseInteger(_ what: String) throws -> Int {
+        let negative = isSymbolThenAdvance("-")
+        let token = current
+        guard case .number(let text) = token.kind, let v = Int(text) else {
+            throw error("expected an integer \(what), found \(token.spelling)")
+        }
+        _ = next()
+        return negative ? -v : v
+    }
+
+    private mutating func parseAttrValue(for key: String) throws -> AttrValue {
+        let token = current
+        switch token.kind {
+        case .symbol("["):
+            _ = next()
+            var values: [Int] = []
+            if !isSymbol("]") {
+                repeat { values.append(try parseInteger("in the list for '\(key)'")) } while isSymbolThenAdvance(",")
+            }
+            try expect("]", "to close the list for '\(key)'")
+            return .ints(values)
+        case .identifier("true"): _ = next(); return .bool(true)
+        case .identifier("false"): _ = next(); return .bool(false)
+        case .identifier(let word):
+            if let dtype = DType(rawValue: word) { _ = next(); return .dtype(dtype) }
+            if word == "inf" { return .float(try parseUnsignedNumber()) }
+            throw error("expected a value for attribute '\(key)', found \(token.spelling)")
+        case .number, .symbol("-"):
+            let negative = isSymbolThenAdvance("-")
+            if case .number(let digits) = current.kind, let i = Int(digits) {
+                _ = next()
+                return .int(negative ? -i : i)
+            }
+            let v = try parseUnsignedNumber()
+            return .float(negative ? -v : v)
+        default:
+            throw error("expected a value for attribute '\(key)', found \(token.spelling)")
+        }
+    }
+
+    private mutating func parseType() throws -> TensorType {
+        let token = current
+        let word = try identifier("an element type (f32 or i32)")
+        guard let dtype = DType(rawValue: word) else {
+            throw error("unknown element type '\(word)' (expected f32 or i32)", at: token)
+        }
+        try expect("[", "after element type '\(word)'")
+        var dims: [Int] = []
+        if !isSymbol("]") {
+            repeat {
+                let dimToken = current
+                let dim = try parseInteger("dimension")
+                guard dim > 0 else { throw error("dimension must be positive, got \(dim)", at: dimToken) }
+                dims.append(dim)
+            } while isSymbolThenAdvance(",")
+        }
+        try expect("]", "to close the shape")
+        return TensorType(dtype, Shape(dims))
+    }
+
+    private mutating func parseInitializer() throws -> Initializer {
+        let token = current
+        let name = try identifier("an initializer")
+        var args: [Double] = []
+        if isSymbolThenAdvance("(") {
+            if !isSymbol(")") {
+                repeat { args.append(try parseSignedNumber()) } while isSymbolThenAdvance(",")
+            }
+            try expect(")", "to close the arguments of '\(name)'")
+        }
+        func arity(_ n: Int) throws {
+            guard args.count == n else { throw error("initializer '\(name)' takes \(n) argument\(n == 1 ? "" : "s"), got \(args.count)", at: token) }
+        }
+        switch name {
+        case "zeros": try arity(0); return .zeros
+        case "ones": try arity(0); return .ones
+        case "glorot_uniform": try arity(0); return .glorotUniform
+        case "he_normal": try arity(0); return .heNormal
+        case "constant": try arity(1); return .constant(args[0])
+        case "uniform":
+            try arity(2)
+            guard args[0] < args[1] else { throw error("uniform needs low < high, got \(formatFloat(args[0])), \(formatFloat(args[1]))", at: token) }
+            return .uniform(args[0], args[1])
+        case "normal":
+            try arity(2)
+            guard args[1] >= 0 else { throw error("normal needs std >= 0, got \(formatFloat(args[1]))", at: token) }
+            return .normal(mean: args[0], std: args[1])
+        default:
+            throw error("unknown initializer '\(name)' (expected zeros, ones, constant(v), uniform(lo, hi), normal(mean, std), glorot_uniform or he_normal)", at: token)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// Infers the type of one node from the types of its operands, checking any annotation.
+/// Errors name the op, the node's location and the shapes involved.
+public func inferType(of node: Node, types: [String: TensorType]) throws -> TensorType {
+    var operandTypes: [TensorType] = []
+    for operand in node.operands {
+        guard let t = types[operand] else {
+            throw Diagnostic("\(node.op.name): type of operand '\(operand)' is unknown", at: node.location)
+        }
+        operandTypes.append(t)
+    }
+    let inferred: TensorType
+    do {
+        inferred = try node.op.resultType(operandTypes, node.attributes)
+    } catch let error as TypeError {
+        throw Diagnostic("\(node.op.name): \(error.message)", at: node.location)
+    }
+    if let annotated = node.type, annotated != inferred {
+        throw Diagnostic("'\(node.name)' is annotated \(annotated) but \(node.op.name) gives \(inferred)", at: node.location)
+    }
+    return inferred
+}
+
+/// Gives every node its type, in program order (a verified graph defines before use).
+public func inferTypes(_ graph: Graph) throws -> Graph {
+    var result = graph
+    var types: [String: TensorType] = [:]
+    for input in graph.inputs { types[input.name] = input.type }
+    for param in graph.params { types[param.name] = param.type }
+    for index in result.nodes.indices {
+        let t = try inferType(of: result.nodes[index], types: types)
+        result.nodes[index].type = t
+        types[result.nodes[index].name] = t
+    }
+    try checkUpdateTypes(result, types: types)
+    return result
+}
+
+private func checkUpdateTypes(_ graph: Graph, types: [String: TensorType]) throws {
+    for update in graph.updates {
+        guard let target = graph.param(named: update.target), let t = types[update.value] else { continue }
+        guard t == target.type else {
+            throw Diagnostic("update of '\(update.target)' (\(target.type)) from '\(update.value)' of type \(t)", at: update.location)
+        }
+    }
+}

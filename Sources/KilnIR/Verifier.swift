@@ -1,0 +1,57 @@
+/// Checks the structural invariants every pass may rely on: unique names, definition
+/// before use (which, in a straight-line SSA list, also rules out cycles), arity,
+/// complete and well-typed attributes, defined outputs and updates, and — where types
+/// are present — that they agree with the shape rules.
+public struct Verifier {
+    public init() {}
+
+    public func verify(_ graph: Graph) throws {
+        var defined = Set<String>()
+        var types: [String: TensorType] = [:]
+        func define(_ name: String, _ location: SourceLocation?) throws {
+            guard !defined.contains(name) else { throw Diagnostic("redefinition of '\(name)'", at: location) }
+            defined.insert(name)
+        }
+        for input in graph.inputs {
+            try define(input.name, input.location)
+            types[input.name] = input.type
+        }
+        for param in graph.params {
+            try define(param.name, param.location)
+            types[param.name] = param.type
+        }
+        for node in graph.nodes {
+            guard node.op.arity.accepts(node.operands.count) else {
+                throw Diagnostic("\(node.op.name) expects \(node.op.arity.description), got \(node.operands.count)", at: node.location)
+            }
+            for operand in node.operands where !defined.contains(operand) {
+                throw Diagnostic("'\(node.name)' uses '\(operand)' before it is defined", at: node.location)
+            }
+            let normalized = try node.op.normalize(Array(node.attributes.values.map { ($0.key, $0.value) }), at: node.location)
+            guard normalized == node.attributes else {
+                throw Diagnostic("'\(node.name)': attributes of \(node.op.name) are not normalised", at: node.location)
+            }
+            try define(node.name, node.location)
+            if node.type != nil {
+                types[node.name] = try inferType(of: node, types: types)
+            }
+        }
+        var seenOutputs = Set<String>()
+        for output in graph.outputs {
+            guard defined.contains(output) else { throw Diagnostic("output of undefined value '\(output)'") }
+            guard seenOutputs.insert(output).inserted else { throw Diagnostic("'\(output)' is listed as an output twice") }
+        }
+        var seenTargets = Set<String>()
+        for update in graph.updates {
+            guard graph.param(named: update.target) != nil else {
+                throw Diagnostic("update target '\(update.target)' is not a param or state", at: update.location)
+            }
+            guard defined.contains(update.value) else {
+                throw Diagnostic("update from undefined value '\(update.value)'", at: update.location)
+            }
+            guard seenTargets.insert(update.target).inserted else {
+                throw Diagnostic("'\(update.target)' is updated twice", at: update.location)
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import KilnIR
+
+/// Raw, 64-byte-aligned memory for tensor elements. A buffer either owns its memory or is a
+/// view into memory owned elsewhere (an arena slice, kept alive by `owner`).
+public final class TensorStorage: @unchecked Sendable {
+    public let pointer: UnsafeMutableRawPointer
+    public let byteCount: Int
+    private let owner: AnyObject?
+    private let ownsMemory: Bool
+
+    /// Fresh zeroed memory.
+    public init(byteCount: Int) {
+        self.byteCount = byteCount
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(byteCount, 64), alignment: 64)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(byteCount, 64))
+        owner = nil
+        ownsMemory = true
+    }
+
+    /// A view of `byteCount` bytes at `pointer`, kept valid by holding `owner`.
+    public init(viewing pointer: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject) {
+        self.pointer = pointer
+        self.byteCount = byteCount
+        self.owner = owner
+        ownsMemory = false
+    }
+
+    deinit { if ownsMemory { pointer.deallocate() } }
+}
+
+/// A typed, shaped, row-major tensor over a `TensorStorage`.
+public struct Tensor: @unchecked Sendable {
+    public let type: TensorType
+    public let storage: TensorStorage
+
+    public init(type: TensorType, storage: TensorStorage) {
+        self.type = type
+        self.storage = storage
+    }
+
+    /// A zero-filled tensor.
+    public init(zeros type: TensorType) {
+        self.init(type: type, storage: TensorStorage(byteCount: type.byteCount))
+    }
+
+    public init(_ shape: Shape, floats: [Float]) {
+        precondition(floats.count == shape.elementCount, "element count \(floats.count) does not match \(shape)")
+        self.init(zeros: TensorType(.f32, shape))
+        floats.withUnsafeBytes { storage.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    }
+
+    public init(_ shape: Shape, ints: [Int32]) {
+        precondition(ints.count == shape.elementCount, "element count \(ints.count) does not match \(shape)")
+        self.init(zeros: TensorType(.i32, shape))
+        ints.withUnsafeBytes { storage.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    }
+
+    public static func scalar(_ value: Float) -> Tensor { Tensor(.scalar, floats: [value]) }
+
+    public var shape: Shape { type.shape }
+    public var dtype: DType { type.dtype }
+    public var elementCount: Int { type.elementCount }
+
+    public var floatPointer: UnsafeMutablePointer<Float> { storage.pointer.assumingMemoryBound(to: Float.self) }
+    public var intPointer: UnsafeMutablePointer<Int32> { storage.pointer.assumingMemoryBound(to: Int32.self) }
+
+    /// The elements as floats (int32 elements are converted).
+    public var floats: [Float] {
+        switch dtype {
+        case .f32: return Array(UnsafeBufferPointer(start: floatPointer, count: elementCount))
+        case .i32: return UnsafeBufferPointer(start: intPointer, count: elementCount).map { Float($0) }
+        }
+    }
+
+    /// The elements as int32 (float elements are truncated).
+    public var ints: [Int32] {
+        switch dtype {
+        case .i32: return Array(UnsafeBufferPointer(start: intPointer, count: elementCount))
+        case .f32: return UnsafeBufferPointer(start: floatPointer, count: elementCount).map { Int32($0) }
+        }
+    }
+
+    /// A deep copy in fresh storage.
+    public func copy() -> Tensor {
+        let result = Tensor(zeros: type)
+        result.storage.pointer.copyMemory(from: storage.pointer, byteCount: type.byteCount)
+        return result
+    }
+}
