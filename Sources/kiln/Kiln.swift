@@ -51,38 +51,3 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-struct Dump: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Parse, infer types and print the IR.")
-    @OptionGroup var graph: GraphFile
-
-    func run() throws {
-        try reportingErrors {
-            print(try graph.load().text, terminator: "")
-        }
-    }
-}
-
-struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Check a graph: exit 0 with a one-line summary, or 1 with diagnostics.")
-    @OptionGroup var graph: GraphFile
-
-    func run() throws {
-        try reportingErrors {
-            let g = try graph.load()
-            let paramCount = g.params.filter { $0.role == .param }.reduce(0) { $0 + $1.type.elementCount }
-            print("\(graph.file): ok: graph \(g.name): \(g.inputs.count) inputs, \(g.params.count) params (\(paramCount) weights), \(g.nodes.count) nodes, \(g.outputs.count) outputs")
-        }
-    }
-}
-
-struct Dot: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the graph as Graphviz DOT.")
-    @OptionGroup var graph: GraphFile
-
-    func run() throws {
-        try reportingErrors {
-            print(DotExport().dot(try graph.load()), terminator: "")
-        }
-    }
-}
