@@ -143,3 +143,31 @@ extension AttrKind {
         }
     }
 }
+
+extension GraphBuilder {
+    /// Renames a node defined by this builder and rewrites its uses. Passes use it to give a
+    /// value its final, readable name (`d_w1`) once they know which node carries it.
+    public mutating func rename(_ old: String, to new: String) throws {
+        guard let index = graph.nodes.lastIndex(where: { $0.name == old }) else {
+            throw Diagnostic("cannot rename '\(old)': no such node")
+        }
+        guard !taken.contains(new) else { throw Diagnostic("cannot rename '\(old)' to '\(new)': name taken") }
+        taken.remove(old)
+        taken.insert(new)
+        if let t = types.removeValue(forKey: old) { types[new] = t }
+        graph.nodes[index].name = new
+        for i in graph.nodes.indices where i > index {
+            graph.nodes[i].operands = graph.nodes[i].operands.map { $0 == old ? new : $0 }
+        }
+        graph.outputs = graph.outputs.map { $0 == old ? new : $0 }
+        for i in graph.updates.indices where graph.updates[i].value == old { graph.updates[i].value = new }
+    }
+
+    /// `base` if free, else `base_1`, `base_2`, ….
+    public func freeName(_ base: String) -> String {
+        if !taken.contains(base) { return base }
+        var n = 1
+        while taken.contains("\(base)_\(n)") { n += 1 }
+        return "\(base)_\(n)"
+    }
+}

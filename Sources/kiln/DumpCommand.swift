@@ -4,12 +4,14 @@ import KilnIR
 import KilnPasses
 
 struct Dump: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Parse, infer types and print the IR.")
+    static let configuration = CommandConfiguration(
+        abstract: "Parse, infer types and print the IR (optionally with gradients or as a training step).")
     @OptionGroup var graph: GraphFile
+    @OptionGroup var transform: GraphTransformOptions
 
     func run() throws {
         try reportingErrors {
-            print(try graph.load().text, terminator: "")
+            print(try transform.apply(try graph.load()).text, terminator: "")
         }
     }
 }
