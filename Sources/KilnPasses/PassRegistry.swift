@@ -1,0 +1,39 @@
+import KilnIR
+
+/// Builds passes from their names, for `--passes=` pipelines and golden tests.
+/// Options a pass needs (`loss`, `optimizer`) come as key/value pairs.
+public enum PassRegistry {
+    /// Every pass name, in the order a default pipeline would run them.
+    public static let names = ["infer-shapes", "differentiate", "training-step"]
+
+    public static func make(_ name: String, options: [String: String] = [:]) throws -> any Pass {
+        func option(_ key: String) throws -> String {
+            guard let value = options[key] else { throw Diagnostic("pass \(name) needs the option '\(key)'") }
+            return value
+        }
+        switch name {
+        case "infer-shapes": return ShapeInference()
+        case "differentiate":
+            let wrt = options["wrt"].map { $0.split(separator: ",").map(String.init) }
+            return Differentiation(loss: try option("loss"), wrt: wrt)
+        case "training-step":
+            return TrainingStep(loss: try option("loss"), optimizer: try Optimizer.parse(options["optimizer"] ?? "sgd"))
+        default:
+            throw Diagnostic("unknown pass '\(name)' (known: \(names.joined(separator: ", ")))")
+        }
+    }
+
+    /// Parses a comma-separated pipeline such as `infer-shapes,differentiate`.
+    public static func pipeline(_ spec: String, options: [String: String] = [:]) throws -> [any Pass] {
+        try spec.split(separator: ",").map { try make(String($0).trimmingSpaces(), options: options) }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}
