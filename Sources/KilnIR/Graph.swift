@@ -75,21 +75,47 @@ public struct Node: Hashable, Sendable {
     public var attributes: Attributes
     public var type: TensorType?
     public var location: SourceLocation?
+    /// The body of a `fused` kernel: nodes reading the kernel's operands and each other.
+    public var region: [Node]?
+    /// A fused kernel's further results (body values it writes out), after `name`.
+    public var extraResults: [String]
 
     public init(name: String, op: OpKind, operands: [String], attributes: Attributes = Attributes(),
-                type: TensorType? = nil, location: SourceLocation? = nil) {
+                type: TensorType? = nil, location: SourceLocation? = nil,
+                region: [Node]? = nil, extraResults: [String] = []) {
         self.name = name
         self.op = op
         self.operands = operands
         self.attributes = attributes
         self.type = type
         self.location = location
+        self.region = region
+        self.extraResults = extraResults
+    }
+
+    /// Every value the node defines: its name, then a fused kernel's further results.
+    public var resultNames: [String] { [name] + extraResults }
+
+    /// Every name the node claims in the graph's single namespace: its results and, for a
+    /// fused kernel, its body's values (kept unique so un-fusing never clashes).
+    public var definedNames: [String] {
+        guard let body = region else { return [name] }
+        var names = body.map(\.name)
+        if !names.contains(name) { names.append(name) }
+        return names
+    }
+
+    /// The type of each result (for a fused kernel, of the body values it writes out).
+    public var resultTypes: [(String, TensorType?)] {
+        guard let body = region, !extraResults.isEmpty else { return [(name, type)] }
+        return resultNames.map { result in (result, result == name ? type : body.first { $0.name == result }?.type) }
     }
 
     /// Locations are provenance, not meaning: two nodes that compute the same thing are equal.
     public static func == (a: Node, b: Node) -> Bool {
         a.name == b.name && a.op == b.op && a.operands == b.operands
             && a.attributes == b.attributes && a.type == b.type
+            && a.region == b.region && a.extraResults == b.extraResults
     }
     public func hash(into h: inout Hasher) { h.combine(name); h.combine(op); h.combine(operands) }
 }
@@ -145,7 +171,9 @@ public struct Graph: Hashable, Sendable {
         var types: [String: TensorType] = [:]
         for input in inputs { types[input.name] = input.type }
         for param in params { types[param.name] = param.type }
-        for node in nodes { if let t = node.type { types[node.name] = t } }
+        for node in nodes {
+            for (name, type) in node.resultTypes { if let type { types[name] = type } }
+        }
         return types
     }
 

@@ -12,7 +12,8 @@ public struct GraphBuilder {
     public init(_ graph: Graph, infersTypes: Bool = false) {
         self.graph = graph
         self.infersTypes = infersTypes
-        taken = Set(graph.inputs.map(\.name) + graph.params.map(\.name) + graph.nodes.map(\.name))
+        taken = Set(graph.inputs.map(\.name) + graph.params.map(\.name))
+        for node in graph.nodes { taken.formUnion(node.definedNames) }
         types = graph.valueTypes
     }
 
@@ -58,10 +59,10 @@ public struct GraphBuilder {
         return nodeName
     }
 
-    /// Adds a fully formed node (a pass re-emitting one it already checked).
+    /// Adds a fully formed node (a pass re-emitting one it already checked, a fused kernel).
     public mutating func append(_ node: Node) throws {
-        try claim(node.name, at: node.location)
-        if let t = node.type { types[node.name] = t }
+        for name in node.definedNames { try claim(name, at: node.location) }
+        for (name, type) in node.resultTypes { if let type { types[name] = type } }
         graph.nodes.append(node)
     }
 

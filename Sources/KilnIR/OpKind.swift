@@ -23,6 +23,8 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
     // Gradient helpers emitted by differentiation (ordinary ops: printable, runnable)
     case conv2d_grad_input, conv2d_grad_filter, max_pool2d_grad, avg_pool2d_grad
     case softmax_cross_entropy_grad, gather_grad
+    // A kernel formed by fusion: its body region holds the ops it computes in one pass
+    case fused
 
     /// The op's spelling in `.kiln` text.
     public var name: String { rawValue }
@@ -31,7 +33,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
 
     /// Broad classes that passes and backends reason about.
     public enum Category: Sendable {
-        case source, elementwise, contraction, layout, reduction, loss, gradientHelper
+        case source, elementwise, contraction, layout, reduction, loss, gradientHelper, kernel
     }
 
     public var category: Category {
@@ -50,6 +52,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         case .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad,
              .softmax_cross_entropy_grad, .gather_grad:
             return .gradientHelper
+        case .fused: return .kernel
         }
     }
 
@@ -89,6 +92,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
             return .exactly(2)
         case .select, .softmax_cross_entropy_grad: return .exactly(3)
         case .concat: return .atLeast(1)
+        case .fused: return .atLeast(0)
         }
     }
 
@@ -133,7 +137,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
              .gather, .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy,
-             .softmax_cross_entropy_grad:
+             .softmax_cross_entropy_grad, .fused:
             return []
         }
     }

@@ -123,9 +123,22 @@ public struct Parser {
         let name = try identifier("a value name")
         var annotation: TensorType?
         if isSymbolThenAdvance(":") { annotation = try parseType() }
+        var results = [(name, annotation, nameToken)]
+        while isSymbolThenAdvance(",") {
+            let token = current
+            let extra = try identifier("a result name")
+            results.append((extra, isSymbolThenAdvance(":") ? try parseType() : nil, token))
+        }
         try expect("=", "after '\(name)'")
-        if builder.isDefined(name) { throw error("redefinition of '\(name)'", at: nameToken) }
+        for (result, _, token) in results where builder.isDefined(result) {
+            throw error("redefinition of '\(result)'", at: token)
+        }
         let exprToken = current
+        if case .identifier(let callee) = current.kind, callee.hasPrefix("fused"), peek().kind == .symbol("(") {
+            try parseFusedKernel(results: results)
+            return
+        }
+        if results.count > 1 { throw error("only a fused kernel defines several values", at: results[1].2) }
         guard case .identifier = current.kind, peek().kind == .symbol("(") else {
             if current.kind == .symbol("-") || { if case .number = current.kind { return true }; return false }() {
                 let value = try parseSignedNumber()
@@ -135,6 +148,81 @@ public struct Parser {
             throw error("expected an op call after '\(name) =', found \(current.spelling)")
         }
         _ = try parseCall(name: name, annotation: annotation)
+    }
+
+    /// `a: T, b: T = fused_…(operands) { body }`: the body's definitions read only the
+    /// kernel's operands and each other; the left-hand names are body values written out.
+    private mutating func parseFusedKernel(results: [(String, TensorType?, Token)]) throws {
+        let kernelToken = current
+        _ = next()
+        try expect("(", "after the fused kernel's name")
+        var operands: [String] = []
+        if !isSymbol(")") {
+            repeat {
+                let token = current
+                let operand = try identifier("an operand name")
+                guard builder.isDefined(operand) else { throw error("use of undefined value '\(operand)'", at: token) }
+                operands.append(operand)
+            } while isSymbolThenAdvance(",")
+        }
+        try expect(")", "to close the fused kernel's operands")
+        try expect("{", "to open the fused kernel's body")
+        var visible = Set(operands)
+        var body: [Node] = []
+        while !isSymbol("}") {
+            if current.kind == .end { throw error("fused kernel body is not closed: expected '}' before end of file") }
+            let nameToken = current
+            let name = try identifier("a body definition")
+            guard !visible.contains(name), !builder.isDefined(name) else { throw error("redefinition of '\(name)'", at: nameToken) }
+            var annotation: TensorType?
+            if isSymbolThenAdvance(":") { annotation = try parseType() }
+            try expect("=", "after '\(name)'")
+            let opToken = current
+            let opName = try identifier("an op name")
+            guard let op = OpKind(name: opName), op != .fused else { throw error("unknown op '\(opName)' in a fused body", at: opToken) }
+            try expect("(", "after '\(opName)'")
+            var args: [String] = []
+            var attributes: [(String, AttrValue)] = []
+            if !isSymbol(")") {
+                repeat {
+                    let token = current
+                    guard case .identifier(let word) = token.kind else {
+                        throw error("fused bodies take value names as operands, found \(token.spelling)")
+                    }
+                    if peek().kind == .symbol("=") {
+                        _ = next(); _ = next()
+                        attributes.append((word, try parseAttrValue(for: word)))
+                    } else {
+                        _ = next()
+                        guard attributes.isEmpty else { throw error("operands must come before attributes", at: token) }
+                        guard visible.contains(word) else {
+                            throw error("'\(word)' is neither an operand of the kernel nor defined in its body", at: token)
+                        }
+                        args.append(word)
+                    }
+                } while isSymbolThenAdvance(",")
+            }
+            try expect(")", "to close the call to '\(opName)'")
+            guard op.arity.accepts(args.count) else {
+                throw error("\(op.name) expects \(op.arity.description), got \(args.count)", at: opToken)
+            }
+            let attrs = try op.normalize(attributes, at: location(of: opToken))
+            body.append(Node(name: name, op: op, operands: args, attributes: attrs, type: annotation, location: location(of: opToken)))
+            visible.insert(name)
+        }
+        _ = next()
+        guard !body.isEmpty else { throw error("a fused kernel needs a body", at: kernelToken) }
+        for (result, type, token) in results {
+            guard let definition = body.first(where: { $0.name == result }) else {
+                throw error("result '\(result)' is not defined in the kernel body", at: token)
+            }
+            if let type, let bodyType = definition.type, type != bodyType {
+                throw error("result '\(result)' is annotated \(type) but its body definition says \(bodyType)", at: token)
+            }
+        }
+        let kernel = Node(name: results[0].0, op: .fused, operands: operands, type: results[0].1,
+                          location: location(of: kernelToken), region: body, extraResults: results.dropFirst().map(\.0))
+        try builder.append(kernel)
     }
 
     /// Parses `op(operands..., attr=value...)` and returns the defining node's name.

@@ -10,17 +10,34 @@ public struct Printer {
         for param in graph.params {
             out += "  \(param.role.rawValue) \(param.name): \(param.type) = \(param.initializer)\n"
         }
-        for node in graph.nodes { out += "  " + line(for: node) + "\n" }
+        for node in graph.nodes { out += lines(for: node, indent: "  ") }
         for output in graph.outputs { out += "  output \(output)\n" }
         for update in graph.updates { out += "  update \(update.target) = \(update.value)\n" }
         out += "}\n"
         return out
     }
 
-    /// `name: type = op(operands, attr=value)`.
+    /// The node's statement, with a fused kernel's body indented below it.
+    public func lines(for node: Node, indent: String, annotation: (String) -> String = { _ in "" }) -> String {
+        let head = node.resultTypes.map { name, type in
+            (type.map { "\(name): \($0)" } ?? name) + annotation(name)
+        }.joined(separator: ", ")
+        guard let body = node.region else { return "\(indent)\(head) = \(call(for: node))\n" }
+        var out = "\(indent)\(head) = \(Self.kernelName(body))(\(node.operands.joined(separator: ", "))) {\n"
+        for inner in body { out += lines(for: inner, indent: indent + "  ") }
+        return out + "\(indent)}\n"
+    }
+
+    /// `name: type = op(operands, attr=value)` for a single-result node.
     public func line(for node: Node) -> String {
-        let head = node.type.map { "\(node.name): \($0)" } ?? node.name
-        return "\(head) = \(call(for: node))"
+        lines(for: node, indent: "").trimmingTrailingNewline()
+    }
+
+    /// A fused kernel's name spells the ops it contains, in order: `fused_matmul_add_relu`.
+    public static func kernelName(_ body: [Node]) -> String {
+        var ops: [String] = []
+        for node in body where !ops.contains(node.op.name) { ops.append(node.op.name) }
+        return "fused_" + ops.joined(separator: "_")
     }
 
     /// `op(operands, attr=value)`, attributes in signature order, defaults left out.
@@ -41,4 +58,10 @@ public struct Printer {
 extension Graph {
     /// The graph as `.kiln` text.
     public var text: String { Printer().print(self) }
+}
+
+extension String {
+    fileprivate func trimmingTrailingNewline() -> String {
+        hasSuffix("\n") ? String(dropLast()) : self
+    }
 }

@@ -146,6 +146,8 @@ extension OpKind {
             return TensorType(.f32, shape)
         case .max_pool2d_grad:
             return operands[0]
+        case .fused:
+            throw TypeError("a fused kernel's types come from its body")
         case .avg_pool2d_grad:
             let shape = try checkedShape(attrs.ints("shape"), "shape")
             guard shape.rank == 4 else { throw TypeError("shape must have 4 dimensions, got \(shape)") }

@@ -20,6 +20,26 @@ public func inferType(of node: Node, types: [String: TensorType]) throws -> Tens
     return inferred
 }
 
+/// Types a fused kernel's body from its operands' types and sets the kernel's own type.
+public func inferFusedTypes(_ node: inout Node, types: [String: TensorType]) throws {
+    guard var body = node.region else { throw Diagnostic("fused kernel '\(node.name)' has no body", at: node.location) }
+    var local: [String: TensorType] = [:]
+    for operand in node.operands { local[operand] = types[operand] }
+    for index in body.indices {
+        let t = try inferType(of: body[index], types: local)
+        body[index].type = t
+        local[body[index].name] = t
+    }
+    node.region = body
+    guard let resultType = local[node.name] else {
+        throw Diagnostic("result '\(node.name)' is not defined in the kernel body", at: node.location)
+    }
+    if let annotated = node.type, annotated != resultType {
+        throw Diagnostic("'\(node.name)' is annotated \(annotated) but its body gives \(resultType)", at: node.location)
+    }
+    node.type = resultType
+}
+
 /// Gives every node its type, in program order (a verified graph defines before use).
 public func inferTypes(_ graph: Graph) throws -> Graph {
     var result = graph
@@ -27,9 +47,12 @@ public func inferTypes(_ graph: Graph) throws -> Graph {
     for input in graph.inputs { types[input.name] = input.type }
     for param in graph.params { types[param.name] = param.type }
     for index in result.nodes.indices {
-        let t = try inferType(of: result.nodes[index], types: types)
-        result.nodes[index].type = t
-        types[result.nodes[index].name] = t
+        if result.nodes[index].op == .fused {
+            try inferFusedTypes(&result.nodes[index], types: types)
+        } else {
+            result.nodes[index].type = try inferType(of: result.nodes[index], types: types)
+        }
+        for (name, type) in result.nodes[index].resultTypes { types[name] = type }
     }
     try checkUpdateTypes(result, types: types)
     return result

@@ -27,10 +27,21 @@ public struct Verifier {
             for operand in node.operands where !defined.contains(operand) {
                 throw Diagnostic("'\(node.name)' uses '\(operand)' before it is defined", at: node.location)
             }
-            let normalized = try node.op.normalize(Array(node.attributes.values.map { ($0.key, $0.value) }), at: node.location)
-            guard normalized == node.attributes else {
-                throw Diagnostic("'\(node.name)': attributes of \(node.op.name) are not normalised", at: node.location)
+            if node.op == .fused {
+                try verifyKernel(node)
+                for name in node.definedNames { try define(name, node.location) }
+                if node.type != nil || node.region?.contains(where: { $0.type != nil }) == true {
+                    var copy = node
+                    try inferFusedTypes(&copy, types: types)
+                    let typedBody = node.region?.allSatisfy { $0.type != nil } == true
+                    guard !typedBody || copy.region == node.region else {
+                        throw Diagnostic("fused kernel '\(node.name)': body types disagree with inference", at: node.location)
+                    }
+                    for (name, type) in copy.resultTypes { types[name] = type }
+                }
+                continue
             }
+            try verifyAttributes(node)
             try define(node.name, node.location)
             if node.type != nil {
                 types[node.name] = try inferType(of: node, types: types)
@@ -52,6 +63,36 @@ public struct Verifier {
             guard seenTargets.insert(update.target).inserted else {
                 throw Diagnostic("'\(update.target)' is updated twice", at: update.location)
             }
+        }
+    }
+
+    private func verifyAttributes(_ node: Node) throws {
+        let normalized = try node.op.normalize(Array(node.attributes.values.map { ($0.key, $0.value) }), at: node.location)
+        guard normalized == node.attributes else {
+            throw Diagnostic("'\(node.name)': attributes of \(node.op.name) are not normalised", at: node.location)
+        }
+    }
+
+    /// A kernel body reads only the kernel's operands and earlier body values, holds no
+    /// nested kernels, and defines every result the kernel writes out.
+    private func verifyKernel(_ kernel: Node) throws {
+        guard let body = kernel.region, !body.isEmpty else {
+            throw Diagnostic("fused kernel '\(kernel.name)' has no body", at: kernel.location)
+        }
+        var visible = Set(kernel.operands)
+        for node in body {
+            guard node.op != .fused else { throw Diagnostic("fused kernels do not nest ('\(node.name)')", at: node.location) }
+            guard node.op.arity.accepts(node.operands.count) else {
+                throw Diagnostic("\(node.op.name) expects \(node.op.arity.description), got \(node.operands.count)", at: node.location)
+            }
+            for operand in node.operands where !visible.contains(operand) {
+                throw Diagnostic("'\(node.name)' in kernel '\(kernel.name)' reads '\(operand)', which is not an operand of the kernel", at: node.location)
+            }
+            try verifyAttributes(node)
+            guard visible.insert(node.name).inserted else { throw Diagnostic("redefinition of '\(node.name)'", at: node.location) }
+        }
+        for result in kernel.resultNames where !body.contains(where: { $0.name == result }) {
+            throw Diagnostic("result '\(result)' is not defined in the body of kernel '\(kernel.name)'", at: kernel.location)
         }
     }
 }

@@ -19,7 +19,7 @@ extension OpKind {
         case .gather, .softmax_cross_entropy: return index == 0 ? .defined : .zero
         case .argmax, .one_hot, .cast, .gather_grad,
              .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad,
-             .softmax_cross_entropy_grad:
+             .softmax_cross_entropy_grad, .fused:
             return self == .cast ? .defined : .undefined
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
@@ -50,7 +50,7 @@ func emitGradients(of node: Node, dy: String, wanted: Set<Int>, _ e: inout NodeE
     case .constant, .random_normal, .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .sign:
         break
     case .argmax, .one_hot, .gather_grad, .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad,
-         .avg_pool2d_grad, .softmax_cross_entropy_grad:
+         .avg_pool2d_grad, .softmax_cross_entropy_grad, .fused:
         throw Diagnostic("cannot differentiate through \(node.op.name) ('\(y)')", at: node.location)
     case .cast:
         guard e.type(x[0]).dtype == .f32, e.type(y).dtype == .f32 else {

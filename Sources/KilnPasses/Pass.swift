@@ -7,6 +7,11 @@ public protocol Pass {
     func run(_ graph: Graph) throws -> Graph
 }
 
+/// A pass that can explain its decisions (fusion says why it refused a candidate).
+public protocol RemarkingPass: Pass {
+    func runWithRemarks(_ graph: Graph) throws -> (graph: Graph, remarks: [String])
+}
+
 /// Gives every node its inferred type; errors name the op, its location and the shapes.
 public struct ShapeInference: Pass {
     public let name = "infer-shapes"
@@ -42,6 +47,8 @@ public struct PassManager {
         public var seconds: Double
         public var nodesBefore: Int
         public var nodesAfter: Int
+        /// What the pass chose not to do, and why.
+        public var remarks: [String]
     }
 
     public private(set) var records: [Record] = []
@@ -52,9 +59,15 @@ public struct PassManager {
         for pass in passes {
             if printBefore.contains(pass.name) { dump("// ----- IR before \(pass.name) -----\n" + current.text) }
             let start = monotonicSeconds()
-            let next = try pass.run(current)
+            var remarks: [String] = []
+            let next: Graph
+            if let remarking = pass as? any RemarkingPass {
+                (next, remarks) = try remarking.runWithRemarks(current)
+            } else {
+                next = try pass.run(current)
+            }
             records.append(Record(pass: pass.name, seconds: monotonicSeconds() - start,
-                                  nodesBefore: current.nodes.count, nodesAfter: next.nodes.count))
+                                  nodesBefore: current.nodes.count, nodesAfter: next.nodes.count, remarks: remarks))
             if verifyEach {
                 do { try Verifier().verify(next) } catch let d as Diagnostic {
                     throw Diagnostic("after pass \(pass.name): \(d.message)", at: d.location)

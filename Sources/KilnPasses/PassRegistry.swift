@@ -4,7 +4,7 @@ import KilnIR
 /// Options a pass needs (`loss`, `optimizer`) come as key/value pairs.
 public enum PassRegistry {
     /// Every pass name, in the order a default pipeline would run them.
-    public static let names = ["infer-shapes", "differentiate", "training-step", "simplify", "dce"]
+    public static let names = ["infer-shapes", "differentiate", "training-step", "simplify", "dce", "fuse"]
 
     public static func make(_ name: String, options: [String: String] = [:]) throws -> any Pass {
         func option(_ key: String) throws -> String {
@@ -20,6 +20,7 @@ public enum PassRegistry {
             return TrainingStep(loss: try option("loss"), optimizer: try Optimizer.parse(options["optimizer"] ?? "sgd"))
         case "simplify": return Simplify()
         case "dce": return DeadCodeElimination()
+        case "fuse": return Fusion()
         default:
             throw Diagnostic("unknown pass '\(name)' (known: \(names.joined(separator: ", ")))")
         }

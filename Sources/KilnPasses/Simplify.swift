@@ -42,6 +42,17 @@ public struct Simplify: Pass {
             var node = original
             node.operands = node.operands.map { substitution[$0] ?? $0 }
             if node.operands != original.operands { changed = true }
+            if node.op == .fused {
+                // Kernels are opaque here; only their operand names follow the substitution.
+                node.region = node.region?.map { inner in
+                    var inner = inner
+                    inner.operands = inner.operands.map { substitution[$0] ?? $0 }
+                    return inner
+                }
+                for (name, type) in node.resultTypes { if let type { types[name] = type } }
+                result.nodes.append(node)
+                continue
+            }
 
             if node.op != .constant, let value = ConstantFolding.fold(node, constants: constants), let type = node.type {
                 node = Node(name: node.name, op: .constant, operands: [],
@@ -175,11 +186,11 @@ public struct DeadCodeElimination: Pass {
 
     func eliminate(_ graph: Graph, changed: inout Bool) -> Graph {
         var live = Set(graph.outputs).union(graph.updates.map(\.value))
-        for node in graph.nodes.reversed() where live.contains(node.name) {
+        for node in graph.nodes.reversed() where node.resultNames.contains(where: live.contains) {
             live.formUnion(node.operands)
         }
         var result = graph
-        result.nodes = graph.nodes.filter { live.contains($0.name) }
+        result.nodes = graph.nodes.filter { $0.resultNames.contains(where: live.contains) }
         if result.nodes.count != graph.nodes.count { changed = true }
         return result
     }

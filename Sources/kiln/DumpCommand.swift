@@ -8,10 +8,12 @@ struct Dump: ParsableCommand {
         abstract: "Parse, infer types and print the IR (optionally with gradients or as a training step).")
     @OptionGroup var graph: GraphFile
     @OptionGroup var transform: GraphTransformOptions
+    @OptionGroup var pipeline: PipelineOptions
 
     func run() throws {
         try reportingErrors {
-            print(try transform.apply(try graph.load()).text, terminator: "")
+            let g = try pipeline.run(try transform.apply(try graph.load()))
+            print(g.text, terminator: "")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KilnIR
 import KilnPasses
 
@@ -25,5 +26,49 @@ struct GraphTransformOptions: ParsableArguments {
         if let loss = gradLoss { return try Differentiation(loss: loss).run(graph) }
         if let loss = trainLoss { return try TrainingStep(loss: loss, optimizer: try parsedOptimizer()).run(graph) }
         return graph
+    }
+}
+
+/// Options that run the optimising pipeline and show what it did.
+struct PipelineOptions: ParsableArguments {
+    @Flag(help: "Run the default optimising pipeline (simplify, fuse, plan-memory).")
+    var optimized = false
+
+    @Option(help: "Comma-separated pass pipeline, e.g. simplify,fuse (implies --optimized).")
+    var passes: String?
+
+    @Flag(help: "Print the IR after every pass (to standard error).")
+    var printAfterAll = false
+
+    @Option(help: "Print the IR after the named pass (repeatable).")
+    var printAfter: [String] = []
+
+    @Option(help: "Print the IR before the named pass (repeatable).")
+    var printBefore: [String] = []
+
+    @Flag(help: "Print per-pass time and node counts, and fusion remarks (to standard error).")
+    var stats = false
+
+    static let defaultPipeline = "simplify,fuse"
+
+    var isActive: Bool { optimized || passes != nil }
+
+    /// Runs the pipeline over `graph`, reporting statistics on standard error when asked.
+    func run(_ graph: Graph) throws -> Graph {
+        guard isActive else { return graph }
+        let spec = passes ?? Self.defaultPipeline
+        var manager = PassManager(try PassRegistry.pipeline(spec), printAfter: Set(printAfter),
+                                  printBefore: Set(printBefore), printAfterAll: printAfterAll)
+        let result = try manager.run(graph)
+        if stats {
+            for r in manager.records {
+                FileHandleOutput.standardError.write(
+                    "pass \(r.pass): \(String(format: "%.2f", r.seconds * 1000)) ms, nodes \(r.nodesBefore) → \(r.nodesAfter)\n")
+            }
+            for r in manager.records {
+                for remark in r.remarks { FileHandleOutput.standardError.write("\(r.pass): \(remark)\n") }
+            }
+        }
+        return result
     }
 }

@@ -1,0 +1,109 @@
+import KilnIR
+
+/// Groups nodes into `fused` kernels, each printed as a node with a body region:
+/// - chains and trees of f32 elementwise ops (broadcasts included) over one iteration space;
+/// - a matmul or conv2d followed by elementwise consumers of its shape (GEMM epilogues:
+///   bias add, activation, and in training graphs the optimiser update of a weight gradient);
+/// - elementwise producers feeding one reduction, over the reduction's input shape.
+/// Rules (Docs/PASSES.md): every node lands in at most one kernel, so no work is duplicated;
+/// a value also needed as an output or state update becomes an extra result; a fusion that
+/// would make a kernel depend on its own result through an outside node is refused; scalar
+/// (rank-0) arithmetic, random ops and casts stay unfused. Refusals are kept as remarks.
+public struct Fusion: RemarkingPass {
+    public let name = "fuse"
+    public init() {}
+
+    public func run(_ graph: Graph) throws -> Graph { try fuse(graph).graph }
+    public func runWithRemarks(_ graph: Graph) throws -> (graph: Graph, remarks: [String]) { try fuse(graph) }
+
+    private struct Group {
+        var members: [Int]
+        /// The shape every elementwise member computes over (a reduction's input shape).
+        var shape: Shape
+        var hasContraction: Bool
+    }
+
+    /// The fused graph, plus one remark per refused fusion candidate.
+    ///
+    /// Consumer-driven, like XLA's instruction fusion: walking backwards, a node joins the
+    /// kernel of its consumers when all of them are in that one kernel, so fusing never forces
+    /// a value to be both kept in a kernel and materialised for another consumer. A value also
+    /// needed as an output or a state update becomes an extra result of the kernel.
+    public func fuse(_ input: Graph) throws -> (graph: Graph, remarks: [String]) {
+        let graph = try input.nodes.contains { $0.type == nil } ? inferTypes(input) : input
+        let nodes = graph.nodes
+        let types = graph.valueTypes
+        var producer: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() { for name in node.resultNames { producer[name] = i } }
+        var consumers = [[Int]](repeating: [], count: nodes.count)
+        for (i, node) in nodes.enumerated() {
+            for operand in Set(node.operands) { if let p = producer[operand] { consumers[p].append(i) } }
+        }
+
+        var groupOf = [Int?](repeating: nil, count: nodes.count)
+        var groups: [Group] = []
+        var remarks: [String] = []
+
+        /// True if `name` is computed, through nodes after `floor`, from node `target`.
+        func dependsOn(_ name: String, _ target: Int) -> Bool {
+            var stack = [name], visited = Set<Int>()
+            while let next = stack.popLast() {
+                guard let i = producer[next], i >= target, visited.insert(i).inserted else { continue }
+                if i == target { return true }
+                stack.append(contentsOf: nodes[i].operands)
+            }
+            return false
+        }
+
+        for i in nodes.indices.reversed() {
+            let node = nodes[i]
+            guard let type = node.type else { continue }
+            let isContraction = node.op == .matmul || node.op == .conv2d
+            if isFusibleReduction(node), let operand = node.operands.first, let inputType = types[operand] {
+                groupOf[i] = groups.count
+                groups.append(Group(members: [i], shape: inputType.shape, hasContraction: false))
+                continue
+            }
+            guard isContraction || isFusibleElementwise(node, types: types) else { continue }
+
+            let consumerGroups = Set(consumers[i].map { groupOf[$0] })
+            if consumerGroups.count == 1, let only = consumerGroups.first, let g = only {
+                var refusal: String?
+                if groups[g].shape != type.shape {
+                    refusal = "its shape \(type.shape) differs from the kernel's iteration space \(groups[g].shape)"
+                } else if isContraction && groups[g].hasContraction {
+                    refusal = "the kernel already holds a contraction"
+                } else if let through = groups[g].members.flatMap({ nodes[$0].operands })
+                            .first(where: { operand in
+                                guard let p = producer[operand], p != i, groupOf[p] != g else { return false }
+                                return dependsOn(operand, i)
+                            }) {
+                    refusal = "it would create a cycle through '\(through)'"
+                }
+                if let refusal {
+                    remarks.append("'\(node.name)' not fused into the kernel of '\(nodes[groups[g].members.last ?? i].name)': \(refusal)")
+                } else {
+                    groups[g].members.insert(i, at: 0)
+                    groups[g].hasContraction = groups[g].hasContraction || isContraction
+                    groupOf[i] = g
+                    continue
+                }
+            }
+            groupOf[i] = groups.count
+            groups.append(Group(members: [i], shape: type.shape, hasContraction: isContraction))
+        }
+
+        return (try assemble(graph, groups: groups.map(\.members).filter { $0.count > 1 }, producer: producer), remarks)
+    }
+
+    private func isFusibleElementwise(_ node: Node, types: [String: TensorType]) -> Bool {
+        guard node.op.category == .elementwise || node.op == .broadcast_to,
+              !node.op.isRandom, node.op != .cast,
+              let type = node.type, type.dtype == .f32, type.rank > 0 else { return false }
+        return node.operands.allSatisfy { types[$0]?.dtype == .f32 }
+    }
+
+    private func isFusibleReduction(_ node: Node) -> Bool {
+        (node.op == .reduce_sum || node.op == .reduce_mean || node.op == .reduce_max) && node.type?.dtype == .f32
+    }
+}
