@@ -148,6 +148,8 @@ public struct Graph: Hashable, Sendable {
     public var updates: [StateUpdate]
     /// The file the graph came from, for diagnostics.
     public var sourceFile: String
+    /// Set by memory planning; not part of the graph's meaning (equality ignores it).
+    public var memoryPlan: MemoryPlan?
 
     public init(name: String, inputs: [Input] = [], params: [Param] = [], nodes: [Node] = [],
                 outputs: [String] = [], updates: [StateUpdate] = [], sourceFile: String = "<graph>") {

@@ -66,7 +66,7 @@ struct Lexer {
                     throw Diagnostic("malformed number '\(text)\(chars[i])'", at: SourceLocation(file: file, line: startLine, column: startColumn))
                 }
                 result.append(Token(kind: .number(text), line: startLine, column: startColumn))
-            } else if "{}()[],=:-".unicodeScalars.contains(c) {
+            } else if "{}()[],=:-@+".unicodeScalars.contains(c) {
                 result.append(Token(kind: .symbol(Character(c)), line: startLine, column: startColumn))
                 advance()
             } else {

@@ -123,11 +123,13 @@ public struct Parser {
         let name = try identifier("a value name")
         var annotation: TensorType?
         if isSymbolThenAdvance(":") { annotation = try parseType() }
+        try skipPlacement()
         var results = [(name, annotation, nameToken)]
         while isSymbolThenAdvance(",") {
             let token = current
             let extra = try identifier("a result name")
             results.append((extra, isSymbolThenAdvance(":") ? try parseType() : nil, token))
+            try skipPlacement()
         }
         try expect("=", "after '\(name)'")
         for (result, _, token) in results where builder.isDefined(result) {
@@ -148,6 +150,17 @@ public struct Parser {
             throw error("expected an op call after '\(name) =', found \(current.spelling)")
         }
         _ = try parseCall(name: name, annotation: annotation)
+    }
+
+    /// Skips a memory-plan placement `@arena+OFFSET` printed after a result's type: it is
+    /// informational (planning recomputes it), so parsing drops it.
+    private mutating func skipPlacement() throws {
+        guard isSymbolThenAdvance("@") else { return }
+        let token = current
+        guard case .identifier("arena") = token.kind else { throw error("expected 'arena' after '@', found \(token.spelling)") }
+        _ = next()
+        try expect("+", "in a placement '@arena+OFFSET'")
+        _ = try parseInteger("arena offset")
     }
 
     /// `a: T, b: T = fused_…(operands) { body }`: the body's definitions read only the

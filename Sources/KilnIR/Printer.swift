@@ -5,12 +5,18 @@ public struct Printer {
     public init() {}
 
     public func print(_ graph: Graph) -> String {
-        var out = "graph \(graph.name) {\n"
+        var out = ""
+        if let plan = graph.memoryPlan { out += "# \(plan.summary)\n" }
+        out += "graph \(graph.name) {\n"
         for input in graph.inputs { out += "  input \(input.name): \(input.type)\n" }
         for param in graph.params {
             out += "  \(param.role.rawValue) \(param.name): \(param.type) = \(param.initializer)\n"
         }
-        for node in graph.nodes { out += lines(for: node, indent: "  ") }
+        let annotation: (String) -> String = { name in
+            guard let a = graph.memoryPlan?.allocations[name] else { return "" }
+            return " @arena+\(a.offset)"
+        }
+        for node in graph.nodes { out += lines(for: node, indent: "  ", annotation: annotation) }
         for output in graph.outputs { out += "  output \(output)\n" }
         for update in graph.updates { out += "  update \(update.target) = \(update.value)\n" }
         out += "}\n"

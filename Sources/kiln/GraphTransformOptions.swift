@@ -49,7 +49,7 @@ struct PipelineOptions: ParsableArguments {
     @Flag(help: "Print per-pass time and node counts, and fusion remarks (to standard error).")
     var stats = false
 
-    static let defaultPipeline = "simplify,fuse"
+    static let defaultPipeline = "simplify,fuse,plan-memory"
 
     var isActive: Bool { optimized || passes != nil }
 

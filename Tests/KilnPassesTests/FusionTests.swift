@@ -1,0 +1,56 @@
+import KilnIR
+import KilnPasses
+import Testing
+
+struct FusionTests {
+    @Test("fused graphs of every model print, parse back equal, and verify")
+    func roundTrip() throws {
+        for (name, graph) in try TestGraphs.forwardAndTraining() {
+            let fused = try Fusion().run(try Simplify().run(graph))
+            try Verifier().verify(fused)
+            let reparsed = try inferTypes(try Parser.parse(fused.text))
+            #expect(reparsed == fused, "\(name)")
+            #expect(reparsed.text == fused.text, "\(name)")
+        }
+    }
+
+    @Test("every node lands in at most one kernel and nothing is lost")
+    func noDuplication() throws {
+        for (name, graph) in try TestGraphs.forwardAndTraining() {
+            let simplified = try Simplify().run(graph)
+            let fused = try Fusion().run(simplified)
+            let flattened = fused.nodes.flatMap { $0.region ?? [$0] }.map(\.name)
+            #expect(flattened.sorted() == simplified.nodes.map(\.name).sorted(), "\(name)")
+        }
+    }
+
+    @Test("LeNet-5 Adam step: epilogues, loss and per-parameter updates are kernels")
+    func lenetKernels() throws {
+        let lenet = try #require(try TestGraphs.zoo().first { $0.0 == "lenet5.kiln" }?.1)
+        let step = try TrainingStep(loss: "loss", optimizer: Optimizer(.adam)).run(lenet)
+        let fused = try Fusion().run(try Simplify().run(step))
+        let kernels = fused.nodes.filter { $0.op == .fused }
+        let names = kernels.map { Printer.kernelName($0.region ?? []) }
+        #expect(names.filter { $0 == "fused_conv2d_add_relu" }.count == 2)
+        #expect(names.filter { $0 == "fused_matmul_add_relu" }.count == 2)
+        for param in step.trainableParams {
+            let kernel = kernels.first { $0.resultNames.contains("new_\(param.name)") }
+            #expect(kernel?.resultNames.contains("new_m_\(param.name)") == true, "\(param.name)")
+            #expect(kernel?.resultNames.contains("new_v_\(param.name)") == true, "\(param.name)")
+        }
+    }
+
+    @Test("a refused fusion leaves a remark")
+    func remarks() throws {
+        let graph = try inferTypes(try Parser.parse("""
+            graph g {
+              input x: f32[4, 8]
+              param b: f32[8] = zeros
+              s = tanh(add(x, mul(b, 2.0)))
+              output s
+            }
+            """))
+        let (_, remarks) = try Fusion().fuse(graph)
+        #expect(remarks.contains { $0.contains("differs from the kernel's iteration space [4, 8]") }, "\(remarks)")
+    }
+}
