@@ -8,7 +8,7 @@ struct Kiln: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "A computation-graph compiler with static shapes.",
-        subcommands: [Dump.self, Check.self, Dot.self]
+        subcommands: [Dump.self, Check.self, Dot.self, Run.self]
     )
 }
 
@@ -47,6 +47,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw ExitCode(1)
     } catch let error as CLIError {
         FileHandleOutput.standardError.write("\(error)\n")
+        throw ExitCode(1)
+    } catch let error as TypeError {
+        FileHandleOutput.standardError.write("error: \(error.message)\n")
         throw ExitCode(1)
     }
 }

@@ -1,0 +1,52 @@
+import CBLAS
+import Foundation
+import KilnIR
+
+/// OpenBLAS set-up and the GEMM calls every backend shares.
+public enum BLAS {
+    /// Pins OpenBLAS's thread count to the cores and runs one throw-away 1024³ sgemm.
+    /// Measured on this machine: in a process that has only run small GEMMs, OpenBLAS keeps
+    /// its buffers cold and single-thread sgemm on the MLP's shapes stays up to 3× slower for
+    /// the life of the process; one large GEMM at start-up fixes that. Runs once.
+    public static let warmUp: Void = {
+        openblas_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
+        let n = 1024
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        a.initialize(repeating: 0.5, count: n * n)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), a, Int32(n), 0, c, Int32(n))
+        a.deallocate()
+        c.deallocate()
+    }()
+
+    /// C[m×n] = alpha·op(A)·op(B) + beta·C, row-major; `lda`/`ldb` are the stored row lengths.
+    @inline(__always)
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `matmul` with its transpose flags mapped onto sgemm's (no transposed copies), looping
+    /// over the batch for rank-3 operands; a rank-2 operand is shared by every batch entry.
+    static func matmul(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool, into out: Tensor) {
+        _ = warmUp
+        let sa = a.shape.dims, sb = b.shape.dims
+        let (ar, ac) = (sa[sa.count - 2], sa[sa.count - 1])
+        let (br, bc) = (sb[sb.count - 2], sb[sb.count - 1])
+        let m = transA ? ac : ar, k = transA ? ar : ac
+        let n = transB ? br : bc
+        let batch = out.rank == 3 ? out.shape[0] : 1
+        let strideA = a.rank == 3 ? ar * ac : 0, strideB = b.rank == 3 ? br * bc : 0
+        for i in 0..<batch {
+            gemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                 a: a.floatPointer + i * strideA, lda: ac, b: b.floatPointer + i * strideB, ldb: bc,
+                 c: out.floatPointer + i * m * n, ldc: n)
+        }
+    }
+}
+
+extension Tensor {
+    var rank: Int { type.rank }
+}

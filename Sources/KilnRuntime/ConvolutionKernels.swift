@@ -1,0 +1,201 @@
+import KilnIR
+
+/// Geometry of a sliding window over NCHW data.
+struct WindowGeometry {
+    let n, c, h, w: Int
+    let kh, kw: Int
+    let sh, sw: Int
+    let ph, pw: Int
+    let oh, ow: Int
+
+    init(input: Shape, window: [Int], stride: [Int], padding: [Int], output: Shape) {
+        (n, c, h, w) = (input[0], input[1], input[2], input[3])
+        (kh, kw) = (window[0], window[1])
+        (sh, sw) = (stride[0], stride[1])
+        (ph, pw) = (padding[0], padding[1])
+        (oh, ow) = (output[2], output[3])
+    }
+}
+
+/// Convolution as im2col + sgemm, and its two adjoints (col2im for the input gradient).
+enum ConvolutionKernels {
+    /// cols[(ci·kh + i)·kw + j][oy·ow + ox] = x[ci][oy·sh + i − ph][ox·sw + j − pw] (0 outside).
+    static func im2col(_ x: UnsafePointer<Float>, _ g: WindowGeometry, _ cols: UnsafeMutablePointer<Float>) {
+        let spatial = g.oh * g.ow
+        for ci in 0..<g.c {
+            for i in 0..<g.kh {
+                for j in 0..<g.kw {
+                    let row = cols + ((ci * g.kh + i) * g.kw + j) * spatial
+                    for oy in 0..<g.oh {
+                        let y = oy * g.sh + i - g.ph
+                        let dst = row + oy * g.ow
+                        if y < 0 || y >= g.h {
+                            dst.update(repeating: 0, count: g.ow)
+                            continue
+                        }
+                        let src = x + (ci * g.h + y) * g.w
+                        for ox in 0..<g.ow {
+                            let xx = ox * g.sw + j - g.pw
+                            dst[ox] = xx >= 0 && xx < g.w ? src[xx] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of im2col: accumulates columns back into an image.
+    static func col2im(_ cols: UnsafePointer<Float>, _ g: WindowGeometry, _ x: UnsafeMutablePointer<Float>) {
+        let spatial = g.oh * g.ow
+        for ci in 0..<g.c {
+            for i in 0..<g.kh {
+                for j in 0..<g.kw {
+                    let row = cols + ((ci * g.kh + i) * g.kw + j) * spatial
+                    for oy in 0..<g.oh {
+                        let y = oy * g.sh + i - g.ph
+                        guard y >= 0 && y < g.h else { continue }
+                        let dst = x + (ci * g.h + y) * g.w
+                        for ox in 0..<g.ow {
+                            let xx = ox * g.sw + j - g.pw
+                            if xx >= 0 && xx < g.w { dst[xx] += row[oy * g.ow + ox] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func geometry(input: Shape, filter: Shape, output: Shape, _ attrs: Attributes) -> WindowGeometry {
+        WindowGeometry(input: input, window: [filter[2], filter[3]], stride: attrs.ints("stride"),
+                       padding: attrs.ints("padding"), output: output)
+    }
+
+    /// y[n] = W[O, C·KH·KW] × cols(x[n]).
+    static func conv2d(_ x: Tensor, _ w: Tensor, _ attrs: Attributes, into out: Tensor) {
+        _ = BLAS.warmUp
+        let g = geometry(input: x.shape, filter: w.shape, output: out.shape, attrs)
+        let patch = g.c * g.kh * g.kw, spatial = g.oh * g.ow, o = w.shape[0]
+        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(patch * spatial, 1))
+        defer { cols.deallocate() }
+        for b in 0..<g.n {
+            im2col(x.floatPointer + b * g.c * g.h * g.w, g, cols)
+            BLAS.gemm(transA: false, transB: false, m: o, n: spatial, k: patch, a: w.floatPointer, lda: patch,
+                      b: cols, ldb: spatial, c: out.floatPointer + b * o * spatial, ldc: spatial)
+        }
+    }
+
+    /// dx[n] = col2im(Wᵀ × dy[n]).
+    static func gradInput(_ dy: Tensor, _ w: Tensor, _ attrs: Attributes, into dx: Tensor) {
+        _ = BLAS.warmUp
+        let g = geometry(input: dx.shape, filter: w.shape, output: dy.shape, attrs)
+        let patch = g.c * g.kh * g.kw, spatial = g.oh * g.ow, o = w.shape[0]
+        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(patch * spatial, 1))
+        defer { cols.deallocate() }
+        dx.floatPointer.update(repeating: 0, count: dx.elementCount)
+        for b in 0..<g.n {
+            BLAS.gemm(transA: true, transB: false, m: patch, n: spatial, k: o, a: w.floatPointer, lda: patch,
+                      b: dy.floatPointer + b * o * spatial, ldb: spatial, c: cols, ldc: spatial)
+            col2im(cols, g, dx.floatPointer + b * g.c * g.h * g.w)
+        }
+    }
+
+    /// dW = Σₙ dy[n] × cols(x[n])ᵀ.
+    static func gradFilter(_ x: Tensor, _ dy: Tensor, _ attrs: Attributes, into dw: Tensor) {
+        _ = BLAS.warmUp
+        let g = geometry(input: x.shape, filter: dw.shape, output: dy.shape, attrs)
+        let patch = g.c * g.kh * g.kw, spatial = g.oh * g.ow, o = dw.shape[0]
+        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(patch * spatial, 1))
+        defer { cols.deallocate() }
+        for b in 0..<g.n {
+            im2col(x.floatPointer + b * g.c * g.h * g.w, g, cols)
+            BLAS.gemm(transA: false, transB: true, m: o, n: patch, k: spatial, a: dy.floatPointer + b * o * spatial,
+                      lda: spatial, b: cols, ldb: spatial, beta: b == 0 ? 0 : 1, c: dw.floatPointer, ldc: patch)
+        }
+    }
+}
+
+/// Max and average pooling over NCHW, and their adjoints. Max pooling treats padding as −∞
+/// and routes a gradient to the first maximum of its window; average pooling divides by the
+/// full window area (padding counts as zeros).
+enum PoolingKernels {
+    private static func geometry(_ input: Shape, _ output: Shape, _ attrs: Attributes) -> WindowGeometry {
+        WindowGeometry(input: input, window: attrs.ints("window"), stride: attrs.ints("stride"),
+                       padding: attrs.ints("padding"), output: output)
+    }
+
+    /// Calls body(plane offset in input, output index, first max or window sum…) per output element.
+    private static func forEachWindow(_ g: WindowGeometry, _ body: (Int, Int, Int, Int) -> Void) {
+        for plane in 0..<(g.n * g.c) {
+            for oy in 0..<g.oh {
+                for ox in 0..<g.ow {
+                    body(plane, (plane * g.oh + oy) * g.ow + ox, oy * g.sh - g.ph, ox * g.sw - g.pw)
+                }
+            }
+        }
+    }
+
+    /// The flat input index of the first maximum in a window, or −1 if the window is all padding.
+    @inline(__always)
+    private static func argmax(_ x: UnsafePointer<Float>, _ g: WindowGeometry, plane: Int, y0: Int, x0: Int) -> Int {
+        var best = -Float.infinity, bestIndex = -1
+        for i in 0..<g.kh {
+            let y = y0 + i
+            guard y >= 0 && y < g.h else { continue }
+            for j in 0..<g.kw {
+                let xx = x0 + j
+                guard xx >= 0 && xx < g.w else { continue }
+                let index = (plane * g.h + y) * g.w + xx
+                if bestIndex < 0 || x[index] > best || (x[index].isNaN && !best.isNaN) {
+                    best = x[index]
+                    bestIndex = index
+                }
+            }
+        }
+        return bestIndex
+    }
+
+    static func maxPool(_ x: Tensor, _ attrs: Attributes, into out: Tensor) {
+        let g = geometry(x.shape, out.shape, attrs)
+        let px = x.floatPointer, po = out.floatPointer
+        forEachWindow(g) { plane, o, y0, x0 in
+            let index = argmax(px, g, plane: plane, y0: y0, x0: x0)
+            po[o] = index < 0 ? -.infinity : px[index]
+        }
+    }
+
+    static func maxPoolGrad(_ x: Tensor, _ dy: Tensor, _ attrs: Attributes, into dx: Tensor) {
+        let g = geometry(x.shape, dy.shape, attrs)
+        let px = x.floatPointer, pd = dy.floatPointer, po = dx.floatPointer
+        po.update(repeating: 0, count: dx.elementCount)
+        forEachWindow(g) { plane, o, y0, x0 in
+            let index = argmax(px, g, plane: plane, y0: y0, x0: x0)
+            if index >= 0 { po[index] += pd[o] }
+        }
+    }
+
+    static func avgPool(_ x: Tensor, _ attrs: Attributes, into out: Tensor) {
+        let g = geometry(x.shape, out.shape, attrs)
+        let px = x.floatPointer, po = out.floatPointer
+        let area = Float(g.kh * g.kw)
+        forEachWindow(g) { plane, o, y0, x0 in
+            var sum: Float = 0
+            for i in 0..<g.kh where y0 + i >= 0 && y0 + i < g.h {
+                for j in 0..<g.kw where x0 + j >= 0 && x0 + j < g.w { sum += px[(plane * g.h + y0 + i) * g.w + x0 + j] }
+            }
+            po[o] = sum / area
+        }
+    }
+
+    static func avgPoolGrad(_ dy: Tensor, _ attrs: Attributes, into dx: Tensor) {
+        let g = geometry(dx.shape, dy.shape, attrs)
+        let pd = dy.floatPointer, po = dx.floatPointer
+        po.update(repeating: 0, count: dx.elementCount)
+        let area = Float(g.kh * g.kw)
+        forEachWindow(g) { plane, o, y0, x0 in
+            let share = pd[o] / area
+            for i in 0..<g.kh where y0 + i >= 0 && y0 + i < g.h {
+                for j in 0..<g.kw where x0 + j >= 0 && x0 + j < g.w { po[(plane * g.h + y0 + i) * g.w + x0 + j] += share }
+            }
+        }
+    }
+}

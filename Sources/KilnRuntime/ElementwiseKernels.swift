@@ -1,0 +1,150 @@
+import KilnIR
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Elementwise kernels: arithmetic and comparisons under broadcasting, unary math,
+/// `select`, `cast`, `dropout`, and the source ops `constant` and `random_normal`.
+enum ElementwiseKernels {
+    static func binary(_ op: OpKind, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+        if a.dtype == .i32 {
+            binaryInt(op, a, b, into: out)
+            return
+        }
+        switch op {
+        case .add: broadcastBinary(a, b, into: out) { $0 + $1 }
+        case .sub: broadcastBinary(a, b, into: out) { $0 - $1 }
+        case .mul: broadcastBinary(a, b, into: out) { $0 * $1 }
+        case .div: broadcastBinary(a, b, into: out) { $0 / $1 }
+        case .max: broadcastBinary(a, b, into: out) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+        case .min: broadcastBinary(a, b, into: out) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+        case .pow: broadcastBinary(a, b, into: out) { powf($0, $1) }
+        case .equal: broadcastBinary(a, b, into: out) { $0 == $1 ? 1 : 0 }
+        case .not_equal: broadcastBinary(a, b, into: out) { $0 != $1 ? 1 : 0 }
+        case .less: broadcastBinary(a, b, into: out) { $0 < $1 ? 1 : 0 }
+        case .less_equal: broadcastBinary(a, b, into: out) { $0 <= $1 ? 1 : 0 }
+        case .greater: broadcastBinary(a, b, into: out) { $0 > $1 ? 1 : 0 }
+        case .greater_equal: broadcastBinary(a, b, into: out) { $0 >= $1 ? 1 : 0 }
+        default: break
+        }
+    }
+
+    /// i32 arithmetic wraps like C; division by zero yields 0 rather than trapping.
+    private static func binaryInt(_ op: OpKind, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+        switch op {
+        case .add: broadcastBinaryInt(a, b, into: out) { $0 &+ $1 }
+        case .sub: broadcastBinaryInt(a, b, into: out) { $0 &- $1 }
+        case .mul: broadcastBinaryInt(a, b, into: out) { $0 &* $1 }
+        case .div: broadcastBinaryInt(a, b, into: out) { $1 == 0 ? 0 : $0.dividedReportingOverflow(by: $1).partialValue }
+        case .max: broadcastBinaryInt(a, b, into: out) { Swift.max($0, $1) }
+        case .min: broadcastBinaryInt(a, b, into: out) { Swift.min($0, $1) }
+        case .equal: broadcastBinaryInt(a, b, into: out) { $0 == $1 ? 1 : 0 }
+        case .not_equal: broadcastBinaryInt(a, b, into: out) { $0 != $1 ? 1 : 0 }
+        case .less: broadcastBinaryInt(a, b, into: out) { $0 < $1 ? 1 : 0 }
+        case .less_equal: broadcastBinaryInt(a, b, into: out) { $0 <= $1 ? 1 : 0 }
+        case .greater: broadcastBinaryInt(a, b, into: out) { $0 > $1 ? 1 : 0 }
+        case .greater_equal: broadcastBinaryInt(a, b, into: out) { $0 >= $1 ? 1 : 0 }
+        default: break
+        }
+    }
+
+    static func select(_ c: Tensor, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+        let plan = BroadcastPlan(output: out.shape, operands: [c.shape, a.shape, b.shape])
+        let length = plan.rowLength
+        let pa = a.intPointer, pb = b.intPointer, po = out.intPointer
+        let isFloat = c.dtype == .f32
+        let cf = c.floatPointer, ci = c.intPointer
+        plan.forEachRow { base, o, s in
+            for j in 0..<length {
+                let chosen = isFloat ? cf[o[0] + j * s[0]] != 0 : ci[o[0] + j * s[0]] != 0
+                po[base + j] = chosen ? pa[o[1] + j * s[1]] : pb[o[2] + j * s[2]]
+            }
+        }
+    }
+
+    static func unary(_ op: OpKind, _ x: Tensor, _ attrs: Attributes, into out: Tensor) {
+        let n = x.elementCount
+        if x.dtype == .i32 {
+            let px = x.intPointer, po = out.intPointer
+            for i in 0..<n {
+                let v = px[i]
+                switch op {
+                case .neg: po[i] = 0 &- v
+                case .abs: po[i] = v == .min ? v : Swift.abs(v)
+                case .square: po[i] = v &* v
+                case .sign: po[i] = v > 0 ? 1 : (v < 0 ? -1 : 0)
+                case .relu: po[i] = Swift.max(v, 0)
+                default: po[i] = v
+                }
+            }
+            return
+        }
+        let px = x.floatPointer, po = out.floatPointer
+        switch op {
+        case .neg: for i in 0..<n { po[i] = -px[i] }
+        case .exp: for i in 0..<n { po[i] = expf(px[i]) }
+        case .log: for i in 0..<n { po[i] = logf(px[i]) }
+        case .sqrt: for i in 0..<n { po[i] = px[i].squareRoot() }
+        case .rsqrt: for i in 0..<n { po[i] = 1 / px[i].squareRoot() }
+        case .square: for i in 0..<n { po[i] = px[i] * px[i] }
+        case .abs: for i in 0..<n { po[i] = Swift.abs(px[i]) }
+        case .sign: for i in 0..<n { po[i] = px[i] > 0 ? 1 : (px[i] < 0 ? -1 : 0) }
+        case .tanh: for i in 0..<n { po[i] = tanhf(px[i]) }
+        case .sigmoid:
+            // Stable for large |x|: never exponentiate a large positive number.
+            for i in 0..<n {
+                let v = px[i]
+                if v >= 0 { po[i] = 1 / (1 + expf(-v)) } else { let e = expf(v); po[i] = e / (1 + e) }
+            }
+        case .relu: for i in 0..<n { po[i] = px[i] > 0 ? px[i] : 0 }
+        case .leaky_relu:
+            let alpha = Float(attrs.float("alpha"))
+            for i in 0..<n { po[i] = px[i] > 0 ? px[i] : alpha * px[i] }
+        case .elu:
+            let alpha = Float(attrs.float("alpha"))
+            for i in 0..<n { po[i] = px[i] > 0 ? px[i] : alpha * expm1f(px[i]) }
+        default: break
+        }
+    }
+
+    static func cast(_ x: Tensor, into out: Tensor) {
+        let n = x.elementCount
+        switch (x.dtype, out.dtype) {
+        case (.f32, .i32):
+            for i in 0..<n {
+                let v = x.floatPointer[i]
+                // Truncation toward zero, saturating where the float does not fit (NaN → 0).
+                out.intPointer[i] = v.isNaN ? 0 : (v >= 2_147_483_647 ? .max : (v <= -2_147_483_648 ? .min : Int32(v)))
+            }
+        case (.i32, .f32): for i in 0..<n { out.floatPointer[i] = Float(x.intPointer[i]) }
+        default: out.storage.pointer.copyMemory(from: x.storage.pointer, byteCount: x.type.byteCount)
+        }
+    }
+
+    /// Keeps x where uniform(seed, step, i) ≥ rate, scaled by 1/(1 − rate).
+    static func dropout(_ x: Tensor, rate: Float, seed: Int, step: Int, into out: Tensor) {
+        let key = KilnRandom.key(seed: UInt64(bitPattern: Int64(seed)), step: UInt64(bitPattern: Int64(step)))
+        let scale = 1 / (1 - rate)
+        let px = x.floatPointer, po = out.floatPointer
+        for i in 0..<x.elementCount {
+            po[i] = KilnRandom.uniform(key: key, index: UInt64(i)) >= rate ? px[i] * scale : 0
+        }
+    }
+
+    static func constant(_ attrs: Attributes, into out: Tensor) {
+        let value = attrs.float("value")
+        if out.dtype == .i32 {
+            let v = Int32(clamping: Int(value.isFinite ? value : 0))
+            for i in 0..<out.elementCount { out.intPointer[i] = v }
+        } else {
+            let v = Float(value)
+            for i in 0..<out.elementCount { out.floatPointer[i] = v }
+        }
+    }
+
+    static func randomNormal(_ attrs: Attributes, step: Int, into out: Tensor) {
+        let key = KilnRandom.key(seed: UInt64(bitPattern: Int64(attrs.int("seed"))), step: UInt64(bitPattern: Int64(step)))
+        let mean = Float(attrs.float("mean")), std = Float(attrs.float("std"))
+        for i in 0..<out.elementCount { out.floatPointer[i] = mean + std * KilnRandom.normal(key: key, index: UInt64(i)) }
+    }
+}

@@ -1,0 +1,50 @@
+import KilnIR
+
+/// The interpreter's kernel for every op: one exhaustive switch over `OpKind` (no
+/// `default:`), so a new op does not compile until it has a kernel here.
+enum Kernels {
+    /// Computes `node` from its operand tensors into the preallocated `out`.
+    static func execute(_ node: Node, _ x: [Tensor], into out: Tensor, step: Int) throws {
+        let attrs = node.attributes
+        switch node.op {
+        case .constant: ElementwiseKernels.constant(attrs, into: out)
+        case .random_normal: ElementwiseKernels.randomNormal(attrs, step: step, into: out)
+        case .add, .sub, .mul, .div, .max, .min, .pow,
+             .equal, .not_equal, .less, .less_equal, .greater, .greater_equal:
+            ElementwiseKernels.binary(node.op, x[0], x[1], into: out)
+        case .select: ElementwiseKernels.select(x[0], x[1], x[2], into: out)
+        case .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu:
+            ElementwiseKernels.unary(node.op, x[0], attrs, into: out)
+        case .cast: ElementwiseKernels.cast(x[0], into: out)
+        case .dropout:
+            ElementwiseKernels.dropout(x[0], rate: Float(attrs.float("rate")), seed: attrs.int("seed"), step: step, into: out)
+        case .matmul:
+            BLAS.matmul(x[0], x[1], transA: attrs.bool("transpose_a"), transB: attrs.bool("transpose_b"), into: out)
+        case .conv2d: ConvolutionKernels.conv2d(x[0], x[1], attrs, into: out)
+        case .conv2d_grad_input: ConvolutionKernels.gradInput(x[0], x[1], attrs, into: out)
+        case .conv2d_grad_filter: ConvolutionKernels.gradFilter(x[0], x[1], attrs, into: out)
+        case .max_pool2d: PoolingKernels.maxPool(x[0], attrs, into: out)
+        case .avg_pool2d: PoolingKernels.avgPool(x[0], attrs, into: out)
+        case .max_pool2d_grad: PoolingKernels.maxPoolGrad(x[0], x[1], attrs, into: out)
+        case .avg_pool2d_grad: PoolingKernels.avgPoolGrad(x[0], attrs, into: out)
+        case .transpose: LayoutKernels.transpose(x[0], perm: attrs.ints("perm"), into: out)
+        case .reshape: LayoutKernels.copy(x[0], into: out)
+        case .broadcast_to: broadcastCopy(x[0], into: out)
+        case .concat: try LayoutKernels.concat(x, axis: attrs.int("axis"), into: out)
+        case .slice: LayoutKernels.slice(x[0], begin: attrs.ints("begin"), into: out)
+        case .pad: LayoutKernels.pad(x[0], before: attrs.ints("before"), into: out)
+        case .gather: try LayoutKernels.gather(x[0], x[1], into: out)
+        case .gather_grad: try LayoutKernels.gatherGrad(x[0], x[1], into: out)
+        case .one_hot: LayoutKernels.oneHot(x[0], depth: attrs.int("depth"), into: out)
+        case .argmax: try ReductionKernels.argmax(x[0], axis: attrs.int("axis"), into: out)
+        case .reduce_sum, .reduce_mean, .reduce_max: try ReductionKernels.reduce(node.op, x[0], attrs, into: out)
+        case .softmax: try ReductionKernels.softmax(x[0], axis: attrs.int("axis"), log: false, into: out)
+        case .log_softmax: try ReductionKernels.softmax(x[0], axis: attrs.int("axis"), log: true, into: out)
+        case .softmax_cross_entropy: try LossKernels.softmaxCrossEntropy(x[0], x[1], into: out)
+        case .softmax_cross_entropy_grad: try LossKernels.softmaxCrossEntropyGrad(x[0], x[1], x[2], into: out)
+        case .mse, .binary_cross_entropy, .sigmoid_cross_entropy: LossKernels.pointwise(node.op, x[0], x[1], into: out)
+        case .fused:
+            throw Diagnostic("internal: fused kernel '\(node.name)' must run through its body", at: node.location)
+        }
+    }
+}
