@@ -1,0 +1,133 @@
+import KilnIR
+import KilnPasses
+import KilnRuntime
+import Testing
+
+/// Finite-difference checks of every differentiable op. Each case's graph declares params and
+/// a value `y`; the test appends `loss = Σ y·r` (r fixed, random) and compares the symbolic
+/// gradient of every param with central differences (h = 1e-2, the loss summed in Double by
+/// the interpreter). Tolerance: |fd − ad| ≤ 1e-3 + 1e-2·|ad|.
+struct GradientCheckTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String
+        let declarations: String
+        let body: String
+        var inputs: [String: Tensor] = [:]
+        /// Param values replacing the initialiser (for ops with kinks, values apart by more than h).
+        var overrides: [String: Tensor] = [:]
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = {
+        let p = "param a: f32[3, 4] = uniform(-1.0, 1.0)\n param b: f32[4] = uniform(-1.0, 1.0)"
+        let pos = "param a: f32[3, 4] = uniform(0.5, 1.5)\n param b: f32[4] = uniform(0.5, 1.5)"
+        var c: [Case] = []
+        for op in ["add", "sub", "mul", "max", "min"] { c.append(Case(name: op, declarations: p, body: "y = \(op)(a, b)")) }
+        c.append(Case(name: "div", declarations: pos, body: "y = div(a, b)"))
+        c.append(Case(name: "pow", declarations: pos, body: "y = pow(a, b)"))
+        for op in ["neg", "exp", "square", "tanh", "sigmoid", "abs", "relu"] {
+            c.append(Case(name: op, declarations: p, body: "y = \(op)(a)"))
+        }
+        for op in ["log", "sqrt", "rsqrt"] { c.append(Case(name: op, declarations: pos, body: "y = \(op)(a)")) }
+        c.append(Case(name: "leaky_relu", declarations: p, body: "y = leaky_relu(a, alpha=0.2)"))
+        c.append(Case(name: "elu", declarations: p, body: "y = elu(a, alpha=0.7)"))
+        c.append(Case(name: "select", declarations: p, body: "y = select(greater(a, 0.0), a, mul(b, 3.0))"))
+        c.append(Case(name: "cast f32", declarations: p, body: "y = cast(a, dtype=f32)"))
+        c.append(Case(name: "dropout", declarations: p, body: "y = dropout(a, rate=0.3, seed=5)"))
+        c.append(Case(name: "multi-use and broadcast", declarations: p, body: "t = mul(a, b)\n y = add(t, mul(t, b))"))
+        c.append(Case(name: "broadcast_to", declarations: "param a: f32[4, 1] = uniform(-1.0, 1.0)", body: "y = broadcast_to(a, shape=[2, 4, 3])"))
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = ta ? "[4, 3]" : "[3, 4]", b = tb ? "[5, 4]" : "[4, 5]"
+            c.append(Case(name: "matmul ta=\(ta) tb=\(tb)",
+                          declarations: "param a: f32\(a) = uniform(-1.0, 1.0)\n param b: f32\(b) = uniform(-1.0, 1.0)",
+                          body: "y = matmul(a, b, transpose_a=\(ta), transpose_b=\(tb))"))
+        }
+        c.append(Case(name: "batched matmul", declarations: "param a: f32[2, 3, 4] = uniform(-1.0, 1.0)\n param b: f32[2, 4, 2] = uniform(-1.0, 1.0)", body: "y = matmul(a, b)"))
+        c.append(Case(name: "matmul 3-D × 2-D", declarations: "param a: f32[2, 3, 4] = uniform(-1.0, 1.0)\n param b: f32[4, 2] = uniform(-1.0, 1.0)", body: "y = matmul(a, b)"))
+        c.append(Case(name: "matmul 2-D × 3-D", declarations: "param a: f32[3, 4] = uniform(-1.0, 1.0)\n param b: f32[2, 4, 2] = uniform(-1.0, 1.0)", body: "y = matmul(a, b)"))
+        c.append(Case(name: "conv2d", declarations: "param x: f32[2, 2, 6, 5] = uniform(-1.0, 1.0)\n param w: f32[3, 2, 3, 3] = uniform(-1.0, 1.0)",
+                      body: "y = conv2d(x, w, stride=[2, 1], padding=[1, 1])"))
+        let distinct = Tensor([1, 2, 5, 5], floats: (0..<50).map { Float(($0 * 37) % 50) * 0.04 - 1 })
+        c.append(Case(name: "max_pool2d", declarations: "param x: f32[1, 2, 5, 5] = zeros",
+                      body: "y = max_pool2d(x, window=[2, 2], stride=[2, 2], padding=[1, 1])", overrides: ["x": distinct]))
+        c.append(Case(name: "reduce_max (distinct values)", declarations: "param x: f32[1, 2, 5, 5] = zeros",
+                      body: "y = reduce_max(x, axes=[2, 3])", overrides: ["x": distinct]))
+        c.append(Case(name: "avg_pool2d", declarations: "param x: f32[1, 2, 5, 5] = uniform(-1.0, 1.0)", body: "y = avg_pool2d(x, window=[3, 3], stride=[2, 2], padding=[1, 1])"))
+        c.append(Case(name: "transpose", declarations: "param a: f32[2, 3, 4] = uniform(-1.0, 1.0)", body: "y = transpose(a, perm=[2, 0, 1])"))
+        c.append(Case(name: "reshape", declarations: p, body: "y = reshape(a, shape=[6, 2])"))
+        c.append(Case(name: "concat", declarations: "param a: f32[2, 3] = uniform(-1.0, 1.0)\n param b: f32[2, 2] = uniform(-1.0, 1.0)", body: "y = concat(a, b, a, axis=1)"))
+        c.append(Case(name: "slice", declarations: p, body: "y = slice(a, begin=[1, 1], end=[3, 3])"))
+        c.append(Case(name: "pad", declarations: p, body: "y = pad(a, before=[1, 0], after=[0, 2])"))
+        c.append(Case(name: "gather", declarations: "param t: f32[5, 3] = uniform(-1.0, 1.0)\n input i: i32[4]", body: "y = gather(t, i)",
+                      inputs: ["i": Tensor([4], ints: [0, 3, 3, 1])]))
+        c.append(Case(name: "reduce_sum", declarations: p, body: "y = reduce_sum(a, axes=[0])"))
+        c.append(Case(name: "reduce_mean", declarations: p, body: "y = reduce_mean(a, axes=[1], keep_dims=true)"))
+        c.append(Case(name: "reduce_max", declarations: p, body: "y = reduce_max(a, axes=[1])"))
+        c.append(Case(name: "softmax", declarations: p, body: "y = softmax(a, axis=1)"))
+        c.append(Case(name: "log_softmax", declarations: p, body: "y = log_softmax(a, axis=0)"))
+        c.append(Case(name: "softmax_cross_entropy", declarations: p + "\n input t: i32[3]", body: "y = softmax_cross_entropy(a, t)",
+                      inputs: ["t": Tensor([3], ints: [2, 0, 3])]))
+        c.append(Case(name: "mse", declarations: p + "\n param c: f32[3, 4] = uniform(-1.0, 1.0)", body: "y = mse(a, c)"))
+        c.append(Case(name: "binary_cross_entropy", declarations: "param a: f32[3, 4] = uniform(0.1, 0.9)\n param c: f32[3, 4] = uniform(0.0, 1.0)", body: "y = binary_cross_entropy(a, c)"))
+        c.append(Case(name: "sigmoid_cross_entropy", declarations: p + "\n param c: f32[3, 4] = uniform(0.0, 1.0)", body: "y = sigmoid_cross_entropy(a, c)"))
+        return c
+    }()
+
+    @Test("symbolic gradients match central differences", arguments: cases)
+    func gradient(_ testCase: Case) throws {
+        let forward0 = try inferTypes(try Parser.parse("graph g {\n \(testCase.declarations)\n \(testCase.body)\n output y\n}"))
+        let yType = try #require(forward0.valueTypes["y"])
+        let axes = "[" + (0..<yType.rank).map(String.init).joined(separator: ", ") + "]"
+        let lossLine = yType.rank == 0 ? "loss = mul(y, r)" : "loss = reduce_sum(mul(y, r), axes=\(axes))"
+        let text = "graph g {\n \(testCase.declarations)\n input r: f32\(yType.shape)\n \(testCase.body)\n \(lossLine)\n output loss\n}"
+        let forward = try inferTypes(try Parser.parse(text))
+        var inputs = testCase.inputs
+        inputs["r"] = Tensor(yType.shape, floats: (0..<yType.elementCount).map {
+            0.5 + KilnRandom.uniform(seed: KilnRandom.hash(testCase.name), step: 0, index: UInt64($0))
+        })
+
+        let (gradGraph, gradients) = try Differentiation(loss: "loss").differentiate(forward)
+        var state = initialState(for: forward, seed: 3).merging(testCase.overrides) { $1 }
+        let base = state
+        let symbolic = try Interpreter(graph: gradGraph).run(inputs: inputs, state: &state, step: 1)
+        let evaluate = try Interpreter(graph: forward)
+
+        let h: Float = 1e-2
+        for (param, gradientName) in gradients {
+            let ad = try #require(symbolic[gradientName]).floats
+            let original = try #require(base[param])
+            for j in 0..<original.elementCount {
+                func loss(_ delta: Float) throws -> Double {
+                    var perturbed = base
+                    let copy = original.copy()
+                    copy.floatPointer[j] += delta
+                    perturbed[param] = copy
+                    return Double(try #require(try evaluate.run(inputs: inputs, state: &perturbed, step: 1)["loss"]).floats[0])
+                }
+                let fd = Float((try loss(h) - loss(-h)) / Double(2 * h))
+                #expect(Swift.abs(fd - ad[j]) <= 1e-3 + 1e-2 * Swift.abs(ad[j]),
+                        "\(testCase.name): d\(param)[\(j)] symbolic \(ad[j]) vs finite difference \(fd)")
+            }
+        }
+    }
+
+    @Test("a non-differentiable op on the path names itself")
+    func nonDifferentiable() throws {
+        let graph = try inferTypes(try Parser.parse("graph g {\n param a: f32[3, 4] = zeros\n k = argmax(a, axis=1)\n y = cast(k, dtype=f32)\n loss = reduce_sum(y, axes=[0])\n output loss\n}"))
+        #expect(throws: Diagnostic.self) { try Differentiation(loss: "loss").run(graph) }
+        do { _ = try Differentiation(loss: "loss").run(graph) } catch let d as Diagnostic {
+            #expect(d.message.contains("cast") || d.message.contains("argmax"))
+        }
+    }
+
+    @Test("a loss that is not a scalar is refused")
+    func nonScalarLoss() throws {
+        let graph = try inferTypes(try Parser.parse("graph g {\n param a: f32[3] = zeros\n y = exp(a)\n output y\n}"))
+        do {
+            _ = try Differentiation(loss: "y").run(graph)
+            Issue.record("expected an error")
+        } catch let d as Diagnostic {
+            #expect(d.message == "loss 'y' must be a scalar f32, it is f32[3]")
+        }
+    }
+}
