@@ -62,10 +62,10 @@ public struct Parser {
             if current.kind == .end { throw error("graph '\(name)' is not closed: expected '}' before end of file") }
             try parseStatement()
         }
-        _ = next()
+        let close = next()
         if current.kind != .end { throw error("unexpected \(current.spelling) after the end of graph '\(name)'") }
         if builder.graph.outputs.isEmpty {
-            throw Diagnostic("graph '\(name)' has no output", at: location)
+            throw error("graph '\(name)' has no output", at: close)
         }
         return builder.graph
     }
