@@ -19,7 +19,7 @@ let package = Package(
 
         .target(name: "KilnIR"),
         .target(name: "KilnPasses", dependencies: ["KilnIR"]),
-        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnPasses", "CBLAS"]),
+        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnPasses", "CBLAS", "CZlib"]),
         .target(
             name: "KilnJIT",
             dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "CLLVM", "CBLAS"],
