@@ -62,9 +62,15 @@ public struct Differentiation: Pass {
         e.location = nil
         var gradients: [(wrt: String, gradient: String)] = []
         for target in targets {
-            let gradient: String
+            var gradient: String
             if let parts = contributions[target] {
                 gradient = try accumulate(parts, for: target, &e)
+                if gradient != "d_\(target)", !e.builder.isDefined("d_\(target)") {
+                    // The adjoint is another value's (e.g. d_y for w in y = w + x): a named view
+                    // keeps `d_<param>` the gradient's name; simplify folds it away if not an output.
+                    let type = e.type(gradient)
+                    gradient = try e.emit(.reshape, [gradient], [("shape", .ints(type.shape.dims))], name: "d_\(target)")
+                }
             } else {
                 // The loss does not depend on it: its gradient is zero, as JAX would say.
                 let shape = types[target]?.shape.dims ?? []
