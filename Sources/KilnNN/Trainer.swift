@@ -49,7 +49,7 @@ public final class Trainer {
         let pipeline: [any Pass] = optimize ? [Simplify(), Fusion(), MemoryPlanner()] : []
         var stepManager = PassManager([TrainingStep(loss: loss, optimizer: optimizer)] + pipeline)
         trainingGraph = try stepManager.run(forward)
-        var evalManager = PassManager(pipeline)
+        var evalManager = PassManager([EvaluationMode()] + pipeline)
         evaluationGraph = try evalManager.run(forward)
         guard backend == .interp else {
             throw Diagnostic("backend '\(backend.rawValue)' is not built yet: use --backend interp")

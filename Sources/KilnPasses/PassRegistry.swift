@@ -4,7 +4,7 @@ import KilnIR
 /// Options a pass needs (`loss`, `optimizer`) come as key/value pairs.
 public enum PassRegistry {
     /// Every pass name, in the order a default pipeline would run them.
-    public static let names = ["infer-shapes", "differentiate", "training-step", "simplify", "dce", "fuse", "plan-memory"]
+    public static let names = ["infer-shapes", "differentiate", "training-step", "simplify", "dce", "fuse", "plan-memory", "eval-mode"]
 
     public static func make(_ name: String, options: [String: String] = [:]) throws -> any Pass {
         func option(_ key: String) throws -> String {
@@ -21,6 +21,7 @@ public enum PassRegistry {
         case "simplify": return Simplify()
         case "dce": return DeadCodeElimination()
         case "fuse": return Fusion()
+        case "eval-mode": return EvaluationMode()
         case "plan-memory":
             return MemoryPlanner(reuse: options["reuse"] != "false", inPlace: options["in-place"] != "false")
         default:

@@ -81,14 +81,14 @@ struct Train: ParsableCommand {
                     let value = Double(try trainer.step(b))
                     total += value
                     running = i == 0 ? value : 0.95 * running + 0.05 * value
-                    if i % 10 == 0 || i == batches.count - 1 {
+                    if isatty(2) != 0 && (i % 10 == 0 || i == batches.count - 1) {
                         progress(epoch: epoch, done: i + 1, of: batches.count, seconds: monotonicSeconds() - start, loss: running)
                     }
                 }
                 let trainSeconds = monotonicSeconds() - start
                 let validationResult = held.count > 0 ? try trainer.evaluate(held) : nil
                 let testResult = try trainer.evaluate(test)
-                FileHandleOutput.standardError.write("\r\u{1B}[K")
+                if isatty(2) != 0 { FileHandleOutput.standardError.write("\r\u{1B}[K") }
                 print(String(format: "epoch %d: train loss %.4f, validation loss %@, test accuracy %.4f, %.1f s (%.1f steps/s)",
                              epoch, total / Double(Swift.max(batches.count, 1)),
                              validationResult.map { String(format: "%.4f", $0.loss) } ?? "-", testResult.accuracy,
