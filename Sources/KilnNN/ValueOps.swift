@@ -1,0 +1,140 @@
+import KilnIR
+
+/// Ops as methods and operators. Overloads are few and concrete (Value and Float only), so the
+/// type checker stays fast on long expressions.
+extension Value {
+    private func op(_ kind: OpKind, _ others: [Value] = [], _ attributes: [(String, AttrValue)] = [], _ file: String, _ line: Int) -> Value {
+        model.apply(kind, [self] + others, attributes, file: file, line: line)
+    }
+
+    public func matmul(_ other: Value, transposeA: Bool = false, transposeB: Bool = false,
+                       file: String = #fileID, line: Int = #line) -> Value {
+        var attributes: [(String, AttrValue)] = []
+        if transposeA { attributes.append(("transpose_a", .bool(true))) }
+        if transposeB { attributes.append(("transpose_b", .bool(true))) }
+        return op(.matmul, [other], attributes, file, line)
+    }
+
+    public func relu(file: String = #fileID, line: Int = #line) -> Value { op(.relu, [], [], file, line) }
+    public func sigmoid(file: String = #fileID, line: Int = #line) -> Value { op(.sigmoid, [], [], file, line) }
+    public func tanh(file: String = #fileID, line: Int = #line) -> Value { op(.tanh, [], [], file, line) }
+    public func exp(file: String = #fileID, line: Int = #line) -> Value { op(.exp, [], [], file, line) }
+    public func log(file: String = #fileID, line: Int = #line) -> Value { op(.log, [], [], file, line) }
+    public func sqrt(file: String = #fileID, line: Int = #line) -> Value { op(.sqrt, [], [], file, line) }
+    public func rsqrt(file: String = #fileID, line: Int = #line) -> Value { op(.rsqrt, [], [], file, line) }
+    public func square(file: String = #fileID, line: Int = #line) -> Value { op(.square, [], [], file, line) }
+    public func abs(file: String = #fileID, line: Int = #line) -> Value { op(.abs, [], [], file, line) }
+    public func neg(file: String = #fileID, line: Int = #line) -> Value { op(.neg, [], [], file, line) }
+    public func leakyRelu(alpha: Double = 0.01, file: String = #fileID, line: Int = #line) -> Value {
+        op(.leaky_relu, [], [("alpha", .float(alpha))], file, line)
+    }
+    public func elu(alpha: Double = 1, file: String = #fileID, line: Int = #line) -> Value {
+        op(.elu, [], [("alpha", .float(alpha))], file, line)
+    }
+    public func cast(_ dtype: DType, file: String = #fileID, line: Int = #line) -> Value {
+        op(.cast, [], [("dtype", .dtype(dtype))], file, line)
+    }
+    public func dropout(rate: Double, seed: Int = 0, file: String = #fileID, line: Int = #line) -> Value {
+        op(.dropout, [], [("rate", .float(rate)), ("seed", .int(seed))], file, line)
+    }
+    public func reshape(_ shape: [Int], file: String = #fileID, line: Int = #line) -> Value {
+        op(.reshape, [], [("shape", .ints(shape))], file, line)
+    }
+    public func transpose(_ perm: [Int], file: String = #fileID, line: Int = #line) -> Value {
+        op(.transpose, [], [("perm", .ints(perm))], file, line)
+    }
+    public func broadcast(to shape: [Int], file: String = #fileID, line: Int = #line) -> Value {
+        op(.broadcast_to, [], [("shape", .ints(shape))], file, line)
+    }
+    public func sum(axes: [Int], keepDims: Bool = false, file: String = #fileID, line: Int = #line) -> Value {
+        op(.reduce_sum, [], [("axes", .ints(axes)), ("keep_dims", .bool(keepDims))], file, line)
+    }
+    public func mean(axes: [Int], keepDims: Bool = false, file: String = #fileID, line: Int = #line) -> Value {
+        op(.reduce_mean, [], [("axes", .ints(axes)), ("keep_dims", .bool(keepDims))], file, line)
+    }
+    public func max(axes: [Int], keepDims: Bool = false, file: String = #fileID, line: Int = #line) -> Value {
+        op(.reduce_max, [], [("axes", .ints(axes)), ("keep_dims", .bool(keepDims))], file, line)
+    }
+    public func softmax(axis: Int = -1, file: String = #fileID, line: Int = #line) -> Value {
+        op(.softmax, [], [("axis", .int(axis))], file, line)
+    }
+    public func logSoftmax(axis: Int = -1, file: String = #fileID, line: Int = #line) -> Value {
+        op(.log_softmax, [], [("axis", .int(axis))], file, line)
+    }
+    public func slice(begin: [Int], end: [Int], file: String = #fileID, line: Int = #line) -> Value {
+        op(.slice, [], [("begin", .ints(begin)), ("end", .ints(end))], file, line)
+    }
+    public func pad(before: [Int], after: [Int], file: String = #fileID, line: Int = #line) -> Value {
+        op(.pad, [], [("before", .ints(before)), ("after", .ints(after))], file, line)
+    }
+    public func argmax(axis: Int, file: String = #fileID, line: Int = #line) -> Value {
+        op(.argmax, [], [("axis", .int(axis))], file, line)
+    }
+    public func oneHot(depth: Int, file: String = #fileID, line: Int = #line) -> Value {
+        op(.one_hot, [], [("depth", .int(depth))], file, line)
+    }
+    public func greater(_ other: Value, file: String = #fileID, line: Int = #line) -> Value { op(.greater, [other], [], file, line) }
+    public func less(_ other: Value, file: String = #fileID, line: Int = #line) -> Value { op(.less, [other], [], file, line) }
+    public func equal(_ other: Value, file: String = #fileID, line: Int = #line) -> Value { op(.equal, [other], [], file, line) }
+    public func maximum(_ other: Value, file: String = #fileID, line: Int = #line) -> Value { op(.max, [other], [], file, line) }
+    public func minimum(_ other: Value, file: String = #fileID, line: Int = #line) -> Value { op(.min, [other], [], file, line) }
+    public func pow(_ other: Value, file: String = #fileID, line: Int = #line) -> Value { op(.pow, [other], [], file, line) }
+}
+
+public func + (a: Value, b: Value) -> Value { a.model.apply(.add, [a, b], file: #fileID, line: #line) }
+public func - (a: Value, b: Value) -> Value { a.model.apply(.sub, [a, b], file: #fileID, line: #line) }
+public func * (a: Value, b: Value) -> Value { a.model.apply(.mul, [a, b], file: #fileID, line: #line) }
+public func / (a: Value, b: Value) -> Value { a.model.apply(.div, [a, b], file: #fileID, line: #line) }
+public prefix func - (a: Value) -> Value { a.neg() }
+public func + (a: Value, b: Float) -> Value { a + a.model.constant(b) }
+public func - (a: Value, b: Float) -> Value { a - a.model.constant(b) }
+public func * (a: Value, b: Float) -> Value { a * a.model.constant(b) }
+public func / (a: Value, b: Float) -> Value { a / a.model.constant(b) }
+public func + (a: Float, b: Value) -> Value { b.model.constant(a) + b }
+public func - (a: Float, b: Value) -> Value { b.model.constant(a) - b }
+public func * (a: Float, b: Value) -> Value { b.model.constant(a) * b }
+public func / (a: Float, b: Value) -> Value { b.model.constant(a) / b }
+
+/// Ops with several operands, as free functions.
+public func add(_ a: Value, _ b: Value, file: String = #fileID, line: Int = #line) -> Value { a.model.apply(.add, [a, b], file: file, line: line) }
+public func concat(_ values: [Value], axis: Int, file: String = #fileID, line: Int = #line) -> Value {
+    guard let first = values.first else { return ModelBuilder("empty").poisoned }
+    return first.model.apply(.concat, values, [("axis", .int(axis))], file: file, line: line)
+}
+public func select(_ condition: Value, _ a: Value, _ b: Value, file: String = #fileID, line: Int = #line) -> Value {
+    a.model.apply(.select, [condition, a, b], file: file, line: line)
+}
+public func gather(_ table: Value, _ indices: Value, file: String = #fileID, line: Int = #line) -> Value {
+    table.model.apply(.gather, [table, indices], file: file, line: line)
+}
+public func conv2d(_ x: Value, _ w: Value, stride: [Int] = [1, 1], padding: [Int] = [0, 0],
+                   file: String = #fileID, line: Int = #line) -> Value {
+    x.model.apply(.conv2d, [x, w], [("stride", .ints(stride)), ("padding", .ints(padding))], file: file, line: line)
+}
+public func maxPool2d(_ x: Value, window: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0],
+                      file: String = #fileID, line: Int = #line) -> Value {
+    x.model.apply(.max_pool2d, [x], [("window", .ints(window)), ("stride", .ints(stride ?? window)), ("padding", .ints(padding))], file: file, line: line)
+}
+public func avgPool2d(_ x: Value, window: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0],
+                      file: String = #fileID, line: Int = #line) -> Value {
+    x.model.apply(.avg_pool2d, [x], [("window", .ints(window)), ("stride", .ints(stride ?? window)), ("padding", .ints(padding))], file: file, line: line)
+}
+public func softmaxCrossEntropy(_ logits: Value, _ labels: Value, file: String = #fileID, line: Int = #line) -> Value {
+    logits.model.apply(.softmax_cross_entropy, [logits, labels], file: file, line: line)
+}
+public func mse(_ prediction: Value, _ target: Value, file: String = #fileID, line: Int = #line) -> Value {
+    prediction.model.apply(.mse, [prediction, target], file: file, line: line)
+}
+public func binaryCrossEntropy(_ p: Value, _ target: Value, file: String = #fileID, line: Int = #line) -> Value {
+    p.model.apply(.binary_cross_entropy, [p, target], file: file, line: line)
+}
+public func sigmoidCrossEntropy(_ logits: Value, _ target: Value, file: String = #fileID, line: Int = #line) -> Value {
+    logits.model.apply(.sigmoid_cross_entropy, [logits, target], file: file, line: line)
+}
+extension ModelBuilder {
+    public func randomNormal(shape: [Int], mean: Double = 0, std: Double = 1, seed: Int = 0,
+                             file: String = #fileID, line: Int = #line) -> Value {
+        apply(.random_normal, [], [("shape", .ints(shape)), ("mean", .float(mean)), ("std", .float(std)), ("seed", .int(seed))],
+              file: file, line: line)
+    }
+}
