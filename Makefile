@@ -33,9 +33,17 @@ test: deps pydeps
 	$(SWIFT) test
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG)
 
+# The main demo: the compiler's views of LeNet-5, then training it on Fashion-MNIST.
 demo: release
+	@mkdir -p out
+	@echo "== LeNet-5, typed IR (kiln dump Graphs/lenet5.kiln)"
 	$(KILN) dump Graphs/lenet5.kiln
-	$(KILN) dot Graphs/lenet5.kiln
+	@echo "== its Adam training step after simplify, fuse and plan-memory (first lines)"
+	$(KILN) dump Graphs/lenet5.kiln --train loss --optimizer adam:lr=0.002 --optimized --stats > out/lenet5.train.optimized.kiln
+	@head -1 out/lenet5.train.optimized.kiln; grep -c fused_ out/lenet5.train.optimized.kiln | sed 's/^/fused kernels: /'
+	$(KILN) dot Graphs/lenet5.kiln --optimized > out/lenet5.dot
+	@echo "== training LeNet-5 on Fashion-MNIST (interpreter over OpenBLAS)"
+	$(KILN) train Graphs/lenet5.kiln --epochs 12 --optimizer adam:lr=0.002 --schedule cosine:min=0.02 --checkpoint out/lenet5.safetensors
 
 clean:
 	rm -rf .build out

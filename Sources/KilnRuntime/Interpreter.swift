@@ -21,6 +21,7 @@ public final class Interpreter: ExecutionBackend {
     public let graph: Graph
     public private(set) var lastStats = ExecutionStats()
     private let program: Program
+    private var arenaStorage: TensorStorage?
     /// Run in the graph's memory plan (one arena) instead of a buffer per value.
     public let usesPlan: Bool
 
@@ -55,7 +56,9 @@ public final class Interpreter: ExecutionBackend {
         for param in graph.params {
             values[program.slot[param.name] ?? 0] = try checked(state[param.name], param.name, param.type, what: param.role.rawValue)
         }
-        let arena = usesPlan ? TensorStorage(byteCount: graph.memoryPlan?.arenaSize ?? 0) : nil
+        // One arena for the life of the interpreter: no per-run allocation or page faults.
+        if usesPlan && arenaStorage == nil { arenaStorage = TensorStorage(byteCount: graph.memoryPlan?.arenaSize ?? 0) }
+        let arena = arenaStorage
         var live = 0, peak = 0, total = 0
         var kept: [String: Tensor] = [:]
 
@@ -86,7 +89,10 @@ public final class Interpreter: ExecutionBackend {
             }
             peak = Swift.max(peak, live)
             for (slot, result) in zip(instruction.resultSlots, results) { values[slot] = result }
-            if keepAll { for ((name, _), result) in zip(instruction.results, results) { kept[name] = result } }
+            if keepAll {
+                // Arena slots are reused later in the run and by the next run: keep copies.
+                for ((name, _), result) in zip(instruction.results, results) { kept[name] = arena == nil ? result : result.copy() }
+            }
             for slot in instruction.frees {
                 if let t = values[slot], arena == nil { live -= t.type.byteCount }
                 values[slot] = nil

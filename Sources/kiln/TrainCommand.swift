@@ -51,6 +51,12 @@ struct Train: ParsableCommand {
     @Flag(help: "Run the graphs unoptimised (no simplify/fuse/plan-memory).")
     var noOptimize = false
 
+    @Option(help: "Learning-rate schedule: constant, step:every=N,gamma=G, or cosine[:min=F] (over --epochs).")
+    var schedule: String = "constant"
+
+    @Option(help: "Early stopping: stop after this many epochs without a better validation loss, keeping the best params.")
+    var patience: Int?
+
     func run() throws {
         try reportingErrors {
             guard data == "fashion-mnist" else { throw CLIError("unknown data set '\(data)' (available: fashion-mnist)") }
@@ -66,6 +72,9 @@ struct Train: ParsableCommand {
             let full = try FashionMNIST.load(train: true, limit: limit).reshaped(example)
             let test = try FashionMNIST.load(train: false).reshaped(example)
             let (train, held) = full.split(validationFraction: validation, seed: seed)
+            let lrSchedule = try LearningRateSchedule.parse(schedule, epochs: epochs)
+            let baseRate = trainer.optimizer.learningRate
+            var best: (loss: Double, epoch: Int, state: [String: Tensor])?
             var firstEpoch = 1
             if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
                 let metadata = try trainer.loadCheckpoint(from: checkpoint)
@@ -74,6 +83,7 @@ struct Train: ParsableCommand {
             }
             print("training \(g.name) on Fashion-MNIST: \(train.count) train, \(held.count) validation, \(test.count) test; batch \(trainer.batchSize), \(trainer.optimizer), backend \(backend)")
             for epoch in firstEpoch..<(firstEpoch + epochs) {
+                trainer.learningRate = Float(lrSchedule.rate(base: baseRate, epoch: epoch - firstEpoch))
                 let batches = train.trainingBatches(size: trainer.batchSize, seed: seed &+ UInt64(epoch))
                 let start = monotonicSeconds()
                 var running = 0.0, total = 0.0
@@ -89,11 +99,21 @@ struct Train: ParsableCommand {
                 let validationResult = held.count > 0 ? try trainer.evaluate(held) : nil
                 let testResult = try trainer.evaluate(test)
                 if isatty(2) != 0 { FileHandleOutput.standardError.write("\r\u{1B}[K") }
-                print(String(format: "epoch %d: train loss %.4f, validation loss %@, test accuracy %.4f, %.1f s (%.1f steps/s)",
-                             epoch, total / Double(Swift.max(batches.count, 1)),
+                print(String(format: "epoch %d: lr %.3g, train loss %.4f, validation loss %@, test accuracy %.4f, %.1f s (%.1f steps/s)",
+                             epoch, Double(trainer.learningRate), total / Double(Swift.max(batches.count, 1)),
                              validationResult.map { String(format: "%.4f", $0.loss) } ?? "-", testResult.accuracy,
                              trainSeconds, Double(batches.count) / trainSeconds))
                 if let checkpoint { try trainer.saveCheckpoint(to: checkpoint, metadata: ["kiln.epoch": String(epoch)]) }
+                if let patience, let v = validationResult {
+                    if best == nil || v.loss < (best?.loss ?? .infinity) {
+                        best = (v.loss, epoch, trainer.state)
+                    } else if epoch - (best?.epoch ?? epoch) >= patience, let kept = best {
+                        trainer.state = kept.state
+                        print(String(format: "early stop: no better validation loss for %d epochs; restored epoch %d (validation loss %.4f), test accuracy %.4f",
+                                     patience, kept.epoch, kept.loss, try trainer.evaluate(test).accuracy))
+                        break
+                    }
+                }
             }
         }
     }
