@@ -28,11 +28,11 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-L/usr/lib/llvm-14/lib"])]
         ),
         .target(name: "KilnData", dependencies: ["KilnIR", "KilnRuntime", "CZlib"]),
-        .target(name: "KilnNN", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData"]),
+        .target(name: "KilnNN", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnJIT"]),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData",
+                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnJIT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

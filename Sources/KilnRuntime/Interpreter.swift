@@ -123,3 +123,42 @@ extension Interpreter {
         return try run(inputs: inputs, state: &state, step: 0)
     }
 }
+
+/// A single op or a whole fused kernel, prepared once and run on raw buffers: the shared
+/// kernels the JIT's generated code calls for ops it does not compile itself.
+public final class PreparedKernel {
+    private let node: Node
+    private let body: KernelBody?
+    private let operandTypes: [TensorType]
+    private let resultTypes: [TensorType]
+
+    public init(_ node: Node, operandTypes: [TensorType]) {
+        self.node = node
+        body = node.region.map { KernelBody(kernel: node, body: $0) }
+        self.operandTypes = operandTypes
+        resultTypes = node.resultTypes.map { $0.1 ?? TensorType(.f32, .scalar) }
+    }
+
+    /// A kernel for the first op of a fused kernel's body (a GEMM epilogue's convolution).
+    public init(bodyNode: Node, operandTypes: [TensorType]) {
+        node = bodyNode
+        body = nil
+        self.operandTypes = operandTypes
+        resultTypes = [bodyNode.type ?? TensorType(.f32, .scalar)]
+    }
+
+    /// Runs on `pointers`: the operands' buffers, then the results'.
+    public func run(_ pointers: UnsafePointer<UnsafeMutableRawPointer?>, step: Int) throws {
+        let owner = TensorStorage(byteCount: 0)
+        func view(_ i: Int, _ type: TensorType) -> Tensor {
+            Tensor(type: type, storage: TensorStorage(viewing: pointers[i] ?? owner.pointer, byteCount: type.byteCount, owner: owner))
+        }
+        let operands = operandTypes.enumerated().map { view($0.offset, $0.element) }
+        let results = resultTypes.enumerated().map { view(operandTypes.count + $0.offset, $0.element) }
+        if let body {
+            try body.run(operands, into: results, step: step)
+        } else {
+            try Kernels.execute(node, operands, into: results[0], step: step)
+        }
+    }
+}

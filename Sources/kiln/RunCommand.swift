@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnIR
 import KilnPasses
+import KilnJIT
 import KilnRuntime
 
 struct Run: ParsableCommand {
@@ -33,7 +34,7 @@ struct Run: ParsableCommand {
     @Option(help: "Directory for the outputs (created if missing).")
     var outputDir: String = "out"
 
-    @Option(help: "Backend: interp (the JIT is not built yet).")
+    @Option(help: "Backend: interp or jit.")
     var backend: String = "interp"
 
     @Flag(help: "Execute in the memory plan's arena (runs plan-memory if the pipeline did not).")
@@ -41,8 +42,9 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard backend == "interp" else { throw CLIError("backend '\(backend)' is not available yet (use interp)") }
+            guard backend == "interp" || backend == "jit" else { throw CLIError("unknown backend '\(backend)' (interp or jit)") }
             var g = try pipeline.run(try transform.apply(try graph.load()))
+            if backend == "jit" && !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
             if plan && g.memoryPlan == nil { g = try MemoryPlanner().run(g) }
             var feeds: [String: Tensor] = [:]
             for (name, path) in try pairs(inputs, "--input") { feeds[name] = try NumPyFormat.read(path: path) }
@@ -66,8 +68,8 @@ struct Run: ParsableCommand {
                 }
                 state[name] = tensor
             }
-            let interpreter = try Interpreter(graph: g, usePlan: plan)
-            let outputs = try interpreter.run(inputs: feeds, state: &state, step: step)
+            let executor: ExecutionBackend = backend == "jit" ? try JITBackend(graph: g) : try Interpreter(graph: g, usePlan: plan)
+            let outputs = try executor.run(inputs: feeds, state: &state, step: step)
             try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
             for name in g.outputs {
                 guard let tensor = outputs[name] else { continue }
@@ -77,7 +79,7 @@ struct Run: ParsableCommand {
             for update in g.updates {
                 if let tensor = state[update.target] { try NumPyFormat.write(tensor, to: "\(outputDir)/\(update.target).npy") }
             }
-            if pipeline.stats {
+            if pipeline.stats, let interpreter = executor as? Interpreter {
                 let s = interpreter.lastStats
                 FileHandleOutput.standardError.write("peak intermediates \(formatBytes(s.peakBytes)) of \(formatBytes(s.totalIntermediateBytes)) total, \(String(format: "%.3f", s.seconds * 1000)) ms\n")
             }

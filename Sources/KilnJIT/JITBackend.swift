@@ -1,0 +1,105 @@
+import Foundation
+import KilnIR
+import KilnPasses
+import KilnRuntime
+
+/// Runs a graph as one JIT-compiled step function over the memory plan's arena.
+/// Compiled modules are cached by the optimised graph's printed text, so a training loop (or
+/// a second trainer on the same graph) compiles once per process.
+public final class JITBackend: ExecutionBackend {
+    public let graph: Graph
+    /// LLVM IR as generated, and after optimisation (for `kiln dump --llvm`).
+    public let ir: String
+    public private(set) var optimizedIR: String
+    public let compileSeconds: Double
+    /// Kernels compiled to machine code, and ops left to shared runtime kernels.
+    public let compiledKernels: Int
+    public let runtimeCalls: Int
+
+    private let step: @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutableRawPointer?) -> Void
+    private let context: JITRuntimeContext
+    private let slots: [String: Int]
+    private let arena: TensorStorage
+    private var table: [UnsafeMutableRawPointer?]
+
+    private static let session: Result<JITSession, Error> = Result { try JITSession() }
+    private static var cache: [String: (compiled: JITSession.Compiled, ir: String, sites: [PreparedKernel], slots: [String: Int], counts: (Int, Int))] = [:]
+    private static let lock = NSLock()
+
+    /// `graph` must be typed; it is planned (plan-memory) here if it has no plan yet.
+    public init(graph input: Graph, keepOptimizedIR: Bool = false) throws {
+        _ = BLAS.warmUp
+        var g = input.nodes.contains { $0.type == nil } ? try inferTypes(input) : input
+        try Verifier().verify(g)
+        if g.memoryPlan == nil { g = try MemoryPlanner().run(g) }
+        graph = g
+        let session = try Self.session.get()
+        let key = g.text
+        Self.lock.lock()
+        defer { Self.lock.unlock() }
+        let entry: (compiled: JITSession.Compiled, ir: String, sites: [PreparedKernel], slots: [String: Int], counts: (Int, Int))
+        if let cached = Self.cache[key], !keepOptimizedIR || !cached.compiled.optimizedIR.isEmpty {
+            entry = cached
+            compileSeconds = 0
+        } else {
+            var compiler = StepCompiler(graph: g)
+            let (ir, compiled, calls) = compiler.compile()
+            let result = try session.compile(ir, symbols: ["kiln_step"], keepOptimizedIR: keepOptimizedIR)
+            entry = (result, ir, compiler.sites, compiler.slots, (compiled, calls))
+            Self.cache[key] = entry
+            compileSeconds = result.seconds
+        }
+        ir = entry.ir
+        optimizedIR = entry.compiled.optimizedIR
+        (compiledKernels, runtimeCalls) = entry.counts
+        slots = entry.slots
+        context = JITRuntimeContext()
+        context.sites = entry.sites
+        guard let address = entry.compiled.symbols["kiln_step"], address != 0,
+              let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else {
+            throw Diagnostic("JIT: kiln_step was not found after compilation")
+        }
+        step = unsafeBitCast(pointer, to: (@convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutableRawPointer?) -> Void).self)
+        arena = TensorStorage(byteCount: g.memoryPlan?.arenaSize ?? 0)
+        table = [UnsafeMutableRawPointer?](repeating: nil, count: entry.slots.count)
+        for (name, allocation) in g.memoryPlan?.allocations ?? [:] {
+            if let slot = entry.slots[name] { table[slot] = arena.pointer + allocation.offset }
+        }
+    }
+
+    public func run(inputs: [String: Tensor], state: inout [String: Tensor], step number: Int) throws -> [String: Tensor] {
+        var keep: [Tensor] = []
+        for input in graph.inputs {
+            guard let t = inputs[input.name] else { throw Diagnostic("missing input '\(input.name)' (expects \(input.type))") }
+            guard t.type == input.type else { throw Diagnostic("input '\(input.name)' expects \(input.type), got \(t.type)") }
+            table[slots[input.name] ?? 0] = t.storage.pointer
+            keep.append(t)
+        }
+        for param in graph.params {
+            guard let t = state[param.name] else { throw Diagnostic("missing \(param.role.rawValue) '\(param.name)' (expects \(param.type))") }
+            guard t.type == param.type else { throw Diagnostic("\(param.role.rawValue) '\(param.name)' expects \(param.type), got \(t.type)") }
+            table[slots[param.name] ?? 0] = t.storage.pointer
+            keep.append(t)
+        }
+        // Values that outlive the step (outputs, updates) get fresh buffers; the rest live in the arena.
+        var escaping: [String: Tensor] = [:]
+        for node in graph.nodes {
+            for (name, type) in node.resultTypes where graph.memoryPlan?.allocations[name] == nil {
+                let t = Tensor(zeros: type ?? TensorType(.f32, .scalar))
+                escaping[name] = t
+                table[slots[name] ?? 0] = t.storage.pointer
+            }
+        }
+        context.step = number
+        context.error = nil
+        table.withUnsafeMutableBufferPointer { buffer in
+            step(buffer.baseAddress, Unmanaged.passUnretained(context).toOpaque())
+        }
+        withExtendedLifetime(keep) {}
+        if let error = context.error { throw error }
+        var outputs: [String: Tensor] = [:]
+        for name in graph.outputs { outputs[name] = escaping[name] ?? inputs[name] ?? state[name] }
+        for update in graph.updates { if let t = escaping[update.value] { state[update.target] = t } }
+        return outputs
+    }
+}

@@ -1,0 +1,137 @@
+import CLLVM
+import Foundation
+import KilnIR
+
+/// One ORC LLJIT instance for the host CPU. Modules arrive as LLVM IR text, are parsed,
+/// verified and optimised (`default<O3>` with the loop and SLP vectorisers, target machine of
+/// the host CPU so AVX2/FMA are used), then added; symbols of this process (OpenBLAS, the
+/// runtime's C entry points) resolve from generated code.
+public final class JITSession {
+    private let jit: LLVMOrcLLJITRef
+    private let targetMachine: LLVMTargetMachineRef
+    public let cpuName: String
+    public let cpuFeatures: String
+    public let triple: String
+    private var moduleCount = 0
+
+    public init() throws {
+        LLVMInitializeX86TargetInfo()
+        LLVMInitializeX86Target()
+        LLVMInitializeX86TargetMC()
+        LLVMInitializeX86AsmPrinter()
+        LLVMInitializeX86AsmParser()
+
+        let tripleC = LLVMGetDefaultTargetTriple()
+        let cpuC = LLVMGetHostCPUName(), featuresC = LLVMGetHostCPUFeatures()
+        defer { LLVMDisposeMessage(tripleC); LLVMDisposeMessage(cpuC); LLVMDisposeMessage(featuresC) }
+        triple = tripleC.map { String(cString: $0) } ?? ""
+        cpuName = cpuC.map { String(cString: $0) } ?? ""
+        cpuFeatures = featuresC.map { String(cString: $0) } ?? ""
+
+        var target: LLVMTargetRef?
+        var message: UnsafeMutablePointer<CChar>?
+        guard LLVMGetTargetFromTriple(triple, &target, &message) == 0, let target else {
+            defer { LLVMDisposeMessage(message) }
+            throw Diagnostic("LLVM has no target for \(triple): \(message.map { String(cString: $0) } ?? "")")
+        }
+        guard let tm = LLVMCreateTargetMachine(target, triple, cpuName, cpuFeatures, LLVMCodeGenLevelAggressive,
+                                               LLVMRelocDefault, LLVMCodeModelJITDefault) else {
+            throw Diagnostic("LLVM could not create a target machine for \(cpuName)")
+        }
+        targetMachine = tm
+
+        var jtmb: LLVMOrcJITTargetMachineBuilderRef?
+        try Self.check(LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb), "detecting the host")
+        let builder = LLVMOrcCreateLLJITBuilder()
+        LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb)
+        var created: LLVMOrcLLJITRef?
+        try Self.check(LLVMOrcCreateLLJIT(&created, builder), "creating the LLJIT")
+        guard let created else { throw Diagnostic("LLVM returned no LLJIT") }
+        jit = created
+
+        var generator: LLVMOrcDefinitionGeneratorRef?
+        try Self.check(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil),
+                       "exposing process symbols")
+        LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), generator)
+    }
+
+    deinit {
+        LLVMOrcDisposeLLJIT(jit)
+        LLVMDisposeTargetMachine(targetMachine)
+    }
+
+    static func check(_ error: LLVMErrorRef?, _ what: String) throws {
+        guard let error else { return }
+        let message = LLVMGetErrorMessage(error)
+        defer { LLVMDisposeErrorMessage(message) }
+        throw Diagnostic("LLVM failed \(what): \(message.map { String(cString: $0) } ?? "unknown error")")
+    }
+
+    /// The result of compiling one module.
+    public struct Compiled {
+        /// Address of each requested symbol.
+        public var symbols: [String: UInt64]
+        /// The IR after optimisation (for `kiln dump --llvm-opt`).
+        public var optimizedIR: String
+        public var seconds: Double
+    }
+
+    /// Parses, verifies, optimises and adds `ir`, then looks up `symbols`. A module LLVM
+    /// rejects is written to a file whose path is in the error.
+    public func compile(_ ir: String, symbols: [String], keepOptimizedIR: Bool = false) throws -> Compiled {
+        let start = Date()
+        moduleCount += 1
+        let name = "kiln_module_\(moduleCount)"
+        let threadSafeContext = LLVMOrcCreateNewThreadSafeContext()
+        let context = LLVMOrcThreadSafeContextGetContext(threadSafeContext)
+        var module: LLVMModuleRef?
+        var message: UnsafeMutablePointer<CChar>?
+        let buffer = ir.withCString { LLVMCreateMemoryBufferWithMemoryRangeCopy($0, strlen($0), name) }
+        if LLVMParseIRInContext(context, buffer, &module, &message) != 0 || module == nil {
+            let reason = message.map { String(cString: $0) } ?? "unknown"
+            LLVMDisposeMessage(message)
+            LLVMOrcDisposeThreadSafeContext(threadSafeContext)
+            throw Diagnostic("LLVM rejected the generated IR: \(reason); IR written to \(dumpRejected(ir, name))")
+        }
+        LLVMSetTarget(module, triple)
+        let layout = LLVMCreateTargetDataLayout(targetMachine)
+        LLVMSetModuleDataLayout(module, layout)
+        LLVMDisposeTargetData(layout)
+        if LLVMVerifyModule(module, LLVMReturnStatusAction, &message) != 0 {
+            let reason = message.map { String(cString: $0) } ?? "unknown"
+            LLVMDisposeMessage(message)
+            LLVMDisposeModule(module)
+            LLVMOrcDisposeThreadSafeContext(threadSafeContext)
+            throw Diagnostic("LLVM verifier rejected the generated IR: \(reason); IR written to \(dumpRejected(ir, name))")
+        }
+        LLVMDisposeMessage(message)
+        let options = LLVMCreatePassBuilderOptions()
+        LLVMPassBuilderOptionsSetLoopVectorization(options, 1)
+        LLVMPassBuilderOptionsSetSLPVectorization(options, 1)
+        LLVMPassBuilderOptionsSetLoopUnrolling(options, 1)
+        let passError = LLVMRunPasses(module, "default<O3>", targetMachine, options)
+        LLVMDisposePassBuilderOptions(options)
+        try Self.check(passError, "optimising the module")
+        var optimized = ""
+        if keepOptimizedIR, let text = LLVMPrintModuleToString(module) {
+            optimized = String(cString: text)
+            LLVMDisposeMessage(text)
+        }
+        let threadSafeModule = LLVMOrcCreateNewThreadSafeModule(module, threadSafeContext)
+        LLVMOrcDisposeThreadSafeContext(threadSafeContext)
+        try Self.check(LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), threadSafeModule), "adding the module")
+        var addresses: [String: UInt64] = [:]
+        for symbol in symbols {
+            var address: LLVMOrcExecutorAddress = 0
+            try Self.check(LLVMOrcLLJITLookup(jit, &address, symbol), "looking up \(symbol)")
+            addresses[symbol] = address
+        }
+        return Compiled(symbols: addresses, optimizedIR: optimized, seconds: Date().timeIntervalSince(start))
+    }
+
+    private func dumpRejected(_ ir: String, _ name: String) -> String {
+        let path = NSTemporaryDirectory() + "\(name)-rejected-\(getpid()).ll"
+        try? ir.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
