@@ -62,7 +62,7 @@ struct ElementwiseEmitter {
         let (dims, strides) = layout
         let rowLength = dims.last ?? 1
         var f = IRText()
-        f.line("define void @\(name)(i64 %first, i64 %end, float** noalias %ptrs) {")
+        f.line("define internal void @\(name)(i64 %first, i64 %end, float** noalias %ptrs) {")
         f.line("entry:")
         var bases: [String] = []
         for j in 0..<(operands.count + results.count) {
@@ -145,8 +145,12 @@ struct ElementwiseEmitter {
         case .sub: return f.value("fsub contract float \(x[0]), \(x[1])")
         case .mul: return f.value("fmul contract float \(x[0]), \(x[1])")
         case .div: return f.value("fdiv float \(x[0]), \(x[1])")
-        case .max: return f.value("call float @llvm.maximum.f32(float \(x[0]), float \(x[1]))")
-        case .min: return f.value("call float @llvm.minimum.f32(float \(x[0]), float \(x[1]))")
+        case .max, .min:
+            // NaN-propagating like the interpreter; LLVM 14's x86 backend cannot select llvm.maximum.
+            let c = f.value("fcmp \(node.op == .max ? "ogt" : "olt") float \(x[0]), \(x[1])")
+            let m = f.value("select i1 \(c), float \(x[0]), float \(x[1])")
+            let nan = f.value("fcmp uno float \(x[0]), \(x[1])")
+            return f.value("select i1 \(nan), float 0x7FF8000000000000, float \(m)")
         case .pow: return f.value("call float @llvm.pow.f32(float \(x[0]), float \(x[1]))")
         case .equal: return cmp("oeq")
         case .not_equal: return cmp("une")

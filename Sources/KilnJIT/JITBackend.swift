@@ -25,6 +25,7 @@ public final class JITBackend: ExecutionBackend {
     private static let session: Result<JITSession, Error> = Result { try JITSession() }
     private static var cache: [String: (compiled: JITSession.Compiled, ir: String, sites: [PreparedKernel], slots: [String: Int], counts: (Int, Int))] = [:]
     private static let lock = NSLock()
+    private static var moduleCounter = 0
 
     /// `graph` must be typed; it is planned (plan-memory) here if it has no plan yet.
     public init(graph input: Graph, keepOptimizedIR: Bool = false) throws {
@@ -42,9 +43,12 @@ public final class JITBackend: ExecutionBackend {
             entry = cached
             compileSeconds = 0
         } else {
-            var compiler = StepCompiler(graph: g)
+            Self.moduleCounter += 1
+            let stepName = "kiln_step_\(Self.moduleCounter)"
+            var compiler = StepCompiler(graph: g, stepName: stepName)
             let (ir, compiled, calls) = compiler.compile()
-            let result = try session.compile(ir, symbols: ["kiln_step"], keepOptimizedIR: keepOptimizedIR)
+            var result = try session.compile(ir, symbols: [stepName], keepOptimizedIR: keepOptimizedIR)
+            result.symbols["kiln_step"] = result.symbols[stepName]
             entry = (result, ir, compiler.sites, compiler.slots, (compiled, calls))
             Self.cache[key] = entry
             compileSeconds = result.seconds

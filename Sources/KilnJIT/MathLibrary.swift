@@ -130,8 +130,6 @@ enum MathLibrary {
 
     declare float @llvm.maxnum.f32(float, float)
     declare float @llvm.minnum.f32(float, float)
-    declare float @llvm.maximum.f32(float, float)
-    declare float @llvm.minimum.f32(float, float)
     declare float @llvm.floor.f32(float)
     declare float @llvm.fabs.f32(float)
     declare float @llvm.sqrt.f32(float)

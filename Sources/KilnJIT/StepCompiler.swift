@@ -9,6 +9,8 @@ import KilnRuntime
 /// over it; every other op calls its shared runtime kernel through one C entry point.
 struct StepCompiler {
     let graph: Graph
+    /// The step function's symbol (unique per module: every module shares one JIT namespace).
+    let stepName: String
     /// Elementwise kernels with at least this many elements run on every core.
     static let parallelThreshold = 1 << 16
 
@@ -21,8 +23,9 @@ struct StepCompiler {
     private var metadata = 10
     private let types: [String: TensorType]
 
-    init(graph: Graph) {
+    init(graph: Graph, stepName: String = "kiln_step") {
         self.graph = graph
+        self.stepName = stepName
         types = graph.valueTypes
         for name in graph.inputs.map(\.name) + graph.params.map(\.name) { slots[name] = slots.count }
         for node in graph.nodes { for name in node.resultNames { slots[name] = slots.count } }
@@ -48,7 +51,7 @@ struct StepCompiler {
         var ir = "; Kiln step function for graph \(graph.name)\n"
         ir += "declare void @cblas_sgemm(i32, i32, i32, i32, i32, i32, float, float*, i32, float*, i32, float, float*, i32)\n\n"
         ir += MathLibrary.ir + kernels.joined(separator: "\n")
-        ir += "\ndefine void @kiln_step(float** %table, i8* %ctx) {\nentry:\n"
+        ir += "\ndefine void @\(stepName)(float** %table, i8* %ctx) {\nentry:\n"
         ir += allocas.map { "  \($0)\n" }.joined() + body.text + "  ret void\n}\n"
         return (ir, compiled, calls)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import KilnData
 import KilnIR
+import KilnJIT
 import KilnPasses
 import KilnRuntime
 
@@ -51,11 +52,14 @@ public final class Trainer {
         trainingGraph = try stepManager.run(forward)
         var evalManager = PassManager([EvaluationMode()] + pipeline)
         evaluationGraph = try evalManager.run(forward)
-        guard backend == .interp else {
-            throw Diagnostic("backend '\(backend.rawValue)' is not built yet: use --backend interp")
+        switch backend {
+        case .interp:
+            stepBackend = try Interpreter(graph: trainingGraph, usePlan: optimize)
+            evaluationBackend = try Interpreter(graph: evaluationGraph, usePlan: optimize)
+        case .jit:
+            stepBackend = try JITBackend(graph: trainingGraph)
+            evaluationBackend = try JITBackend(graph: evaluationGraph)
         }
-        stepBackend = try Interpreter(graph: trainingGraph, usePlan: optimize)
-        evaluationBackend = try Interpreter(graph: evaluationGraph, usePlan: optimize)
         state = initialState(for: trainingGraph, seed: seed)
         let floats = forward.inputs.filter { $0.type.dtype == .f32 }
         guard let features = floats.first else { throw Diagnostic("graph '\(forward.name)' has no f32 input to feed examples to") }

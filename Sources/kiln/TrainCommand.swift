@@ -27,7 +27,7 @@ struct Train: ParsableCommand {
     @Option(help: "sgd|momentum|nesterov|rmsprop|adam[:lr=…,momentum=…,beta1=…,beta2=…,eps=…,weight_decay=…].")
     var optimizer: String = "adam:lr=0.001"
 
-    @Option(help: "Backend: interp (jit is not built yet).")
+    @Option(help: "Backend: interp or jit.")
     var backend: String = "interp"
 
     @Option(help: "Data set: fashion-mnist.")

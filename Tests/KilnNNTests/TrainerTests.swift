@@ -64,10 +64,15 @@ struct TrainerTests {
         }
     }
 
-    @Test("the JIT backend says it is not built yet")
-    func jitMissing() {
-        #expect(throws: Diagnostic.self) {
-            try Trainer(graph: try Parser.parse(Self.graphText), loss: "loss", optimizer: Optimizer(.sgd), backend: .jit)
+    @Test("the JIT backend trains to the same parameters as the interpreter")
+    func jitMatchesInterpreter() throws {
+        let data = try Self.data(64)
+        let interp = try trainer()
+        let jit = try Trainer(graph: try Parser.parse(Self.graphText), loss: "loss", optimizer: try .parse("adam:lr=0.05"), backend: .jit)
+        for batch in data.trainingBatches(size: 8, seed: 1) { try interp.step(batch); try jit.step(batch) }
+        for name in interp.state.keys.sorted() {
+            let a = try #require(interp.state[name]).floats, b = try #require(jit.state[name]).floats
+            #expect(zip(a, b).allSatisfy { Swift.abs($0 - $1) <= 1e-4 * Swift.max(1, Swift.abs($0)) }, "\(name)")
         }
     }
 }

@@ -1,0 +1,125 @@
+import Foundation
+import KilnIR
+import KilnJIT
+import KilnPasses
+import KilnRuntime
+import Testing
+
+/// The JIT against the interpreter (the reference). Tolerance: 1e-5 relative (plus 1e-6
+/// absolute) for everything; transcendental ops are within 2e-7 of libm, far inside it.
+struct BackendEquivalenceTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func feeds(_ graph: Graph, seed: UInt64) -> [String: Tensor] {
+        var feeds: [String: Tensor] = [:]
+        for input in graph.inputs {
+            let key = KilnRandom.key(seed: seed ^ KilnRandom.hash(input.name), step: 0)
+            let n = input.type.elementCount
+            feeds[input.name] = input.type.dtype == .i32
+                ? Tensor(input.type.shape, ints: (0..<n).map { Int32(KilnRandom.uniform(key: key, index: UInt64($0)) * 2) })
+                : Tensor(input.type.shape, floats: (0..<n).map { 0.25 + KilnRandom.uniform(key: key, index: UInt64($0)) })
+        }
+        return feeds
+    }
+
+    static func close(_ a: Tensor?, _ b: Tensor?) -> Bool {
+        guard let a, let b, a.type == b.type else { return false }
+        return zip(a.floats, b.floats).allSatisfy { Swift.abs($0 - $1) <= 1e-6 + 1e-5 * Swift.abs($0) || ($0.isNaN && $1.isNaN) }
+    }
+
+    /// Runs `graph` (optimised and planned) on both backends and compares outputs and updates.
+    static func compare(_ graph: Graph, steps: Int = 1, _ label: String) throws {
+        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        let optimized = try manager.run(graph)
+        let feeds = Self.feeds(graph, seed: 5)
+        let interpreter = try Interpreter(graph: optimized, usePlan: true)
+        let jit = try JITBackend(graph: optimized)
+        var s1 = initialState(for: graph, seed: 2), s2 = s1
+        for step in 0..<steps {
+            let a = try interpreter.run(inputs: feeds, state: &s1, step: step)
+            let b = try jit.run(inputs: feeds, state: &s2, step: step)
+            for output in graph.outputs { #expect(close(a[output], b[output]), "\(label) step \(step): output \(output)") }
+        }
+        for update in graph.updates { #expect(close(s1[update.target], s2[update.target]), "\(label): \(update.target)") }
+    }
+
+    static let ops: [String] = [
+        "y = add(a, b)", "y = sub(b, a)", "y = mul(a, 3.0)", "y = div(a, b)", "y = max(a, b)", "y = min(a, c)",
+        "y = pow(b, a)", "y = equal(a, a)", "y = not_equal(a, b)", "y = less(a, b)", "y = less_equal(a, c)",
+        "y = greater(a, c)", "y = greater_equal(b, c)", "y = select(greater(a, c), a, b)", "y = neg(a)", "y = exp(a)",
+        "y = log(b)", "y = sqrt(b)", "y = rsqrt(b)", "y = square(a)", "y = abs(sub(a, 0.7))", "y = sign(sub(a, 0.7))",
+        "y = tanh(a)", "y = sigmoid(a)", "y = relu(sub(a, 0.7))", "y = leaky_relu(sub(a, 0.7), alpha=0.3)",
+        "y = elu(sub(a, 0.7), alpha=0.5)", "y = broadcast_to(c, shape=[6, 8])", "y = cast(cast(mul(a, 10.0), dtype=i32), dtype=f32)",
+        "y = dropout(a, rate=0.5, seed=2)", "y = matmul(a, b, transpose_b=true)", "y = matmul(a, b, transpose_a=true)",
+        "y = reduce_sum(mul(a, b), axes=[1])", "y = reduce_mean(a, axes=[0])", "y = reduce_max(a, axes=[0, 1])",
+        "y = softmax(a, axis=1)", "y = log_softmax(a, axis=0)", "y = transpose(a, perm=[1, 0])", "y = reshape(a, shape=[4, 12])",
+        "y = concat(a, b, axis=0)", "y = slice(a, begin=[1, 2], end=[5, 7])", "y = pad(a, before=[1, 0], after=[0, 2])",
+        "y = mse(a, b)", "y = binary_cross_entropy(sigmoid(a), b)", "y = sigmoid_cross_entropy(a, b)",
+        "y = tanh(add(mul(a, 2.0), c))", "y = add(mul(exp(neg(a)), b), relu(c))",
+    ]
+
+    @Test("every op and fused shape class: JIT equals interpreter", arguments: ops)
+    func op(_ body: String) throws {
+        let text = "graph g {\n input a: f32[6, 8]\n input b: f32[6, 8]\n input c: f32[8]\n \(body)\n output y\n}"
+        try Self.compare(try inferTypes(try Parser.parse(text)), body)
+    }
+
+    @Test("every op of the CNN family: conv, pooling, gradients, losses")
+    func cnnOps() throws {
+        let text = """
+            graph cnn {
+              input x: f32[2, 3, 9, 8]
+              input labels: i32[2]
+              param k: f32[4, 3, 3, 3] = he_normal
+              param kb: f32[4, 1, 1] = constant(0.1)
+              param w: f32[24, 5] = glorot_uniform
+              c = relu(add(conv2d(x, k, stride=[2, 2], padding=[1, 1]), kb))
+              p = max_pool2d(c, window=[2, 2], stride=[2, 2], padding=[0, 1])
+              q = avg_pool2d(c, window=[3, 2], stride=[2, 2], padding=[0, 1])
+              logits = matmul(reshape(add(p, q), shape=[2, 24]), w)
+              loss = softmax_cross_entropy(logits, labels)
+              output loss
+              output logits
+            }
+            """
+        let graph = try inferTypes(try Parser.parse(text))
+        try Self.compare(graph, "cnn forward")
+        try Self.compare(try TrainingStep(loss: "loss", optimizer: Optimizer(.adam)).run(graph), steps: 3, "cnn adam step")
+    }
+
+    static var zoo: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Graphs").path)) ?? [])
+            .filter { $0.hasSuffix(".kiln") }.sorted()
+    }
+
+    @Test("every model in Graphs/: forward and one training step agree", arguments: zoo)
+    func models(_ file: String) throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/\(file)"), encoding: .utf8)
+        let graph = try inferTypes(try Parser.parse(text, file: file))
+        try Self.compare(graph, "\(file) forward")
+        if graph.valueTypes["loss"]?.rank == 0 {
+            try Self.compare(try TrainingStep(loss: "loss", optimizer: Optimizer(.adam)).run(graph), "\(file) adam step")
+        }
+    }
+
+    @Test("ten MLP training steps stay within 1e-4 on both backends")
+    func tenMLPSteps() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/mlp.kiln"), encoding: .utf8)
+        let step = try TrainingStep(loss: "loss", optimizer: Optimizer(.adam, learningRate: 0.001)).run(try inferTypes(try Parser.parse(text)))
+        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        let optimized = try manager.run(step)
+        var feeds = Self.feeds(step, seed: 9)
+        feeds["lr"] = Tensor.scalar(0.001)
+        let interpreter = try Interpreter(graph: optimized, usePlan: true), jit = try JITBackend(graph: optimized)
+        var s1 = initialState(for: step, seed: 4), s2 = s1
+        for i in 0..<10 {
+            _ = try interpreter.run(inputs: feeds, state: &s1, step: i)
+            _ = try jit.run(inputs: feeds, state: &s2, step: i)
+        }
+        for name in s1.keys.sorted() {
+            let a = try #require(s1[name]).floats, b = try #require(s2[name]).floats
+            let worst = zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-4, "\(name): \(worst)")
+        }
+    }
+}
