@@ -41,13 +41,16 @@ public struct Differentiation: Pass {
 
         var e = NodeEmitter(graph)
         var contributions: [String: [String]] = [:]
+        /// How many adjoint lists hold each gradient value: a shared one keeps its name.
+        var shares: [String: Int] = [:]
         let seedName = e.builder.freeName("d_\(loss)")
         contributions[loss] = [try e.emit(.constant, [], [("value", .float(1))], name: seedName)]
 
         for node in graph.nodes.reversed() {
             guard active.contains(node.name), let parts = contributions[node.name] else { continue }
             e.location = node.location
-            let dy = try accumulate(parts, for: node.name, &e)
+            let dy = try accumulate(parts, for: node.name, shares: shares, &e)
+            for part in parts { shares[part, default: 1] -= 1 }
             var wanted = Set<Int>()
             for (i, operand) in node.operands.enumerated()
             where active.contains(operand) && node.op.gradientRule(operand: i) == .defined {
@@ -56,6 +59,7 @@ public struct Differentiation: Pass {
             let grads = try emitGradients(of: node, dy: dy, wanted: wanted, &e)
             for (i, g) in grads.sorted(by: { $0.key < $1.key }) {
                 contributions[node.operands[i], default: []].append(g)
+                shares[g, default: 0] += 1
             }
         }
 
@@ -64,7 +68,7 @@ public struct Differentiation: Pass {
         for target in targets {
             var gradient: String
             if let parts = contributions[target] {
-                gradient = try accumulate(parts, for: target, &e)
+                gradient = try accumulate(parts, for: target, shares: shares, &e)
                 if gradient != "d_\(target)", !e.builder.isDefined("d_\(target)") {
                     // The adjoint is another value's (e.g. d_y for w in y = w + x): a named view
                     // keeps `d_<param>` the gradient's name; simplify folds it away if not an output.
@@ -85,11 +89,13 @@ public struct Differentiation: Pass {
 
     /// Sums the adjoint contributions of `value` and gives the sum its readable name when
     /// the value has one (`d_h1`); adjoints of temporaries stay `%N`.
-    private func accumulate(_ parts: [String], for value: String, _ e: inout NodeEmitter) throws -> String {
+    private func accumulate(_ parts: [String], for value: String, shares: [String: Int], _ e: inout NodeEmitter) throws -> String {
         var total = parts[0]
         for part in parts.dropFirst() { total = try e.add(total, part) }
-        // Only temporaries are renamed: a named contribution is already another value's adjoint.
-        if !value.hasPrefix("%"), total.hasPrefix("%") {
+        // Only a temporary this value owns is renamed: a named contribution is another value's
+        // adjoint, and one shared with another operand (add's dy) must keep its name.
+        let owned = parts.count > 1 || shares[total, default: 0] <= 1
+        if !value.hasPrefix("%"), total.hasPrefix("%"), owned {
             let name = e.builder.freeName("d_\(value)")
             try e.builder.rename(total, to: name)
             return name
