@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KilnIR
+import KilnJIT
 import KilnPasses
 
 struct Dump: ParsableCommand {
@@ -10,9 +11,22 @@ struct Dump: ParsableCommand {
     @OptionGroup var transform: GraphTransformOptions
     @OptionGroup var pipeline: PipelineOptions
 
+    @Flag(help: "Print the LLVM IR the JIT generates for the graph (after simplify, fuse and plan-memory).")
+    var llvm = false
+
+    @Flag(help: "With --llvm: print the IR after LLVM's O3 pipeline instead.")
+    var llvmOpt = false
+
     func run() throws {
         try reportingErrors {
-            let g = try pipeline.run(try transform.apply(try graph.load()))
+            var g = try pipeline.run(try transform.apply(try graph.load()))
+            if llvm || llvmOpt {
+                if !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
+                let backend = try JITBackend(graph: g, keepOptimizedIR: llvmOpt)
+                print(llvmOpt ? backend.optimizedIR : backend.ir, terminator: "")
+                FileHandleOutput.standardError.write("JIT compile: \(String(format: "%.1f", backend.compileSeconds * 1000)) ms, \(backend.compiledKernels) compiled kernels, \(backend.runtimeCalls) runtime calls\n")
+                return
+            }
             print(g.text, terminator: "")
         }
     }

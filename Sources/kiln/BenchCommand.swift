@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import KilnIR
+import KilnJIT
+import KilnPasses
+import KilnRuntime
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a graph on the interpreter and the JIT, check they agree, and compare median step times.",
+        discussion: "Both backends run the optimised, planned graph on the same random inputs, interleaved (A B A B …) after a warm-up.")
+    @OptionGroup var graph: GraphFile
+    @OptionGroup var transform: GraphTransformOptions
+
+    @Option(help: "Timed steps per backend.")
+    var steps: Int = 20
+
+    @Option(help: "Warm-up steps per backend (not timed).")
+    var warmup: Int = 3
+
+    @Flag(help: "Print the time per kernel and per runtime call of one interpreter step (top 10).")
+    var profile = false
+
+    func run() throws {
+        try reportingErrors {
+            let forward = try transform.apply(try graph.load())
+            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            let g = try manager.run(forward)
+            let feeds = randomFeeds(g)
+            let interpreter = try Interpreter(graph: g, usePlan: true)
+            let jit = try JITBackend(graph: g)
+            print("graph \(g.name): \(g.nodes.count) kernels/ops after fusion; JIT compiled \(jit.compiledKernels), runtime calls \(jit.runtimeCalls); compile \(String(format: "%.1f", jit.compileSeconds * 1000)) ms")
+            var s1 = initialState(for: g, seed: 1), s2 = s1
+            let a = try interpreter.run(inputs: feeds, state: &s1, step: 0)
+            let b = try jit.run(inputs: feeds, state: &s2, step: 0)
+            var worst: Float = 0
+            for name in g.outputs {
+                if let x = a[name], let y = b[name] {
+                    for (u, v) in zip(x.floats, y.floats) { worst = Swift.max(worst, Swift.abs(u - v) / Swift.max(1, Swift.abs(u))) }
+                }
+            }
+            print(String(format: "outputs agree: max relative difference %.2e %@", worst, worst <= 1e-4 ? "(ok)" : "(TOO LARGE)"))
+            var times: ([Double], [Double]) = ([], [])
+            for i in 0..<(warmup + steps) {
+                var t0 = monotonicSeconds()
+                _ = try interpreter.run(inputs: feeds, state: &s1, step: i)
+                let ti = monotonicSeconds() - t0
+                t0 = monotonicSeconds()
+                _ = try jit.run(inputs: feeds, state: &s2, step: i)
+                let tj = monotonicSeconds() - t0
+                if i >= warmup { times.0.append(ti); times.1.append(tj) }
+            }
+            let mi = median(times.0), mj = median(times.1)
+            print(String(format: "interpreter: median %.3f ms (min %.3f, max %.3f)", mi * 1000, (times.0.min() ?? 0) * 1000, (times.0.max() ?? 0) * 1000))
+            print(String(format: "jit:         median %.3f ms (min %.3f, max %.3f)", mj * 1000, (times.1.min() ?? 0) * 1000, (times.1.max() ?? 0) * 1000))
+            print(String(format: "jit speed-up: %.2f×", mi / Swift.max(mj, 1e-12)))
+            if profile { try printProfile(g, feeds) }
+            if worst > 1e-4 { throw ExitCode(1) }
+        }
+    }
+
+    private func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    private func randomFeeds(_ g: Graph) -> [String: Tensor] {
+        var feeds: [String: Tensor] = [:]
+        for input in g.inputs {
+            let key = KilnRandom.key(seed: KilnRandom.hash(input.name), step: 0)
+            let n = input.type.elementCount
+            if input.name == TrainingStep.learningRateInput {
+                feeds[input.name] = Tensor.scalar(Float((try? transform.parsedOptimizer().learningRate) ?? 0.01))
+            } else if input.type.dtype == .i32 {
+                feeds[input.name] = Tensor(input.type.shape, ints: (0..<n).map { Int32(KilnRandom.uniform(key: key, index: UInt64($0)) * 2) })
+            } else {
+                feeds[input.name] = Tensor(input.type.shape, floats: (0..<n).map { KilnRandom.uniform(key: key, index: UInt64($0)) })
+            }
+        }
+        return feeds
+    }
+
+    /// Times every node of the planned graph run alone on the interpreter (after a warm-up).
+    private func printProfile(_ g: Graph, _ feeds: [String: Tensor]) throws {
+        var state = initialState(for: g, seed: 1)
+        let all = try Interpreter(graph: g).run(inputs: feeds, state: &state, step: 0, keepAll: true)
+        var rows: [(String, Double)] = []
+        for node in g.nodes {
+            var mini = Graph(name: "one", sourceFile: g.sourceFile)
+            var builder = GraphBuilder(mini)
+            var localFeeds: [String: Tensor] = [:]
+            for operand in Set(node.operands) {
+                guard let t = all[operand] ?? feeds[operand] ?? state[operand] else { continue }
+                try builder.addInput(operand, t.type)
+                localFeeds[operand] = t
+            }
+            try builder.append(node)
+            for name in node.resultNames { try builder.addOutput(name) }
+            mini = builder.graph
+            let one = try Interpreter(graph: mini)
+            var empty: [String: Tensor] = [:]
+            _ = try one.run(inputs: localFeeds, state: &empty, step: 0)
+            let t0 = monotonicSeconds()
+            for _ in 0..<5 { _ = try one.run(inputs: localFeeds, state: &empty, step: 0) }
+            let label = node.region.map { Printer.kernelName($0) } ?? node.op.name
+            rows.append(("\(label) → \(node.resultNames.joined(separator: ", ")) \(node.type.map { "\($0)" } ?? "")", (monotonicSeconds() - t0) / 5))
+        }
+        let total = rows.reduce(0) { $0 + $1.1 }
+        print("profile (interpreter, each op alone, mean of 5): total \(String(format: "%.3f", total * 1000)) ms")
+        for (label, t) in rows.sorted(by: { $0.1 > $1.1 }).prefix(10) {
+            print(String(format: "  %8.3f ms %5.1f%%  %@", t * 1000, 100 * t / Swift.max(total, 1e-12), label))
+        }
+    }
+}
