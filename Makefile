@@ -45,5 +45,9 @@ demo: release
 	@echo "== training LeNet-5 on Fashion-MNIST (interpreter over OpenBLAS)"
 	$(KILN) train Graphs/lenet5.kiln --epochs 12 --optimizer adam:lr=0.002 --schedule cosine:min=0.02 --checkpoint out/lenet5.safetensors
 
+# Interpreter vs JIT on every benchmark workload, side by side; rewrites Docs/BENCHMARKS.md.
+bench: release
+	Benchmarks/bench.sh
+
 clean:
 	rm -rf .build out
