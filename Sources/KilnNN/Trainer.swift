@@ -125,6 +125,25 @@ public final class Trainer {
                           labels: labels, probabilities: probabilities, classes: classes)
     }
 
+    /// Whether the graph classifies: an integer label input and a rank-2 `logits` output.
+    public var isClassifier: Bool {
+        labelInput != nil && forward.outputs.contains("logits") && forward.valueTypes["logits"]?.rank == 2
+    }
+
+    /// The mean of the loss output over `dataset` (for models without labels, e.g. autoencoders).
+    /// The padded last batch counts in proportion to its real rows; its padding copies a real
+    /// example, so the estimate is close but not exact for that batch.
+    public func evaluateLoss(_ dataset: Dataset) throws -> Double {
+        var total = 0.0, count = 0
+        for batch in dataset.evaluationBatches(size: batchSize) {
+            var scratch = state
+            let outputs = try evaluationBackend.run(inputs: try feeds(batch), state: &scratch, step: 0)
+            total += Double(outputs[loss]?.floats.first ?? .nan) * Double(batch.count)
+            count += batch.count
+        }
+        return total / Double(Swift.max(count, 1))
+    }
+
     /// Saves params, optimiser state and the step count (safetensors, written atomically).
     public func saveCheckpoint(to path: String, metadata: [String: String] = [:]) throws {
         var meta = metadata

@@ -96,21 +96,23 @@ struct Train: ParsableCommand {
                     }
                 }
                 let trainSeconds = monotonicSeconds() - start
-                let validationResult = held.count > 0 ? try trainer.evaluate(held) : nil
-                let testResult = try trainer.evaluate(test)
+                let validationLoss = held.count > 0 ? (trainer.isClassifier ? try trainer.evaluate(held).loss : try trainer.evaluateLoss(held)) : nil
+                let testSummary = trainer.isClassifier
+                    ? String(format: "test accuracy %.4f", try trainer.evaluate(test).accuracy)
+                    : String(format: "test loss %.4f", try trainer.evaluateLoss(test))
                 if isatty(2) != 0 { FileHandleOutput.standardError.write("\r\u{1B}[K") }
-                print(String(format: "epoch %d: lr %.3g, train loss %.4f, validation loss %@, test accuracy %.4f, %.1f s (%.1f steps/s)",
+                print(String(format: "epoch %d: lr %.3g, train loss %.4f, validation loss %@, %@, %.1f s (%.1f steps/s)",
                              epoch, Double(trainer.learningRate), total / Double(Swift.max(batches.count, 1)),
-                             validationResult.map { String(format: "%.4f", $0.loss) } ?? "-", testResult.accuracy,
+                             validationLoss.map { String(format: "%.4f", $0) } ?? "-", testSummary,
                              trainSeconds, Double(batches.count) / trainSeconds))
                 if let checkpoint { try trainer.saveCheckpoint(to: checkpoint, metadata: ["kiln.epoch": String(epoch)]) }
-                if let patience, let v = validationResult {
-                    if best == nil || v.loss < (best?.loss ?? .infinity) {
-                        best = (v.loss, epoch, trainer.state)
+                if let patience, let v = validationLoss {
+                    if best == nil || v < (best?.loss ?? .infinity) {
+                        best = (v, epoch, trainer.state)
                     } else if epoch - (best?.epoch ?? epoch) >= patience, let kept = best {
                         trainer.state = kept.state
-                        print(String(format: "early stop: no better validation loss for %d epochs; restored epoch %d (validation loss %.4f), test accuracy %.4f",
-                                     patience, kept.epoch, kept.loss, try trainer.evaluate(test).accuracy))
+                        print(String(format: "early stop: no better validation loss for %d epochs; restored epoch %d (validation loss %.4f)",
+                                     patience, kept.epoch, kept.loss))
                         break
                     }
                 }
