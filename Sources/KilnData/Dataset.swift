@@ -73,6 +73,12 @@ public struct Batch: @unchecked Sendable {
     public var features: Tensor
     public var labels: Tensor
     public var count: Int
+
+    public init(features: Tensor, labels: Tensor, count: Int) {
+        self.features = features
+        self.labels = labels
+        self.count = count
+    }
 }
 
 extension Dataset {

@@ -1,0 +1,44 @@
+import Foundation
+import KilnData
+import KilnIR
+import KilnNN
+import KilnPasses
+import KilnRuntime
+import Testing
+
+struct ZooTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var generated: [String] { ["rnn", "lstm", "autoencoder", "vae", "transformer"] }
+
+    @Test("each generated Graphs/ file is exactly what the DSL builds (regenerate with kiln zoo)", arguments: generated)
+    func filesMatchDSL(_ name: String) throws {
+        let graph = try #require(try Models.all().first { $0.0 == name }?.1)
+        let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/\(name).kiln"), encoding: .utf8)
+        let parsed = try inferTypes(try Parser.parse(text))
+        #expect(parsed == graph)
+        #expect(parsed.text == graph.text)
+    }
+
+    /// A fixed batch of synthetic images (pixel patterns depending on the label) for overfitting.
+    static func batch(_ trainer: Trainer) -> Batch {
+        let n = trainer.batchSize, size = trainer.featureInput.type.elementCount / n
+        let labels = (0..<n).map { Int32($0 % 10) }
+        var pixels: [Float] = []
+        for (i, label) in labels.enumerated() {
+            for p in 0..<size { pixels.append(p % 10 == Int(label) ? 0.9 : 0.1 * KilnRandom.uniform(seed: 3, step: UInt64(i), index: UInt64(p))) }
+        }
+        return Batch(features: Tensor(Shape([n, size]), floats: pixels), labels: Tensor(Shape([n]), ints: labels), count: n)
+    }
+
+    @Test("every zoo model: the loss falls over 20 steps on a fixed batch", arguments: generated + ["mlp", "lenet5"])
+    func learns(_ name: String) throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/\(name).kiln"), encoding: .utf8)
+        let trainer = try Trainer(graph: try Parser.parse(text, file: name), loss: "loss", optimizer: try .parse("adam:lr=0.003"))
+        let b = Self.batch(trainer)
+        let first = try trainer.step(b)
+        var last = first
+        for _ in 0..<19 { last = try trainer.step(b) }
+        #expect(last < first * 0.9, "\(name): loss \(first) → \(last)")
+    }
+}
