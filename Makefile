@@ -42,8 +42,11 @@ demo: release
 	$(KILN) dump Graphs/lenet5.kiln --train loss --optimizer adam:lr=0.002 --optimized --stats > out/lenet5.train.optimized.kiln
 	@head -1 out/lenet5.train.optimized.kiln; grep -c fused_ out/lenet5.train.optimized.kiln | sed 's/^/fused kernels: /'
 	$(KILN) dot Graphs/lenet5.kiln --optimized > out/lenet5.dot
-	@echo "== training LeNet-5 on Fashion-MNIST (interpreter over OpenBLAS)"
-	$(KILN) train Graphs/lenet5.kiln --epochs 12 --optimizer adam:lr=0.002 --schedule cosine:min=0.02 --checkpoint out/lenet5.safetensors
+	@echo "== training LeNet-5 on Fashion-MNIST with the JIT (report in out/lenet5/index.html)"
+	$(KILN) train Graphs/lenet5.kiln --backend jit --epochs 12 --optimizer adam:lr=0.002 --schedule cosine:min=0.02 \
+	  --checkpoint out/lenet5.safetensors --report out/lenet5
+	@echo "== the same training step on the interpreter and the JIT, side by side"
+	$(KILN) bench Graphs/lenet5.kiln --train loss --optimizer adam:lr=0.002 --steps 10
 
 # Interpreter vs JIT on every benchmark workload, side by side; rewrites Docs/BENCHMARKS.md.
 bench: release

@@ -125,6 +125,12 @@ public final class Trainer {
                           labels: labels, probabilities: probabilities, classes: classes)
     }
 
+    /// The evaluation graph's outputs for one batch (predictions, reconstructions, samples).
+    public func outputs(for batch: Batch) throws -> [String: Tensor] {
+        var scratch = state
+        return try evaluationBackend.run(inputs: try feeds(batch), state: &scratch, step: 0)
+    }
+
     /// Whether the graph classifies: an integer label input and a rank-2 `logits` output.
     public var isClassifier: Bool {
         labelInput != nil && forward.outputs.contains("logits") && forward.valueTypes["logits"]?.rank == 2

@@ -54,6 +54,9 @@ struct Train: ParsableCommand {
     @Option(help: "Learning-rate schedule: constant, step:every=N,gamma=G, or cosine[:min=F] (over --epochs).")
     var schedule: String = "constant"
 
+    @Option(help: "Write training curves (SVG), samples (PNG), metrics and index.html into this directory.")
+    var report: String?
+
     @Option(help: "Early stopping: stop after this many epochs without a better validation loss, keeping the best params.")
     var patience: Int?
 
@@ -75,6 +78,7 @@ struct Train: ParsableCommand {
             let lrSchedule = try LearningRateSchedule.parse(schedule, epochs: epochs)
             let baseRate = trainer.optimizer.learningRate
             var best: (loss: Double, epoch: Int, state: [String: Tensor])?
+            var history = TrainingReport()
             var firstEpoch = 1
             if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
                 let metadata = try trainer.loadCheckpoint(from: checkpoint)
@@ -97,9 +101,9 @@ struct Train: ParsableCommand {
                 }
                 let trainSeconds = monotonicSeconds() - start
                 let validationLoss = held.count > 0 ? (trainer.isClassifier ? try trainer.evaluate(held).loss : try trainer.evaluateLoss(held)) : nil
-                let testSummary = trainer.isClassifier
-                    ? String(format: "test accuracy %.4f", try trainer.evaluate(test).accuracy)
-                    : String(format: "test loss %.4f", try trainer.evaluateLoss(test))
+                let testValue = trainer.isClassifier ? try trainer.evaluate(test).accuracy : try trainer.evaluateLoss(test)
+                let testSummary = String(format: trainer.isClassifier ? "test accuracy %.4f" : "test loss %.4f", testValue)
+                history.epochs.append((total / Double(Swift.max(batches.count, 1)), validationLoss ?? .nan, testValue))
                 if isatty(2) != 0 { FileHandleOutput.standardError.write("\r\u{1B}[K") }
                 print(String(format: "epoch %d: lr %.3g, train loss %.4f, validation loss %@, %@, %.1f s (%.1f steps/s)",
                              epoch, Double(trainer.learningRate), total / Double(Swift.max(batches.count, 1)),
@@ -116,6 +120,10 @@ struct Train: ParsableCommand {
                         break
                     }
                 }
+            }
+            if let report {
+                try history.write(to: report, trainer: trainer, test: test, graphName: g.name)
+                print("report written to \(report)/index.html")
             }
         }
     }
