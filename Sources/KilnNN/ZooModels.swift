@@ -7,7 +7,7 @@ extension Models {
     /// Every zoo model this module builds, by file name.
     public static func all() throws -> [(String, Graph)] {
         [("mlp", try mlp()), ("lenet5", try lenet5()), ("rnn", try rnn()), ("lstm", try lstm()),
-         ("autoencoder", try autoencoder()), ("vae", try vae()), ("transformer", try transformer())]
+         ("autoencoder", try autoencoder()), ("vae", try vae()), ("transformer", try transformer()), ("gan", try gan())]
     }
 
     /// Row t of a [batch, time, features] sequence as a [batch, features] matrix.

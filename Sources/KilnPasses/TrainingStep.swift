@@ -9,9 +9,14 @@ public struct TrainingStep: Pass {
     public var loss: String
     public var optimizer: Optimizer
 
-    public init(loss: String, optimizer: Optimizer) {
+    /// The params this step trains (nil: every trainable param). A GAN's two steps train
+    /// disjoint halves of one graph's params.
+    public var params: [String]?
+
+    public init(loss: String, optimizer: Optimizer, params: [String]? = nil) {
         self.loss = loss
         self.optimizer = optimizer
+        self.params = params
     }
 
     /// The name of the learning-rate input in a training-step graph.
@@ -19,7 +24,7 @@ public struct TrainingStep: Pass {
 
     public func run(_ graph: Graph) throws -> Graph {
         guard graph.updates.isEmpty else { throw Diagnostic("graph '\(graph.name)' already has state updates") }
-        let (withGradients, gradients) = try Differentiation(loss: loss, outputsGradients: false).differentiate(graph)
+        let (withGradients, gradients) = try Differentiation(loss: loss, wrt: params, outputsGradients: false).differentiate(graph)
         var e = NodeEmitter(withGradients)
         let lrName = e.builder.freeName(Self.learningRateInput)
         try e.builder.addInput(lrName, TensorType(.f32, .scalar))

@@ -10,7 +10,8 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a graph on Fashion-MNIST, with a progress bar and one line per epoch.",
         discussion: """
-            The graph's f32 input receives a batch of images (reshaped to its shape, e.g. [64, 784] or \
+            A graph with outputs d_loss and g_loss (and params disc_*, gen_*) trains as a GAN: a \
+            discriminator step then a generator step per batch. Otherwise the graph's f32 input receives a batch of images (reshaped to its shape, e.g. [64, 784] or \
             [64, 1, 28, 28]) and its i32 input the labels; its `logits` output is used for accuracy.
             """)
     @OptionGroup var graph: GraphFile
@@ -66,6 +67,10 @@ struct Train: ParsableCommand {
             guard let kind = BackendKind(rawValue: backend) else { throw CLIError("unknown backend '\(backend)' (interp or jit)") }
             if resume && checkpoint == nil { throw CLIError("--resume needs --checkpoint PATH") }
             let g = try graph.load()
+            if g.outputs.contains("d_loss") && g.outputs.contains("g_loss") {
+                try trainGAN(g, kind: kind)
+                return
+            }
             let trainer = try Trainer(graph: g, loss: loss, optimizer: try Optimizer.parse(optimizer), backend: kind,
                                       seed: seed, optimize: !noOptimize)
             if let batch, batch != trainer.batchSize {

@@ -1,0 +1,40 @@
+import Foundation
+import KilnData
+import KilnIR
+import KilnNN
+import KilnPasses
+import KilnRuntime
+
+extension Train {
+    /// Alternating GAN training for graphs with `d_loss` and `g_loss` outputs.
+    func trainGAN(_ g: Graph, kind: BackendKind) throws {
+        let gan = try GANTrainer(graph: g, optimizer: try Optimizer.parse(optimizer), backend: kind, seed: seed)
+        let data = try FashionMNIST.load(train: true, limit: limit)
+        print("training GAN \(g.name) on Fashion-MNIST: \(data.count) images, batch \(gan.batchSize), backend \(backend)")
+        var curves: [(Double, Double)] = []
+        for epoch in 1...Swift.max(epochs, 1) {
+            let start = monotonicSeconds()
+            var d = 0.0, gl = 0.0
+            let batches = data.trainingBatches(size: gan.batchSize, seed: seed &+ UInt64(epoch))
+            for b in batches {
+                let (dl, gLoss) = try gan.step(b)
+                d += Double(dl)
+                gl += Double(gLoss)
+            }
+            let n = Double(Swift.max(batches.count, 1))
+            curves.append((d / n, gl / n))
+            print(String(format: "epoch %d: discriminator loss %.4f, generator loss %.4f, %.1f s", epoch, d / n, gl / n, monotonicSeconds() - start))
+        }
+        guard let report else { return }
+        try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
+        try Pictures.lineChart(title: "GAN losses per epoch", series: [("discriminator", curves.map(\.0)), ("generator", curves.map(\.1))])
+            .write(toFile: "\(report)/loss.svg", atomically: true, encoding: .utf8)
+        if let fake = gan.lastFake {
+            let images = (0..<Swift.min(32, gan.batchSize)).map { Array(UnsafeBufferPointer(start: fake.floatPointer + $0 * 784, count: 784)) }
+            try Data(try Pictures.grid(images, side: 28, columns: 8)).write(to: URL(fileURLWithPath: "\(report)/samples.png"))
+        }
+        let html = "<!doctype html><html><body style=\"font-family:sans-serif\"><h1>\(g.name)</h1><img src=\"loss.svg\"><h2>Generated samples</h2><img src=\"samples.png\" style=\"image-rendering:pixelated;width:600px\"></body></html>\n"
+        try html.write(toFile: "\(report)/index.html", atomically: true, encoding: .utf8)
+        print("report written to \(report)/index.html")
+    }
+}
