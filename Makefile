@@ -48,9 +48,12 @@ demo: release
 	@echo "== the same training step on the interpreter and the JIT, side by side"
 	$(KILN) bench Graphs/lenet5.kiln --train loss --optimizer adam:lr=0.002 --steps 10
 
-# Interpreter vs JIT on every benchmark workload, side by side; rewrites Docs/BENCHMARKS.md.
+# Kiln JIT, Kiln interpreter, JAX and NumPy on every workload, interleaved; rewrites Docs/BENCHMARKS.md.
+BENCH_VENV := .build/bench-venv
 bench: release
-	Benchmarks/bench.sh
+	@[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c "import jax, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q jax numpy
+	$(BENCH_VENV)/bin/python Benchmarks/driver.py
 
 clean:
 	rm -rf .build out

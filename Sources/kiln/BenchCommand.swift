@@ -21,6 +21,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print the time per kernel and per runtime call of one interpreter step (top 10).")
     var profile = false
 
+    @Flag(help: "Serve timed steps to a benchmark driver: after a 'ready' line, each input line 'interp' or 'jit' runs one step on that backend and prints its time in ms.")
+    var serve = false
+
     func run() throws {
         try reportingErrors {
             let forward = try transform.apply(try graph.load())
@@ -40,6 +43,23 @@ struct Bench: ParsableCommand {
                 }
             }
             print(String(format: "outputs agree: max relative difference %.2e %@", worst, worst <= 1e-4 ? "(ok)" : "(TOO LARGE)"))
+            if serve {
+                print(String(format: "ready compile_ms=%.3f agree=%.3e", jit.compileSeconds * 1000, worst))
+                fflush(stdout)
+                var count = 0
+                while let line = readLine() {
+                    let backend: ExecutionBackend = line.hasPrefix("jit") ? jit : interpreter
+                    var state = line.hasPrefix("jit") ? s2 : s1
+                    let t0 = monotonicSeconds()
+                    _ = try backend.run(inputs: feeds, state: &state, step: count)
+                    let t = monotonicSeconds() - t0
+                    if line.hasPrefix("jit") { s2 = state } else { s1 = state }
+                    count += 1
+                    print(String(format: "%.6f", t * 1000))
+                    fflush(stdout)
+                }
+                return
+            }
             var times: ([Double], [Double]) = ([], [])
             for i in 0..<(warmup + steps) {
                 var t0 = monotonicSeconds()
