@@ -59,3 +59,27 @@ extension Array where Element == UInt8 {
         Swift.withUnsafeBytes(of: &v) { append(contentsOf: $0) }
     }
 }
+
+extension Tensor {
+    /// A tensor filled from little-endian element bytes at `base`: 4-byte elements are copied,
+    /// 8-byte integers narrowed to int32 (the first one that does not fit is reported as `what`
+    /// says). Bounds were checked by the caller.
+    static func decoding(_ type: TensorType, from bytes: [UInt8], at base: Int, elementSize: Int,
+                         what: (Int64, Int) -> String) throws -> Tensor {
+        let tensor = Tensor(zeros: type)
+        let count = type.elementCount
+        if elementSize == 8 {
+            for i in 0..<count {
+                var v: Int64 = 0
+                for b in 0..<8 { v |= Int64(bytes[base + i * 8 + b]) << (8 * Int64(b)) }
+                guard let narrow = Int32(exactly: v) else { throw Diagnostic(what(v, i)) }
+                tensor.intPointer[i] = narrow
+            }
+        } else if count > 0 {
+            bytes.withUnsafeBytes { raw in
+                if let source = raw.baseAddress { tensor.storage.pointer.copyMemory(from: source + base, byteCount: count * 4) }
+            }
+        }
+        return tensor
+    }
+}

@@ -42,21 +42,8 @@ public enum NumPyFormat {
         guard payload == count * size else {
             throw Diagnostic("'\(name)': shape \(Shape(shape)) needs \(count * size) bytes of data, the file has \(payload)")
         }
-        let tensor = Tensor(zeros: TensorType(dtype, Shape(shape)))
-        let base = reader.position
-        if size == 8 {
-            for i in 0..<count {
-                var v: Int64 = 0
-                for b in 0..<8 { v |= Int64(bytes[base + i * 8 + b]) << (8 * Int64(b)) }
-                guard let narrow = Int32(exactly: v) else {
-                    throw Diagnostic("'\(name)': int64 value \(v) at index \(i) does not fit in int32")
-                }
-                tensor.intPointer[i] = narrow
-            }
-        } else if count > 0 {
-            bytes.withUnsafeBytes { raw in
-                tensor.storage.pointer.copyMemory(from: raw.baseAddress! + base, byteCount: count * 4)
-            }
+        let tensor = try Tensor.decoding(TensorType(dtype, Shape(shape)), from: bytes, at: reader.position, elementSize: size) { v, i in
+            "'\(name)': int64 value \(v) at index \(i) does not fit in int32"
         }
         return tensor
     }

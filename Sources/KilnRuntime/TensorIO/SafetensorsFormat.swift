@@ -57,19 +57,8 @@ public enum SafetensorsFormat {
                 throw Diagnostic("'\(name)': entry '\(key)' of shape \(Shape(shape)) needs \(count * size) bytes, has \(end - begin)")
             }
             ranges.append((begin, end, key))
-            let tensor = Tensor(zeros: TensorType(dtype, Shape(shape)))
-            let base = dataStart + begin
-            if size == 8 {
-                for i in 0..<count {
-                    var v: Int64 = 0
-                    for b in 0..<8 { v |= Int64(bytes[base + i * 8 + b]) << (8 * Int64(b)) }
-                    guard let narrow = Int32(exactly: v) else {
-                        throw Diagnostic("'\(name)': entry '\(key)': int64 value \(v) does not fit in int32")
-                    }
-                    tensor.intPointer[i] = narrow
-                }
-            } else {
-                for i in 0..<(count * 4) { tensor.storage.pointer.storeBytes(of: bytes[base + i], toByteOffset: i, as: UInt8.self) }
+            let tensor = try Tensor.decoding(TensorType(dtype, Shape(shape)), from: bytes, at: dataStart + begin, elementSize: size) { v, _ in
+                "'\(name)': entry '\(key)': int64 value \(v) does not fit in int32"
             }
             tensors[key] = tensor
         }
