@@ -69,6 +69,17 @@ enum ReductionKernels {
                     for b in 0..<inner { dst[b] += Double(row[b]) }
                 }
             }
+        } else if axes.count == x.rank - 1, let kept = (0..<x.rank).first(where: { !axes.contains($0) }) {
+            // Every axis but one (a convolution's bias gradient): contiguous runs per channel.
+            let (outer, extent, inner) = split(x.shape, axis: kept)
+            for a in 0..<outer {
+                for c in 0..<extent {
+                    let row = px + (a * extent + c) * inner
+                    var sum = 0.0
+                    for b in 0..<inner { sum += Double(row[b]) }
+                    acc[c] += sum
+                }
+            }
         } else {
             forEachElement(x.shape, axes: axes) { i, o in acc[o] += Double(px[i]) }
         }
