@@ -25,6 +25,14 @@ def lstm_params(rng, hidden=128):
     return [glorot(rng, (28, 4 * hidden)), glorot(rng, (hidden, 4 * hidden)), np.zeros(4 * hidden, F32), glorot(rng, (hidden, 10)), np.zeros(10, F32)]
 
 
+def transformer_params(rng, width=64):
+    ones, zeros = np.ones(width, F32), np.zeros(width, F32)
+    return [glorot(rng, (16, width)), (0.02 * rng.standard_normal((49, width))).astype(F32), ones, zeros,
+            glorot(rng, (width, width)), glorot(rng, (width, width)), glorot(rng, (width, width)), glorot(rng, (width, width)),
+            ones.copy(), zeros.copy(), glorot(rng, (width, 2 * width)), np.zeros(2 * width, F32), glorot(rng, (2 * width, width)),
+            zeros.copy(), ones.copy(), zeros.copy(), glorot(rng, (width, 10)), np.zeros(10, F32)]
+
+
 # ---------------------------------------------------------------- JAX
 def jax_models():
     import jax
@@ -63,6 +71,28 @@ def jax_models():
             h = o * jnp.tanh(c)
         return h @ p[3] + p[4]
 
+    def transformer(p, x, heads=4):
+        (embed, pos, g1, b1, wq, wk, wv, wo, g2, b2, m1, mb1, m2, mb2, g3, b3, wout, bout) = p
+        n, width = x.shape[0], embed.shape[1]
+        hw = width // heads
+
+        def norm(v, g, b):
+            c = v - v.mean(axis=2, keepdims=True)
+            return c * jax.lax.rsqrt((c * c).mean(axis=2, keepdims=True) + 1e-5) * g + b
+
+        def split(v):
+            return v.reshape(n, 49, heads, hw).transpose(0, 2, 1, 3).reshape(n * heads, 49, hw)
+        patches = x.reshape(n, 7, 4, 7, 4).transpose(0, 1, 3, 2, 4).reshape(n, 49, 16)
+        h0 = patches @ embed + pos
+        a = norm(h0, g1, b1)
+        q, k, v = split(a @ wq), split(a @ wk), split(a @ wv)
+        att = jax.nn.softmax(q @ k.transpose(0, 2, 1) / jnp.sqrt(float(hw)), axis=2)
+        mixed = (att @ v).reshape(n, heads, 49, hw).transpose(0, 2, 1, 3).reshape(n, 49, width)
+        h1 = h0 + mixed @ wo
+        h2 = h1 + (jax.nn.relu(norm(h1, g2, b2) @ m1 + mb1) @ m2 + mb2)
+        pooled = norm(h2, g3, b3).mean(axis=1)
+        return pooled @ wout + bout
+
     def train_step(model, optimizer):
         def loss_fn(p, x, y):
             return sce(model(p, x), y)
@@ -86,7 +116,7 @@ def jax_models():
     def chain(x, a, b):
         return jnp.tanh(x * a + b) * jax.nn.sigmoid(x) + jax.nn.relu(x)
 
-    return {"mlp": mlp, "lenet5": lenet, "lstm": lstm}, train_step, jax.jit(chain), jax
+    return {"mlp": mlp, "lenet5": lenet, "lstm": lstm, "transformer": transformer}, train_step, jax.jit(chain), jax
 
 
 # ---------------------------------------------------------------- NumPy
