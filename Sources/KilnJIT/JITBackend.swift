@@ -21,6 +21,10 @@ public final class JITBackend: ExecutionBackend {
     private let slots: [String: Int]
     private let arena: TensorStorage
     private var table: [UnsafeMutableRawPointer?]
+    /// Buffers of earlier outputs and replaced state, reused once nobody else holds them: a
+    /// training loop then writes each step's new params into the last step's old ones instead
+    /// of faulting in fresh pages (every kernel overwrites its whole output).
+    private var pool: [TensorStorage] = []
 
     private static let session: Result<JITSession, Error> = Result { try JITSession() }
     private static var cache: [String: (compiled: JITSession.Compiled, ir: String, sites: [PreparedKernel], slots: [String: Int], counts: (Int, Int))] = [:]
@@ -89,7 +93,7 @@ public final class JITBackend: ExecutionBackend {
         var escaping: [String: Tensor] = [:]
         for node in graph.nodes {
             for (name, type) in node.resultTypes where graph.memoryPlan?.allocations[name] == nil {
-                let t = Tensor(zeros: type ?? TensorType(.f32, .scalar))
+                let t = Tensor(type: type ?? TensorType(.f32, .scalar), storage: recycledStorage(byteCount: type?.byteCount ?? 4))
                 escaping[name] = t
                 table[slots[name] ?? 0] = t.storage.pointer
             }
@@ -103,7 +107,22 @@ public final class JITBackend: ExecutionBackend {
         if let error = context.error { throw error }
         var outputs: [String: Tensor] = [:]
         for name in graph.outputs { outputs[name] = escaping[name] ?? inputs[name] ?? state[name] }
-        for update in graph.updates { if let t = escaping[update.value] { state[update.target] = t } }
+        for update in graph.updates {
+            if let t = escaping[update.value] {
+                if let old = state[update.target] { pool.append(old.storage) }
+                state[update.target] = t
+            }
+        }
+        for name in graph.outputs { if let t = escaping[name] { pool.append(t.storage) } }
+        if pool.count > 4 * (graph.updates.count + graph.outputs.count) + 8 { pool.removeFirst(pool.count / 2) }
         return outputs
+    }
+
+    /// A pooled buffer of exactly `byteCount` bytes that only the pool still references, or a new one.
+    private func recycledStorage(byteCount: Int) -> TensorStorage {
+        for i in pool.indices where pool[i].byteCount == byteCount && isKnownUniquelyReferenced(&pool[i]) {
+            return pool.remove(at: i)
+        }
+        return TensorStorage(uninitializedByteCount: byteCount)
     }
 }

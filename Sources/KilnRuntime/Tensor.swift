@@ -17,6 +17,14 @@ public final class TensorStorage: @unchecked Sendable {
         ownsMemory = true
     }
 
+    /// Memory whose contents are undefined: for buffers a kernel overwrites completely.
+    public init(uninitializedByteCount byteCount: Int) {
+        self.byteCount = byteCount
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(byteCount, 64), alignment: 64)
+        owner = nil
+        ownsMemory = true
+    }
+
     /// A view of `byteCount` bytes at `pointer`, kept valid by holding `owner`.
     public init(viewing pointer: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject) {
         self.pointer = pointer
