@@ -13,6 +13,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KILN = os.path.join(ROOT, ".build/release/kiln")
 ROUNDS = int(os.environ.get("ROUNDS", "15"))
 BLOCK = int(os.environ.get("BLOCK", "3"))
+# OpenBLAS worker threads keep spinning for a while after a call (on the order of 0.1 s): the
+# next contender must not start before they sleep, or it measures the previous one's spin.
+PAUSE = float(os.environ.get("PAUSE", "0.15"))
 WARMUP = 3
 TMP = tempfile.mkdtemp(prefix="kiln-bench-")
 
@@ -110,7 +113,7 @@ def main():
                 # Let the previous contender's worker threads (OpenBLAS, XLA) stop spinning first,
                 # then run a short block: one untimed step to wake this contender's threads, as a
                 # training loop keeps them awake, and BLOCK timed steps.
-                time.sleep(0.02)
+                time.sleep(PAUSE)
                 for k in range(1 + BLOCK):
                     t = fn() if name.startswith("Kiln") else timed(fn)
                     if r >= WARMUP and k > 0:
@@ -195,7 +198,8 @@ def write_report(results, jax_version):
              f"and every median is over {ROUNDS * BLOCK} steps. float32, same shapes and batch; both",
              "cores available to everyone. Kiln runs in one `kiln bench --serve` process per workload (OpenBLAS warmed up with one",
              "1024³ sgemm at start-up). Medians in ms, with min–max. `GEMM-only` is the sum of the step's GEMMs timed alone in NumPy.",
-             "Contenders are separated by a 20 ms pause, untimed, so one runtime's spinning worker threads do not steal the next one's cores.",
+             f"Contenders are separated by an untimed {PAUSE * 1000:.0f} ms pause: OpenBLAS and XLA worker threads spin for a while after a call, and",
+             "would otherwise steal the next contender's cores.",
              "", "| workload | Kiln JIT | Kiln interpreter | JAX | NumPy | JIT ÷ JAX | GEMM-only ÷ JIT | Kiln compile | JAX compile |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
