@@ -73,7 +73,7 @@ public final class Interpreter: ExecutionBackend {
                     results.append(Tensor(type: type, storage: TensorStorage(
                         viewing: arena.pointer + allocation.offset, byteCount: type.byteCount, owner: arena)))
                 } else {
-                    results.append(Tensor(zeros: type))
+                    results.append(Tensor(uninitialized: type))
                     if !instruction.escaping.contains(name) { live += type.byteCount }
                 }
                 if !instruction.escaping.contains(name) { total += type.byteCount }

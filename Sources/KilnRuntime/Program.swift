@@ -82,7 +82,7 @@ struct KernelBody {
         for (i, tensor) in operands.enumerated() { values[kernelOperandLocal[i]] = tensor }
         for (i, node) in nodes.enumerated() {
             let inputs = operandSlots[i].compactMap { values[$0] }
-            let out = Tensor(zeros: types[i])
+            let out = Tensor(uninitialized: types[i])
             try Kernels.execute(node, inputs, into: out, step: step)
             values[bodyBase + i] = out
         }

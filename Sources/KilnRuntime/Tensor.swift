@@ -51,6 +51,12 @@ public struct Tensor: @unchecked Sendable {
         self.init(type: type, storage: TensorStorage(byteCount: type.byteCount))
     }
 
+    /// A tensor whose elements are undefined until a kernel writes all of them (every kernel
+    /// writes its whole output), which saves zeroing each intermediate.
+    public init(uninitialized type: TensorType) {
+        self.init(type: type, storage: TensorStorage(uninitializedByteCount: type.byteCount))
+    }
+
     public init(_ shape: Shape, floats: [Float]) {
         precondition(floats.count == shape.elementCount, "element count \(floats.count) does not match \(shape)")
         self.init(zeros: TensorType(.f32, shape))
