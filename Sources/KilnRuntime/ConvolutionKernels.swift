@@ -20,8 +20,9 @@ struct WindowGeometry {
 /// Convolution as im2col + sgemm, and its two adjoints (col2im for the input gradient).
 enum ConvolutionKernels {
     /// cols[(ci·kh + i)·kw + j][oy·ow + ox] = x[ci][oy·sh + i − ph][ox·sw + j − pw] (0 outside).
-    static func im2col(_ x: UnsafePointer<Float>, _ g: WindowGeometry, _ cols: UnsafeMutablePointer<Float>) {
-        let spatial = g.oh * g.ow
+    /// `rowStride` is the length of a full row of `cols` (the batch's columns when images share one matrix).
+    static func im2col(_ x: UnsafePointer<Float>, _ g: WindowGeometry, _ cols: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let spatial = rowStride
         for ci in 0..<g.c {
             for i in 0..<g.kh {
                 for j in 0..<g.kw {
@@ -45,8 +46,8 @@ enum ConvolutionKernels {
     }
 
     /// The adjoint of im2col: accumulates columns back into an image.
-    static func col2im(_ cols: UnsafePointer<Float>, _ g: WindowGeometry, _ x: UnsafeMutablePointer<Float>) {
-        let spatial = g.oh * g.ow
+    static func col2im(_ cols: UnsafePointer<Float>, _ g: WindowGeometry, _ x: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let spatial = rowStride
         for ci in 0..<g.c {
             for i in 0..<g.kh {
                 for j in 0..<g.kw {
@@ -70,47 +71,64 @@ enum ConvolutionKernels {
                        padding: attrs.ints("padding"), output: output)
     }
 
-    /// y[n] = W[O, C·KH·KW] × cols(x[n]).
+    /// The whole batch's columns side by side: cols[patch][n·spatial + s], one GEMM per op
+    /// instead of one per image (small per-image GEMMs leave OpenBLAS's threads idle).
+    private static func batchColumns(_ x: Tensor, _ g: WindowGeometry) -> UnsafeMutablePointer<Float> {
+        let patch = g.c * g.kh * g.kw, spatial = g.oh * g.ow, total = g.n * spatial
+        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(patch * total, 1))
+        for b in 0..<g.n { im2col(x.floatPointer + b * g.c * g.h * g.w, g, cols + b * spatial, rowStride: total) }
+        return cols
+    }
+
+    /// dy as [O, N·spatial] (channel-major), the layout the batched GEMMs need.
+    private static func channelMajor(_ dy: Tensor, channels o: Int, _ g: WindowGeometry) -> UnsafeMutablePointer<Float> {
+        let spatial = g.oh * g.ow, total = g.n * spatial
+        let t = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(o * total, 1))
+        for b in 0..<g.n {
+            for c in 0..<o { (t + c * total + b * spatial).update(from: dy.floatPointer + (b * o + c) * spatial, count: spatial) }
+        }
+        return t
+    }
+
+    /// y = W[O, C·KH·KW] × cols(x), then [O, N, spatial] → [N, O, spatial].
     static func conv2d(_ x: Tensor, _ w: Tensor, _ attrs: Attributes, into out: Tensor) {
         _ = BLAS.warmUp
         let g = geometry(input: x.shape, filter: w.shape, output: out.shape, attrs)
-        let patch = g.c * g.kh * g.kw, spatial = g.oh * g.ow, o = w.shape[0]
-        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(patch * spatial, 1))
-        defer { cols.deallocate() }
+        let patch = g.c * g.kh * g.kw, spatial = g.oh * g.ow, o = w.shape[0], total = g.n * spatial
+        let cols = batchColumns(x, g)
+        let product = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(o * total, 1))
+        defer { cols.deallocate(); product.deallocate() }
+        BLAS.gemm(transA: false, transB: false, m: o, n: total, k: patch, a: w.floatPointer, lda: patch,
+                  b: cols, ldb: total, c: product, ldc: total)
         for b in 0..<g.n {
-            im2col(x.floatPointer + b * g.c * g.h * g.w, g, cols)
-            BLAS.gemm(transA: false, transB: false, m: o, n: spatial, k: patch, a: w.floatPointer, lda: patch,
-                      b: cols, ldb: spatial, c: out.floatPointer + b * o * spatial, ldc: spatial)
+            for c in 0..<o { (out.floatPointer + (b * o + c) * spatial).update(from: product + c * total + b * spatial, count: spatial) }
         }
     }
 
-    /// dx[n] = col2im(Wᵀ × dy[n]).
+    /// dx = col2im(Wᵀ × dy) with the batch's columns side by side.
     static func gradInput(_ dy: Tensor, _ w: Tensor, _ attrs: Attributes, into dx: Tensor) {
         _ = BLAS.warmUp
         let g = geometry(input: dx.shape, filter: w.shape, output: dy.shape, attrs)
-        let patch = g.c * g.kh * g.kw, spatial = g.oh * g.ow, o = w.shape[0]
-        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(patch * spatial, 1))
-        defer { cols.deallocate() }
+        let patch = g.c * g.kh * g.kw, o = w.shape[0], total = g.n * g.oh * g.ow
+        let dyT = channelMajor(dy, channels: o, g)
+        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(patch * total, 1))
+        defer { dyT.deallocate(); cols.deallocate() }
+        BLAS.gemm(transA: true, transB: false, m: patch, n: total, k: o, a: w.floatPointer, lda: patch,
+                  b: dyT, ldb: total, c: cols, ldc: total)
         dx.floatPointer.update(repeating: 0, count: dx.elementCount)
-        for b in 0..<g.n {
-            BLAS.gemm(transA: true, transB: false, m: patch, n: spatial, k: o, a: w.floatPointer, lda: patch,
-                      b: dy.floatPointer + b * o * spatial, ldb: spatial, c: cols, ldc: spatial)
-            col2im(cols, g, dx.floatPointer + b * g.c * g.h * g.w)
-        }
+        for b in 0..<g.n { col2im(cols + b * g.oh * g.ow, g, dx.floatPointer + b * g.c * g.h * g.w, rowStride: total) }
     }
 
-    /// dW = Σₙ dy[n] × cols(x[n])ᵀ.
+    /// dW = dy[O, N·spatial] × cols(x)ᵀ: one GEMM over the whole batch.
     static func gradFilter(_ x: Tensor, _ dy: Tensor, _ attrs: Attributes, into dw: Tensor) {
         _ = BLAS.warmUp
         let g = geometry(input: x.shape, filter: dw.shape, output: dy.shape, attrs)
-        let patch = g.c * g.kh * g.kw, spatial = g.oh * g.ow, o = dw.shape[0]
-        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(patch * spatial, 1))
-        defer { cols.deallocate() }
-        for b in 0..<g.n {
-            im2col(x.floatPointer + b * g.c * g.h * g.w, g, cols)
-            BLAS.gemm(transA: false, transB: true, m: o, n: patch, k: spatial, a: dy.floatPointer + b * o * spatial,
-                      lda: spatial, b: cols, ldb: spatial, beta: b == 0 ? 0 : 1, c: dw.floatPointer, ldc: patch)
-        }
+        let patch = g.c * g.kh * g.kw, o = dw.shape[0], total = g.n * g.oh * g.ow
+        let cols = batchColumns(x, g)
+        let dyT = channelMajor(dy, channels: o, g)
+        defer { cols.deallocate(); dyT.deallocate() }
+        BLAS.gemm(transA: false, transB: true, m: o, n: patch, k: total, a: dyT, lda: total,
+                  b: cols, ldb: total, c: dw.floatPointer, ldc: patch)
     }
 }
 
