@@ -39,6 +39,22 @@ public struct Dataset: @unchecked Sendable {
         return try Dataset(features: Tensor(type: TensorType(.f32, Shape([count] + exampleShape)), storage: features.storage), labels: labels)
     }
 
+    /// Mean and standard deviation of every feature value (for standardisation).
+    public var featureStatistics: (mean: Float, std: Float) {
+        let n = features.elementCount
+        var sum = 0.0, squares = 0.0
+        for i in 0..<n { let v = Double(features.floatPointer[i]); sum += v; squares += v * v }
+        let mean = sum / Double(Swift.max(n, 1))
+        return (Float(mean), Float((Swift.max(squares / Double(Swift.max(n, 1)) - mean * mean, 1e-12)).squareRoot()))
+    }
+
+    /// The same examples with every feature value mapped to (v − mean) / std.
+    public func standardized(mean: Float, std: Float) -> Dataset {
+        let f = Tensor(uninitialized: features.type)
+        for i in 0..<features.elementCount { f.floatPointer[i] = (features.floatPointer[i] - mean) / std }
+        return (try? Dataset(features: f, labels: labels)) ?? self
+    }
+
     /// A seeded permutation of 0..<count (Fisher–Yates over the counter-based RNG).
     public static func permutation(_ count: Int, seed: UInt64) -> [Int] {
         var order = Array(0..<count)

@@ -55,6 +55,9 @@ struct Train: ParsableCommand {
     @Option(help: "Learning-rate schedule: constant, step:every=N,gamma=G, or cosine[:min=F] (over --epochs).")
     var schedule: String = "constant"
 
+    @Flag(help: "Standardise pixels with the training set's mean and standard deviation (instead of [0, 1]).")
+    var standardize = false
+
     @Option(help: "Write training curves (SVG), samples (PNG), metrics and index.html into this directory.")
     var report: String?
 
@@ -77,8 +80,13 @@ struct Train: ParsableCommand {
                 throw CLIError("--batch \(batch) does not match the graph's static batch \(trainer.batchSize) (input '\(trainer.featureInput.name)' \(trainer.featureInput.type))")
             }
             let example = Array(trainer.featureInput.type.shape.dims.dropFirst())
-            let full = try FashionMNIST.load(train: true, limit: limit).reshaped(example)
-            let test = try FashionMNIST.load(train: false).reshaped(example)
+            var full = try FashionMNIST.load(train: true, limit: limit).reshaped(example)
+            var test = try FashionMNIST.load(train: false).reshaped(example)
+            if standardize {
+                let (mean, std) = full.featureStatistics
+                full = full.standardized(mean: mean, std: std)
+                test = test.standardized(mean: mean, std: std)
+            }
             let (train, held) = full.split(validationFraction: validation, seed: seed)
             let lrSchedule = try LearningRateSchedule.parse(schedule, epochs: epochs)
             let baseRate = trainer.optimizer.learningRate

@@ -46,4 +46,14 @@ struct DatasetTests {
     func mismatch() {
         #expect(throws: Diagnostic.self) { try Dataset(features: Tensor([3, 2], floats: [0, 0, 0, 0, 0, 0]), labels: Tensor([2], ints: [0, 1])) }
     }
+
+    @Test("standardisation gives zero mean and unit variance")
+    func standardize() throws {
+        let data = try Dataset(features: Tensor([4, 2], floats: [0, 1, 2, 3, 4, 5, 6, 7]), labels: Tensor([4], ints: [0, 1, 0, 1]))
+        let (mean, std) = data.featureStatistics
+        #expect(mean == 3.5 && Swift.abs(std - Float(5.25).squareRoot()) < 1e-6)
+        let s = data.standardized(mean: mean, std: std).features.floats
+        let m = s.reduce(0, +) / 8, v = s.reduce(0) { $0 + $1 * $1 } / 8
+        #expect(Swift.abs(m) < 1e-6 && Swift.abs(v - 1) < 1e-5)
+    }
 }
