@@ -98,13 +98,19 @@ enum ReductionKernels {
                 for r in 0..<extent { m = Swift.max(m, px[base + r * inner]) }
                 if m == -.infinity { m = 0 }
                 var sum: Double = 0
-                for r in 0..<extent { sum += Double(expf(px[base + r * inner] - m)) }
                 if log {
+                    for r in 0..<extent { sum += Double(expf(px[base + r * inner] - m)) }
                     let lse = m + Float(Glibc.log(sum))
                     for r in 0..<extent { po[base + r * inner] = px[base + r * inner] - lse }
                 } else {
+                    // One exp per element: store it, then scale (the output may alias nothing here).
+                    for r in 0..<extent {
+                        let e = expf(px[base + r * inner] - m)
+                        po[base + r * inner] = e
+                        sum += Double(e)
+                    }
                     let inv = Float(1 / sum)
-                    for r in 0..<extent { po[base + r * inner] = expf(px[base + r * inner] - m) * inv }
+                    for r in 0..<extent { po[base + r * inner] *= inv }
                 }
             }
         }
