@@ -92,9 +92,10 @@ public enum Models {
         return try m.build()
     }
 
-    /// Graphs/lenet5.kiln: two convolutions with pooling, three dense layers.
-    public static func lenet5(batch: Int = 64) throws -> Graph {
-        let m = ModelBuilder("lenet5")
+    /// Graphs/lenet5.kiln: two convolutions with pooling, three dense layers. With `dropout`,
+    /// the two hidden dense layers are followed by dropout (Graphs/lenet5_dropout.kiln).
+    public static func lenet5(batch: Int = 64, dropout: Double? = nil) throws -> Graph {
+        let m = ModelBuilder(dropout == nil ? "lenet5" : "lenet5_dropout")
         let x = m.input("x", .f32, [batch, 1, 28, 28])
         let labels = m.input("labels", .i32, [batch])
         let conv1 = Conv2D(m, inChannels: 1, outChannels: 6, kernel: 5, padding: 2, weight: "c1", bias: "cb1", activation: .relu)
@@ -106,7 +107,13 @@ public enum Models {
         let pool1 = pool(conv1(x, name: "conv1"), name: "pool1")
         let pool2 = pool(conv2(pool1, name: "conv2"), name: "pool2")
         let flat = pool2.reshape([batch, 400]).named("flat")
-        let logits = dense5(dense4(dense3(flat, name: "h3"), name: "h4"), name: "logits")
+        func regularised(_ v: Value, _ name: String, seed: Int) -> Value {
+            guard let rate = dropout else { return v.named(name) }
+            return v.dropout(rate: rate, seed: seed).named(name)
+        }
+        let h3 = regularised(dense3(flat), "h3", seed: 1)
+        let h4 = regularised(dense4(h3), "h4", seed: 2)
+        let logits = dense5(h4, name: "logits")
         m.output(softmaxCrossEntropy(logits, labels).named("loss"), logits)
         return try m.build()
     }

@@ -7,7 +7,8 @@ extension Models {
     /// Every zoo model this module builds, by file name.
     public static func all() throws -> [(String, Graph)] {
         [("mlp", try mlp()), ("lenet5", try lenet5()), ("rnn", try rnn()), ("lstm", try lstm()),
-         ("autoencoder", try autoencoder()), ("vae", try vae()), ("transformer", try transformer()), ("gan", try gan())]
+         ("autoencoder", try autoencoder()), ("vae", try vae()), ("transformer", try transformer()), ("gan", try gan()),
+         ("lenet5_dropout", try lenet5(dropout: 0.3))]
     }
 
     /// Row t of a [batch, time, features] sequence as a [batch, features] matrix.

@@ -9,7 +9,7 @@ import Testing
 struct ZooTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var generated: [String] { ["rnn", "lstm", "autoencoder", "vae", "transformer", "gan"] }
+    static var generated: [String] { ["rnn", "lstm", "autoencoder", "vae", "transformer", "gan", "lenet5_dropout"] }
 
     @Test("each generated Graphs/ file is exactly what the DSL builds (regenerate with kiln zoo)", arguments: generated)
     func filesMatchDSL(_ name: String) throws {
