@@ -80,6 +80,10 @@ extension OpKind {
             for axis in 0..<x.rank where !(0 <= begin[axis] && begin[axis] <= end[axis] && end[axis] <= x.shape[axis]) {
                 throw TypeError("slice [\(begin[axis]), \(end[axis])) is out of bounds for axis \(axis) of \(x)")
             }
+            // A zero-sized axis is not a type the text format can spell, so an empty slice is an error.
+            for axis in 0..<x.rank where begin[axis] == end[axis] {
+                throw TypeError("slice [\(begin[axis]), \(end[axis])) of axis \(axis) of \(x) is empty")
+            }
             return TensorType(x.dtype, Shape(zip(begin, end).map { $1 - $0 }))
         case .pad:
             let x = operands[0], before = attrs.ints("before"), after = attrs.ints("after")
@@ -95,6 +99,7 @@ extension OpKind {
         case .gather_grad:
             let (dy, indices) = (operands[0], operands[1])
             guard indices.dtype == .i32 else { throw TypeError("indices must be i32, got \(indices)") }
+            guard attrs.int("rows") > 0 else { throw TypeError("rows must be positive, got \(attrs.int("rows"))") }
             guard dy.shape.dims.starts(with: indices.shape.dims) else {
                 throw TypeError("gradient \(dy) does not start with the indices' shape \(indices.shape)")
             }
