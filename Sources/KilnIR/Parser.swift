@@ -357,7 +357,9 @@ public struct Parser {
             } while isSymbolThenAdvance(",")
         }
         try expect("]", "to close the shape")
-        return TensorType(dtype, Shape(dims))
+        let type = TensorType(dtype, Shape(dims))
+        guard representableCount(dims) != nil else { throw error("type \(type) has more than 2^40 elements", at: token) }
+        return type
     }
 
     private mutating func parseInitializer() throws -> Initializer {
