@@ -295,6 +295,10 @@ public struct Parser {
         case .identifier("inf"):
             _ = next()
             return .infinity
+        case .identifier("nan"):
+            // formatFloat prints NaN as `nan`; read it back so every printed graph parses.
+            _ = next()
+            return .nan
         default:
             throw error("expected a number, found \(token.spelling)")
         }
@@ -325,7 +329,7 @@ public struct Parser {
         case .identifier("false"): _ = next(); return .bool(false)
         case .identifier(let word):
             if let dtype = DType(rawValue: word) { _ = next(); return .dtype(dtype) }
-            if word == "inf" { return .float(try parseUnsignedNumber()) }
+            if word == "inf" || word == "nan" { return .float(try parseUnsignedNumber()) }
             throw error("expected a value for attribute '\(key)', found \(token.spelling)")
         case .number, .symbol("-"):
             let negative = isSymbolThenAdvance("-")
