@@ -40,6 +40,17 @@ struct RoundTripTests {
         #expect(types["loss"] == TensorType(.f32, .scalar))
     }
 
+    @Test("the course graphs type as the worked examples need")
+    func courseGraphs() throws {
+        let perceptron = try Repository.graph("perceptron.kiln")
+        #expect(perceptron.valueTypes["y"] == TensorType(.f32, [1, 1]))
+        #expect(perceptron.param(named: "b")?.initializer == .constant(1))
+        let xor = try Repository.graph("xor_mlp.kiln").valueTypes
+        #expect(xor["h"] == TensorType(.f32, [4, 4]) && xor["prob"] == TensorType(.f32, [4, 1]) && xor["loss"] == TensorType(.f32, .scalar))
+        let regression = try Repository.graph("linear_regression.kiln").valueTypes
+        #expect(regression["prediction"] == TensorType(.f32, [4, 1]) && regression["loss"] == TensorType(.f32, .scalar))
+    }
+
     static let seeds = 0..<300
 
     @Test("random graphs: print → parse → print is identical and the graph is equal", arguments: seeds)
