@@ -9,18 +9,6 @@ struct DocumentationTests {
         try String(contentsOf: Repository.root.appendingPathComponent("Docs/IR.md"), encoding: .utf8)
     }
 
-    /// `| \`op\` | operands | attributes (default) |`, as `kiln ops` prints it from `OpKind`.
-    static func signature(_ op: OpKind) -> String {
-        let attributes = op.attributes.map { spec -> String in
-            switch spec.defaultValue {
-            case .required: return "`\(spec.name)`: \(spec.kind.rawValue)"
-            case .value(let v): return "`\(spec.name)`: \(spec.kind.rawValue) (\(v))"
-            case .sameAs(let other): return "`\(spec.name)`: \(spec.kind.rawValue) (= \(other))"
-            }
-        }.joined(separator: ", ")
-        return "| `\(op.name)` | \(op.arity.description) | \(attributes.isEmpty ? "—" : attributes) |"
-    }
-
     static var opRows: [String] {
         ((try? document()) ?? "").split(separator: "\n").map(String.init).filter { $0.hasPrefix("| `") }
     }
@@ -29,8 +17,8 @@ struct DocumentationTests {
     func opDocumented(_ op: OpKind) throws {
         let row = Self.opRows.first { $0.hasPrefix("| `\(op.name)` |") }
         let found = try #require(row, "\(op.name) is missing from Docs/IR.md")
-        #expect(found.hasPrefix(Self.signature(op) + " "), "stale row for \(op.name); expected it to start with\n\(Self.signature(op))")
-        let resultColumn = found.dropFirst(Self.signature(op).count).trimmingCharacters(in: .whitespaces)
+        #expect(found.hasPrefix(op.signatureRow + " "), "stale row for \(op.name); expected it to start with\n\(op.signatureRow)")
+        let resultColumn = found.dropFirst(op.signatureRow.count).trimmingCharacters(in: .whitespaces)
         #expect(resultColumn.count > 3 && resultColumn.hasSuffix("|"), "\(op.name) has no result type rule")
     }
 
