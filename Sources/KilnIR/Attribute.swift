@@ -6,6 +6,29 @@ public enum AttrValue: Hashable, Sendable, CustomStringConvertible {
     case bool(Bool)
     case dtype(DType)
 
+    /// Floats compare by bit pattern: a `nan` attribute equals itself (so a graph holding one
+    /// still verifies and round-trips), and `0.0` and `-0.0` stay distinct values.
+    public static func == (a: AttrValue, b: AttrValue) -> Bool {
+        switch (a, b) {
+        case (.int(let x), .int(let y)): return x == y
+        case (.float(let x), .float(let y)): return x.bitPattern == y.bitPattern
+        case (.ints(let x), .ints(let y)): return x == y
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.dtype(let x), .dtype(let y)): return x == y
+        default: return false
+        }
+    }
+
+    public func hash(into h: inout Hasher) {
+        switch self {
+        case .int(let v): h.combine(0); h.combine(v)
+        case .float(let v): h.combine(1); h.combine(v.bitPattern)
+        case .ints(let v): h.combine(2); h.combine(v)
+        case .bool(let v): h.combine(3); h.combine(v)
+        case .dtype(let v): h.combine(4); h.combine(v)
+        }
+    }
+
     public var description: String {
         switch self {
         case .int(let v): return String(v)

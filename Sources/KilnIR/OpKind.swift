@@ -149,3 +149,18 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         attributes.first { $0.name == name }
     }
 }
+
+extension OpKind {
+    /// The op's row in the reference table (`kiln ops`, Docs/IR.md):
+    /// `` | `name` | operands | attributes (default) | ``.
+    public var signatureRow: String {
+        let attributes = self.attributes.map { spec -> String in
+            switch spec.defaultValue {
+            case .required: return "`\(spec.name)`: \(spec.kind.rawValue)"
+            case .value(let v): return "`\(spec.name)`: \(spec.kind.rawValue) (\(v))"
+            case .sameAs(let other): return "`\(spec.name)`: \(spec.kind.rawValue) (= \(other))"
+            }
+        }.joined(separator: ", ")
+        return "| `\(name)` | \(arity.description) | \(attributes.isEmpty ? "—" : attributes) |"
+    }
+}

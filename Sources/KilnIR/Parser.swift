@@ -295,6 +295,10 @@ public struct Parser {
         case .identifier("inf"):
             _ = next()
             return .infinity
+        case .identifier("nan"):
+            // formatFloat prints NaN as `nan`; read it back so every printed graph parses.
+            _ = next()
+            return .nan
         default:
             throw error("expected a number, found \(token.spelling)")
         }
@@ -325,7 +329,7 @@ public struct Parser {
         case .identifier("false"): _ = next(); return .bool(false)
         case .identifier(let word):
             if let dtype = DType(rawValue: word) { _ = next(); return .dtype(dtype) }
-            if word == "inf" { return .float(try parseUnsignedNumber()) }
+            if word == "inf" || word == "nan" { return .float(try parseUnsignedNumber()) }
             throw error("expected a value for attribute '\(key)', found \(token.spelling)")
         case .number, .symbol("-"):
             let negative = isSymbolThenAdvance("-")
@@ -357,7 +361,9 @@ public struct Parser {
             } while isSymbolThenAdvance(",")
         }
         try expect("]", "to close the shape")
-        return TensorType(dtype, Shape(dims))
+        let type = TensorType(dtype, Shape(dims))
+        guard representableCount(dims) != nil else { throw error("type \(type) has more than 2^40 elements", at: token) }
+        return type
     }
 
     private mutating func parseInitializer() throws -> Initializer {

@@ -80,13 +80,17 @@ extension OpKind {
             for axis in 0..<x.rank where !(0 <= begin[axis] && begin[axis] <= end[axis] && end[axis] <= x.shape[axis]) {
                 throw TypeError("slice [\(begin[axis]), \(end[axis])) is out of bounds for axis \(axis) of \(x)")
             }
+            // A zero-sized axis is not a type the text format can spell, so an empty slice is an error.
+            for axis in 0..<x.rank where begin[axis] == end[axis] {
+                throw TypeError("slice [\(begin[axis]), \(end[axis])) of axis \(axis) of \(x) is empty")
+            }
             return TensorType(x.dtype, Shape(zip(begin, end).map { $1 - $0 }))
         case .pad:
             let x = operands[0], before = attrs.ints("before"), after = attrs.ints("after")
             guard before.count == x.rank, after.count == x.rank, (before + after).allSatisfy({ $0 >= 0 }) else {
                 throw TypeError("before and after need \(x.rank) non-negative entries for \(x)")
             }
-            return TensorType(x.dtype, Shape((0..<x.rank).map { x.shape[$0] + before[$0] + after[$0] }))
+            return TensorType(x.dtype, Shape(try (0..<x.rank).map { try checkedSum([x.shape[$0], before[$0], after[$0]], "the padded \(x)") }))
         case .gather:
             let (table, indices) = (operands[0], operands[1])
             guard table.rank >= 1 else { throw TypeError("table must have rank 1 or more, got \(table)") }
@@ -95,6 +99,7 @@ extension OpKind {
         case .gather_grad:
             let (dy, indices) = (operands[0], operands[1])
             guard indices.dtype == .i32 else { throw TypeError("indices must be i32, got \(indices)") }
+            guard attrs.int("rows") > 0 else { throw TypeError("rows must be positive, got \(attrs.int("rows"))") }
             guard dy.shape.dims.starts(with: indices.shape.dims) else {
                 throw TypeError("gradient \(dy) does not start with the indices' shape \(indices.shape)")
             }
@@ -192,7 +197,9 @@ private func reshaped(_ x: TensorType, _ target: [Int]) throws -> Shape {
     guard wildcards <= 1, target.allSatisfy({ $0 > 0 || $0 == -1 }) else {
         throw TypeError("shape \(AttrValue.ints(target)) may have positive sizes and at most one -1")
     }
-    let known = target.filter { $0 > 0 }.reduce(1, *)
+    guard let known = representableCount(target.filter { $0 > 0 }) else {
+        throw TypeError("shape \(AttrValue.ints(target)) has more than 2^40 elements")
+    }
     var dims = target
     if let slot = dims.firstIndex(of: -1) {
         guard known > 0, x.elementCount % known == 0 else {
@@ -247,7 +254,8 @@ private func windowOutput(_ x: TensorType, window: [Int], attrs: Attributes) thr
     guard padding.count == 2, padding.allSatisfy({ $0 >= 0 }) else {
         throw TypeError("padding \(AttrValue.ints(padding)) must be two sizes >= 0")
     }
-    let h = x.shape[2] + 2 * padding[0], w = x.shape[3] + 2 * padding[1]
+    let h = try checkedSum([x.shape[2], padding[0], padding[0]], "the padded \(x)")
+    let w = try checkedSum([x.shape[3], padding[1], padding[1]], "the padded \(x)")
     guard window[0] <= h, window[1] <= w else {
         throw TypeError("window \(AttrValue.ints(window)) is larger than the padded input \(h)×\(w) of \(x)")
     }
@@ -259,4 +267,30 @@ private func checkClassification(_ logits: TensorType, _ labels: TensorType) thr
     guard labels.dtype == .i32, labels.shape == Shape([logits.shape[0]]) else {
         throw TypeError("labels must be i32[\(logits.shape[0])] for logits \(logits), got \(labels)")
     }
+}
+
+/// Tensors are capped at 2^40 elements so that element and byte counts never overflow `Int`
+/// (a huge shape written in a `.kiln` file is a diagnostic, not a trap).
+let maxElementCount = 1 << 40
+
+/// The element count of `dims`, or nil when it exceeds `maxElementCount`.
+func representableCount(_ dims: [Int]) -> Int? {
+    var count = 1
+    for d in dims {
+        let (product, overflow) = count.multipliedReportingOverflow(by: Swift.max(d, 0))
+        guard !overflow, product <= maxElementCount else { return nil }
+        count = product
+    }
+    return count
+}
+
+/// A sum of sizes, as a diagnostic rather than a trap when attributes are absurdly large.
+private func checkedSum(_ terms: [Int], _ what: String) throws -> Int {
+    var total = 0
+    for t in terms {
+        let (sum, overflow) = total.addingReportingOverflow(t)
+        guard !overflow, sum <= maxElementCount else { throw TypeError("an axis of \(what) is longer than 2^40") }
+        total = sum
+    }
+    return total
 }

@@ -14,6 +14,9 @@ public func inferType(of node: Node, types: [String: TensorType]) throws -> Tens
     } catch let error as TypeError {
         throw Diagnostic("\(node.op.name): \(error.message)", at: node.location)
     }
+    guard representableCount(inferred.shape.dims) != nil else {
+        throw Diagnostic("\(node.op.name): result \(inferred) has more than 2^40 elements", at: node.location)
+    }
     if let annotated = node.type, annotated != inferred {
         throw Diagnostic("'\(node.name)' is annotated \(annotated) but \(node.op.name) gives \(inferred)", at: node.location)
     }

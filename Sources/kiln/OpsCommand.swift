@@ -7,15 +7,6 @@ struct Ops: ParsableCommand {
     func run() {
         print("| op | operands | attributes (default) |")
         print("|---|---|---|")
-        for op in OpKind.allCases {
-            let attributes = op.attributes.map { spec -> String in
-                switch spec.defaultValue {
-                case .required: return "`\(spec.name)`: \(spec.kind.rawValue)"
-                case .value(let v): return "`\(spec.name)`: \(spec.kind.rawValue) (\(v))"
-                case .sameAs(let other): return "`\(spec.name)`: \(spec.kind.rawValue) (= \(other))"
-                }
-            }.joined(separator: ", ")
-            print("| `\(op.name)` | \(op.arity.description) | \(attributes.isEmpty ? "—" : attributes) |")
-        }
+        for op in OpKind.allCases { print(op.signatureRow) }
     }
 }

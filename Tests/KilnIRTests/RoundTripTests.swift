@@ -40,62 +40,52 @@ struct RoundTripTests {
         #expect(types["loss"] == TensorType(.f32, .scalar))
     }
 
-    @Test("random graphs round-trip", arguments: 0..<200)
+    @Test("the course graphs type as the worked examples need")
+    func courseGraphs() throws {
+        let perceptron = try Repository.graph("perceptron.kiln")
+        #expect(perceptron.valueTypes["y"] == TensorType(.f32, [1, 1]))
+        #expect(perceptron.param(named: "b")?.initializer == .constant(1))
+        let xor = try Repository.graph("xor_mlp.kiln").valueTypes
+        #expect(xor["h"] == TensorType(.f32, [4, 4]) && xor["prob"] == TensorType(.f32, [4, 1]) && xor["loss"] == TensorType(.f32, .scalar))
+        let regression = try Repository.graph("linear_regression.kiln").valueTypes
+        #expect(regression["prediction"] == TensorType(.f32, [4, 1]) && regression["loss"] == TensorType(.f32, .scalar))
+    }
+
+    static let seeds = 0..<300
+
+    @Test("random graphs: print → parse → print is identical and the graph is equal", arguments: seeds)
     func random(_ seed: Int) throws {
-        let graph = try RandomGraphs.make(seed: UInt64(seed))
+        let graph = try RandomGraphGenerator.make(seed: UInt64(seed))
+        try Verifier().verify(graph)
         let text = graph.text
         let reparsed = try inferTypes(try Parser.parse(text))
         #expect(reparsed == graph, "seed \(seed)\n\(text)")
         #expect(reparsed.text == text)
-    }
-}
-
-/// Seeded random valid graphs built through GraphBuilder: elementwise chains with broadcasting,
-/// matmuls, reductions with attributes, layout ops, constants of every sign and exponent,
-/// params of every initialiser, state with updates, several outputs.
-enum RandomGraphs {
-    struct Generator {
-        var state: UInt64
-        mutating func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
+        #expect(try RandomGraphGenerator.make(seed: UInt64(seed)).text == text, "generation and printing are deterministic")
     }
 
-    static func make(seed: UInt64) throws -> Graph {
-        var g = Generator(state: seed &+ 1)
-        var b = GraphBuilder(name: "random\(seed)", infersTypes: true)
-        let rows = 1 + g.next(4), cols = 1 + g.next(5)
-        try b.addInput("x", TensorType(.f32, [rows, cols]))
-        let initialisers: [Initializer] = [.zeros, .ones, .constant(-0.5), .uniform(-1, 2.5e-3), .normal(mean: 0, std: 0.02), .glorotUniform, .heNormal]
-        try b.addParam("w", TensorType(.f32, [cols, cols]), initialisers[g.next(initialisers.count)])
-        try b.addParam("bias", TensorType(.f32, [cols]), initialisers[g.next(initialisers.count)])
-        try b.addParam("counter", TensorType(.f32, .scalar), .zeros, role: .state)
-        var values = ["x"]
-        for _ in 0..<(3 + g.next(10)) {
-            let a = values[g.next(values.count)]
-            let unary: [OpKind] = [.exp, .tanh, .relu, .neg, .sigmoid, .square, .abs]
-            switch g.next(7) {
-            case 0: values.append(try b.add(unary[g.next(unary.count)], [a]))
-            case 1: values.append(try b.add([.add, .mul, .sub, .max][g.next(4)], [a, values[g.next(values.count)]]))
-            case 2: values.append(try b.add(.add, [a, "bias"]))
-            case 3: values.append(try b.add(.matmul, [a, "w"]))
-            case 4:
-                let constant = try b.add(.constant, [], [("value", .float([-1.5, 2e-8, 3.0, 0.1, -7e5][g.next(5)]))])
-                values.append(try b.add(.mul, [a, constant]))
-            case 5: values.append(try b.add(.leaky_relu, [a], [("alpha", .float(0.25))]))
-            default:
-                let t = try b.add(.transpose, [a], [("perm", .ints([1, 0]))])
-                values.append(try b.add(.transpose, [t], [("perm", .ints([1, 0]))], name: b.freeName("back")))
-            }
+    @Test("random graphs written with nested calls and literals parse to the same graph", arguments: seeds)
+    func randomNested(_ seed: Int) throws {
+        let graph = try RandomGraphGenerator.make(seed: UInt64(seed))
+        let nested = NestedText(graph).text { ($0 + seed) % 3 != 0 }
+        let reparsed = try inferTypes(try Parser.parse(nested, file: "nested.kiln"))
+        #expect(reparsed == graph, "seed \(seed)\n\(nested)\nflat:\n\(graph.text)")
+    }
+
+    @Test("the random graphs use every op of the op table, every initializer, state updates and nesting")
+    func randomCoverage() throws {
+        var ops = Set<OpKind>(), initializers = Set<String>(), folded = 0, multipleOutputs = 0
+        for seed in Self.seeds {
+            let graph = try RandomGraphGenerator.make(seed: UInt64(seed))
+            for node in graph.nodes { ops.insert(node.op); for inner in node.region ?? [] { ops.insert(inner.op) } }
+            for param in graph.params { initializers.insert(param.initializer.description.prefix { $0 != "(" }.description) }
+            #expect(!graph.updates.isEmpty)
+            folded += NestedText(graph).foldedCount
+            if graph.outputs.count > 1 { multipleOutputs += 1 }
         }
-        let last = values[values.count - 1]
-        let reduced = try b.add(.reduce_sum, [last], [("axes", .ints([g.next(2)])), ("keep_dims", .bool(g.next(2) == 1))])
-        try b.addOutput(last)
-        if last != reduced { try b.addOutput(reduced) }
-        let one = try b.add(.constant, [], [("value", .float(1))])
-        let next = try b.add(.add, ["counter", one], name: "next_counter")
-        try b.addUpdate("counter", next)
-        return b.graph
+        #expect(Set(OpKind.allCases).subtracting(ops).isEmpty, "never generated: \(Set(OpKind.allCases).subtracting(ops).map(\.name).sorted())")
+        #expect(initializers == ["zeros", "ones", "constant", "uniform", "normal", "glorot_uniform", "he_normal"])
+        #expect(folded > 1000)
+        #expect(multipleOutputs > 50)
     }
 }
