@@ -35,8 +35,8 @@ struct FashionMNISTTests {
 
     @Test("files of the wrong kind or size are refused with the file named")
     func wrongFiles() throws {
-        let directory = NSTemporaryDirectory() + "kiln-fashion-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (images, labels) = FashionMNIST.files(train: false, directory: directory)
         try writeFile(idxBytes([2, 28, 28], [UInt8](repeating: 255, count: 2 * 784)), path: images)
         try writeFile(idxBytes([2], [3, 10]), path: labels)

@@ -11,10 +11,17 @@ func idxBytes(_ dims: [Int], _ data: [UInt8], type: UInt8 = 0x08) -> [UInt8] {
     return bytes + data
 }
 
-/// Writes `bytes` gzipped with zlib (or plain) to `path`, or to a fresh temporary file.
+/// A fresh directory for one test's files; the test removes it when done.
+func makeTemporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "kiln-data-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Writes `bytes` gzipped with zlib (or plain) to `path`, or to a new file in `directory`.
 @discardableResult
-func writeFile(_ bytes: [UInt8], gzip: Bool = true, path: String? = nil) throws -> String {
-    let path = path ?? NSTemporaryDirectory() + "kiln-idx-\(UUID().uuidString)" + (gzip ? ".gz" : "")
+func writeFile(_ bytes: [UInt8], gzip: Bool = true, path: String? = nil, in directory: String = NSTemporaryDirectory()) throws -> String {
+    let path = path ?? directory + "/idx-\(UUID().uuidString)" + (gzip ? ".gz" : "")
     if gzip {
         let file = try #require(gzopen(path, "wb"))
         _ = bytes.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
@@ -25,17 +32,22 @@ func writeFile(_ bytes: [UInt8], gzip: Bool = true, path: String? = nil) throws 
     return path
 }
 
-struct IDXReaderTests {
+/// A class so that `deinit` removes each test's directory.
+final class IDXReaderTests {
+    let directory: String
+
+    init() throws { directory = try makeTemporaryDirectory() }
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
     @Test("a gzipped image file is read with its type and dimensions")
     func images() throws {
         let data = (0..<24).map { UInt8($0 * 10) }
-        let array = try IDXReader.read(path: try writeFile(idxBytes([2, 3, 4], data)), expecting: .uint8, rank: 3)
+        let array = try IDXReader.read(path: try writeFile(idxBytes([2, 3, 4], data), in: directory), expecting: .uint8, rank: 3)
         #expect(array.dims == [2, 3, 4] && array.bytes == data && array.dataType == .uint8 && array.count == 24)
     }
 
     @Test("uncompressed IDX files are read too")
     func plain() throws {
-        #expect(try IDXReader.read(path: try writeFile(idxBytes([3], [7, 8, 9]), gzip: false)).bytes == [7, 8, 9])
+        #expect(try IDXReader.read(path: try writeFile(idxBytes([3], [7, 8, 9]), gzip: false, in: directory)).bytes == [7, 8, 9])
     }
 
     @Test("every IDX element type decodes big-endian values")
@@ -75,28 +87,28 @@ struct IDXReaderTests {
     @Test("bad files: missing, wrong magic for the role, truncated or corrupt gzip")
     func badFiles() throws {
         #expect(throws: Diagnostic("'/nonexistent/x.gz': cannot open: No such file or directory")) { try IDXReader.read(path: "/nonexistent/x.gz") }
-        let labels = try writeFile(idxBytes([3], [1, 2, 3]))
+        let labels = try writeFile(idxBytes([3], [1, 2, 3]), in: directory)
         #expect(throws: Diagnostic("'\(labels)': expected unsigned bytes in 3 dimensions (magic 0x00000803), found unsigned bytes in 1 (magic 0x00000801)")) {
             try IDXReader.read(path: labels, expecting: .uint8, rank: 3)
         }
-        let floats = try writeFile(idxBytes([1], [0, 0, 0, 0], type: 0x0D))
+        let floats = try writeFile(idxBytes([1], [0, 0, 0, 0], type: 0x0D), in: directory)
         #expect(throws: Diagnostic("'\(floats)': expected unsigned bytes in 1 dimensions (magic 0x00000801), found float32 in 1 (magic 0x00000d01)")) {
             try IDXReader.read(path: floats, expecting: .uint8, rank: 1)
         }
         let payload = idxBytes([100, 100], (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 7919 >> 3) })
-        let whole = try Data(contentsOf: URL(fileURLWithPath: try writeFile(payload)))
-        let truncated = try writeFile([UInt8](whole.prefix(whole.count / 2)), gzip: false)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: try writeFile(payload, in: directory)))
+        let truncated = try writeFile([UInt8](whole.prefix(whole.count / 2)), gzip: false, in: directory)
         #expect(throws: Diagnostic("'\(truncated)': truncated gzip data (unexpected end of file)")) { try IDXReader.read(path: truncated) }
         var flipped = [UInt8](whole)
         flipped[flipped.count - 6] ^= 0xFF  // the CRC-32 in the gzip trailer
-        let corrupt = try writeFile(flipped, gzip: false)
+        let corrupt = try writeFile(flipped, gzip: false, in: directory)
         #expect(throws: Diagnostic("'\(corrupt)': corrupt gzip data (incorrect data check)")) { try IDXReader.read(path: corrupt) }
     }
 
     @Test("random truncations and byte flips of gzipped files throw or succeed, never trap")
     func fuzz() throws {
-        let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try writeFile(idxBytes([4, 5], (0..<20).map(UInt8.init))))))
-        let path = NSTemporaryDirectory() + "kiln-idx-fuzz-\(UUID().uuidString).gz"
+        let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try writeFile(idxBytes([4, 5], (0..<20).map(UInt8.init)), in: directory))))
+        let path = directory + "/fuzz.gz"
         var state: UInt64 = 3, failures = 0
         for _ in 0..<300 {
             state = state &* 6364136223846793005 &+ 1442695040888963407

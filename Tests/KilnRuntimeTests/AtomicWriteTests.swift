@@ -7,6 +7,7 @@ struct AtomicWriteTests {
     @Test("a write replaces the file whole and leaves no temporary file behind")
     func replaces() throws {
         let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/w.npy"
         try NumPyFormat.write(Tensor([3], floats: [1, 2, 3]), to: path)
         try NumPyFormat.write(Tensor([2], ints: [4, 5]), to: path)
@@ -19,6 +20,7 @@ struct AtomicWriteTests {
     @Test("a failed write keeps what was there and cleans up its temporary file")
     func failure() throws {
         let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory + "/taken", withIntermediateDirectories: false)
         #expect(throws: Diagnostic("cannot write '\(directory)/taken': Is a directory")) {
             try NumPyFormat.write(Tensor.scalar(1), to: directory + "/taken")

@@ -106,6 +106,7 @@ struct NpyTests {
     func numpyInterop() throws {
         guard numpyAvailable else { return }
         let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try NumPyFormat.write(Tensor([2, 3], floats: [0, 0.25, 0.5, 0.75, 1, 1.25]), to: directory + "/k23.npy")
         try NumPyFormat.write(Tensor(.scalar, ints: [-4]), to: directory + "/ks.npy")
         try NumPyFormat.write(Tensor([123_456], floats: (0..<123_456).map { Float($0) }), to: directory + "/kl.npy")

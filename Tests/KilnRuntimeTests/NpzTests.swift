@@ -102,6 +102,7 @@ struct NpzTests {
     func numpyInterop() throws {
         guard numpyAvailable else { return }
         let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try NumPyFormat.writeArchive(Self.arrays, to: directory + "/k.npz")
         try NumPyFormat.writeArchive(Self.arrays, to: directory + "/kc.npz", compressed: true)
         try AtomicFile.write(NumPyFormat.encodeArchive(Self.arrays, compressed: true, forceZip64: true), to: directory + "/k64.npz")

@@ -92,6 +92,7 @@ struct SafetensorsTests {
     func pythonInterop() throws {
         guard numpyAvailable else { return }
         let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try SafetensorsFormat.write(Self.tensors, metadata: ["epoch": "3"], to: directory + "/k.safetensors")
         #expect(runPython("""
             import numpy as np, sys, json, struct
