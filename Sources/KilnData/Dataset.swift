@@ -1,63 +1,84 @@
 import KilnIR
 import KilnRuntime
 
-/// Examples as one feature tensor (first axis: examples) and int32 labels.
+/// Examples as one feature tensor (first axis: examples; f32, or i32 such as token ids) and
+/// one int32 label per example.
 public struct Dataset: @unchecked Sendable {
     public var features: Tensor
     public var labels: Tensor
 
     public init(features: Tensor, labels: Tensor) throws {
-        guard features.shape.rank >= 1, labels.shape == Shape([features.shape[0]]), labels.dtype == .i32 else {
-            throw Diagnostic("dataset: labels \(labels.type) do not match features \(features.type)")
+        guard features.shape.rank >= 1, labels.dtype == .i32, labels.shape == Shape([features.shape[0]]) else {
+            throw Diagnostic("dataset: labels \(labels.type) do not match features \(features.type) (one int32 label per example)")
         }
         self.features = features
         self.labels = labels
     }
 
     public var count: Int { labels.elementCount }
-    var exampleShape: [Int] { Array(features.shape.dims.dropFirst()) }
+    /// The shape of one example's features.
+    public var exampleShape: [Int] { Array(features.shape.dims.dropFirst()) }
     var exampleSize: Int { exampleShape.reduce(1, *) }
 
-    /// The examples at `indices`, in that order.
-    public func subset(_ indices: [Int]) -> Dataset {
-        let size = exampleSize
-        let f = Tensor(zeros: TensorType(.f32, Shape([indices.count] + exampleShape)))
-        let l = Tensor(zeros: TensorType(.i32, Shape([indices.count])))
+    /// The examples at `indices`, in that order (repeats allowed).
+    public func subset(_ indices: [Int]) throws -> Dataset {
+        if let bad = indices.first(where: { !(0..<count).contains($0) }) {
+            throw Diagnostic("dataset: index \(bad) is outside the \(count) examples")
+        }
+        return rows(indices)
+    }
+
+    /// `subset` for indices known to be in range.
+    func rows(_ indices: [Int]) -> Dataset {
+        let rowBytes = exampleSize * features.dtype.byteSize
+        let f = Tensor(uninitialized: TensorType(features.dtype, Shape([indices.count] + exampleShape)))
+        let l = Tensor(uninitialized: TensorType(.i32, Shape([indices.count])))
         for (row, index) in indices.enumerated() {
-            (f.floatPointer + row * size).update(from: features.floatPointer + index * size, count: size)
+            (f.storage.pointer + row * rowBytes).copyMemory(from: features.storage.pointer + index * rowBytes, byteCount: rowBytes)
             l.intPointer[row] = labels.intPointer[index]
         }
-        // The shapes agree by construction.
-        return (try? Dataset(features: f, labels: l)) ?? self
+        // Shapes agree by construction, so the checked initialiser is not needed.
+        var result = self
+        result.features = f
+        result.labels = l
+        return result
     }
 
-    /// The same examples with features reshaped per example (e.g. [784] → [1, 28, 28]).
+    /// The same examples with features viewed per example as `exampleShape` (e.g. [784] as
+    /// [1, 28, 28]); no copy.
     public func reshaped(_ exampleShape: [Int]) throws -> Dataset {
-        guard exampleShape.reduce(1, *) == exampleSize else {
-            throw Diagnostic("dataset: cannot view examples of shape \(self.exampleShape) as \(exampleShape)")
+        guard exampleShape.allSatisfy({ $0 > 0 }), exampleShape.reduce(1, *) == exampleSize else {
+            throw Diagnostic("dataset: cannot view examples of shape \(Shape(self.exampleShape)) as \(Shape(exampleShape))")
         }
-        return try Dataset(features: Tensor(type: TensorType(.f32, Shape([count] + exampleShape)), storage: features.storage), labels: labels)
+        var result = self
+        result.features = Tensor(type: TensorType(features.dtype, Shape([count] + exampleShape)), storage: features.storage)
+        return result
     }
 
-    /// Mean and standard deviation of every feature value (for standardisation).
+    /// Mean and standard deviation over every feature value (for standardisation); computed in
+    /// double precision.
     public var featureStatistics: (mean: Float, std: Float) {
-        let n = features.elementCount
-        var sum = 0.0, squares = 0.0
-        for i in 0..<n { let v = Double(features.floatPointer[i]); sum += v; squares += v * v }
-        let mean = sum / Double(Swift.max(n, 1))
-        return (Float(mean), Float((Swift.max(squares / Double(Swift.max(n, 1)) - mean * mean, 1e-12)).squareRoot()))
+        let values = features.floats
+        let n = Double(Swift.max(values.count, 1))
+        let mean = values.reduce(0.0) { $0 + Double($1) } / n
+        let variance = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+        return (Float(mean), Float(Swift.max(variance, 1e-24).squareRoot()))
     }
 
-    /// The same examples with every feature value mapped to (v − mean) / std.
+    /// The same examples with every feature value mapped to (v − mean) / std, as f32.
     public func standardized(mean: Float, std: Float) -> Dataset {
-        let f = Tensor(uninitialized: features.type)
-        for i in 0..<features.elementCount { f.floatPointer[i] = (features.floatPointer[i] - mean) / std }
-        return (try? Dataset(features: f, labels: labels)) ?? self
+        let values = features.floats
+        let f = Tensor(uninitialized: TensorType(.f32, features.shape))
+        for i in values.indices { f.floatPointer[i] = (values[i] - mean) / std }
+        var result = self
+        result.features = f
+        return result
     }
 
-    /// A seeded permutation of 0..<count (Fisher–Yates over the counter-based RNG).
+    /// A seeded permutation of 0..<count (Fisher–Yates over the counter-based RNG): the same
+    /// seed gives the same order on every machine.
     public static func permutation(_ count: Int, seed: UInt64) -> [Int] {
-        var order = Array(0..<count)
+        var order = Array(0..<Swift.max(count, 0))
         let key = KilnRandom.key(seed: seed, step: 0)
         for i in stride(from: count - 1, to: 0, by: -1) {
             let j = Int(KilnRandom.mix(key ^ UInt64(i)) % UInt64(i + 1))
@@ -66,56 +87,27 @@ public struct Dataset: @unchecked Sendable {
         return order
     }
 
-    /// Splits off the last `fraction` of a seeded shuffle as a validation set.
+    /// Holds out round(count × `fraction`) examples of a seeded shuffle as a validation set;
+    /// the rest, in shuffled order, is the training set. The fraction is clamped to [0, 1]
+    /// (a NaN fraction holds out nothing).
     public func split(validationFraction fraction: Double, seed: UInt64) -> (train: Dataset, validation: Dataset) {
+        let clamped = fraction.isNaN ? 0 : Swift.min(Swift.max(fraction, 0), 1)
         let order = Self.permutation(count, seed: seed)
-        let held = Swift.max(0, Swift.min(count, Int((Double(count) * fraction).rounded())))
-        return (subset(Array(order[..<(count - held)])), subset(Array(order[(count - held)...])))
+        let held = Int((Double(count) * clamped).rounded())
+        return (rows(Array(order[..<(count - held)])), rows(Array(order[(count - held)...])))
     }
 
-    /// k folds of a seeded shuffle: each fold's examples are the validation set once.
-    public func folds(_ k: Int, seed: UInt64) -> [(train: Dataset, validation: Dataset)] {
+    /// k folds of a seeded shuffle for cross-validation: fold i's validation set is the i-th
+    /// of k near-equal parts (sizes differ by at most one) and its training set is the rest, so
+    /// every example is validated on exactly once.
+    public func folds(_ k: Int, seed: UInt64) throws -> [(train: Dataset, validation: Dataset)] {
+        guard k >= 2, k <= count else {
+            throw Diagnostic("dataset: a k-fold split of \(count) examples needs 2 ≤ k ≤ \(count), not k = \(k)")
+        }
         let order = Self.permutation(count, seed: seed)
         return (0..<k).map { fold in
             let lo = fold * count / k, hi = (fold + 1) * count / k
-            return (subset(Array(order[..<lo] + order[hi...])), subset(Array(order[lo..<hi])))
-        }
-    }
-}
-
-/// A batch of the graph's static size. `count` real rows come first; any rest is padding
-/// (copies of the first row) that evaluation must ignore.
-public struct Batch: @unchecked Sendable {
-    public var features: Tensor
-    public var labels: Tensor
-    public var count: Int
-
-    public init(features: Tensor, labels: Tensor, count: Int) {
-        self.features = features
-        self.labels = labels
-        self.count = count
-    }
-}
-
-extension Dataset {
-    /// Full batches of a seeded shuffle, for training. The last partial batch is left out of
-    /// this epoch only; a new seed next epoch puts those examples in other batches.
-    public func trainingBatches(size: Int, seed: UInt64) -> [Batch] {
-        let order = Self.permutation(count, seed: seed)
-        return stride(from: 0, to: count - size + 1, by: size).map { start in
-            let part = subset(Array(order[start..<(start + size)]))
-            return Batch(features: part.features, labels: part.labels, count: size)
-        }
-    }
-
-    /// Every example exactly once, in order, for evaluation: the final batch is padded and says
-    /// how many of its rows are real, so nothing is dropped from accuracy.
-    public func evaluationBatches(size: Int) -> [Batch] {
-        stride(from: 0, to: count, by: size).map { start in
-            let real = Swift.min(size, count - start)
-            let indices = Array(start..<(start + real)) + [Int](repeating: start, count: size - real)
-            let part = subset(indices)
-            return Batch(features: part.features, labels: part.labels, count: real)
+            return (rows(Array(order[..<lo] + order[hi...])), rows(Array(order[lo..<hi])))
         }
     }
 }

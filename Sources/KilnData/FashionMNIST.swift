@@ -2,31 +2,52 @@ import Foundation
 import KilnIR
 import KilnRuntime
 
-/// Fashion-MNIST from Debian's `dataset-fashion-mnist` (gzipped IDX files).
+/// Fashion-MNIST from Debian's `dataset-fashion-mnist`: gzipped IDX files of 28×28 greyscale
+/// images (60,000 for training, 10,000 for testing) and their labels 0–9.
 public enum FashionMNIST {
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
+    /// The names of classes 0–9.
     public static let classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    public static let imageSide = 28
 
-    /// The training (60,000) or test (10,000) set, pixels scaled to [0, 1], features [N, 784].
-    public static func load(train: Bool, directory: String = defaultDirectory, limit: Int? = nil) throws -> Dataset {
+    /// The image and label files of one split.
+    public static func files(train: Bool, directory: String = defaultDirectory) -> (images: String, labels: String) {
         let prefix = train ? "train" : "t10k"
-        let imagesPath = "\(directory)/\(prefix)-images-idx3-ubyte.gz", labelsPath = "\(directory)/\(prefix)-labels-idx1-ubyte.gz"
-        guard FileManager.default.fileExists(atPath: imagesPath) else {
-            throw Diagnostic("Fashion-MNIST not found at \(directory): install it with 'apt-get install dataset-fashion-mnist'")
+        return ("\(directory)/\(prefix)-images-idx3-ubyte.gz", "\(directory)/\(prefix)-labels-idx1-ubyte.gz")
+    }
+
+    /// The training or test split, pixels scaled to [0, 1], each example of `exampleShape`
+    /// (`[784]` for dense layers, `[1, 28, 28]` for convolutions); the first `limit` examples
+    /// only when given. Standardise with `Dataset.standardized` using the training statistics.
+    public static func load(train: Bool, directory: String = defaultDirectory, limit: Int? = nil,
+                            exampleShape: [Int] = [784]) throws -> Dataset {
+        let (imagesPath, labelsPath) = files(train: train, directory: directory)
+        for path in [imagesPath, labelsPath] where !FileManager.default.fileExists(atPath: path) {
+            throw Diagnostic("Fashion-MNIST not found: '\(path)' is missing; install it with 'apt-get install dataset-fashion-mnist'")
         }
-        let images = try IDXReader.read(path: imagesPath), labels = try IDXReader.read(path: labelsPath)
-        guard images.dims.count == 3, labels.dims.count == 1, images.dims[0] == labels.dims[0] else {
-            throw Diagnostic("'\(imagesPath)': dimensions \(images.dims) do not match the labels' \(labels.dims)")
+        if let limit, limit < 1 { throw Diagnostic("Fashion-MNIST: the example limit must be positive, not \(limit)") }
+        let images = try IDXReader.read(path: imagesPath, expecting: .uint8, rank: 3)
+        let labels = try IDXReader.read(path: labelsPath, expecting: .uint8, rank: 1)
+        guard images.dims[1] == imageSide, images.dims[2] == imageSide else {
+            throw Diagnostic("'\(imagesPath)': images are \(images.dims[1])×\(images.dims[2]), expected \(imageSide)×\(imageSide)")
         }
-        let n = Swift.min(images.dims[0], limit ?? .max), size = images.dims[1] * images.dims[2]
-        let features = Tensor(zeros: TensorType(.f32, [n, size]))
-        for i in 0..<(n * size) { features.floatPointer[i] = Float(images.bytes[i]) / 255 }
+        guard images.dims[0] == labels.dims[0] else {
+            throw Diagnostic("'\(imagesPath)' holds \(images.dims[0]) images but '\(labelsPath)' \(labels.dims[0]) labels")
+        }
+        let n = Swift.min(images.dims[0], limit ?? .max), size = imageSide * imageSide
+        guard n > 0 else { throw Diagnostic("'\(imagesPath)': the file holds no images") }
         let labelTensor = Tensor(zeros: TensorType(.i32, [n]))
         for i in 0..<n {
-            guard labels.bytes[i] < 10 else { throw Diagnostic("'\(labelsPath)': label \(labels.bytes[i]) at \(i) is not a class 0–9") }
+            guard labels.bytes[i] < classNames.count else {
+                throw Diagnostic("'\(labelsPath)': label \(labels.bytes[i]) of example \(i) is not a class 0–9")
+            }
             labelTensor.intPointer[i] = Int32(labels.bytes[i])
         }
-        return try Dataset(features: features, labels: labelTensor)
+        let features = Tensor(uninitialized: TensorType(.f32, [n, size]))
+        images.bytes.withUnsafeBufferPointer { pixels in
+            for i in 0..<(n * size) { features.floatPointer[i] = Float(pixels[i]) / 255 }
+        }
+        return try Dataset(features: features, labels: labelTensor).reshaped(exampleShape)
     }
 }

@@ -4,47 +4,92 @@ import KilnRuntime
 import Testing
 
 struct DatasetTests {
+    /// Example i has features [i, i + 0.5] and label i.
     static func numbered(_ n: Int) throws -> Dataset {
-        try Dataset(features: Tensor([n, 2], floats: (0..<(2 * n)).map { Float($0 / 2) }), labels: Tensor([n], ints: (0..<n).map { Int32($0) }))
+        try Dataset(features: Tensor([n, 2], floats: (0..<(2 * n)).map { Float($0 / 2) + ($0 % 2 == 0 ? 0 : 0.5) }),
+                    labels: Tensor([n], ints: (0..<n).map { Int32($0) }))
     }
 
-    @Test("shuffling is a seeded permutation")
+    /// Every row's features still belong to its label.
+    static func consistent(_ batch: Batch) -> Bool {
+        let f = batch.features.floats, l = batch.labels.ints
+        return l.indices.allSatisfy { f[2 * $0] == Float(l[$0]) && f[2 * $0 + 1] == Float(l[$0]) + 0.5 }
+    }
+
+    @Test("shuffling is a seeded permutation, the same on every run")
     func shuffle() {
-        let a = Dataset.permutation(100, seed: 1), b = Dataset.permutation(100, seed: 1), c = Dataset.permutation(100, seed: 2)
-        #expect(a == b && a != c && a.sorted() == Array(0..<100))
+        let a = Dataset.permutation(1000, seed: 1), b = Dataset.permutation(1000, seed: 1), c = Dataset.permutation(1000, seed: 2)
+        #expect(a == b && a != c && a.sorted() == Array(0..<1000))
+        #expect(Array(Dataset.permutation(10, seed: 42)) == [0, 7, 6, 4, 2, 5, 1, 8, 9, 3], "pinned: shuffles must not change between versions")
+        #expect(Dataset.permutation(0, seed: 1).isEmpty && Dataset.permutation(1, seed: 1) == [0])
     }
 
-    @Test("evaluation batches cover every example once, the tail padded and counted")
-    func evaluationBatches() throws {
-        let batches = try Self.numbered(10).evaluationBatches(size: 4)
-        #expect(batches.map(\.count) == [4, 4, 2])
-        let real = batches.flatMap { b in b.labels.ints.prefix(b.count) }
-        #expect(real == (0..<10).map { Int32($0) })
-        #expect(batches[2].labels.elementCount == 4)
+    @Test("evaluation batches cover every example exactly once; the tail is padded and counted", arguments: [1, 3, 4, 10, 16])
+    func evaluationBatches(_ size: Int) throws {
+        let batches = try Self.numbered(10).evaluationBatches(size: size)
+        #expect(batches.count == (10 + size - 1) / size)
+        #expect(batches.allSatisfy { $0.labels.elementCount == size && $0.features.shape == Shape([size, 2]) && Self.consistent($0) })
+        #expect(batches.flatMap { b in b.labels.ints.prefix(b.count) } == (0..<10).map { Int32($0) })
+        #expect(batches.map(\.count).reduce(0, +) == 10)
+        #expect(batches.dropLast().allSatisfy { $0.count == size })
     }
 
-    @Test("training batches are full, shuffled, and features stay with their labels")
-    func trainingBatches() throws {
-        let batches = try Self.numbered(10).trainingBatches(size: 4, seed: 3)
-        #expect(batches.count == 2 && batches.allSatisfy { $0.count == 4 })
-        for b in batches { #expect(zip(b.labels.ints, stride(from: 0, to: 8, by: 2).map { b.features.floats[$0] }).allSatisfy { Float($0) == $1 }) }
-        #expect(Set(batches.flatMap { $0.labels.ints }).count == 8)
+    @Test("training batches are full and shuffled; every example is trained on each epoch", arguments: [4, 5, 16])
+    func trainingBatches(_ size: Int) throws {
+        let data = try Self.numbered(10)
+        let batches = data.trainingBatches(size: size, seed: 3)
+        #expect(batches.count == (10 + size - 1) / size && batches.allSatisfy { $0.count == size && Self.consistent($0) })
+        let seen = batches.flatMap { $0.labels.ints }
+        #expect(Set(seen) == Set((0..<10).map { Int32($0) }), "nothing dropped")
+        #expect(seen.count - 10 < size, "only the last batch is topped up")
+        #expect(seen == data.trainingBatches(size: size, seed: 3).flatMap { $0.labels.ints })
+        #expect(seen != data.trainingBatches(size: size, seed: 4).flatMap { $0.labels.ints })
+        #expect(data.trainingBatches(size: 0, seed: 3).isEmpty && data.evaluationBatches(size: -1).isEmpty)
     }
 
-    @Test("validation split and k folds partition the examples")
-    func splits() throws {
+    @Test("a validation split partitions the examples; the fraction is clamped")
+    func split() throws {
         let data = try Self.numbered(20)
         let (train, validation) = data.split(validationFraction: 0.25, seed: 5)
         #expect(train.count == 15 && validation.count == 5)
         #expect(Set(train.labels.ints + validation.labels.ints).count == 20)
-        let folds = data.folds(4, seed: 5)
-        #expect(folds.count == 4 && folds.allSatisfy { $0.train.count == 15 && $0.validation.count == 5 })
-        #expect(Set(folds.flatMap { $0.validation.labels.ints }).count == 20)
+        #expect(data.split(validationFraction: .nan, seed: 5).validation.count == 0)
+        #expect(data.split(validationFraction: 7, seed: 5).train.count == 0)
     }
 
-    @Test("mismatched labels are refused")
-    func mismatch() {
-        #expect(throws: Diagnostic.self) { try Dataset(features: Tensor([3, 2], floats: [0, 0, 0, 0, 0, 0]), labels: Tensor([2], ints: [0, 1])) }
+    @Test("k folds: validation parts are disjoint, cover everything and differ in size by at most one", arguments: [2, 3, 7, 20])
+    func folds(_ k: Int) throws {
+        let data = try Self.numbered(20)
+        let folds = try data.folds(k, seed: 5)
+        #expect(folds.count == k)
+        let validated = folds.flatMap { $0.validation.labels.ints }
+        #expect(validated.count == 20 && Set(validated).count == 20)
+        let sizes = folds.map(\.validation.count)
+        #expect((sizes.max() ?? 0) - (sizes.min() ?? 0) <= 1)
+        for fold in folds {
+            #expect(fold.train.count + fold.validation.count == 20)
+            #expect(Set(fold.train.labels.ints).isDisjoint(with: fold.validation.labels.ints))
+        }
+    }
+
+    @Test("bad arguments are diagnostics")
+    func errors() throws {
+        let data = try Self.numbered(5)
+        #expect(throws: Diagnostic("dataset: a k-fold split of 5 examples needs 2 ≤ k ≤ 5, not k = 6")) { try data.folds(6, seed: 0) }
+        #expect(throws: Diagnostic("dataset: a k-fold split of 5 examples needs 2 ≤ k ≤ 5, not k = 1")) { try data.folds(1, seed: 0) }
+        #expect(throws: Diagnostic("dataset: index 5 is outside the 5 examples")) { try data.subset([0, 5]) }
+        #expect(throws: Diagnostic("dataset: labels i32[2] do not match features f32[3, 2] (one int32 label per example)")) {
+            try Dataset(features: Tensor([3, 2], floats: [0, 0, 0, 0, 0, 0]), labels: Tensor([2], ints: [0, 1]))
+        }
+        #expect(throws: Diagnostic("dataset: cannot view examples of shape [2] as [3]")) { try data.reshaped([3]) }
+    }
+
+    @Test("integer features (token ids) keep their dtype through subsets and batches")
+    func integerFeatures() throws {
+        let data = try Dataset(features: Tensor([3, 2], ints: [10, 11, 20, 21, 30, 31]), labels: Tensor([3], ints: [1, 2, 3]))
+        let picked = try data.subset([2, 0])
+        #expect(picked.features.dtype == .i32 && picked.features.ints == [30, 31, 10, 11] && picked.labels.ints == [3, 1])
+        #expect(data.evaluationBatches(size: 2)[1].features.ints == [30, 31, 30, 31])
     }
 
     @Test("standardisation gives zero mean and unit variance")
@@ -55,5 +100,6 @@ struct DatasetTests {
         let s = data.standardized(mean: mean, std: std).features.floats
         let m = s.reduce(0, +) / 8, v = s.reduce(0) { $0 + $1 * $1 } / 8
         #expect(Swift.abs(m) < 1e-6 && Swift.abs(v - 1) < 1e-5)
+        #expect(try data.reshaped([1, 2]).features.shape == Shape([4, 1, 2]))
     }
 }

@@ -1,0 +1,73 @@
+import Foundation
+import KilnIR
+import KilnRuntime
+
+/// A fresh directory under the system's temporary directory.
+func makeTemporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "kiln-io-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Runs `script` with python3 (argument: `argument`); false when python3 or numpy is missing or
+/// the script fails. Tests that need NumPy print a note and skip on false from `numpyAvailable`.
+func runPython(_ script: String, _ argument: String) -> Bool {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script, argument]
+    let errors = Pipe()
+    process.standardError = errors
+    do { try process.run() } catch { return false }
+    let message = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    if process.terminationStatus != 0 { print(String(decoding: message, as: UTF8.self)) }
+    return process.terminationStatus == 0
+}
+
+let numpyAvailable: Bool = {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", "import numpy"]
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return false }
+    process.waitUntilExit()
+    if process.terminationStatus != 0 { print("note: numpy is not available; NumPy cross-checks skipped (make test installs it)") }
+    return process.terminationStatus == 0
+}()
+
+/// `.npy` bytes with a hand-written header (padded to 64 bytes like NumPy) and payload.
+func npyBytes(_ header: String, _ payload: [UInt8], version: UInt8 = 1) -> [UInt8] {
+    let lengthSize = version == 1 ? 2 : 4
+    var h = Array(header.utf8)
+    while (6 + 2 + lengthSize + h.count + 1) % 64 != 0 { h.append(0x20) }
+    h.append(0x0A)
+    var bytes: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, version, 0]
+    for i in 0..<lengthSize { bytes.append(UInt8(truncatingIfNeeded: h.count >> (8 * i))) }
+    return bytes + h + payload
+}
+
+func littleEndianBytes<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+    values.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+}
+
+/// Same dtype, shape and element bits (NaN payloads included).
+func identical(_ a: Tensor?, _ b: Tensor) -> Bool {
+    guard let a, a.type == b.type else { return false }
+    return memcmp(a.storage.pointer, b.storage.pointer, b.type.byteCount) == 0
+}
+
+/// Seeded truncations and byte flips of `original`, each handed to `body`.
+func mutations(of original: [UInt8], count: Int, seed: UInt64, _ body: ([UInt8]) -> Void) {
+    var state = seed
+    for _ in 0..<count {
+        state = KilnRandom.mix(state &+ 0x9E37_79B9_7F4A_7C15)
+        var bytes = original
+        if state & 3 == 0 { bytes = Array(bytes.prefix(Int(state >> 32) % (bytes.count + 1))) }
+        let flips = Int(state >> 8 & 3) + (state & 3 == 0 ? 0 : 1)
+        for k in 0..<flips where !bytes.isEmpty {
+            let r = KilnRandom.mix(state ^ UInt64(k))
+            bytes[Int(r >> 16) % bytes.count] ^= UInt8(truncatingIfNeeded: r) | 1
+        }
+        body(bytes)
+    }
+}
