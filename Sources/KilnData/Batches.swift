@@ -42,9 +42,14 @@ extension Dataset {
     /// non-positive size gives no batches.
     public func trainingBatches(size: Int, seed: UInt64) -> Batches {
         var order = Self.permutation(count, seed: seed)
-        if size > 0, count > 0, order.count % size != 0 {
+        if size > 0, count > 0, count < size {
+            // Fewer examples than one batch: repeat them so the data set still trains.
             let shuffled = order
-            order += (0..<(size - shuffled.count % size)).map { shuffled[$0 % shuffled.count] }
+            order += (0..<(size - count)).map { shuffled[$0 % shuffled.count] }
+        } else if size > 0, order.count % size != 0 {
+            // The partial last batch sits out this epoch only; the next epoch's shuffle puts
+            // those examples elsewhere (padding it with repeats would weight them twice).
+            order.removeLast(order.count % size)
         }
         return Batches(dataset: self, order: order, size: count > 0 ? size : 0)
     }
