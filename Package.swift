@@ -20,9 +20,10 @@ let package = Package(
         .target(name: "KilnIR"),
         .target(name: "KilnPasses", dependencies: ["KilnIR"]),
         .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnPasses", "CBLAS", "CZlib"]),
+        .target(name: "KilnCodegen", dependencies: ["KilnIR"]),
         .target(
             name: "KilnJIT",
-            dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "CLLVM", "CBLAS"],
+            dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCodegen", "CLLVM", "CBLAS"],
             cSettings: [.unsafeFlags(["-I/usr/lib/llvm-14/include"])],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/lib/llvm-14/include"])],
             linkerSettings: [.unsafeFlags(["-L/usr/lib/llvm-14/lib"])]
@@ -42,7 +43,8 @@ let package = Package(
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
         .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
-        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnIR", "KilnPasses", "KilnRuntime"]),
+        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"]),
+        .testTarget(name: "KilnCodegenTests", dependencies: ["KilnCodegen", "KilnIR", "KilnPasses"], resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -16,10 +16,14 @@ public final class JITBackend: ExecutionBackend {
     public let compiledKernels: Int
     public let runtimeCalls: Int
 
-    private let step: @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutableRawPointer?) -> Void
+    private typealias StepFunction = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutableRawPointer?, Int64, UnsafeMutablePointer<Int64>?) -> Void
+    private let step: StepFunction
     private let context: JITRuntimeContext
     private let slots: [String: Int]
     private let arena: TensorStorage
+    /// Kernels' private buffers (packed convolution columns), allocated once.
+    private let scratch: [TensorStorage]
+    private let failures: [(message: String, location: SourceLocation?)]
     private var table: [UnsafeMutableRawPointer?]
     /// Buffers of earlier outputs and replaced state, reused once nobody else holds them: a
     /// training loop then writes each step's new params into the last step's old ones instead
@@ -27,7 +31,15 @@ public final class JITBackend: ExecutionBackend {
     private var pool: [TensorStorage] = []
 
     private static let session: Result<JITSession, Error> = Result { try JITSession() }
-    private static var cache: [String: (compiled: JITSession.Compiled, ir: String, sites: [PreparedKernel], slots: [String: Int], counts: (Int, Int))] = [:]
+    private struct Module {
+        var compiled: JITSession.Compiled
+        var ir: String
+        var slots: [String: Int]
+        var scratch: [(slot: Int, count: Int)]
+        var failures: [(message: String, location: SourceLocation?)]
+        var counts: (Int, Int)
+    }
+    private static var cache: [String: Module] = [:]
     private static let lock = NSLock()
     private static var moduleCounter = 0
 
@@ -42,7 +54,7 @@ public final class JITBackend: ExecutionBackend {
         let key = g.text
         Self.lock.lock()
         defer { Self.lock.unlock() }
-        let entry: (compiled: JITSession.Compiled, ir: String, sites: [PreparedKernel], slots: [String: Int], counts: (Int, Int))
+        let entry: Module
         if let cached = Self.cache[key], !keepOptimizedIR || !cached.compiled.optimizedIR.isEmpty {
             entry = cached
             compileSeconds = 0
@@ -50,10 +62,10 @@ public final class JITBackend: ExecutionBackend {
             Self.moduleCounter += 1
             let stepName = "kiln_step_\(Self.moduleCounter)"
             var compiler = StepCompiler(graph: g, stepName: stepName)
-            let (ir, compiled, calls) = compiler.compile()
+            let (ir, compiled, calls) = try compiler.compile()
             var result = try session.compile(ir, symbols: [stepName], keepOptimizedIR: keepOptimizedIR)
             result.symbols["kiln_step"] = result.symbols[stepName]
-            entry = (result, ir, compiler.sites, compiler.slots, (compiled, calls))
+            entry = Module(compiled: result, ir: ir, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures, counts: (compiled, calls))
             Self.cache[key] = entry
             compileSeconds = result.seconds
         }
@@ -62,17 +74,19 @@ public final class JITBackend: ExecutionBackend {
         (compiledKernels, runtimeCalls) = entry.counts
         slots = entry.slots
         context = JITRuntimeContext()
-        context.sites = entry.sites
+        failures = entry.failures
         guard let address = entry.compiled.symbols["kiln_step"], address != 0,
               let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else {
             throw Diagnostic("JIT: kiln_step was not found after compilation")
         }
-        step = unsafeBitCast(pointer, to: (@convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutableRawPointer?) -> Void).self)
+        step = unsafeBitCast(pointer, to: StepFunction.self)
         arena = TensorStorage(byteCount: g.memoryPlan?.arenaSize ?? 0)
         table = [UnsafeMutableRawPointer?](repeating: nil, count: entry.slots.count)
         for (name, allocation) in g.memoryPlan?.allocations ?? [:] {
             if let slot = entry.slots[name] { table[slot] = arena.pointer + allocation.offset }
         }
+        scratch = entry.scratch.map { TensorStorage(uninitializedByteCount: $0.count * 4) }
+        for (buffer, storage) in zip(entry.scratch, scratch) { table[buffer.slot] = storage.pointer }
     }
 
     public func run(inputs: [String: Tensor], state: inout [String: Tensor], step number: Int) throws -> [String: Tensor] {
@@ -98,13 +112,17 @@ public final class JITBackend: ExecutionBackend {
                 table[slots[name] ?? 0] = t.storage.pointer
             }
         }
-        context.step = number
-        context.error = nil
+        context.failure = nil
+        context.status.pointee = 0
         table.withUnsafeMutableBufferPointer { buffer in
-            step(buffer.baseAddress, Unmanaged.passUnretained(context).toOpaque())
+            step(buffer.baseAddress, Unmanaged.passUnretained(context).toOpaque(), Int64(truncatingIfNeeded: number), context.status)
         }
         withExtendedLifetime(keep) {}
-        if let error = context.error { throw error }
+        if let failure = context.failure {
+            let (template, location) = failure.id < failures.count ? failures[failure.id] : ("kernel failure \(failure.id)", nil)
+            let message = template.replacingOccurrences(of: "{0}", with: "\(failure.a)").replacingOccurrences(of: "{1}", with: "\(failure.b)")
+            throw Diagnostic(message, at: location)
+        }
         var outputs: [String: Tensor] = [:]
         for name in graph.outputs { outputs[name] = escaping[name] ?? inputs[name] ?? state[name] }
         for update in graph.updates {

@@ -53,6 +53,20 @@ public final class JITSession {
         try Self.check(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil),
                        "exposing process symbols")
         LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), generator)
+        try define(RuntimeSymbols.all)
+    }
+
+    /// Defines absolute symbols (the runtime's entry points) in the main JITDylib, so generated
+    /// code calls them by name.
+    private func define(_ symbols: [String: UInt64]) throws {
+        let flags = LLVMJITSymbolFlags(GenericFlags: UInt8(LLVMJITSymbolGenericFlagsExported.rawValue | LLVMJITSymbolGenericFlagsCallable.rawValue),
+                                       TargetFlags: 0)
+        var pairs = symbols.sorted { $0.key < $1.key }.map { name, address in
+            LLVMJITCSymbolMapPair(Name: LLVMOrcLLJITMangleAndIntern(jit, name),
+                                  Sym: LLVMJITEvaluatedSymbol(Address: address, Flags: flags))
+        }
+        let unit = pairs.withUnsafeMutableBufferPointer { LLVMOrcAbsoluteSymbols($0.baseAddress, $0.count) }
+        try Self.check(LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), unit), "defining the runtime entry points")
     }
 
     deinit {

@@ -1,7 +1,8 @@
 /// Vectorisable float math emitted as LLVM IR: no libm calls inside kernel loops (a scalar
 /// `expf` per element is a measured 10× slowdown here), so the loop vectoriser can turn these
 /// into AVX2 code. Cephes-style range reduction and polynomials; accuracy is tested against
-/// libm in `MathLibraryTests` (exp, log: ≤ 2e-7 relative; tanh, sigmoid: ≤ 2e-7 absolute).
+/// libm in `MathLibraryTests` over dense sweeps and edge values (±0, denormals, ±inf, NaN,
+/// the overflow and underflow thresholds).
 enum MathLibrary {
     /// A float constant as LLVM IR spells it: the double with the same value, in hex.
     static func f(_ value: Float) -> String {
@@ -10,8 +11,8 @@ enum MathLibrary {
 
     static let ir = """
     define internal float @kiln_exp(float %x) alwaysinline {
-      %lo = call float @llvm.maxnum.f32(float %x, float \(f(-87.33654)))
-      %c = call float @llvm.minnum.f32(float %lo, float \(f(88.72283)))
+      %lo = call float @llvm.maxnum.f32(float %x, float \(f(-105)))
+      %c = call float @llvm.minnum.f32(float %lo, float \(f(88.72283935546875)))
       %t = fmul float %c, \(f(1.44269504088896341))
       %t2 = fadd float %t, 5.000000e-01
       %n = call float @llvm.floor.f32(float %t2)
@@ -33,21 +34,37 @@ enum MathLibrary {
       %p10 = fmul float %p9, %rr
       %p11 = fadd float %p10, %r
       %p12 = fadd float %p11, 1.000000e+00
+      ; 2^n as two factors 2^h·2^(n−h), each a normal float: n spans [−152, 128], so results
+      ; reach FLT_MAX without overflowing early and underflow gradually through the denormals.
       %ni = fptosi float %n to i32
-      %e = add i32 %ni, 127
-      %bits = shl i32 %e, 23
-      %scale = bitcast i32 %bits to float
-      %y = fmul float %p12, %scale
+      %h = ashr i32 %ni, 1
+      %l = sub i32 %ni, %h
+      %eh = add i32 %h, 127
+      %el = add i32 %l, 127
+      %bh = shl i32 %eh, 23
+      %bl = shl i32 %el, 23
+      %sh = bitcast i32 %bh to float
+      %sl = bitcast i32 %bl to float
+      %y1 = fmul float %p12, %sh
+      %y = fmul float %y1, %sl
+      %over = fcmp ogt float %x, \(f(88.72283935546875))
+      %yo = select i1 %over, float 0x7FF0000000000000, float %y
       %isnan = fcmp uno float %x, 0.000000e+00
-      %res = select i1 %isnan, float %x, float %y
+      %res = select i1 %isnan, float %x, float %yo
       ret float %res
     }
 
     define internal float @kiln_log(float %x) alwaysinline {
-      %bits = bitcast float %x to i32
+      ; Denormals are scaled by 2^23 first (their exponent field is 0).
+      %den = fcmp olt float %x, 0x3810000000000000
+      %xup = fmul float %x, 8.388608e+06
+      %xs = select i1 %den, float %xup, float %x
+      %bits = bitcast float %xs to i32
       %eb = lshr i32 %bits, 23
       %ee = and i32 %eb, 255
-      %e0 = sub i32 %ee, 126
+      %en = sub i32 %ee, 126
+      %ed = sub i32 %en, 23
+      %e0 = select i1 %den, i32 %ed, i32 %en
       %mb = and i32 %bits, 8388607
       %mo = or i32 %mb, 1056964608
       %m0 = bitcast i32 %mo to float
@@ -120,12 +137,60 @@ enum MathLibrary {
       ret float %r
     }
 
+    ; 1/(1 + e^−x) for x ≥ 0, e^x/(1 + e^x) below: never exponentiates a large positive number.
     define internal float @kiln_sigmoid(float %x) alwaysinline {
-      %n = fneg float %x
+      %ax = call float @llvm.fabs.f32(float %x)
+      %n = fneg float %ax
       %e = call float @kiln_exp(float %n)
       %d = fadd float %e, 1.000000e+00
-      %r = fdiv float 1.000000e+00, %d
+      %pos = fdiv float 1.000000e+00, %d
+      %neg = fdiv float %e, %d
+      %nonneg = fcmp oge float %x, 0.000000e+00
+      %r = select i1 %nonneg, float %pos, float %neg
       ret float %r
+    }
+
+    ; e^x − 1 without cancellation near 0: Kahan's (u − 1)·x / log u with u = e^x.
+    define internal float @kiln_expm1(float %x) alwaysinline {
+      %u = call float @kiln_exp(float %x)
+      %um1 = fsub float %u, 1.000000e+00
+      %lu = call float @kiln_log(float %u)
+      %ratio = fdiv float %x, %lu
+      %k = fmul float %um1, %ratio
+      %ax = call float @llvm.fabs.f32(float %x)
+      %small = fcmp olt float %ax, 5.000000e-01
+      %r1 = select i1 %small, float %k, float %um1
+      %isone = fcmp oeq float %u, 1.000000e+00
+      %r = select i1 %isone, float %x, float %r1
+      ret float %r
+    }
+
+    ; log(1 + x) without cancellation near 0: log(u)·x / (u − 1) with u = 1 + x.
+    define internal float @kiln_log1p(float %x) alwaysinline {
+      %u = fadd float %x, 1.000000e+00
+      %lu = call float @kiln_log(float %u)
+      %um1 = fsub float %u, 1.000000e+00
+      %ratio = fdiv float %x, %um1
+      %k = fmul float %lu, %ratio
+      %isone = fcmp oeq float %u, 1.000000e+00
+      %isinf = fcmp oeq float %u, 0x7FF0000000000000
+      %r1 = select i1 %isinf, float %lu, float %k
+      %r = select i1 %isone, float %x, float %r1
+      ret float %r
+    }
+
+    ; The splitmix64 finaliser (KilnRandom.mix).
+    define internal i64 @kiln_mix(i64 %v) alwaysinline {
+      %z0 = add i64 %v, \(Int64(bitPattern: 0x9E37_79B9_7F4A_7C15))
+      %s1 = lshr i64 %z0, 30
+      %x1 = xor i64 %z0, %s1
+      %z1 = mul i64 %x1, \(Int64(bitPattern: 0xBF58_476D_1CE4_E5B9))
+      %s2 = lshr i64 %z1, 27
+      %x2 = xor i64 %z1, %s2
+      %z2 = mul i64 %x2, \(Int64(bitPattern: 0x94D0_49BB_1331_11EB))
+      %s3 = lshr i64 %z2, 31
+      %r = xor i64 %z2, %s3
+      ret i64 %r
     }
 
     declare float @llvm.maxnum.f32(float, float)
@@ -135,6 +200,9 @@ enum MathLibrary {
     declare float @llvm.sqrt.f32(float)
     declare float @llvm.pow.f32(float, float)
     declare float @llvm.copysign.f32(float, float)
+    declare float @llvm.cos.f32(float)
+    declare float @llvm.log.f32(float)
+    declare i32 @llvm.fptosi.sat.i32.f32(float)
 
     """
 }

@@ -3,41 +3,59 @@ import Foundation
 import KilnIR
 import KilnRuntime
 
-/// What generated code calls back into: shared kernels for the ops the JIT does not compile,
-/// and the parallel-for that splits large elementwise kernels across cores.
+/// What generated code calls back into — only the thread pool and error reporting; every op
+/// is compiled. Both are defined in the JIT under fixed names (`kiln_parallel_for`,
+/// `kiln_fail`), so modules hold no process addresses and print the same every run.
 final class JITRuntimeContext {
-    var sites: [PreparedKernel] = []
-    var step = 0
-    var error: Error?
+    /// The first failure of the running step: (global failure number, two reported values).
+    var failure: (id: Int, a: Int64, b: Int64)?
+    /// Set by `kiln_fail`; the step function stops after a kernel that set it.
+    let status = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+    let lock = NSLock()
+
+    init() { status.initialize(to: 0) }
+    deinit { status.deallocate() }
 }
 
-/// `void run_site(ctx, site, pointers)`: runs prepared kernel `site` on raw buffers. A failure
-/// (say, a label out of range) is kept in the context and rethrown after the step returns.
-let runSiteEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, UnsafePointer<UnsafeMutableRawPointer?>?) -> Void = { ctx, site, pointers in
-    guard let ctx, let pointers else { return }
+/// `void kiln_fail(ctx, id, a, b)`: a kernel found bad data (a label out of range).
+let failEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, Int64, Int64) -> Void = { ctx, id, a, b in
+    guard let ctx else { return }
     let context = Unmanaged<JITRuntimeContext>.fromOpaque(ctx).takeUnretainedValue()
-    guard context.error == nil else { return }
-    do { try context.sites[Int(site)].run(pointers, step: context.step) } catch { context.error = error }
+    context.lock.lock()
+    if context.failure == nil { context.failure = (Int(id), a, b) }
+    context.status.pointee = 1
+    context.lock.unlock()
 }
 
-typealias RowKernel = @convention(c) (Int64, Int64, UnsafeMutableRawPointer?) -> Void
+typealias KernelFunction = @convention(c) (Int64, Int64, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int64) -> Void
 
-/// Threads used by elementwise kernels: one per core. OpenBLAS uses the same cores, but never
-/// at the same time (GEMMs and elementwise kernels run one after the other), so nothing is
-/// oversubscribed.
+/// Threads used by generated kernels: one per core. OpenBLAS uses the same cores, but never
+/// at the same time (GEMMs and loops run one after the other), so nothing is oversubscribed.
 let kernelThreads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-/// `void parallel_for(kernel, rows, pointers)`: contiguous row ranges, one per core.
-let parallelForEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, UnsafeMutableRawPointer?) -> Void = { kernel, rows, pointers in
+/// `void kiln_parallel_for(kernel, extent, table, ctx, step)`: contiguous ranges of the
+/// kernel's outer loop, one per core.
+let parallelForEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int64) -> Void = {
+    kernel, extent, table, ctx, step in
     guard let kernel else { return }
-    let body = unsafeBitCast(kernel, to: RowKernel.self)
-    let chunks = Int64(Swift.min(kernelThreads, Int(Swift.max(rows, 1))))
+    let body = unsafeBitCast(kernel, to: KernelFunction.self)
+    let chunks = Int64(Swift.min(kernelThreads, Int(Swift.max(extent, 1))))
     DispatchQueue.concurrentPerform(iterations: Int(chunks)) { c in
-        body(rows * Int64(c) / chunks, rows * Int64(c + 1) / chunks, pointers)
+        body(extent * Int64(c) / chunks, extent * Int64(c + 1) / chunks, table, ctx, step)
     }
 }
 
-enum EntryAddresses {
-    static var runSite: Int { unsafeBitCast(runSiteEntry, to: Int.self) }
-    static var parallelFor: Int { unsafeBitCast(parallelForEntry, to: Int.self) }
+enum RuntimeSymbols {
+    /// The runtime entry points by the names generated code declares.
+    static var all: [String: UInt64] {
+        ["kiln_parallel_for": UInt64(UInt(bitPattern: unsafeBitCast(parallelForEntry, to: Int.self))),
+         "kiln_fail": UInt64(UInt(bitPattern: unsafeBitCast(failEntry, to: Int.self)))]
+    }
+
+    static let declarations = """
+    declare void @cblas_sgemm(i32, i32, i32, i32, i32, i32, float, float*, i32, float*, i32, float, float*, i32)
+    declare void @kiln_parallel_for(i8*, i64, float**, i8*, i64)
+    declare void @kiln_fail(i8*, i64, i64, i64)
+
+    """
 }

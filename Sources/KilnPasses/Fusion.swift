@@ -21,6 +21,8 @@ public struct Fusion: RemarkingPass {
         /// The shape every elementwise member computes over (a reduction's input shape).
         var shape: Shape
         var hasContraction: Bool
+        /// The kernel ends in a reduction: its producers are computed inside the reduction's loops.
+        var hasReduction = false
     }
 
     /// The fused graph, plus one remark per refused fusion candidate.
@@ -58,10 +60,10 @@ public struct Fusion: RemarkingPass {
         for i in nodes.indices.reversed() {
             let node = nodes[i]
             guard let type = node.type else { continue }
-            let isContraction = node.op == .matmul || node.op == .conv2d
+            let isContraction = node.op.fusionRole == .contraction
             if isFusibleReduction(node), let operand = node.operands.first, let inputType = types[operand] {
                 groupOf[i] = groups.count
-                groups.append(Group(members: [i], shape: inputType.shape, hasContraction: false))
+                groups.append(Group(members: [i], shape: inputType.shape, hasContraction: false, hasReduction: true))
                 continue
             }
             guard isContraction || isFusibleElementwise(node, types: types) else { continue }
@@ -73,6 +75,11 @@ public struct Fusion: RemarkingPass {
                     refusal = "its shape \(type.shape) differs from the kernel's iteration space \(groups[g].shape)"
                 } else if isContraction && groups[g].hasContraction {
                     refusal = "the kernel already holds a contraction"
+                } else if groups[g].hasContraction,
+                          groups[g].members.contains(where: { nodes[$0].op.fusionRole == .contraction && nodes[$0].operands.contains(node.name) }) {
+                    refusal = "it feeds the kernel's contraction, which reads whole operands from memory"
+                } else if isContraction && groups[g].hasReduction {
+                    refusal = "a contraction cannot feed a fused reduction (its product would have to be stored first)"
                 } else if let through = groups[g].members.flatMap({ nodes[$0].operands })
                             .first(where: { operand in
                                 guard let p = producer[operand], p != i, groupOf[p] != g else { return false }
@@ -97,13 +104,11 @@ public struct Fusion: RemarkingPass {
     }
 
     private func isFusibleElementwise(_ node: Node, types: [String: TensorType]) -> Bool {
-        guard node.op.category == .elementwise || node.op == .broadcast_to,
-              !node.op.isRandom, node.op != .cast,
-              let type = node.type, type.dtype == .f32, type.rank > 0 else { return false }
+        guard node.op.fusionRole == .elementwise, let type = node.type, type.dtype == .f32, type.rank > 0 else { return false }
         return node.operands.allSatisfy { types[$0]?.dtype == .f32 }
     }
 
     private func isFusibleReduction(_ node: Node) -> Bool {
-        (node.op == .reduce_sum || node.op == .reduce_mean || node.op == .reduce_max) && node.type?.dtype == .f32
+        node.op.fusionRole == .reduction && node.type?.dtype == .f32
     }
 }

@@ -134,7 +134,7 @@ enum ElementwiseKernels {
     static func constant(_ attrs: Attributes, into out: Tensor) {
         let value = attrs.float("value")
         if out.dtype == .i32 {
-            let v = Int32(clamping: Int(value.isFinite ? value : 0))
+            let v = Int32(saturating: value)
             for i in 0..<out.elementCount { out.intPointer[i] = v }
         } else {
             let v = Float(value)

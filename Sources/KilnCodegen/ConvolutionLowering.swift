@@ -1,0 +1,104 @@
+import KilnIR
+
+/// Convolution and its adjoints as generated packing loops around one `sgemm` over the whole
+/// batch (per-image GEMMs are too small to keep OpenBLAS busy):
+/// - conv2d: cols = im2col(x) [C·KH·KW, N·S]; P = W[O, C·KH·KW] × cols; y[n, o, s] = P[o, n·S + s]
+/// - grad input: dyT[o, n·S + s] = dy[n, o, s]; cols = Wᵀ × dyT; dx = col2im(cols), computed
+///   per dx element by gathering the taps that read it (no scatter, so it splits across threads)
+/// - grad filter: dW = dyT × colsᵀ
+/// Each phase is its own kernel so every phase gets its own threads.
+enum ConvolutionLowering {
+    /// cols[p][n·S + oy·OW + ox] = x[n, ci, oy·sh + i − ph, ox·sw + j − pw] (0 outside), p = (ci·KH + i)·KW + j.
+    static func im2col(_ b: inout KernelBuilder, _ x: Int, _ g: Window, cols: Int) -> [Stmt] {
+        let total = g.n * g.spatial
+        return b.loop(g.patch, parallel: true) { b, p in
+            let ci = p.div(g.kh * g.kw), i = p.div(g.kw).rem(g.kh), j = p.rem(g.kw)
+            return b.loop(g.n, parallel: false) { b, n in
+                b.loop(g.oh, parallel: false) { b, oy in
+                    b.loop(g.ow, parallel: true) { _, ox in
+                        let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
+                        let plane = n.mul(g.c).plus(ci).mul(g.h * g.w)
+                        let value = Expr.select(inside, .load(buffer: x, index: plane.plus(offset)), .f32(0))
+                        return [.store(buffer: cols, index: p.mul(total).plus(n.mul(g.spatial)).plus(oy.mul(g.ow)).plus(ox), value: value)]
+                    }
+                }
+            }
+        }
+    }
+
+    /// [N, O, S] ↔ [O, N·S]: `toChannelMajor` reads NCHW and writes channel-major.
+    static func permute(_ b: inout KernelBuilder, from: Int, to: Int, n: Int, channels: Int, spatial: Int, toChannelMajor: Bool) -> [Stmt] {
+        b.loop(channels, parallel: true) { b, c in
+            b.loop(n, parallel: false) { b, i in
+                b.loop(spatial, parallel: true) { _, s in
+                    let nchw = i.mul(channels).plus(c).mul(spatial).plus(s)
+                    let major = c.mul(n * spatial).plus(i.mul(spatial)).plus(s)
+                    return toChannelMajor ? [.store(buffer: to, index: major, value: .load(buffer: from, index: nchw))]
+                                          : [.store(buffer: to, index: nchw, value: .load(buffer: from, index: major))]
+                }
+            }
+        }
+    }
+
+    /// dx[n, ci, y, x] = Σ over taps (i, j) with y = oy·sh + i − ph, x = ox·sw + j − pw of cols[p][n·S + oy·OW + ox].
+    static func col2im(_ b: inout KernelBuilder, cols: Int, _ g: Window, out: Int) -> [Stmt] {
+        let total = g.n * g.spatial
+        return b.loop(g.n * g.c, parallel: true) { b, plane in
+            let n = plane.div(g.c), ci = plane.rem(g.c)
+            return b.loop(g.h, parallel: false) { b, y in
+                b.loop(g.w, parallel: false) { b, x in
+                    let sum = b.fresh()
+                    let taps = b.loop(g.kh, parallel: false) { b, i in
+                        b.loop(g.kw, parallel: false) { _, j in
+                            let ty = y.plus(.i64(g.ph)).minus(i), tx = x.plus(.i64(g.pw)).minus(j)
+                            let oy = ty.div(g.sh), ox = tx.div(g.sw)
+                            var hit = ty.compare(.ge, .i64(0)).and(tx.compare(.ge, .i64(0)))
+                                .and(oy.compare(.lt, .i64(g.oh))).and(ox.compare(.lt, .i64(g.ow)))
+                            if g.sh > 1 { hit = hit.and(ty.rem(g.sh).compare(.eq, .i64(0))) }
+                            if g.sw > 1 { hit = hit.and(tx.rem(g.sw).compare(.eq, .i64(0))) }
+                            let p = ci.mul(g.kh).plus(i).mul(g.kw).plus(j)
+                            let column = n.mul(g.spatial).plus(LayoutLowering.clamp(oy, g.oh).mul(g.ow)).plus(LayoutLowering.clamp(ox, g.ow))
+                            let v = Expr.select(hit, .load(buffer: cols, index: p.mul(total).plus(column)), .f32(0))
+                            return [.assign(sum, .binary(.add, .value(sum), v))]
+                        }
+                    }
+                    return [.declare(sum, .f32, .f32(0))] + taps
+                        + [.store(buffer: out, index: plane.mul(g.h * g.w).plus(y.mul(g.w)).plus(x), value: .value(sum))]
+                }
+            }
+        }
+    }
+
+    static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: Window, outChannels o: Int, out: Int) -> [LoopKernel] {
+        let total = g.n * g.spatial
+        let cols = b.scratch(.f32, count: g.patch * total), product = b.scratch(.f32, count: o * total)
+        let pack = im2col(&b, x, g, cols: cols)
+        let gemm = Stmt.gemm(Gemm(a: w, b: cols, c: product, transposeA: false, transposeB: false, m: o, n: total, k: g.patch,
+                                  lda: g.patch, ldb: total, ldc: total))
+        let unpack = permute(&b, from: product, to: out, n: g.n, channels: o, spatial: g.spatial, toChannelMajor: false)
+        return [b.kernel(pack, work: g.patch * total, suffix: "_pack"), b.kernel([gemm], work: 2 * o * total * g.patch, suffix: "_gemm"),
+                b.kernel(unpack, work: o * total, suffix: "_unpack")]
+    }
+
+    static func gradInput(_ b: inout KernelBuilder, dy: Int, w: Int, _ g: Window, outChannels o: Int, out: Int) -> [LoopKernel] {
+        let total = g.n * g.spatial
+        let dyT = b.scratch(.f32, count: o * total), cols = b.scratch(.f32, count: g.patch * total)
+        let transpose = permute(&b, from: dy, to: dyT, n: g.n, channels: o, spatial: g.spatial, toChannelMajor: true)
+        let gemm = Stmt.gemm(Gemm(a: w, b: dyT, c: cols, transposeA: true, transposeB: false, m: g.patch, n: total, k: o,
+                                  lda: g.patch, ldb: total, ldc: total))
+        let scatter = col2im(&b, cols: cols, g, out: out)
+        return [b.kernel(transpose, work: o * total, suffix: "_transpose"), b.kernel([gemm], work: 2 * o * total * g.patch, suffix: "_gemm"),
+                b.kernel(scatter, work: g.n * g.c * g.h * g.w * g.kh * g.kw, suffix: "_col2im")]
+    }
+
+    static func gradFilter(_ b: inout KernelBuilder, x: Int, dy: Int, _ g: Window, outChannels o: Int, out: Int) -> [LoopKernel] {
+        let total = g.n * g.spatial
+        let cols = b.scratch(.f32, count: g.patch * total), dyT = b.scratch(.f32, count: o * total)
+        let pack = im2col(&b, x, g, cols: cols)
+        let transpose = permute(&b, from: dy, to: dyT, n: g.n, channels: o, spatial: g.spatial, toChannelMajor: true)
+        let gemm = Stmt.gemm(Gemm(a: dyT, b: cols, c: out, transposeA: false, transposeB: true, m: o, n: g.patch, k: total,
+                                  lda: total, ldb: total, ldc: g.patch))
+        return [b.kernel(pack, work: g.patch * total, suffix: "_pack"), b.kernel(transpose, work: o * total, suffix: "_transpose"),
+                b.kernel([gemm], work: 2 * o * total * g.patch, suffix: "_gemm")]
+    }
+}

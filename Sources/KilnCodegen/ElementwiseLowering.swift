@@ -1,0 +1,86 @@
+import KilnIR
+
+/// Elementwise ops and fused elementwise kernels: one pass over the (coalesced) iteration
+/// space, broadcasting resolved at compile time into per-operand strides, every body value
+/// computed once per element and kept in registers.
+enum ElementwiseLowering {
+    /// A loop over `shape` computing `body` (elementwise nodes in order) from `operands`
+    /// (values defined outside), storing `results`.
+    static func lower(_ b: inout KernelBuilder, shape: Shape, body: [Node], operands: [String],
+                      results: [String], types: [String: TensorType]) -> [Stmt] {
+        let operandTypes = operands.map { types[$0] ?? TensorType(.f32, .scalar) }
+        let operandBuffers = zip(operands, operandTypes).map { b.buffer($0.0, $0.1) }
+        let resultBuffers = results.map { b.buffer($0, types[$0] ?? TensorType(.f32, shape)) }
+        let (dims, strides) = coalesce(shape, operandTypes.map(\.shape))
+        let rowLength = dims.last ?? 1
+        let rows = dims.dropLast().reduce(1, *)
+        let bodyTypes = body.map { ScalarType(($0.type ?? TensorType(.f32, .scalar)).dtype) }
+        return b.loop(rows, parallel: rows > 1) { b, row in
+            // Row offsets per operand, decomposed over the outer coalesced dims.
+            var rowOffsets: [Expr] = []
+            var hoisted: [Stmt] = []
+            var values: [String: Expr] = [:]
+            for j in operands.indices {
+                var offset = Expr.i64(0), rest = row
+                for axis in stride(from: dims.count - 2, through: 0, by: -1) {
+                    offset = offset.plus(rest.rem(dims[axis]).mul(strides[j][axis]))
+                    rest = rest.div(dims[axis])
+                }
+                rowOffsets.append(offset)
+                if strides[j].last == 0 {
+                    let v = b.fresh()
+                    hoisted.append(.bind(v, .load(buffer: operandBuffers[j], index: offset)))
+                    values[operands[j]] = .value(v)
+                }
+            }
+            let inner = b.loop(rowLength, parallel: true) { b, i in
+                var stmts: [Stmt] = []
+                var local = values
+                for j in operands.indices where local[operands[j]] == nil {
+                    let v = b.fresh()
+                    stmts.append(.bind(v, .load(buffer: operandBuffers[j], index: rowOffsets[j].plus(i.mul(strides[j].last ?? 1)))))
+                    local[operands[j]] = .value(v)
+                }
+                let flat = row.mul(rowLength).plus(i)
+                let operandType = Dictionary(zip(operands, operandTypes.map { ScalarType($0.dtype) }), uniquingKeysWith: { a, _ in a })
+                var scalarTypes = operandType
+                for (node, type) in zip(body, bodyTypes) {
+                    let x = node.operands.map { local[$0] ?? .f32(0) }
+                    let t = node.operands.map { scalarTypes[$0] ?? .f32 }
+                    let v = b.fresh()
+                    stmts.append(.bind(v, ScalarSemantics.value(of: node, x, types: t, at: .init(flatIndex: flat)) ?? .f32(0)))
+                    local[node.name] = .value(v)
+                    scalarTypes[node.name] = type
+                }
+                for (result, buffer) in zip(results, resultBuffers) {
+                    stmts.append(.store(buffer: buffer, index: flat, value: local[result] ?? .f32(0)))
+                }
+                return stmts
+            }
+            return hoisted + inner
+        }
+    }
+
+    /// Coalesced iteration dims and, per operand, its strides over them (0 where broadcast):
+    /// axis k merges into k+1 when every operand walks both as one run.
+    static func coalesce(_ shape: Shape, _ operandShapes: [Shape]) -> (dims: [Int], strides: [[Int]]) {
+        var dims = shape.dims.isEmpty ? [1] : shape.dims
+        var strides = operandShapes.map { $0.rank == 0 ? [Int](repeating: 0, count: dims.count) : $0.broadcastStrides(to: Shape(dims)) }
+        var k = dims.count - 2
+        while k >= 0 {
+            let mergeable = strides.allSatisfy { st in (st[k] == 0 && st[k + 1] == 0) || (st[k + 1] != 0 && st[k] == st[k + 1] * dims[k + 1]) }
+            if mergeable {
+                dims[k + 1] *= dims[k]
+                dims.remove(at: k)
+                for j in strides.indices { strides[j].remove(at: k) }
+            }
+            k -= 1
+        }
+        // One long run: cut it into rows so threads can share it.
+        if dims.count == 1, dims[0] >= 1 << 16, dims[0] % 4096 == 0 {
+            dims = [dims[0] / 4096, 4096]
+            strides = strides.map { $0[0] == 0 ? [0, 0] : [4096 * $0[0], $0[0]] }
+        }
+        return (dims, strides)
+    }
+}

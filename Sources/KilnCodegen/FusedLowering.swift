@@ -1,0 +1,89 @@
+import KilnIR
+
+/// Fused kernels, in the three shapes fusion forms (Docs/PASSES.md):
+/// - elementwise bodies: one loop, every body value in registers;
+/// - a contraction (matmul, conv2d) and its elementwise epilogue: the GEMM writes into a result
+///   buffer, the epilogue rewrites it in place;
+/// - elementwise producers feeding a reduction: the producers are computed inside the
+///   reduction's loops, never stored (unless they are also results).
+enum FusedLowering {
+    static func lower(_ b: inout KernelBuilder, _ node: Node, _ region: [Node], types outer: [String: TensorType]) throws -> [LoopKernel] {
+        guard let last = region.last, let type = node.type else {
+            throw Diagnostic("internal: fused kernel '\(node.name)' is empty", at: node.location)
+        }
+        var types = outer
+        for inner in region { if let t = inner.type { types[inner.name] = t } }
+        let results = node.resultNames
+        let defined = Set(region.map(\.name))
+
+        if let contraction = region.first(where: { $0.op.fusionRole == .contraction }) {
+            // Elementwise producers that do not feed the GEMM run in its epilogue loop.
+            let first = contraction
+            let epilogue = region.filter { $0.name != contraction.name }
+            try requireElementwise(epilogue, node)
+            if contraction.operands.contains(where: defined.contains) {
+                throw Diagnostic("internal: fused kernel '\(node.name)' computes an operand of its contraction", at: node.location)
+            }
+            let target = results.contains(first.name) ? first.name : results[0]
+            guard let targetType = types[target] else {
+                throw Diagnostic("internal: fused kernel '\(node.name)' has untyped values", at: node.location)
+            }
+            var kernels = try Lowering.lowerPlain(&b, first, types: types, into: target)
+            if epilogue.isEmpty { return kernels }
+            b.alias(first.name, to: target, targetType)
+            let operands = Lowering.unique(epilogue.flatMap(\.operands).filter { !Set(epilogue.map(\.name)).contains($0) })
+            let body = ElementwiseLowering.lower(&b, shape: targetType.shape, body: epilogue, operands: operands,
+                                                 results: results.filter { $0 != first.name }, types: types)
+            kernels.append(b.kernel(body, work: targetType.shape.elementCount, suffix: "_epilogue"))
+            return kernels
+        }
+
+        if last.op == .reduce_sum || last.op == .reduce_mean || last.op == .reduce_max {
+            let producers = Array(region.dropLast())
+            try requireElementwise(producers, node)
+            guard let reduced = last.operands.first, let input = types[reduced], let lastType = last.type else {
+                throw Diagnostic("internal: fused reduction '\(node.name)' has no input", at: node.location)
+            }
+            let operands = Lowering.unique(region.flatMap(\.operands).filter { !defined.contains($0) })
+            let operandTypes = operands.map { types[$0] ?? TensorType(.f32, .scalar) }
+            let buffers = zip(operands, operandTypes).map { b.buffer($0.0, $0.1) }
+            let strides = operandTypes.map { $0.shape.broadcastStrides(to: input.shape) }
+            let out = b.buffer(last.name, lastType)
+            let stored = producers.filter { results.contains($0.name) }.map { ($0.name, b.buffer($0.name, types[$0.name] ?? input)) }
+            let axes = try normalizedAxes(last.attributes.ints("axes"), input)
+            let body = ReductionLowering.reduce(&b, last.op, input: input.shape, dtype: input.dtype, axes: axes, out: out) { b, index, flat in
+                var stmts: [Stmt] = []
+                var values: [String: Expr] = [:]
+                var scalarTypes: [String: ScalarType] = [:]
+                for (j, operand) in operands.enumerated() {
+                    let v = b.fresh()
+                    stmts.append(.bind(v, .load(buffer: buffers[j], index: .linear(index, strides[j]))))
+                    values[operand] = .value(v)
+                    scalarTypes[operand] = ScalarType(operandTypes[j].dtype)
+                }
+                for producer in producers {
+                    let v = b.fresh()
+                    let x = producer.operands.map { values[$0] ?? .f32(0) }
+                    let t = producer.operands.map { scalarTypes[$0] ?? .f32 }
+                    stmts.append(.bind(v, ScalarSemantics.value(of: producer, x, types: t, at: .init(flatIndex: flat)) ?? .f32(0)))
+                    values[producer.name] = .value(v)
+                    scalarTypes[producer.name] = ScalarType((producer.type ?? input).dtype)
+                }
+                for (name, buffer) in stored { stmts.append(.store(buffer: buffer, index: flat, value: values[name] ?? .f32(0))) }
+                return (stmts, values[reduced] ?? .f32(0))
+            }
+            return [b.kernel(body, work: input.shape.elementCount * Swift.max(region.count, 1))]
+        }
+
+        try requireElementwise(region, node)
+        let operands = Lowering.unique(region.flatMap(\.operands).filter { !defined.contains($0) })
+        let body = ElementwiseLowering.lower(&b, shape: type.shape, body: region, operands: operands, results: results, types: types)
+        return [b.kernel(body, work: type.shape.elementCount * region.count)]
+    }
+
+    private static func requireElementwise(_ nodes: [Node], _ kernel: Node) throws {
+        for node in nodes where node.op.fusionRole != .elementwise {
+            throw Diagnostic("internal: fused kernel '\(kernel.name)' holds '\(node.op.name)', which the code generator cannot fuse", at: kernel.location)
+        }
+    }
+}

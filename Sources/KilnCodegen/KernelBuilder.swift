@@ -1,0 +1,134 @@
+import KilnIR
+
+/// Collects a kernel's buffers, variables and failure messages while an op is lowered.
+public struct KernelBuilder {
+    public let name: String
+    public private(set) var buffers: [KernelBuffer] = []
+    private var bufferIndex: [String: Int] = [:]
+    private var failures: [Failure] = []
+    private var counter = 0
+
+    public init(name: String) { self.name = name }
+
+    /// The kernel buffer of graph value `value` (one per value, however often it is asked for).
+    public mutating func buffer(_ value: String, _ type: TensorType) -> Int {
+        if let index = bufferIndex[value] { return index }
+        buffers.append(KernelBuffer(name: value, type: ScalarType(type.dtype), count: type.shape.elementCount))
+        bufferIndex[value] = buffers.count - 1
+        return buffers.count - 1
+    }
+
+    /// Makes `value` name the buffer of `other` (a GEMM epilogue reads the product where the
+    /// GEMM wrote it: in the kernel's result buffer).
+    public mutating func alias(_ value: String, to other: String, _ type: TensorType) {
+        bufferIndex[value] = buffer(other, type)
+    }
+
+    /// Memory private to this kernel (packed convolution columns, transposed gradients).
+    public mutating func scratch(_ type: ScalarType, count: Int) -> Int {
+        buffers.append(KernelBuffer(name: "\(name).scratch\(buffers.count)", type: type, count: Swift.max(count, 1), isScratch: true))
+        return buffers.count - 1
+    }
+
+    /// A new variable number (loops, bound values and locals share one numbering).
+    public mutating func fresh() -> Int {
+        counter += 1
+        return counter
+    }
+
+    public mutating func failure(_ message: String) -> Int {
+        failures.append(Failure(message))
+        return failures.count - 1
+    }
+
+    public func kernel(_ body: [Stmt], work: Int, suffix: String = "") -> LoopKernel {
+        LoopKernel(name: name + suffix, buffers: buffers, body: body, failures: failures, work: work)
+    }
+
+    /// `for v in 0..<extent { body(v) }`; an extent of 1 binds the index to 0 without a loop.
+    public mutating func loop(_ extent: Int, parallel: Bool, _ body: (inout KernelBuilder, Expr) -> [Stmt]) -> [Stmt] {
+        if extent <= 0 { return [] }
+        if extent == 1 && !parallel { return body(&self, .i64(0)) }
+        let v = fresh()
+        return [.loop(Loop(variable: v, extent: extent, parallel: parallel, body: body(&self, .loopVar(v))))]
+    }
+
+    /// Every element of `shape` in row-major order: an outer loop over rows (split across
+    /// threads when `parallel`), an inner loop along the last axis. `body(index, flat)`.
+    public mutating func forEachElement(of shape: Shape, parallel: Bool = true,
+                                        _ body: (inout KernelBuilder, [Expr], Expr) -> [Stmt]) -> [Stmt] {
+        let dims = shape.dims
+        guard let last = dims.last else { return body(&self, [], .i64(0)) }
+        let rows = dims.dropLast().reduce(1, *)
+        return loop(rows, parallel: parallel && rows > 1) { b, row in
+            var index: [Expr] = []
+            var inner = 1
+            for axis in stride(from: dims.count - 2, through: 0, by: -1) {
+                index.insert(row.div(inner).rem(dims[axis]), at: 0)
+                inner *= dims[axis]
+            }
+            return b.loop(last, parallel: true) { b, j in
+                body(&b, index + [j], row.mul(last).plus(j))
+            }
+        }
+    }
+}
+
+extension Expr {
+    /// Constant-folding index arithmetic (i64).
+    public func plus(_ other: Expr) -> Expr {
+        switch (self, other) {
+        case (.i64(0), _): return other
+        case (_, .i64(0)): return self
+        case (.i64(let a), .i64(let b)): return .i64(a + b)
+        default: return .binary(.add, self, other)
+        }
+    }
+
+    public func plus(_ n: Int) -> Expr { plus(.i64(n)) }
+
+    public func minus(_ other: Expr) -> Expr {
+        if case .i64(0) = other { return self }
+        if case .i64(let a) = self, case .i64(let b) = other { return .i64(a - b) }
+        return .binary(.sub, self, other)
+    }
+
+    public func mul(_ n: Int) -> Expr {
+        if n == 0 { return .i64(0) }
+        if n == 1 { return self }
+        if case .i64(let a) = self { return .i64(a * n) }
+        return .binary(.mul, self, .i64(n))
+    }
+
+    public func div(_ n: Int) -> Expr {
+        if n == 1 { return self }
+        if case .i64(let a) = self { return .i64(a / n) }
+        return .binary(.div, self, .i64(n))
+    }
+
+    public func rem(_ n: Int) -> Expr {
+        if n == 1 { return .i64(0) }
+        if case .i64(let a) = self { return .i64(a % n) }
+        return .binary(.rem, self, .i64(n))
+    }
+
+    /// Σ index[k]·strides[k].
+    public static func linear(_ index: [Expr], _ strides: [Int]) -> Expr {
+        zip(index, strides).reduce(Expr.i64(0)) { $0.plus($1.0.mul($1.1)) }
+    }
+
+    public func compare(_ c: Comparison, _ other: Expr) -> Expr { .compare(c, self, other) }
+    public func and(_ other: Expr) -> Expr { .binary(.and, self, other) }
+    public func or(_ other: Expr) -> Expr { .binary(.or, self, other) }
+}
+
+extension Shape {
+    /// Per output axis, the stride of this (broadcast) operand shape, 0 where it is broadcast.
+    public func broadcastStrides(to output: Shape) -> [Int] {
+        let own = strides
+        return (0..<output.rank).map { axis in
+            let a = axis - (output.rank - rank)
+            return a < 0 || self[a] == 1 ? 0 : own[a]
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import KilnIR
+
+/// A sliding window over NCHW data (pooling windows, convolution filters).
+struct Window {
+    let n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow: Int
+
+    init(input: Shape, window: [Int], stride: [Int], padding: [Int], output: Shape) {
+        (n, c, h, w) = (input[0], input[1], input[2], input[3])
+        (kh, kw) = (window[0], window[1])
+        (sh, sw) = (stride[0], stride[1])
+        (ph, pw) = (padding[0], padding[1])
+        (oh, ow) = (output[2], output[3])
+    }
+
+    var spatial: Int { oh * ow }
+    var patch: Int { c * kh * kw }
+
+    /// Input row/column of window tap (i, j) at output (oy, ox), whether it lies inside the
+    /// image, and the plane-relative input offset clamped to a valid address.
+    func tap(oy: Expr, ox: Expr, i: Expr, j: Expr) -> (inside: Expr, offset: Expr) {
+        let y = oy.mul(sh).plus(i).minus(.i64(ph)), x = ox.mul(sw).plus(j).minus(.i64(pw))
+        let inside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(h))).and(x.compare(.ge, .i64(0))).and(x.compare(.lt, .i64(w)))
+        return (inside, LayoutLowering.clamp(y, h).mul(w).plus(LayoutLowering.clamp(x, w)))
+    }
+}
+
+/// Pooling and its adjoints as direct loops. Max pooling treats padding as −∞ and routes a
+/// gradient to the first maximum of its window (NaN wins); average pooling divides by the
+/// full window area. Planes are independent, so they are split across threads.
+enum PoolingLowering {
+    /// For one output element: the plane-relative offset of its window's first maximum (−1 if
+    /// the window is all padding) and that maximum, as locals.
+    private static func windowMax(_ b: inout KernelBuilder, _ x: Int, _ g: Window, plane: Expr, oy: Expr, ox: Expr) -> (stmts: [Stmt], index: Int, best: Int) {
+        let (index, best) = (b.fresh(), b.fresh())
+        var stmts: [Stmt] = [.declare(index, .i64, .i64(-1)), .declare(best, .f32, .f32(-.infinity))]
+        stmts += b.loop(g.kh, parallel: false) { b, i in
+            b.loop(g.kw, parallel: false) { _, j in
+                let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
+                let v = Expr.load(buffer: x, index: plane.mul(g.h * g.w).plus(offset))
+                let better = Expr.value(index).compare(.lt, .i64(0)).or(v.compare(.gt, .value(best)))
+                    .or(Expr.unary(.isNaN, v).and(.unary(.not, .unary(.isNaN, .value(best)))))
+                let take = inside.and(better)
+                return [.assign(index, .select(take, offset, .value(index))), .assign(best, .select(take, v, .value(best)))]
+            }
+        }
+        return (stmts, index, best)
+    }
+
+    private static func forEachOutput(_ b: inout KernelBuilder, _ g: Window, _ body: (inout KernelBuilder, Expr, Expr, Expr, Expr) -> [Stmt]) -> [Stmt] {
+        b.loop(g.n * g.c, parallel: true) { b, plane in
+            b.loop(g.oh, parallel: false) { b, oy in
+                b.loop(g.ow, parallel: false) { b, ox in
+                    body(&b, plane, oy, ox, plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox))
+                }
+            }
+        }
+    }
+
+    static func maxPool(_ b: inout KernelBuilder, _ x: Int, _ g: Window, out: Int) -> [Stmt] {
+        forEachOutput(&b, g) { b, plane, oy, ox, o in
+            let (stmts, _, best) = windowMax(&b, x, g, plane: plane, oy: oy, ox: ox)
+            return stmts + [.store(buffer: out, index: o, value: .value(best))]
+        }
+    }
+
+    static func maxPoolGrad(_ b: inout KernelBuilder, _ x: Int, dy: Int, _ g: Window, out: Int) -> [Stmt] {
+        forEachOutput(&b, g) { b, plane, oy, ox, o in
+            let (stmts, index, _) = windowMax(&b, x, g, plane: plane, oy: oy, ox: ox)
+            let target = plane.mul(g.h * g.w).plus(.value(index))
+            let add = Stmt.store(buffer: out, index: target, value: .binary(.add, .load(buffer: out, index: target), .load(buffer: dy, index: o)))
+            return stmts + [.when(Expr.value(index).compare(.ge, .i64(0)), then: [add], otherwise: [])]
+        }
+    }
+
+    static func avgPool(_ b: inout KernelBuilder, _ x: Int, _ g: Window, out: Int) -> [Stmt] {
+        forEachOutput(&b, g) { b, plane, oy, ox, o in
+            let sum = b.fresh()
+            let taps = b.loop(g.kh, parallel: false) { b, i in
+                b.loop(g.kw, parallel: false) { _, j in
+                    let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
+                    let v = Expr.select(inside, .load(buffer: x, index: plane.mul(g.h * g.w).plus(offset)), .f32(0))
+                    return [.assign(sum, .binary(.add, .value(sum), v))]
+                }
+            }
+            return [.declare(sum, .f32, .f32(0))] + taps
+                + [.store(buffer: out, index: o, value: .binary(.div, .value(sum), .f32(Float(g.kh * g.kw))))]
+        }
+    }
+
+    static func avgPoolGrad(_ b: inout KernelBuilder, dy: Int, _ g: Window, out: Int) -> [Stmt] {
+        forEachOutput(&b, g) { b, plane, oy, ox, o in
+            let share = b.fresh()
+            let taps = b.loop(g.kh, parallel: false) { b, i in
+                b.loop(g.kw, parallel: false) { _, j in
+                    let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
+                    let target = plane.mul(g.h * g.w).plus(offset)
+                    return [.when(inside, then: [.store(buffer: out, index: target, value: .binary(.add, .load(buffer: out, index: target), .value(share)))],
+                                  otherwise: [])]
+                }
+            }
+            return [.bind(share, .binary(.div, .load(buffer: dy, index: o), .f32(Float(g.kh * g.kw))))] + taps
+        }
+    }
+
+    /// Zeroes a buffer of `count` floats (the adjoints accumulate).
+    static func zero(_ b: inout KernelBuilder, _ buffer: Int, count: Int) -> [Stmt] {
+        b.loop(count, parallel: true) { _, i in [.store(buffer: buffer, index: i, value: .f32(0))] }
+    }
+}

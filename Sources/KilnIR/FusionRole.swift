@@ -1,0 +1,36 @@
+/// The code generator's capability table: what each op can be inside a fused kernel. Fusion
+/// (KilnPasses) forms only kernels the code generator (KilnCodegen) emits, and both read this
+/// one switch, so a fused kernel is never interpreted.
+public enum FusionRole: Sendable, Equatable {
+    /// Computed element by element at the kernel's iteration index: joins any kernel.
+    case elementwise
+    /// Heads a kernel (a GEMM or convolution into the result buffer) with an elementwise epilogue.
+    case contraction
+    /// Ends a kernel whose elementwise producers are computed inside its loops.
+    case reduction
+    /// Runs as a kernel of its own.
+    case standalone
+}
+
+extension OpKind {
+    public var fusionRole: FusionRole {
+        switch self {
+        case .add, .sub, .mul, .div, .max, .min, .pow,
+             .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
+             .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
+             .broadcast_to:
+            return .elementwise
+        // Random ops draw by flat index and casts change the element type: kept standalone so
+        // each stays one visible kernel (their lowering is elementwise all the same).
+        case .cast, .dropout, .random_normal, .constant:
+            return .standalone
+        case .matmul, .conv2d: return .contraction
+        case .reduce_sum, .reduce_mean, .reduce_max: return .reduction
+        case .max_pool2d, .avg_pool2d, .transpose, .reshape, .concat, .slice, .pad, .gather, .one_hot, .argmax,
+             .softmax, .log_softmax, .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy,
+             .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad,
+             .softmax_cross_entropy_grad, .gather_grad, .fused:
+            return .standalone
+        }
+    }
+}
