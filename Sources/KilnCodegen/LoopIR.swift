@@ -173,6 +173,15 @@ public struct LoopKernel: Hashable, Sendable {
         self.work = work
     }
 
+    /// The kernel without its names: kernels equal here compute the same function of their
+    /// buffers (the JIT compiles them once).
+    public var anonymous: LoopKernel {
+        var k = self
+        k.name = ""
+        k.buffers = buffers.map { KernelBuffer(name: "", type: $0.type, count: $0.count, isScratch: $0.isScratch) }
+        return k
+    }
+
     /// Extent of the outermost loop (1 when the kernel does not split).
     public var outerExtent: Int {
         guard splitsOuterLoop, case .loop(let loop) = body[0] else { return 1 }

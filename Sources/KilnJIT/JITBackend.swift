@@ -3,7 +3,7 @@ import KilnIR
 import KilnPasses
 import KilnRuntime
 
-/// Runs a graph as one JIT-compiled step function over the memory plan's arena.
+/// Runs a graph as a sequence of JIT-compiled kernels over the memory plan's arena.
 /// Compiled modules are cached by the optimised graph's printed text, so a training loop (or
 /// a second trainer on the same graph) compiles once per process.
 public final class JITBackend: ExecutionBackend {
@@ -16,8 +16,11 @@ public final class JITBackend: ExecutionBackend {
     public let compiledKernels: Int
     public let runtimeCalls: Int
 
-    private typealias StepFunction = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutableRawPointer?, Int64, UnsafeMutablePointer<Int64>?) -> Void
-    private let step: StepFunction
+    /// The step program: kernels with their argument arrays (filled from the table each run).
+    private let program: [(function: KernelFunction, call: StepCall, arguments: Int)]
+    /// Every call's buffer pointers, back to back.
+    private let arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    private let argumentSlots: [Int]
     private let context: JITRuntimeContext
     private let slots: [String: Int]
     private let arena: TensorStorage
@@ -38,6 +41,7 @@ public final class JITBackend: ExecutionBackend {
         var scratch: [(slot: Int, count: Int)]
         var failures: [(message: String, location: SourceLocation?)]
         var counts: (Int, Int)
+        var calls: [StepCall]
     }
     private static var cache: [String: Module] = [:]
     private static let lock = NSLock()
@@ -60,14 +64,14 @@ public final class JITBackend: ExecutionBackend {
             compileSeconds = 0
         } else {
             Self.moduleCounter += 1
-            let stepName = "kiln_step_\(Self.moduleCounter)"
-            var compiler = StepCompiler(graph: g, stepName: stepName)
+            let start = monotonicSeconds()
+            var compiler = StepCompiler(graph: g, prefix: "kiln\(Self.moduleCounter)")
             let (ir, compiled, calls) = try compiler.compile()
-            var result = try session.compile(ir, symbols: [stepName], keepOptimizedIR: keepOptimizedIR)
-            result.symbols["kiln_step"] = result.symbols[stepName]
-            entry = Module(compiled: result, ir: ir, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures, counts: (compiled, calls))
+            let result = try session.compile(ir, symbols: compiler.functions, keepOptimizedIR: keepOptimizedIR)
+            entry = Module(compiled: result, ir: ir, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures,
+                           counts: (compiled, calls), calls: compiler.calls)
             Self.cache[key] = entry
-            compileSeconds = result.seconds
+            compileSeconds = monotonicSeconds() - start
         }
         ir = entry.ir
         optimizedIR = entry.compiled.optimizedIR
@@ -75,11 +79,20 @@ public final class JITBackend: ExecutionBackend {
         slots = entry.slots
         context = JITRuntimeContext()
         failures = entry.failures
-        guard let address = entry.compiled.symbols["kiln_step"], address != 0,
-              let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else {
-            throw Diagnostic("JIT: kiln_step was not found after compilation")
+        var program: [(function: KernelFunction, call: StepCall, arguments: Int)] = []
+        var argumentSlots: [Int] = []
+        for call in entry.calls {
+            guard let address = entry.compiled.symbols[call.function], address != 0,
+                  let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else {
+                throw Diagnostic("JIT: \(call.function) was not found after compilation")
+            }
+            program.append((unsafeBitCast(pointer, to: KernelFunction.self), call, argumentSlots.count))
+            argumentSlots += call.slots
         }
-        step = unsafeBitCast(pointer, to: StepFunction.self)
+        self.program = program
+        self.argumentSlots = argumentSlots
+        arguments = .allocate(capacity: Swift.max(argumentSlots.count, 1))
+        arguments.initialize(repeating: nil, count: Swift.max(argumentSlots.count, 1))
         arena = TensorStorage(byteCount: g.memoryPlan?.arenaSize ?? 0)
         table = [UnsafeMutableRawPointer?](repeating: nil, count: entry.slots.count)
         for (name, allocation) in g.memoryPlan?.allocations ?? [:] {
@@ -114,8 +127,19 @@ public final class JITBackend: ExecutionBackend {
         }
         context.failure = nil
         context.status.pointee = 0
-        table.withUnsafeMutableBufferPointer { buffer in
-            step(buffer.baseAddress, Unmanaged.passUnretained(context).toOpaque(), Int64(truncatingIfNeeded: number), context.status)
+        for (i, slot) in argumentSlots.enumerated() { arguments[i] = table[slot] }
+        let ctx = Unmanaged.passUnretained(context).toOpaque()
+        let stepNumber = Int64(truncatingIfNeeded: number)
+        for (function, call, offset) in program {
+            let args = UnsafeMutableRawPointer(arguments + offset)
+            let failureBase = Int64(call.failureBase ?? 0)
+            if call.parallel {
+                parallelForEntry(unsafeBitCast(function, to: UnsafeMutableRawPointer.self), Int64(call.extent), args, ctx, stepNumber, failureBase)
+            } else {
+                function(0, Int64(call.extent), args, ctx, stepNumber, failureBase)
+            }
+            // A kernel that found bad data stops the step: later kernels would read garbage.
+            if call.failureBase != nil && context.status.pointee != 0 { break }
         }
         withExtendedLifetime(keep) {}
         if let failure = context.failure {
@@ -135,6 +159,8 @@ public final class JITBackend: ExecutionBackend {
         if pool.count > 4 * (graph.updates.count + graph.outputs.count) + 8 { pool.removeFirst(pool.count / 2) }
         return outputs
     }
+
+    deinit { arguments.deallocate() }
 
     /// A pooled buffer of exactly `byteCount` bytes that only the pool still references, or a new one.
     private func recycledStorage(byteCount: Int) -> TensorStorage {

@@ -2,17 +2,15 @@ import KilnCodegen
 import KilnIR
 
 /// Renders one loop kernel as an LLVM function
-/// `void NAME(i64 first, i64 end, float** table, i8* ctx, i64 step)`: buffers are found in
-/// the step's table by slot; a kernel whose body is one parallel loop runs iterations
+/// `void NAME(i64 first, i64 end, float** buffers, i8* ctx, i64 step, i64 failures)`: its
+/// buffers come as an array, so kernels that differ only in which values they read share one
+/// function (an unrolled LSTM has hundreds of identical steps); `failures` numbers its first
+/// failure. A kernel whose body is one parallel loop runs iterations
 /// [first, end) of it (the caller splits them among threads), any other kernel runs whole.
 /// Innermost parallel loops carry `llvm.loop.parallel_accesses`, so they vectorise without
 /// alias checks; reduction accumulators are `reassoc` additions the vectoriser may split.
 struct LoopRenderer {
     let kernel: LoopKernel
-    /// Table slot of each kernel buffer (graph values and scratch).
-    let slots: [Int]
-    /// Global number of the kernel's first failure (`kiln_fail` reports it).
-    let failureBase: Int
 
     private var f = FunctionBuilder()
     private var allocas: [String] = []
@@ -24,18 +22,17 @@ struct LoopRenderer {
     /// Access-group suffix for loads and stores directly inside the current innermost parallel loop.
     private var access = ""
 
-    init(kernel: LoopKernel, slots: [Int], failureBase: Int) {
+    init(kernel: LoopKernel) {
         self.kernel = kernel
-        self.slots = slots
-        self.failureBase = failureBase
     }
 
-    static let signature = "(i64 %first, i64 %end, float** noalias %table, i8* %ctx, i64 %step)"
+    static let signature = "(i64 %first, i64 %end, float** noalias %buffers, i8* %ctx, i64 %step, i64 %failures)"
+    static let type = "void (i64, i64, float**, i8*, i64, i64)"
 
-    mutating func render(_ metadata: inout MetadataTable) throws -> String {
+    mutating func render(as name: String, _ metadata: inout MetadataTable) throws -> String {
         f.begin("entry")
         for (i, buffer) in kernel.buffers.enumerated() {
-            let slot = f.elementPointer(IRValue(text: "%table", type: IRType.f32.pointer.pointer), .i64(slots[i]))
+            let slot = f.elementPointer(IRValue(text: "%buffers", type: IRType.f32.pointer.pointer), .i64(i))
             let base = f.load(slot)
             buffers.append(buffer.type == .i32 ? f.cast("bitcast", base, to: IRType.i32.pointer) : base)
         }
@@ -49,7 +46,7 @@ struct LoopRenderer {
         if let error = f.errors.first { throw Diagnostic("internal: code generation of \(kernel.name): \(error)") }
         var lines = f.lines
         lines.insert(contentsOf: allocas.map { "  " + $0 }, at: 1)
-        return "define internal void @\(kernel.name)\(Self.signature) {\n" + lines.joined(separator: "\n") + "\n}\n"
+        return "define void @\(name)\(Self.signature) {\n" + lines.joined(separator: "\n") + "\n}\n"
     }
 
     private mutating func render(_ stmt: Stmt, _ metadata: inout MetadataTable, split: Bool = false) throws {
@@ -88,7 +85,8 @@ struct LoopRenderer {
             f.begin(merge)
         case .fail(let code, let a, let b):
             let (x, y) = (try value(a), try value(b))
-            f.callVoid("kiln_fail", [IRValue(text: "%ctx", type: .i8Pointer), .i64(failureBase + code), x, y])
+            let id = f.binary("add", IRValue(text: "%failures", type: .i64), .i64(code))
+            f.callVoid("kiln_fail", [IRValue(text: "%ctx", type: .i8Pointer), id, x, y])
             f.raw("ret void")
             f.begin(f.label("after_fail"))
         case .gemm(let g):

@@ -27,21 +27,21 @@ let failEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, Int64, Int64) ->
     context.lock.unlock()
 }
 
-typealias KernelFunction = @convention(c) (Int64, Int64, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int64) -> Void
+typealias KernelFunction = @convention(c) (Int64, Int64, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int64, Int64) -> Void
 
 /// Threads used by generated kernels: one per core. OpenBLAS uses the same cores, but never
 /// at the same time (GEMMs and loops run one after the other), so nothing is oversubscribed.
 let kernelThreads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-/// `void kiln_parallel_for(kernel, extent, table, ctx, step)`: contiguous ranges of the
-/// kernel's outer loop, one per core.
-let parallelForEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int64) -> Void = {
-    kernel, extent, table, ctx, step in
+/// `void kiln_parallel_for(kernel, extent, buffers, ctx, step, failures)`: contiguous ranges
+/// of the kernel's outer loop, one per core.
+let parallelForEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int64, Int64) -> Void = {
+    kernel, extent, buffers, ctx, step, failures in
     guard let kernel else { return }
     let body = unsafeBitCast(kernel, to: KernelFunction.self)
     let chunks = Int64(Swift.min(kernelThreads, Int(Swift.max(extent, 1))))
     DispatchQueue.concurrentPerform(iterations: Int(chunks)) { c in
-        body(extent * Int64(c) / chunks, extent * Int64(c + 1) / chunks, table, ctx, step)
+        body(extent * Int64(c) / chunks, extent * Int64(c + 1) / chunks, buffers, ctx, step, failures)
     }
 }
 
@@ -54,7 +54,7 @@ enum RuntimeSymbols {
 
     static let declarations = """
     declare void @cblas_sgemm(i32, i32, i32, i32, i32, i32, float, float*, i32, float*, i32, float, float*, i32)
-    declare void @kiln_parallel_for(i8*, i64, float**, i8*, i64)
+    declare void @kiln_parallel_for(i8*, i64, float**, i8*, i64, i64)
     declare void @kiln_fail(i8*, i64, i64, i64)
 
     """

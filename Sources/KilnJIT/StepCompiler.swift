@@ -1,15 +1,28 @@
 import KilnCodegen
 import KilnIR
 
-/// Compiles a planned graph into one LLVM module whose function
-/// `void STEP(float** table, i8* ctx, i64 step, i64* status)` runs the schedule in order:
-/// every node is lowered to loop kernels (`KilnCodegen.Lowering`) and each kernel rendered
-/// (`LoopRenderer`); large kernels are split across cores through `kiln_parallel_for`.
-/// Nothing calls back into the interpreter.
+/// One call of the step program: a compiled kernel on its buffers.
+struct StepCall {
+    /// The kernel's function (several calls may share one).
+    var function: String
+    /// Table slots of the kernel's buffers, in the kernel's buffer order.
+    var slots: [Int]
+    /// Iterations of the kernel's outer loop; split across cores when `parallel`.
+    var extent: Int
+    var parallel: Bool
+    /// Global number of the kernel's first failure, if it can fail (the step stops after it).
+    var failureBase: Int?
+}
+
+/// Compiles a planned graph into an LLVM module of loop kernels and a step program — the
+/// schedule as a list of kernel calls on table slots, run by `JITBackend` (like XLA's thunk
+/// sequence). Every node is lowered to loop kernels (`KilnCodegen.Lowering`), each rendered
+/// once (`LoopRenderer`): kernels equal up to names share a function, so an unrolled LSTM's
+/// hundreds of identical steps compile once. Nothing calls back into the interpreter.
 struct StepCompiler {
     let graph: Graph
-    /// The step function's symbol (unique per module: every module shares one JIT namespace).
-    let stepName: String
+    /// Prefix of the module's function names (every module shares one JIT namespace).
+    let prefix: String
     /// Kernels doing at least this much work (roughly, scalar operations) run on every core.
     static let parallelThreshold = 1 << 15
 
@@ -19,13 +32,16 @@ struct StepCompiler {
     private(set) var scratch: [(slot: Int, count: Int)] = []
     /// Every failure a kernel can raise: message template and the node's source location.
     private(set) var failures: [(message: String, location: SourceLocation?)] = []
-    /// The loop kernels, in order (for `kiln dump --loops` and golden tests).
+    /// The loop kernels, in order (for golden tests).
     private(set) var kernels: [LoopKernel] = []
+    private(set) var calls: [StepCall] = []
+    /// The distinct functions the module defines.
+    private(set) var functions: [String] = []
     private let types: [String: TensorType]
 
-    init(graph: Graph, stepName: String = "kiln_step") {
+    init(graph: Graph, prefix: String = "kiln") {
         self.graph = graph
-        self.stepName = stepName
+        self.prefix = prefix
         types = graph.valueTypes
         for name in graph.inputs.map(\.name) + graph.params.map(\.name) { slots[name] = slots.count }
         for node in graph.nodes { for name in node.resultNames { slots[name] = slots.count } }
@@ -34,13 +50,13 @@ struct StepCompiler {
     /// The module's IR, the number of graph nodes compiled, and the runtime calls left (none).
     mutating func compile() throws -> (ir: String, compiledKernels: Int, runtimeCalls: Int) {
         var metadata = MetadataTable()
-        var functions: [String] = []
-        var body: [String] = []
+        var definitions: [String] = []
+        var shared: [LoopKernel: String] = [:]
         var compiled = 0
         for (index, node) in graph.nodes.enumerated() {
-            if isView(node) { compiled += 1; continue }
-            let name = "k\(index)_" + kernelName(node)
-            for kernel in try Lowering.lower(node, types: types, name: name) {
+            compiled += 1
+            if isView(node) { continue }
+            for kernel in try Lowering.lower(node, types: types, name: "k\(index)_" + kernelName(node)) {
                 let kernelSlots = try kernel.buffers.map { buffer -> Int in
                     if buffer.isScratch {
                         if let slot = slots[buffer.name] { return slot }
@@ -53,38 +69,35 @@ struct StepCompiler {
                     }
                     return slot
                 }
-                var renderer = LoopRenderer(kernel: kernel, slots: kernelSlots, failureBase: failures.count)
-                functions.append(try renderer.render(&metadata))
+                let key = kernel.anonymous
+                let function: String
+                if let existing = shared[key] {
+                    function = existing
+                } else {
+                    function = "\(prefix)_\(kernel.name)"
+                    var renderer = LoopRenderer(kernel: kernel)
+                    definitions.append(try renderer.render(as: function, &metadata))
+                    shared[key] = function
+                    functions.append(function)
+                }
+                let extent = kernel.outerExtent
+                calls.append(StepCall(function: function, slots: kernelSlots, extent: extent,
+                                      parallel: kernel.splitsOuterLoop && extent > 1 && kernel.work >= Self.parallelThreshold,
+                                      failureBase: kernel.failures.isEmpty ? nil : failures.count))
                 failures += kernel.failures.map { ($0.message, node.location) }
                 kernels.append(kernel)
-                body.append(call(kernel))
-                if !kernel.failures.isEmpty {
-                    // Stop at the first kernel that found bad data; later kernels would read garbage.
-                    let n = body.count
-                    body.append("  %status\(n) = load i64, i64* %status, align 8\n  %failed\(n) = icmp ne i64 %status\(n), 0\n" +
-                                "  br i1 %failed\(n), label %done, label %next\(n)\nnext\(n):")
-                }
             }
-            compiled += 1
         }
-        var ir = "; Kiln step function for graph \(graph.name)\n"
-        ir += RuntimeSymbols.declarations + MathLibrary.ir + functions.joined(separator: "\n")
-        ir += "\ndefine void @\(stepName)(float** %table, i8* %ctx, i64 %step, i64* %status) {\nentry:\n"
-        ir += body.joined(separator: "\n") + "\n  br label %done\ndone:\n  ret void\n}\n"
+        var ir = "; Kiln kernels for graph \(graph.name)\n"
+        ir += RuntimeSymbols.declarations + MathLibrary.ir + definitions.joined(separator: "\n")
         ir += metadata.lines.joined(separator: "\n") + "\n"
+        ir += "\n; The step program: each call is a kernel on table slots (arguments), in schedule order.\n"
+        for call in calls {
+            ir += "; call \(call.function)(\(call.slots.map(String.init).joined(separator: ", "))) extent \(call.extent)"
+                + (call.parallel ? " parallel" : "") + (call.failureBase.map { " failures \($0)" } ?? "") + "\n"
+        }
         return (ir, compiled, 0)
     }
-
-    private func call(_ kernel: LoopKernel) -> String {
-        let arguments = "float** %table, i8* %ctx, i64 %step"
-        let extent = kernel.outerExtent
-        if kernel.splitsOuterLoop && extent > 1 && kernel.work >= Self.parallelThreshold {
-            return "  call void @kiln_parallel_for(i8* bitcast (void \(functionType)* @\(kernel.name) to i8*), i64 \(extent), \(arguments))"
-        }
-        return "  call void @\(kernel.name)(i64 0, i64 \(extent), \(arguments))"
-    }
-
-    private var functionType: String { "(i64, i64, float**, i8*, i64)" }
 
     /// A reshape the memory plan placed on its operand's bytes: nothing to compute.
     private func isView(_ node: Node) -> Bool {
