@@ -141,14 +141,17 @@ public struct StateUpdate: Hashable, Sendable {
 /// outputs and state updates. Every value is named; unnamed temporaries are `%N`.
 public struct Graph: Hashable, Sendable {
     public var name: String
-    public var inputs: [Input]
-    public var params: [Param]
-    public var nodes: [Node]
-    public var outputs: [String]
-    public var updates: [StateUpdate]
+    // Changing what the graph computes invalidates its memory plan: a plan is only ever
+    // read together with the schedule it was made for (and the verifier checks it).
+    public var inputs: [Input] { didSet { memoryPlan = nil } }
+    public var params: [Param] { didSet { memoryPlan = nil } }
+    public var nodes: [Node] { didSet { memoryPlan = nil } }
+    public var outputs: [String] { didSet { memoryPlan = nil } }
+    public var updates: [StateUpdate] { didSet { memoryPlan = nil } }
     /// The file the graph came from, for diagnostics.
     public var sourceFile: String
-    /// Set by memory planning; not part of the graph's meaning (equality ignores it).
+    /// Set by memory planning for exactly this schedule; any change to inputs, params, nodes,
+    /// outputs or updates drops it. Not part of the graph's meaning (equality ignores it).
     public var memoryPlan: MemoryPlan?
 
     public init(name: String, inputs: [Input] = [], params: [Param] = [], nodes: [Node] = [],

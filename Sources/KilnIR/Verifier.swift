@@ -64,6 +64,7 @@ public struct Verifier {
                 throw Diagnostic("'\(update.target)' is updated twice", at: update.location)
             }
         }
+        if let plan = graph.memoryPlan { try verifyPlan(plan, graph) }
     }
 
     private func verifyAttributes(_ node: Node) throws {

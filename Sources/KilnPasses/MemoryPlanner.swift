@@ -62,7 +62,7 @@ public struct MemoryPlanner: Pass {
                     slotOf[name] = s
                     continue
                 }
-                if inPlace, reuse, isElementwiseKernel(node),
+                if inPlace, reuse, node.isElementwiseKernel,
                    let victim = node.operands.first(where: { operand in
                        !taken.contains(operand) && lastUse[operand] == i && types[operand] == type
                            && slotOf[operand].map { slots[$0].last == i } == true
@@ -119,14 +119,6 @@ public struct MemoryPlanner: Pass {
             placed.append(s)
         }
         return arena
-    }
-
-    /// Kernels that read and write each element at the same index: safe to overwrite an operand.
-    private func isElementwiseKernel(_ node: Node) -> Bool {
-        if let body = node.region {
-            return body.allSatisfy { $0.op.category == .elementwise && !$0.op.isRandom }
-        }
-        return node.op.category == .elementwise && !node.op.isRandom
     }
 
     private func align(_ bytes: Int) -> Int {

@@ -1,0 +1,66 @@
+/// Loop IR as text, for `kiln dump --loops` and golden tests:
+///
+///     kernel k0_add(%0: f32[48] a, %1: f32[8] c, %2: f32[48] y) {
+///       parallel for v1 in 0..<6 {
+///         parallel for v2 in 0..<8 {
+///           v3 = load %0[v1 * 8 + v2]
+///           ...
+public enum LoopPrinter {
+    public static func print(_ kernel: LoopKernel) -> String {
+        let buffers = kernel.buffers.enumerated().map { i, b in "%\(i): \(b.type.rawValue)[\(b.count)] \(b.isScratch ? "scratch" : b.name)" }
+        var out = "kernel \(kernel.name)(\(buffers.joined(separator: ", "))) {\n"
+        for stmt in kernel.body { out += print(stmt, indent: "  ") }
+        for (i, failure) in kernel.failures.enumerated() { out += "  # failure \(i): \(failure.message)\n" }
+        return out + "}\n"
+    }
+
+    static func print(_ stmt: Stmt, indent: String) -> String {
+        switch stmt {
+        case .loop(let l):
+            var out = "\(indent)\(l.parallel ? "parallel " : "")for v\(l.variable) in 0..<\(l.extent) {\n"
+            for s in l.body { out += print(s, indent: indent + "  ") }
+            return out + "\(indent)}\n"
+        case .bind(let id, let e): return "\(indent)v\(id) = \(print(e))\n"
+        case .declare(let id, let t, let e): return "\(indent)var v\(id): \(t.rawValue) = \(print(e))\n"
+        case .assign(let id, let e): return "\(indent)v\(id) := \(print(e))\n"
+        case .store(let buffer, let index, let value): return "\(indent)store %\(buffer)[\(print(index))] = \(print(value))\n"
+        case .when(let c, let then, let otherwise):
+            var out = "\(indent)if \(print(c)) {\n"
+            for s in then { out += print(s, indent: indent + "  ") }
+            if !otherwise.isEmpty {
+                out += "\(indent)} else {\n"
+                for s in otherwise { out += print(s, indent: indent + "  ") }
+            }
+            return out + "\(indent)}\n"
+        case .fail(let code, let a, let b): return "\(indent)fail \(code)(\(print(a)), \(print(b)))\n"
+        case .gemm(let g):
+            return "\(indent)sgemm(%\(g.a)+\(g.aOffset)\(g.transposeA ? "ᵀ" : ""), %\(g.b)+\(g.bOffset)\(g.transposeB ? "ᵀ" : "") -> %\(g.c)+\(g.cOffset)"
+                + ", m=\(g.m) n=\(g.n) k=\(g.k) lda=\(g.lda) ldb=\(g.ldb) ldc=\(g.ldc)\(g.accumulate ? " accumulate" : ""))\n"
+        }
+    }
+
+    public static func print(_ e: Expr) -> String {
+        switch e {
+        case .i64(let v): return "\(v)"
+        case .i32(let v): return "\(v)i32"
+        case .f32(let v): return v.isNaN ? "nan" : "\(v)f"
+        case .bool(let v): return "\(v)"
+        case .loopVar(let n), .value(let n): return "v\(n)"
+        case .load(let buffer, let index): return "%\(buffer)[\(print(index))]"
+        case .unary(let op, let x): return "\(op.rawValue)(\(print(x)))"
+        case .binary(let op, let a, let b):
+            switch op {
+            case .add: return "(\(print(a)) + \(print(b)))"
+            case .sub: return "(\(print(a)) - \(print(b)))"
+            case .mul: return "(\(print(a)) * \(print(b)))"
+            case .div: return "(\(print(a)) / \(print(b)))"
+            case .rem: return "(\(print(a)) % \(print(b)))"
+            case .pow, .maxNaN, .minNaN, .addReassoc, .and, .or: return "\(op.rawValue)(\(print(a)), \(print(b)))"
+            }
+        case .compare(let c, let a, let b): return "\(c.rawValue)(\(print(a)), \(print(b)))"
+        case .select(let c, let a, let b): return "select(\(print(c)), \(print(a)), \(print(b)))"
+        case .convert(let x, let t): return "\(t.rawValue)(\(print(x)))"
+        case .random(let kind, let seed, let index): return "random_\(kind.rawValue)(seed \(seed), \(print(index)))"
+        }
+    }
+}
