@@ -31,7 +31,8 @@ release: deps
 test: deps pydeps
 	$(SWIFT) build
 	$(SWIFT) test
-	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG)
+	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
+	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
 
 # The main demo: the compiler's views of LeNet-5, then training it on Fashion-MNIST.
 demo: release

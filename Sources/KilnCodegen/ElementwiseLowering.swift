@@ -23,7 +23,7 @@ enum ElementwiseLowering {
             for j in operands.indices {
                 var offset = Expr.i64(0), rest = row
                 for axis in stride(from: dims.count - 2, through: 0, by: -1) {
-                    offset = offset.plus(rest.rem(dims[axis]).mul(strides[j][axis]))
+                    offset = offset.plus((axis == 0 ? rest : rest.rem(dims[axis])).mul(strides[j][axis]))
                     rest = rest.div(dims[axis])
                 }
                 rowOffsets.append(offset)

@@ -64,7 +64,8 @@ public struct KernelBuilder {
             var index: [Expr] = []
             var inner = 1
             for axis in stride(from: dims.count - 2, through: 0, by: -1) {
-                index.insert(row.div(inner).rem(dims[axis]), at: 0)
+                // The outermost axis needs no remainder: the row index stays below the row count.
+                index.insert(axis == 0 ? row.div(inner) : row.div(inner).rem(dims[axis]), at: 0)
                 inner *= dims[axis]
             }
             return b.loop(last, parallel: true) { b, j in
@@ -118,8 +119,17 @@ extension Expr {
     }
 
     public func compare(_ c: Comparison, _ other: Expr) -> Expr { .compare(c, self, other) }
-    public func and(_ other: Expr) -> Expr { .binary(.and, self, other) }
-    public func or(_ other: Expr) -> Expr { .binary(.or, self, other) }
+    public func and(_ other: Expr) -> Expr {
+        if case .bool(true) = self { return other }
+        if case .bool(true) = other { return self }
+        return .binary(.and, self, other)
+    }
+
+    public func or(_ other: Expr) -> Expr {
+        if case .bool(false) = self { return other }
+        if case .bool(false) = other { return self }
+        return .binary(.or, self, other)
+    }
 }
 
 extension Shape {

@@ -32,10 +32,11 @@ enum LayoutLowering {
             var source: [Expr] = []
             for axis in index.indices {
                 let i = index[axis].minus(.i64(before[axis]))
-                if before[axis] != 0 || dims[axis] != outType.shape[axis] {
-                    inside = inside.and(i.compare(.ge, .i64(0))).and(i.compare(.lt, .i64(dims[axis])))
-                }
-                source.append(clamp(i, dims[axis]))
+                // Only the sides that are padded need a check (and a clamped load).
+                let low = before[axis] > 0, high = outType.shape[axis] > before[axis] + dims[axis]
+                if low { inside = inside.and(i.compare(.ge, .i64(0))) }
+                if high { inside = inside.and(i.compare(.lt, .i64(dims[axis]))) }
+                source.append(low || high ? clamp(i, dims[axis]) : i)
             }
             let value = Expr.select(inside, .load(buffer: x, index: .linear(source, strides)), zero)
             return [.store(buffer: out, index: flat, value: value)]

@@ -4,6 +4,12 @@ import KilnIR
 /// kernels run in order. Every op in the table has a lowering (the switch below has no
 /// `default:`), so a compiled step never calls back into the interpreter.
 public enum Lowering {
+    /// The kernels of a whole typed graph, node by node (kernel names start `k<node index>_<op>`).
+    public static func lower(_ graph: Graph) throws -> [LoopKernel] {
+        let types = graph.valueTypes
+        return try graph.nodes.enumerated().flatMap { i, node in try lower(node, types: types, name: "k\(i)_\(node.op.name)") }
+    }
+
     /// The kernels computing `node`. `types` holds the type of every graph value.
     public static func lower(_ node: Node, types: [String: TensorType], name: String) throws -> [LoopKernel] {
         var b = KernelBuilder(name: name)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnCodegen
 import KilnIR
 import KilnJIT
 import KilnPasses
@@ -17,9 +18,17 @@ struct Dump: ParsableCommand {
     @Flag(help: "With --llvm: print the IR after LLVM's O3 pipeline instead.")
     var llvmOpt = false
 
+    @Flag(help: "Print the loop IR of every kernel the code generator makes (after simplify, fuse and plan-memory).")
+    var loops = false
+
     func run() throws {
         try reportingErrors {
             var g = try pipeline.run(try transform.apply(try graph.load()))
+            if loops {
+                if !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
+                for kernel in try Lowering.lower(g) { print(LoopPrinter.print(kernel)) }
+                return
+            }
             if llvm || llvmOpt {
                 if !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
                 let backend = try JITBackend(graph: g, keepOptimizedIR: llvmOpt)

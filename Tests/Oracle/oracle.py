@@ -2,7 +2,10 @@
 """Independent oracle: runs small graphs covering every Kiln op through `kiln run` and
 compares each output with a NumPy computation of the same thing.
 
-Usage: oracle.py --kiln PATH/TO/kiln [--keep DIR] [-k SUBSTRING]
+Usage: oracle.py --kiln PATH/TO/kiln [--backend interp|jit] [--keep DIR] [-k SUBSTRING]
+
+Every case runs on the chosen backend (`make test` runs both), so each generated kernel is
+checked against NumPy as well as against the interpreter.
 
 Tolerances (float32 on both sides): exact for layout ops and integer results; rtol 2e-5 /
 atol 2e-6 for elementwise and transcendental ops; rtol 1e-4 / atol 1e-5 for sums, GEMMs,
@@ -245,13 +248,13 @@ def write_npy(path, array):
     np.save(path, array)
 
 
-def run_case(kiln, workdir, name, body, inputs, fn, tol, index):
+def run_case(kiln, workdir, name, body, inputs, fn, tol, index, backend="interp"):
     directory = os.path.join(workdir, f"{index:02d}_{name}")
     os.makedirs(directory, exist_ok=True)
     graph = os.path.join(directory, "g.kiln")
     with open(graph, "w") as f:
         f.write("graph oracle {\n " + body + "\n output y\n}\n")
-    args = [kiln, "run", graph, "--output-dir", os.path.join(directory, "out")]
+    args = [kiln, "run", graph, "--backend", backend, "--output-dir", os.path.join(directory, "out")]
     for key, value in inputs.items():
         path = os.path.join(directory, key + ".npy")
         write_npy(path, value)
@@ -275,7 +278,7 @@ def run_case(kiln, workdir, name, body, inputs, fn, tol, index):
     return None if ok else f"max abs error {err:.3g} beyond tolerance"
 
 
-def run_mlp(kiln, workdir):
+def run_mlp(kiln, workdir, backend="interp"):
     """The issue's acceptance check: Graphs/mlp.kiln's loss equals NumPy's for the same params."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     d = os.path.join(workdir, "mlp")
@@ -285,7 +288,7 @@ def run_mlp(kiln, workdir):
     params = {"w1": rand(784, 256, lo=-0.08, hi=0.08), "b1": rand(256, lo=-0.1, hi=0.1),
               "w2": rand(256, 128, lo=-0.1, hi=0.1), "b2": rand(128, lo=-0.1, hi=0.1),
               "w3": rand(128, 10, lo=-0.2, hi=0.2), "b3": rand(10, lo=-0.1, hi=0.1)}
-    args = [kiln, "run", os.path.join(root, "Graphs", "mlp.kiln"), "--output-dir", os.path.join(d, "out")]
+    args = [kiln, "run", os.path.join(root, "Graphs", "mlp.kiln"), "--backend", backend, "--output-dir", os.path.join(d, "out")]
     for k, v in [("x", x), ("labels", y)]:
         write_npy(os.path.join(d, k + ".npy"), v)
         args += ["--input", f"{k}={os.path.join(d, k + '.npy')}"]
@@ -306,6 +309,7 @@ def run_mlp(kiln, workdir):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--kiln", required=True)
+    parser.add_argument("--backend", default="interp", choices=["interp", "jit"])
     parser.add_argument("--keep", help="keep generated files in this directory")
     parser.add_argument("-k", default="", help="only cases whose name contains this")
     args = parser.parse_args()
@@ -313,20 +317,20 @@ def main():
     failures, passed = [], 0
     all_cases = [c for c in cases() if args.k in c[0]]
     for index, (name, body, inputs, fn, tol) in enumerate(all_cases):
-        problem = run_case(args.kiln, workdir, name, body, inputs, fn, tol, index)
+        problem = run_case(args.kiln, workdir, name, body, inputs, fn, tol, index, args.backend)
         if problem:
             failures.append((name, problem))
             print(f"FAIL {name}: {problem}")
         else:
             passed += 1
     if "mlp" in "mlp" + args.k:
-        problem = run_mlp(args.kiln, workdir)
+        problem = run_mlp(args.kiln, workdir, args.backend)
         if problem:
             failures.append(("mlp", problem))
             print(f"FAIL mlp: {problem}")
         else:
             passed += 1
-    print(f"oracle: {passed} passed, {len(failures)} failed")
+    print(f"oracle ({args.backend}): {passed} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 

@@ -1,0 +1,121 @@
+import Foundation
+import KilnIR
+import KilnJIT
+import KilnRuntime
+import Testing
+
+/// Every elementwise op's generated code (KilnCodegen.ScalarSemantics, rendered by the JIT)
+/// against the interpreter's Swift kernels, element by element, over dense sweeps and the
+/// edge values where definitions drift apart: ±0, denormals, the overflow and underflow
+/// thresholds of exp, ±inf, NaN, huge magnitudes, and Int32's extremes.
+struct ScalarSemanticsTests {
+    static let edges: [Float] = [
+        0, -0.0, 1e-45, -1e-45, 1e-40, -1e-40, 1.1754944e-38, -1.1754944e-38, 1e-30, -1e-30, 1e-7, -1e-7, 1e-6, -1e-6,
+        0.5, -0.5, 1, -1, 2, -2, 10, -10, 20, -20, 88.38, 88.72, 88.73, -87.33, -87.34, -100, -103.9, -104, -150,
+        1e10, -1e10, 3.4e38, -3.4e38, .infinity, -.infinity, .nan,
+    ]
+    /// Edges plus a dense sweep of [-110, 110] and a log-spaced sweep of positive magnitudes.
+    static let sweep: [Float] = edges + (0..<4001).map { -110 + 220 * Float($0) / 4000 }
+        + (0..<2001).map { Float(Foundation.pow(10.0, -44 + 82 * Double($0) / 2000)) }
+
+    /// Runs `y = body` on both backends (unfused) and returns (interpreter, JIT) outputs.
+    static func both(_ body: String, inputs: [String: Tensor]) throws -> (Tensor, Tensor) {
+        let declarations = inputs.sorted { $0.key < $1.key }.map { " input \($0.key): \($0.value.type)" }.joined(separator: "\n")
+        let graph = try inferTypes(try Parser.parse("graph s {\n\(declarations)\n out = \(body)\n output out\n}"))
+        var state: [String: Tensor] = [:]
+        let a = try Interpreter(graph: graph).run(inputs: inputs, state: &state, step: 3)
+        let b = try JITBackend(graph: graph).run(inputs: inputs, state: &state, step: 3)
+        return (try #require(a["out"]), try #require(b["out"]))
+    }
+
+    /// Equal bits, both NaN, within 4e-6 relative, or both within a few denormal steps.
+    static func agree(_ x: Float, _ y: Float) -> Bool {
+        if x.bitPattern == y.bitPattern || (x.isNaN && y.isNaN) { return true }
+        if x.isInfinite || y.isInfinite || x.isNaN || y.isNaN { return false }
+        let d = Swift.abs(Double(x) - Double(y))
+        return d <= 4e-6 * Swift.max(Swift.abs(Double(x)), Swift.abs(Double(y))) || d <= 1e-44
+    }
+
+    static func check(_ op: String, _ a: Tensor, _ b: Tensor, inputs x: [Float], _ y: [Float]? = nil) {
+        let (u, v) = (a.floats, b.floats)
+        var bad: [String] = []
+        for i in u.indices where !agree(u[i], v[i]) {
+            bad.append("\(op)(\(x[i])\(y.map { ", \($0[i])" } ?? "")): interpreter \(u[i]), JIT \(v[i])")
+        }
+        #expect(bad.isEmpty, "\(bad.count) disagreements, first: \(bad.prefix(5).joined(separator: "; "))")
+    }
+
+    static let unary = ["exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "neg", "abs", "sign", "square",
+                        "leaky_relu", "elu", "elu_alpha"]
+
+    @Test("unary f32 ops agree over sweeps and edge values", arguments: unary)
+    func unaryOps(_ op: String) throws {
+        let x = Self.sweep
+        let body = op == "elu_alpha" ? "elu(x, alpha=0.3)" : op == "leaky_relu" ? "leaky_relu(x, alpha=0.2)" : "\(op)(x)"
+        let (a, b) = try Self.both(body, inputs: ["x": Tensor([x.count], floats: x)])
+        Self.check(op, a, b, inputs: x)
+    }
+
+    static let binary = ["add", "sub", "mul", "div", "max", "min", "pow", "equal", "not_equal", "less", "less_equal",
+                         "greater", "greater_equal"]
+
+    @Test("binary f32 ops agree on every pair of edge values", arguments: binary)
+    func binaryOps(_ op: String) throws {
+        let e = Self.edges
+        let x = e.flatMap { v in e.map { _ in v } }, y = e.flatMap { _ in e }
+        let (a, b) = try Self.both("\(op)(x, y)", inputs: ["x": Tensor([x.count], floats: x), "y": Tensor([y.count], floats: y)])
+        Self.check(op, a, b, inputs: x, y)
+    }
+
+    @Test("select, and casts to i32 and back, agree on edge values")
+    func selectAndCast() throws {
+        let e = Self.edges
+        let x = e.flatMap { v in e.map { _ in v } }, y = e.flatMap { _ in e }
+        let inputs = ["x": Tensor([x.count], floats: x), "y": Tensor([y.count], floats: y)]
+        let (a, b) = try Self.both("select(x, x, y)", inputs: inputs)
+        Self.check("select", a, b, inputs: x, y)
+        let (c, d) = try Self.both("cast(cast(x, dtype=i32), dtype=f32)", inputs: inputs)
+        Self.check("cast", c, d, inputs: x)
+    }
+
+    static let intEdges: [Int32] = [0, 1, -1, 2, -2, 7, -7, 46341, Int32.max, Int32.min, Int32.max - 1, Int32.min + 1]
+    static let intOps = ["add(x, y)", "sub(x, y)", "mul(x, y)", "div(x, y)", "max(x, y)", "min(x, y)", "equal(x, y)",
+                         "less(x, y)", "greater_equal(x, y)", "neg(x)", "abs(x)", "sign(x)", "relu(x)", "square(x)",
+                         "select(x, x, y)", "cast(x, dtype=f32)"]
+
+    @Test("i32 ops wrap like the interpreter (division by zero gives 0, Int32.min / -1 wraps)", arguments: intOps)
+    func intOps(_ body: String) throws {
+        let e = Self.intEdges
+        let x = e.flatMap { v in e.map { _ in v } }, y = e.flatMap { _ in e }
+        let (a, b) = try Self.both(body, inputs: ["x": Tensor([x.count], ints: x), "y": Tensor([y.count], ints: y)])
+        if a.dtype == .i32 {
+            let mismatches = zip(a.ints, b.ints).enumerated().filter { $0.element.0 != $0.element.1 }
+            #expect(mismatches.isEmpty, "\(body): first at \(mismatches.first.map { "x=\(x[$0.offset]) y=\(y[$0.offset]): \($0.element)" } ?? "")")
+        } else {
+            Self.check(body, a, b, inputs: x.map(Float.init))
+        }
+    }
+
+    @Test("elu near zero keeps its relative accuracy (expm1, not exp − 1)")
+    func eluNearZero() throws {
+        let x: [Float] = [-1e-7, -1e-6, -1e-5, -1e-3]
+        let (a, b) = try Self.both("elu(x)", inputs: ["x": Tensor([x.count], floats: x)])
+        for (i, v) in x.enumerated() {
+            let want = Foundation.expm1(Double(v))
+            #expect(Swift.abs(Double(b.floats[i]) - want) <= 2e-7 * Swift.abs(want), "JIT elu(\(v)) = \(b.floats[i])")
+            #expect(Swift.abs(Double(a.floats[i]) - want) <= 2e-7 * Swift.abs(want), "interpreter elu(\(v)) = \(a.floats[i])")
+        }
+    }
+
+    @Test("exp reaches FLT_MAX and underflows to 0; log of the smallest denormal is −103.28")
+    func expLogRange() throws {
+        let x: [Float] = [88.38, -1000, 1.4e-45]
+        let (_, e) = try Self.both("exp(x)", inputs: ["x": Tensor([3], floats: x)])
+        #expect(e.floats[0].isFinite && Swift.abs(e.floats[0] - 2.4150e38) / 2.4150e38 < 1e-4)
+        #expect(e.floats[1] == 0)
+        let (_, l) = try Self.both("log(exp(x))", inputs: ["x": Tensor([3], floats: [-1000, 0, 0])])
+        #expect(l.floats[0] == -.infinity)
+        let (_, d) = try Self.both("log(x)", inputs: ["x": Tensor([1], floats: [1.4e-45])])
+        #expect(Swift.abs(d.floats[0] - -103.27893) < 1e-4)
+    }
+}
