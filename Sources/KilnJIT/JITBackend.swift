@@ -15,6 +15,10 @@ public final class JITBackend: ExecutionBackend {
     /// Kernels compiled to machine code, and ops left to shared runtime kernels.
     public let compiledKernels: Int
     public let runtimeCalls: Int
+    /// Record the time of every kernel call (`kernelProfile`), for `kiln bench --profile`.
+    public var profiling = false
+    /// Seconds spent in each kernel function over the profiled runs, by function name.
+    public private(set) var kernelProfile: [String: Double] = [:]
 
     /// The step program: kernels with their argument arrays (filled from the table each run).
     private let program: [(function: KernelFunction, call: StepCall, arguments: Int)]
@@ -133,6 +137,8 @@ public final class JITBackend: ExecutionBackend {
         for (function, call, offset) in program {
             let args = UnsafeMutableRawPointer(arguments + offset)
             let failureBase = Int64(call.failureBase ?? 0)
+            let start = profiling ? monotonicSeconds() : 0
+            defer { if profiling { kernelProfile[call.function, default: 0] += monotonicSeconds() - start } }
             if call.parallel {
                 parallelForEntry(unsafeBitCast(function, to: UnsafeMutableRawPointer.self), Int64(call.extent), args, ctx, stepNumber, failureBase)
             } else {

@@ -14,8 +14,9 @@ enum ConstantFolding {
         case .sub: return a - b
         case .mul: return a * b
         case .div: return a / b
-        case .max: return Swift.max(a, b)
-        case .min: return Swift.min(a, b)
+        // NaN-propagating, like both backends.
+        case .max: return a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
+        case .min: return a.isNaN || b.isNaN ? .nan : Swift.min(a, b)
         case .pow: return Foundation.pow(a, b)
         case .neg: return -a
         case .square: return a * a

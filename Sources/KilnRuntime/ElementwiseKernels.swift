@@ -6,7 +6,17 @@ import Glibc
 /// Elementwise kernels: arithmetic and comparisons under broadcasting, unary math,
 /// `select`, `cast`, `dropout`, and the source ops `constant` and `random_normal`.
 enum ElementwiseKernels {
-    static func binary(_ op: OpKind, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+    /// The binary elementwise ops (`Kernels.execute` maps each `OpKind` to one, exhaustively).
+    enum Binary {
+        case add, sub, mul, div, max, min, pow, equal, notEqual, less, lessEqual, greater, greaterEqual
+    }
+
+    /// The unary elementwise ops with no attributes but alpha.
+    enum Unary {
+        case neg, exp, log, sqrt, rsqrt, square, abs, sign, tanh, sigmoid, relu, leakyRelu, elu
+    }
+
+    static func binary(_ op: Binary, _ a: Tensor, _ b: Tensor, into out: Tensor) {
         if a.dtype == .i32 {
             binaryInt(op, a, b, into: out)
             return
@@ -20,17 +30,16 @@ enum ElementwiseKernels {
         case .min: broadcastBinary(a, b, into: out) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
         case .pow: broadcastBinary(a, b, into: out) { powf($0, $1) }
         case .equal: broadcastBinary(a, b, into: out) { $0 == $1 ? 1 : 0 }
-        case .not_equal: broadcastBinary(a, b, into: out) { $0 != $1 ? 1 : 0 }
+        case .notEqual: broadcastBinary(a, b, into: out) { $0 != $1 ? 1 : 0 }
         case .less: broadcastBinary(a, b, into: out) { $0 < $1 ? 1 : 0 }
-        case .less_equal: broadcastBinary(a, b, into: out) { $0 <= $1 ? 1 : 0 }
+        case .lessEqual: broadcastBinary(a, b, into: out) { $0 <= $1 ? 1 : 0 }
         case .greater: broadcastBinary(a, b, into: out) { $0 > $1 ? 1 : 0 }
-        case .greater_equal: broadcastBinary(a, b, into: out) { $0 >= $1 ? 1 : 0 }
-        default: break
+        case .greaterEqual: broadcastBinary(a, b, into: out) { $0 >= $1 ? 1 : 0 }
         }
     }
 
     /// i32 arithmetic wraps like C; division by zero yields 0 rather than trapping.
-    private static func binaryInt(_ op: OpKind, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+    private static func binaryInt(_ op: Binary, _ a: Tensor, _ b: Tensor, into out: Tensor) {
         switch op {
         case .add: broadcastBinaryInt(a, b, into: out) { $0 &+ $1 }
         case .sub: broadcastBinaryInt(a, b, into: out) { $0 &- $1 }
@@ -39,12 +48,12 @@ enum ElementwiseKernels {
         case .max: broadcastBinaryInt(a, b, into: out) { Swift.max($0, $1) }
         case .min: broadcastBinaryInt(a, b, into: out) { Swift.min($0, $1) }
         case .equal: broadcastBinaryInt(a, b, into: out) { $0 == $1 ? 1 : 0 }
-        case .not_equal: broadcastBinaryInt(a, b, into: out) { $0 != $1 ? 1 : 0 }
+        case .notEqual: broadcastBinaryInt(a, b, into: out) { $0 != $1 ? 1 : 0 }
         case .less: broadcastBinaryInt(a, b, into: out) { $0 < $1 ? 1 : 0 }
-        case .less_equal: broadcastBinaryInt(a, b, into: out) { $0 <= $1 ? 1 : 0 }
+        case .lessEqual: broadcastBinaryInt(a, b, into: out) { $0 <= $1 ? 1 : 0 }
         case .greater: broadcastBinaryInt(a, b, into: out) { $0 > $1 ? 1 : 0 }
-        case .greater_equal: broadcastBinaryInt(a, b, into: out) { $0 >= $1 ? 1 : 0 }
-        default: break
+        case .greaterEqual: broadcastBinaryInt(a, b, into: out) { $0 >= $1 ? 1 : 0 }
+        case .pow: break  // rejected by the shape rules: pow is f32 only
         }
     }
 
@@ -62,7 +71,7 @@ enum ElementwiseKernels {
         }
     }
 
-    static func unary(_ op: OpKind, _ x: Tensor, _ attrs: Attributes, into out: Tensor) {
+    static func unary(_ op: Unary, _ x: Tensor, _ attrs: Attributes, into out: Tensor) {
         let n = x.elementCount
         if x.dtype == .i32 {
             let px = x.intPointer, po = out.intPointer
@@ -74,7 +83,8 @@ enum ElementwiseKernels {
                 case .square: po[i] = v &* v
                 case .sign: po[i] = v > 0 ? 1 : (v < 0 ? -1 : 0)
                 case .relu: po[i] = Swift.max(v, 0)
-                default: po[i] = v
+                // f32 only: rejected by the shape rules before a kernel runs.
+                case .exp, .log, .sqrt, .rsqrt, .tanh, .sigmoid, .leakyRelu, .elu: po[i] = v
                 }
             }
             return
@@ -97,13 +107,12 @@ enum ElementwiseKernels {
                 if v >= 0 { po[i] = 1 / (1 + expf(-v)) } else { let e = expf(v); po[i] = e / (1 + e) }
             }
         case .relu: for i in 0..<n { po[i] = px[i] > 0 ? px[i] : 0 }
-        case .leaky_relu:
+        case .leakyRelu:
             let alpha = Float(attrs.float("alpha"))
             for i in 0..<n { po[i] = px[i] > 0 ? px[i] : alpha * px[i] }
         case .elu:
             let alpha = Float(attrs.float("alpha"))
             for i in 0..<n { po[i] = px[i] > 0 ? px[i] : alpha * expm1f(px[i]) }
-        default: break
         }
     }
 

@@ -49,18 +49,20 @@ enum LossKernels {
         }
     }
 
-    static func pointwise(_ op: OpKind, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+    /// The losses computed element by element and averaged.
+    enum Pointwise { case meanSquaredError, binaryCrossEntropy, sigmoidCrossEntropy }
+
+    static func pointwise(_ loss: Pointwise, _ a: Tensor, _ b: Tensor, into out: Tensor) {
         let pa = a.floatPointer, pb = b.floatPointer
         var total: Double = 0
         for i in 0..<a.elementCount {
             let x = Double(pa[i]), t = Double(pb[i])
-            switch op {
-            case .mse: total += (x - t) * (x - t)
-            case .binary_cross_entropy:
+            switch loss {
+            case .meanSquaredError: total += (x - t) * (x - t)
+            case .binaryCrossEntropy:
                 let p = Double(Swift.min(Swift.max(pa[i], 1e-7), 1 - 1e-7))
                 total -= t * log(p) + (1 - t) * log(1 - p)
-            case .sigmoid_cross_entropy: total += Swift.max(x, 0) - x * t + log1p(exp(-Swift.abs(x)))
-            default: break
+            case .sigmoidCrossEntropy: total += Swift.max(x, 0) - x * t + log1p(exp(-Swift.abs(x)))
             }
         }
         out.floatPointer[0] = Float(total / Double(a.elementCount))

@@ -74,7 +74,16 @@ struct Bench: ParsableCommand {
             print(String(format: "interpreter: median %.3f ms (min %.3f, max %.3f)", mi * 1000, (times.0.min() ?? 0) * 1000, (times.0.max() ?? 0) * 1000))
             print(String(format: "jit:         median %.3f ms (min %.3f, max %.3f)", mj * 1000, (times.1.min() ?? 0) * 1000, (times.1.max() ?? 0) * 1000))
             print(String(format: "jit speed-up: %.2f×", mi / Swift.max(mj, 1e-12)))
-            if profile { try printProfile(g, feeds) }
+            if profile {
+                try printProfile(g, feeds)
+                jit.profiling = true
+                for i in 0..<steps { _ = try jit.run(inputs: feeds, state: &s2, step: i) }
+                let total = jit.kernelProfile.values.reduce(0, +)
+                print("profile (JIT, each kernel function in place, mean over \(steps) steps): total \(String(format: "%.3f", total * 1000 / Double(steps))) ms")
+                for (name, t) in jit.kernelProfile.sorted(by: { $0.value > $1.value }).prefix(12) {
+                    print(String(format: "  %8.3f ms %5.1f%%  %@", t * 1000 / Double(steps), 100 * t / Swift.max(total, 1e-12), name))
+                }
+            }
             if worst > 1e-4 { throw ExitCode(1) }
         }
     }
