@@ -8,6 +8,9 @@ enum ElementwiseLowering {
     /// (values defined outside), storing `results`.
     static func lower(_ b: inout KernelBuilder, shape: Shape, body: [Node], operands: [String],
                       results: [String], types: [String: TensorType]) -> [Stmt] {
+        if body.contains(where: { $0.op.fusionRole == .indexMap }) {
+            return lowerIndexed(&b, shape: shape, body: body, operands: operands, results: results, types: types)
+        }
         let operandTypes = operands.map { types[$0] ?? TensorType(.f32, .scalar) }
         let operandBuffers = zip(operands, operandTypes).map { b.buffer($0.0, $0.1) }
         let resultBuffers = results.map { b.buffer($0, types[$0] ?? TensorType(.f32, shape)) }
@@ -82,5 +85,62 @@ enum ElementwiseLowering {
             strides = strides.map { $0[0] == 0 ? [0, 0] : [4096 * $0[0], $0[0]] }
         }
         return (dims, strides)
+    }
+}
+
+/// A fused body evaluated at one element of its iteration space, given as a full multi-index:
+/// elementwise nodes compute from their operands' values at the same index (external operands
+/// loaded with broadcast strides), index-map leaves (slice, pad, transpose, reshape) load their
+/// external operand at the mapped position. Every value is bound once.
+struct FusedBody {
+    let nodes: [Node]
+    let shape: Shape
+    let types: [String: TensorType]
+    /// Kernel buffer of each value read from memory.
+    let buffers: [String: Int]
+
+    func evaluate(_ b: inout KernelBuilder, index: [Expr], flat: Expr) -> (stmts: [Stmt], values: [String: Expr]) {
+        var stmts: [Stmt] = []
+        var values: [String: Expr] = [:]
+        var scalar: [String: ScalarType] = [:]
+        func external(_ name: String) -> Expr {
+            if let v = values[name] { return v }
+            let type = types[name] ?? TensorType(.f32, shape)
+            let v = b.fresh()
+            stmts.append(.bind(v, .load(buffer: buffers[name] ?? 0, index: .linear(index, type.shape.broadcastStrides(to: shape)))))
+            values[name] = .value(v)
+            scalar[name] = ScalarType(type.dtype)
+            return .value(v)
+        }
+        for node in nodes {
+            let value: Expr
+            if node.op.fusionRole == .indexMap, let operand = node.operands.first, let source = types[operand] {
+                value = LayoutLowering.mappedLoad(node, buffer: buffers[operand] ?? 0, source: source, index: index, flat: flat)
+            } else {
+                let x = node.operands.map { values[$0] ?? external($0) }
+                let t = node.operands.map { scalar[$0] ?? .f32 }
+                value = ScalarSemantics.value(of: node, x, types: t, at: .init(flatIndex: flat)) ?? .f32(0)
+            }
+            let v = b.fresh()
+            stmts.append(.bind(v, value))
+            values[node.name] = .value(v)
+            scalar[node.name] = ScalarType((node.type ?? TensorType(.f32, shape)).dtype)
+        }
+        return (stmts, values)
+    }
+}
+
+extension ElementwiseLowering {
+    /// A fused kernel holding index maps: full-rank loops (the maps need every coordinate).
+    static func lowerIndexed(_ b: inout KernelBuilder, shape: Shape, body: [Node], operands: [String],
+                             results: [String], types: [String: TensorType]) -> [Stmt] {
+        var buffers: [String: Int] = [:]
+        for operand in operands { buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar)) }
+        let resultBuffers = results.map { b.buffer($0, types[$0] ?? TensorType(.f32, shape)) }
+        let fused = FusedBody(nodes: body, shape: shape, types: types, buffers: buffers)
+        return b.forEachElement(of: shape) { b, index, flat in
+            let (stmts, values) = fused.evaluate(&b, index: index, flat: flat)
+            return stmts + zip(results, resultBuffers).map { .store(buffer: $0.1, index: flat, value: values[$0.0] ?? .f32(0)) }
+        }
     }
 }

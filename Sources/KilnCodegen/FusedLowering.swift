@@ -45,31 +45,20 @@ enum FusedLowering {
                 throw Diagnostic("internal: fused reduction '\(node.name)' has no input", at: node.location)
             }
             let operands = Lowering.unique(region.flatMap(\.operands).filter { !defined.contains($0) })
-            let operandTypes = operands.map { types[$0] ?? TensorType(.f32, .scalar) }
-            let buffers = zip(operands, operandTypes).map { b.buffer($0.0, $0.1) }
-            let strides = operandTypes.map { $0.shape.broadcastStrides(to: input.shape) }
+            var buffers: [String: Int] = [:]
+            for operand in operands { buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar)) }
             let out = b.buffer(last.name, lastType)
             let stored = producers.filter { results.contains($0.name) }.map { ($0.name, b.buffer($0.name, types[$0.name] ?? input)) }
             let axes = try normalizedAxes(last.attributes.ints("axes"), input)
+            let fused = FusedBody(nodes: producers, shape: input.shape, types: types, buffers: buffers)
             let body = ReductionLowering.reduce(&b, last.op, input: input.shape, dtype: input.dtype, axes: axes, out: out) { b, index, flat in
-                var stmts: [Stmt] = []
-                var values: [String: Expr] = [:]
-                var scalarTypes: [String: ScalarType] = [:]
-                for (j, operand) in operands.enumerated() {
-                    let v = b.fresh()
-                    stmts.append(.bind(v, .load(buffer: buffers[j], index: .linear(index, strides[j]))))
-                    values[operand] = .value(v)
-                    scalarTypes[operand] = ScalarType(operandTypes[j].dtype)
-                }
-                for producer in producers {
-                    let v = b.fresh()
-                    let x = producer.operands.map { values[$0] ?? .f32(0) }
-                    let t = producer.operands.map { scalarTypes[$0] ?? .f32 }
-                    stmts.append(.bind(v, ScalarSemantics.value(of: producer, x, types: t, at: .init(flatIndex: flat)) ?? .f32(0)))
-                    values[producer.name] = .value(v)
-                    scalarTypes[producer.name] = ScalarType((producer.type ?? input).dtype)
-                }
+                var (stmts, values) = fused.evaluate(&b, index: index, flat: flat)
                 for (name, buffer) in stored { stmts.append(.store(buffer: buffer, index: flat, value: values[name] ?? .f32(0))) }
+                if values[reduced] == nil, let buffer = buffers[reduced] {
+                    let v = b.fresh()
+                    stmts.append(.bind(v, .load(buffer: buffer, index: flat)))
+                    values[reduced] = .value(v)
+                }
                 return (stmts, values[reduced] ?? .f32(0))
             }
             return [b.kernel(body, work: input.shape.elementCount * Swift.max(region.count, 1))]
@@ -82,7 +71,7 @@ enum FusedLowering {
     }
 
     private static func requireElementwise(_ nodes: [Node], _ kernel: Node) throws {
-        for node in nodes where node.op.fusionRole != .elementwise {
+        for node in nodes where node.op.fusionRole != .elementwise && node.op.fusionRole != .indexMap {
             throw Diagnostic("internal: fused kernel '\(kernel.name)' holds '\(node.op.name)', which the code generator cannot fuse", at: kernel.location)
         }
     }

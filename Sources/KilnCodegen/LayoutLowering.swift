@@ -125,6 +125,46 @@ enum LayoutLowering {
         }
     }
 
+    /// An index-map leaf of a fused kernel at output position `index`: its operand (in memory)
+    /// at the mapped position — transpose permutes, slice offsets, pad selects a clamped load
+    /// away outside the box, reshape keeps the flat position.
+    static func mappedLoad(_ node: Node, buffer: Int, source: TensorType, index: [Expr], flat: Expr) -> Expr {
+        let strides = source.shape.strides, dims = source.shape.dims
+        let attrs = node.attributes
+        switch node.op {
+        case .transpose:
+            let perm = attrs.ints("perm")
+            var at = [Expr](repeating: .i64(0), count: index.count)
+            for (k, axis) in perm.enumerated() where k < index.count && axis < at.count { at[axis] = index[k] }
+            return .load(buffer: buffer, index: .linear(at, strides))
+        case .slice:
+            let begin = attrs.ints("begin")
+            return .load(buffer: buffer, index: .linear(zip(index, begin).map { $0.plus($1) }, strides))
+        case .pad:
+            let before = attrs.ints("before"), after = attrs.ints("after")
+            var inside = Expr.bool(true)
+            var at: [Expr] = []
+            for axis in index.indices {
+                let i = index[axis].minus(.i64(before[axis]))
+                let low = before[axis] > 0, high = after[axis] > 0
+                if low { inside = inside.and(i.compare(.ge, .i64(0))) }
+                if high { inside = inside.and(i.compare(.lt, .i64(dims[axis]))) }
+                at.append(low || high ? clamp(i, dims[axis]) : i)
+            }
+            return .select(inside, .load(buffer: buffer, index: .linear(at, strides)), source.dtype == .f32 ? .f32(0) : .i32(0))
+        case .reshape:
+            return .load(buffer: buffer, index: flat)
+        case .constant, .random_normal, .add, .sub, .mul, .div, .max, .min, .pow, .equal, .not_equal, .less, .less_equal,
+             .greater, .greater_equal, .select, .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid,
+             .relu, .leaky_relu, .elu, .cast, .dropout, .matmul, .conv2d, .max_pool2d, .avg_pool2d, .broadcast_to, .concat,
+             .gather, .one_hot, .argmax, .reduce_sum, .reduce_mean, .reduce_max, .softmax, .log_softmax,
+             .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy, .conv2d_grad_input,
+             .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad, .softmax_cross_entropy_grad, .gather_grad, .fused:
+            // Not index maps (FusionRole): never a leaf of this kind.
+            return .load(buffer: buffer, index: flat)
+        }
+    }
+
     /// `min(max(i, 0), n − 1)`: a load address that is always valid.
     static func clamp(_ i: Expr, _ n: Int) -> Expr {
         if case .i64(let c) = i { return .i64(Swift.min(Swift.max(c, 0), n - 1)) }

@@ -4,6 +4,9 @@
 public enum FusionRole: Sendable, Equatable {
     /// Computed element by element at the kernel's iteration index: joins any kernel.
     case elementwise
+    /// A layout op read through an index map (element i of the result is element f(i) of the
+    /// operand): joins a kernel as a leaf, its operand read from memory.
+    case indexMap
     /// Heads a kernel (a GEMM or convolution into the result buffer) with an elementwise epilogue.
     case contraction
     /// Ends a kernel whose elementwise producers are computed inside its loops.
@@ -26,7 +29,8 @@ extension OpKind {
             return .standalone
         case .matmul, .conv2d: return .contraction
         case .reduce_sum, .reduce_mean, .reduce_max: return .reduction
-        case .max_pool2d, .avg_pool2d, .transpose, .reshape, .concat, .slice, .pad, .gather, .one_hot, .argmax,
+        case .transpose, .reshape, .slice, .pad: return .indexMap
+        case .max_pool2d, .avg_pool2d, .concat, .gather, .one_hot, .argmax,
              .softmax, .log_softmax, .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy,
              .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad,
              .softmax_cross_entropy_grad, .gather_grad, .fused:

@@ -75,9 +75,9 @@ public struct Fusion: RemarkingPass {
                     refusal = "its shape \(type.shape) differs from the kernel's iteration space \(groups[g].shape)"
                 } else if isContraction && groups[g].hasContraction {
                     refusal = "the kernel already holds a contraction"
-                } else if groups[g].hasContraction,
-                          groups[g].members.contains(where: { nodes[$0].op.fusionRole == .contraction && nodes[$0].operands.contains(node.name) }) {
-                    refusal = "it feeds the kernel's contraction, which reads whole operands from memory"
+                } else if let reader = consumers[i].first(where: { [.contraction, .indexMap].contains(nodes[$0].op.fusionRole) }) {
+                    // Both read their operand at other positions than the one being computed.
+                    refusal = "it feeds '\(nodes[reader].name)' (\(nodes[reader].op.name)), which reads whole operands from memory"
                 } else if isContraction && groups[g].hasReduction {
                     refusal = "a contraction cannot feed a fused reduction (its product would have to be stored first)"
                 } else if let through = groups[g].members.flatMap({ nodes[$0].operands })
@@ -104,7 +104,7 @@ public struct Fusion: RemarkingPass {
     }
 
     private func isFusibleElementwise(_ node: Node, types: [String: TensorType]) -> Bool {
-        guard node.op.fusionRole == .elementwise, let type = node.type, type.dtype == .f32, type.rank > 0 else { return false }
+        guard node.op.fusionRole == .elementwise || node.op.fusionRole == .indexMap, let type = node.type, type.dtype == .f32, type.rank > 0 else { return false }
         return node.operands.allSatisfy { types[$0]?.dtype == .f32 }
     }
 
