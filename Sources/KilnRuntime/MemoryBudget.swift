@@ -34,15 +34,14 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
     /// (`512M`, `1.5G`). Must be positive and below 2^62 bytes.
     public static func parse(_ text: String) throws -> MemoryBudget {
         let units: [Character: Double] = ["K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024, "T": 1024 * 1024 * 1024 * 1024]
-        var digits = text.trimmingCharacters(in: .whitespaces)
+        // Accepts 2G, 2GB, 2GiB (all binary); a bare number is bytes.
+        var digits = text.trimmingCharacters(in: .whitespaces).uppercased()
         var scale = 1.0
-        if let last = digits.last?.uppercased().first, let unit = units[last] {
+        if digits.hasSuffix("B") { digits.removeLast() }
+        if digits.hasSuffix("I") { digits.removeLast() }
+        if let last = digits.last, let unit = units[last] {
             scale = unit
             digits.removeLast()
-            if digits.last == "i" || digits.last == "I" { digits.removeLast() }
-        } else if digits.uppercased().hasSuffix("B") {
-            digits.removeLast()
-            if let last = digits.last?.uppercased().first, let unit = units[last] { scale = unit; digits.removeLast() }
         }
         guard let value = Double(digits), value.isFinite, value > 0 else {
             throw Diagnostic("memory budget '\(text)' is not a positive size (e.g. 2G, 512M, 1048576)")
