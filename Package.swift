@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
         .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN"]),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnIR", "KilnPasses", "KilnRuntime"]),
     ],
     swiftLanguageModes: [.v5]

@@ -8,6 +8,8 @@ import KilnRuntime
 extension Train {
     /// The epoch loop of `kiln train` for a classifier or a model with a loss output.
     func train(_ trainer: Trainer, _ g: Graph) throws {
+        // Fail before training, not after it, when the report cannot be written.
+        if let report { try AtomicFile.makeDirectory(report) }
         let example = Array(trainer.featureInput.type.shape.dims.dropFirst())
         var full = try FashionMNIST.load(train: true, limit: limit).reshaped(example)
         var test = try FashionMNIST.load(train: false).reshaped(example)
@@ -25,7 +27,6 @@ extension Train {
         }
         let lrSchedule = try LearningRateSchedule.parse(schedule, epochs: epochs)
         let baseRate = trainer.optimizer.learningRate
-        var best: (loss: Double, epoch: Int, state: [String: Tensor], steps: Int)?
         var history = TrainingReport()
         var firstEpoch = 1
         if resume, let checkpoint {
@@ -37,6 +38,7 @@ extension Train {
             firstEpoch = saved + 1
             print("resumed from \(checkpoint) at epoch \(saved), step \(trainer.stepCount)")
         }
+        var early = patience.map { EarlyStopping(patience: $0, firstEpoch: firstEpoch) }
         print("training \(g.name) on Fashion-MNIST: \(train.count) train, \(held.count) validation, \(test.count) test; batch \(trainer.batchSize), \(trainer.optimizer), backend \(backend)")
         for epoch in firstEpoch..<(firstEpoch + epochs) {
             trainer.learningRate = Float(lrSchedule.rate(base: baseRate, epoch: epoch - firstEpoch))
@@ -67,24 +69,18 @@ extension Train {
                          validationLoss.map { String(format: "%.4f", $0) } ?? "-", testSummary,
                          trainSeconds, Double(batches.count) / trainSeconds))
             if let checkpoint { try trainer.saveCheckpoint(to: checkpoint, metadata: ["kiln.epoch": String(epoch)]) }
-            if let patience, let v = validationLoss {
-                // A NaN validation loss never counts as the best (NaN < x is false, but so is
-                // x < NaN, which made a NaN first epoch unbeatable).
-                if v.isFinite && (best == nil || v < (best?.loss ?? .infinity)) {
-                    best = (v, epoch, trainer.state, trainer.stepCount)
-                } else if epoch - (best?.epoch ?? firstEpoch - 1) >= patience {
-                    guard let kept = best else {
-                        throw CLIError("early stop: no finite validation loss in \(patience) epochs")
-                    }
-                    trainer.state = kept.state
-                    if let checkpoint {
-                        // Save what is restored, so the file holds the best params, not the last.
-                        try trainer.saveCheckpoint(to: checkpoint, metadata: ["kiln.epoch": String(kept.epoch), "kiln.best_epoch": String(kept.epoch)])
-                    }
-                    print(String(format: "early stop: no better validation loss for %d epochs; restored epoch %d (validation loss %.4f)%@",
-                                 patience, kept.epoch, kept.loss, checkpoint.map { " and saved it to \($0)" } ?? ""))
-                    break
+            if let v = validationLoss, early != nil, case .stop(let bestEpoch)? = early?.record(epoch: epoch, loss: v, state: trainer.state, steps: trainer.stepCount) {
+                guard bestEpoch != nil, let kept = early?.best else {
+                    throw CLIError("early stop: no finite validation loss in \(patience ?? 0) epochs")
                 }
+                trainer.state = kept.state
+                if let checkpoint {
+                    // Save what is restored, so the file holds the best params, not the last.
+                    try trainer.saveCheckpoint(to: checkpoint, metadata: ["kiln.epoch": String(kept.epoch), "kiln.best_epoch": String(kept.epoch)])
+                }
+                print(String(format: "early stop: no better validation loss for %d epochs; restored epoch %d (validation loss %.4f)%@",
+                             patience ?? 0, kept.epoch, kept.loss, checkpoint.map { " and saved it to \($0)" } ?? ""))
+                break
             }
         }
         if let report {

@@ -25,18 +25,18 @@ func runKiln(_ arguments: [String], environment: [String: String] = [:]) throws 
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     process.environment = env
-    let out = Pipe(), err = Pipe()
+    // Standard error goes to a file, so neither stream can block the child on a full pipe
+    // while the other is being read.
+    let errPath = NSTemporaryDirectory() + "kiln-cli-stderr-\(UUID().uuidString)"
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errPath) }
+    let out = Pipe()
     process.standardOutput = out
-    process.standardError = err
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     try process.run()
-    // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
-    var outData = Data(), errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    let errData = FileManager.default.contents(atPath: errPath) ?? Data()
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
 }
 

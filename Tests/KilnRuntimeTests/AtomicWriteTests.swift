@@ -62,7 +62,7 @@ struct AtomicWriteTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // A pid that cannot exist (above Linux's pid_max limit of 2^22) stands for a dead process.
         let dead = ".w.npy.tmp-2147483000-12345", live = ".w.npy.tmp-\(getpid())-777", other = ".v.npy.tmp-2147483000-1"
-        for name in [dead, live, other] { FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: Data([1])) }
+        for name in [dead, live, other] { _ = FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: Data([1])) }
         try NumPyFormat.write(Tensor.scalar(1), to: directory + "/w.npy")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == [live, other, "w.npy"].sorted())
     }
@@ -73,7 +73,7 @@ struct AtomicWriteTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try AtomicFile.makeDirectory(directory + "/a/b/c")
         #expect(FileManager.default.fileExists(atPath: directory + "/a/b/c"))
-        FileManager.default.createFile(atPath: directory + "/file", contents: Data())
+        _ = FileManager.default.createFile(atPath: directory + "/file", contents: Data())
         #expect(throws: Diagnostic("cannot use '\(directory)/file' as a directory: it is a file")) { try AtomicFile.makeDirectory(directory + "/file") }
         #expect(throws: Diagnostic("cannot create directory '\(directory)/file/x': Not a directory")) { try AtomicFile.makeDirectory(directory + "/file/x") }
     }

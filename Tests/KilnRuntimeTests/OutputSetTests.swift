@@ -9,8 +9,8 @@ struct OutputSetTests {
     func commit() throws {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: directory + "/a.npy", contents: Data([1]))
-        FileManager.default.createFile(atPath: directory + "/keep.txt", contents: Data([2]))
+        _ = FileManager.default.createFile(atPath: directory + "/a.npy", contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: directory + "/keep.txt", contents: Data([2]))
         let set = try OutputSet(directory: directory)
         try set.add("a.npy", bytes: [3])
         try set.add("b.npy", bytes: [4])
@@ -23,7 +23,7 @@ struct OutputSetTests {
     func abandoned() throws {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: directory + "/a.npy", contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: directory + "/a.npy", contents: Data([1]))
         do {
             let set = try OutputSet(directory: directory)
             try set.add("a.npy", bytes: [9])
@@ -38,7 +38,7 @@ struct OutputSetTests {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory + "/.kiln-staging-2147483000-5", withIntermediateDirectories: false)
-        FileManager.default.createFile(atPath: directory + "/.kiln-staging-2147483000-5/x.npy", contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: directory + "/.kiln-staging-2147483000-5/x.npy", contents: Data([1]))
         let set = try OutputSet(directory: directory)
         try set.commit()
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == [])
@@ -48,7 +48,7 @@ struct OutputSetTests {
     func unusable() throws {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: directory + "/f", contents: Data())
+        _ = FileManager.default.createFile(atPath: directory + "/f", contents: Data())
         #expect(throws: Diagnostic("cannot use '\(directory)/f' as a directory: it is a file")) { try OutputSet(directory: directory + "/f") }
     }
 }
