@@ -90,7 +90,7 @@ public final class Trainer {
         stepCount += 1
         let value = outputs[loss]?.floats.first ?? .nan
         if stopsOnNonFiniteLoss && !value.isFinite {
-            throw Diagnostic("the loss '\(loss)' is \(value) at step \(stepCount) (learning rate \(learningRate)): training diverged")
+            throw Diagnostic("the loss '\(loss)' is \(value.isNaN ? "NaN" : value.description) at step \(stepCount) (learning rate \(learningRate)): training diverged")
         }
         return value
     }

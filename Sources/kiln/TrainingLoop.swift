@@ -50,7 +50,7 @@ extension Train {
                 do {
                     value = Double(try trainer.step(b))
                 } catch let d as Diagnostic {
-                    throw CLIError("epoch \(epoch), batch \(i + 1) of \(batches.count): \(d.message); stopped\(checkpoint.map { ", '\($0)' keeps the last finite epoch" } ?? "")")
+                    throw CLIError("epoch \(epoch), batch \(i + 1) of \(batches.count): \(d.message); stopped\(checkpoint.flatMap { FileManager.default.fileExists(atPath: $0) ? ", '\($0)' keeps the last finite epoch" : nil } ?? "")")
                 }
                 total += value
                 running = i == 0 ? value : 0.95 * running + 0.05 * value

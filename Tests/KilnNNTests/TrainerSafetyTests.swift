@@ -37,7 +37,7 @@ struct TrainerSafetyTests {
                                        "labels": Tensor([8], ints: [Int32](repeating: 0, count: 8))]
         #expect(throws: Diagnostic.self) { try t.step(feeds) }
         do { try t.step(feeds) } catch let d as Diagnostic {
-            #expect(d.message.hasPrefix("the loss 'loss' is nan at step 2"))
+            #expect(d.message.hasPrefix("the loss 'loss' is NaN at step 2"))
         }
     }
 
