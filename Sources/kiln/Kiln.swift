@@ -103,7 +103,35 @@ func plainMessage(_ error: Error) -> String {
     } else if ns.domain == NSPOSIXErrorDomain {
         reason = String(cString: strerror(Int32(truncatingIfNeeded: ns.code)))
     }
-    if reason.isEmpty || reason == "(null)" { reason = ns.localizedDescription }
+    if reason.isEmpty || reason == "(null)" || reason.contains("NSCocoaErrorDomain") {
+        reason = ns.domain == NSCocoaErrorDomain ? cocoaReason(ns.code, path: path) : ns.localizedDescription
+    }
     if let path { return "'\(path)': \(reason)" }
     return reason
+}
+
+/// A reason for a Cocoa file error that carries no POSIX error: from its code, or for the
+/// generic "could not write" by looking at the path (a parent that is a file, or not writable).
+private func cocoaReason(_ code: Int, path: String?) -> String {
+    switch CocoaError.Code(rawValue: code) {
+    case .fileWriteOutOfSpace: return "No space left on device"
+    case .fileWriteNoPermission, .fileReadNoPermission: return "Permission denied"
+    case .fileNoSuchFile, .fileReadNoSuchFile: return "No such file or directory"
+    case .fileWriteVolumeReadOnly: return "Read-only file system"
+    case .fileWriteFileExists: return "File exists"
+    case .fileWriteInvalidFileName, .fileReadInvalidFileName: return "Invalid file name"
+    default: break
+    }
+    guard let path else { return "the file operation failed (Foundation error \(code))" }
+    var ancestor = URL(fileURLWithPath: path).deletingLastPathComponent()
+    while ancestor.path != "/" {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+            if !isDirectory.boolValue { return "'\(ancestor.path)' is not a directory" }
+            if access(ancestor.path, W_OK) != 0 { return "'\(ancestor.path)' is not writable" }
+            break
+        }
+        ancestor = ancestor.deletingLastPathComponent()
+    }
+    return "the file operation failed (Foundation error \(code))"
 }
