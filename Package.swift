@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -47,3 +48,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// `make fuzz` builds the libFuzzer target with KILN_FUZZ=1 (and -sanitize=fuzzer); ordinary
+// builds never see it, since without libFuzzer's `main` it would not link.
+if ProcessInfo.processInfo.environment["KILN_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "kiln-fuzz", dependencies: ["KilnIR", "KilnRuntime", "KilnData"], path: "Fuzz/Targets"))
+}

@@ -56,6 +56,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Replace an existing --checkpoint instead of refusing to start.")
     var overwrite = false
 
+    @Flag(help: "On a NaN or infinite loss, replay the step op by op and name the first node that produced a non-finite value (keeps the pre-step state each step).")
+    var checkNumerics = false
+
     @Flag(help: "Run the graphs unoptimised (no simplify/fuse/plan-memory).")
     var noOptimize = false
 

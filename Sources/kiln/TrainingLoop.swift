@@ -47,10 +47,17 @@ extension Train {
             var running = 0.0, total = 0.0
             for (i, b) in batches.enumerated() {
                 let value: Double
+                // The state before the step, for the replay (holding it keeps the backend from
+                // recycling those buffers, hence only with --check-numerics).
+                let before = checkNumerics ? trainer.state : [:]
                 do {
                     value = Double(try trainer.step(b))
                 } catch let d as Diagnostic {
-                    throw CLIError("epoch \(epoch), batch \(i + 1) of \(batches.count): \(d.message); stopped\(checkpoint.flatMap { FileManager.default.fileExists(atPath: $0) ? ", '\($0)' keeps the last finite epoch" : nil } ?? "")")
+                    var origin = ""
+                    if checkNumerics, let first = try? trainer.firstNonFinite(batch: b, state: before, step: trainer.stepCount - 1) {
+                        origin = "; first non-finite value: \(first)"
+                    }
+                    throw CLIError("epoch \(epoch), batch \(i + 1) of \(batches.count): \(d.message)\(origin); stopped\(checkpoint.flatMap { FileManager.default.fileExists(atPath: $0) ? ", '\($0)' keeps the last finite epoch" : nil } ?? "")")
                 }
                 total += value
                 running = i == 0 ? value : 0.95 * running + 0.05 * value

@@ -74,4 +74,18 @@ struct TrainerSafetyTests {
                         memoryBudget: MemoryBudget(bytes: 64))
         }
     }
+
+    @Test("--check-numerics names the first node that produced a NaN, with its source location")
+    func firstNonFinite() throws {
+        let text = "graph g {\n  input x: f32[8, 4]\n  input labels: i32[8]\n  param w: f32[4, 3] = zeros\n  logits = matmul(x, w)\n  s = log(sub(x, 0.5))\n  loss = add(softmax_cross_entropy(logits, labels), reduce_mean(s, axes=[0, 1]))\n  output loss, logits\n}\n"
+        let t = try Trainer(graph: try Parser.parse(text, file: "n.kiln"), loss: "loss", optimizer: try .parse("sgd"))
+        let batch = Batch(features: Tensor([8, 4], floats: [Float](repeating: 0.25, count: 32)),
+                          labels: Tensor([8], ints: [Int32](repeating: 1, count: 8)), count: 8)
+        let before = t.state
+        #expect(throws: Diagnostic.self) { try t.step(batch) }
+        let origin = try t.firstNonFinite(batch: batch, state: before, step: 0)
+        #expect(origin == "'s' = log(%2) at n.kiln:6:7")
+        let fine = Batch(features: Tensor([8, 4], floats: [Float](repeating: 0.75, count: 32)), labels: batch.labels, count: 8)
+        #expect(try t.firstNonFinite(batch: fine, state: before, step: 0) == nil)
+    }
 }
