@@ -42,8 +42,8 @@ let package = Package(
         .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"], resources: [.copy("Golden")]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
         .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN"]),
-        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN"]),
+        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnIR", "KilnPasses", "KilnRuntime"]),
     ],
     swiftLanguageModes: [.v5]
