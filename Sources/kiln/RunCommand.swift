@@ -78,10 +78,17 @@ struct Run: ParsableCommand {
             if let checkpoint {
                 let given = Set(try pairs(params, "--param").map(\.0))
                 let tensors = try SafetensorsFormat.read(path: checkpoint).tensors
-                // A param missing from the checkpoint would silently keep its initialiser.
-                let missing = g.params.map(\.name).filter { tensors[$0] == nil && !given.contains($0) }
+                // A trainable param missing from the checkpoint would silently keep its
+                // initialiser; optimiser state (moments, counters) starts from its initialiser
+                // by design, but is named so that it is not silent either.
+                let absent = g.params.filter { tensors[$0.name] == nil && !given.contains($0.name) }
+                let missing = absent.filter { $0.role == .param }.map(\.name)
                 guard missing.isEmpty else {
                     throw CLIError("--params '\(checkpoint)' has no \(missing.map { "'\($0)'" }.joined(separator: ", ")) (give it with --param NAME=PATH.npy)")
+                }
+                let fresh = absent.map(\.name)
+                if !fresh.isEmpty {
+                    FileHandleOutput.standardError.write("note: --params '\(checkpoint)' has no state \(fresh.joined(separator: ", ")); initialised\n")
                 }
                 for (name, tensor) in tensors where state[name] != nil {
                     if let declared = g.param(named: name), declared.type != tensor.type {

@@ -80,4 +80,17 @@ struct RunCommandTests {
         #expect(r.status == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/o") == ["y.npy"])
     }
+
+    @Test("with --train, optimiser state missing from --params is initialised with a note")
+    func stateNote() throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let graph = try writeFile("graph g {\n  input x: f32[2]\n  param w: f32[2] = ones\n  y = mul(x, w)\n  loss = reduce_sum(y, axes=[0])\n  output loss\n}\n", "g.kiln", in: directory)
+        try NumPyFormat.write(Tensor([2], floats: [1, 2]), to: directory + "/x.npy")
+        try SafetensorsFormat.write(["w": Tensor([2], floats: [3, 3])], to: directory + "/c.safetensors")
+        let r = try runKiln(["run", graph, "--train", "loss", "--optimizer", "momentum", "--input", "x=\(directory)/x.npy",
+                             "--params", directory + "/c.safetensors", "--output-dir", directory + "/o"])
+        #expect(r.status == 0)
+        #expect(r.err == "note: --params '\(directory)/c.safetensors' has no state vel_w; initialised\n")
+    }
 }
