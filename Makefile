@@ -72,7 +72,7 @@ fuzz: fuzz-build
 	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  KILN_FUZZ_TARGET=$$t $(FUZZ_BIN) .build/fuzz/corpus/$$t Fuzz/Corpus/$$t -max_total_time=$(FUZZ_SECONDS) \
 	    -max_len=65536 -rss_limit_mb=2048 -artifact_prefix=.build/fuzz/findings/$$t- -print_final_stats=1 2>&1 \
-	    | grep -E '^(stat::|==|SUMMARY|Done|INFO: seed)' || true; \
+	    | grep -E '^(stat::|==|SUMMARY|Done|INFO: seed)|DONE' || true; \
 	  ls .build/fuzz/findings/$$t-* >/dev/null 2>&1 && { echo "fuzz: $$t found a failing input (.build/fuzz/findings)"; exit 1; }; \
 	done; echo "fuzz: no findings"
 
