@@ -72,7 +72,7 @@ struct RunCommandTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         _ = FileManager.default.createFile(atPath: directory + "/file", contents: Data())
         var r = try runKiln(["run", graph, "--input", "x=\(input)", "--output-dir", directory + "/file"])
-        #expect(r.err == "error: cannot use '\(directory)/file' as a directory: it is a file\n")
+        #expect(r.err == "error: cannot use '\(directory)/file' as a directory: it exists and is not a directory\n")
         #expect(!r.err.contains("NSCocoaErrorDomain"))
         r = try runKiln(["run", graph, "--input", "x=\(input)", "--output-dir", directory + "/file/sub"])
         #expect(r.err == "error: cannot create directory '\(directory)/file/sub': Not a directory\n")

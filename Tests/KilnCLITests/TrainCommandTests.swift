@@ -105,7 +105,7 @@ struct TrainCommandTests {
         _ = FileManager.default.createFile(atPath: directory + "/r", contents: Data())
         let r = try runKiln(["train", graph, "--limit", "200", "--report", directory + "/r"])
         #expect(r.status == 1)
-        #expect(r.err == "error: cannot use '\(directory)/r' as a directory: it is a file\n")
+        #expect(r.err == "error: cannot use '\(directory)/r' as a directory: it exists and is not a directory\n")
         #expect(!r.out.contains("epoch 1:"))
     }
 }

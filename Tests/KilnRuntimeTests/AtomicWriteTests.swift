@@ -74,7 +74,7 @@ struct AtomicWriteTests {
         try AtomicFile.makeDirectory(directory + "/a/b/c")
         #expect(FileManager.default.fileExists(atPath: directory + "/a/b/c"))
         _ = FileManager.default.createFile(atPath: directory + "/file", contents: Data())
-        #expect(throws: Diagnostic("cannot use '\(directory)/file' as a directory: it is a file")) { try AtomicFile.makeDirectory(directory + "/file") }
+        #expect(throws: Diagnostic("cannot use '\(directory)/file' as a directory: it exists and is not a directory")) { try AtomicFile.makeDirectory(directory + "/file") }
         #expect(throws: Diagnostic("cannot create directory '\(directory)/file/x': Not a directory")) { try AtomicFile.makeDirectory(directory + "/file/x") }
     }
 }

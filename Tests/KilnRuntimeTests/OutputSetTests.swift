@@ -49,6 +49,6 @@ struct OutputSetTests {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         _ = FileManager.default.createFile(atPath: directory + "/f", contents: Data())
-        #expect(throws: Diagnostic("cannot use '\(directory)/f' as a directory: it is a file")) { try OutputSet(directory: directory + "/f") }
+        #expect(throws: Diagnostic("cannot use '\(directory)/f' as a directory: it exists and is not a directory")) { try OutputSet(directory: directory + "/f") }
     }
 }

@@ -118,7 +118,7 @@ public enum AtomicFile {
     public static func makeDirectory(_ path: String) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw Diagnostic("cannot use '\(path)' as a directory: it is a file") }
+            guard isDirectory.boolValue else { throw Diagnostic("cannot use '\(path)' as a directory: it exists and is not a directory") }
             guard access(path, W_OK) == 0 else { throw Diagnostic("cannot write into '\(path)': \(systemError())") }
             return
         }
