@@ -7,7 +7,7 @@ KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps pydeps build release test demo bench clean
+.PHONY: deps pydeps build release test demo bench clean fuzz fuzz-build
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -55,6 +55,27 @@ bench: release
 	@[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import jax, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q jax numpy
 	$(BENCH_VENV)/bin/python Benchmarks/driver.py
+
+# libFuzzer over the .kiln parser and the .npy, .npz, safetensors and IDX readers (Fuzz/), with
+# AddressSanitizer; FUZZ_SECONDS per target. Seeds in Fuzz/Corpus/TARGET; what the fuzzer finds
+# grows .build/fuzz/corpus/TARGET; a crashing input is saved as .build/fuzz/findings/TARGET-*.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := parser npy npz safetensors idx
+FUZZ_BIN     := .build/fuzz/release/kiln-fuzz
+
+fuzz-build: deps
+	KILN_FUZZ=1 $(SWIFT) build -c release --build-path .build/fuzz --product kiln-fuzz -Xswiftc -sanitize=fuzzer,address
+
+fuzz: fuzz-build
+	@mkdir -p .build/fuzz/findings
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build/fuzz/corpus/$$t; \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  KILN_FUZZ_TARGET=$$t $(FUZZ_BIN) .build/fuzz/corpus/$$t Fuzz/Corpus/$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 -rss_limit_mb=2048 -artifact_prefix=.build/fuzz/findings/$$t- -print_final_stats=1 2>&1 \
+	    | grep -E '^(stat::|==|SUMMARY|Done|INFO: seed)|DONE' || true; \
+	  ls .build/fuzz/findings/$$t-* >/dev/null 2>&1 && { echo "fuzz: $$t found a failing input (.build/fuzz/findings)"; exit 1; }; \
+	done; echo "fuzz: no findings"
 
 clean:
 	rm -rf .build out

@@ -22,6 +22,8 @@ public struct GraphBuilder {
     }
 
     public func isDefined(_ name: String) -> Bool { taken.contains(name) }
+    /// Every name defined so far (for "did you mean" hints).
+    public var definedNames: Set<String> { taken }
     public func type(of name: String) -> TensorType? { types[name] }
 
     public mutating func addInput(_ name: String, _ type: TensorType, at location: SourceLocation? = nil) throws {
@@ -67,7 +69,7 @@ public struct GraphBuilder {
     }
 
     public mutating func addOutput(_ name: String, at location: SourceLocation? = nil) throws {
-        guard taken.contains(name) else { throw Diagnostic("output of undefined value '\(name)'", at: location) }
+        guard taken.contains(name) else { throw Diagnostic("output of undefined value '\(name)'\(Suggestions.hint(for: name, among: taken))", at: location) }
         guard !graph.outputs.contains(name) else { throw Diagnostic("'\(name)' is already an output", at: location) }
         graph.outputs.append(name)
     }
@@ -103,7 +105,9 @@ extension OpKind {
         for (name, value) in given {
             guard let spec = attributeSpec(named: name) else {
                 let known = attributes.map(\.name)
-                let hint = known.isEmpty ? "it takes none" : "expected one of: " + known.joined(separator: ", ")
+                let hint = known.isEmpty ? "it takes none"
+                    : Suggestions.closest(to: name, among: known).map { "did you mean '\($0)'?" }
+                    ?? "expected one of: " + known.joined(separator: ", ")
                 throw Diagnostic("\(self.name) has no attribute '\(name)' (\(hint))", at: location)
             }
             guard result[name] == nil else { throw Diagnostic("attribute '\(name)' given twice", at: location) }

@@ -70,10 +70,22 @@ struct Lexer {
                 result.append(Token(kind: .symbol(Character(c)), line: startLine, column: startColumn))
                 advance()
             } else {
-                throw Diagnostic("unexpected character '\(c)'", at: SourceLocation(file: file, line: startLine, column: startColumn))
+                throw Diagnostic("unexpected character \(Lexer.quoted(c))", at: SourceLocation(file: file, line: startLine, column: startColumn))
             }
         }
         result.append(Token(kind: .end, line: line, column: column))
         return result
+    }
+
+    /// `'c'` for a printable character, `U+0007` for a control, format or unassigned one, so a
+    /// diagnostic never writes raw control characters (escape sequences) to a terminal.
+    static func quoted(_ c: Unicode.Scalar) -> String {
+        switch c.properties.generalCategory {
+        case .control, .format, .unassigned, .surrogate, .privateUse, .lineSeparator, .paragraphSeparator,
+             .spaceSeparator, .nonspacingMark, .enclosingMark:
+            return "U+" + String(repeating: "0", count: Swift.max(0, 4 - String(c.value, radix: 16).count)) + String(c.value, radix: 16, uppercase: true)
+        default:
+            return "'\(c)'"
+        }
     }
 }

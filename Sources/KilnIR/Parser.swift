@@ -2,10 +2,24 @@
 /// anonymous `%N` nodes in evaluation order; numeric literals become `constant` nodes.
 /// Types are not inferred here (annotations are kept and checked by inference).
 public struct Parser {
-    private let file: String
-    private var tokens: [Token] = []
-    private var position = 0
-    private var builder: GraphBuilder
+    let file: String
+    var tokens: [Token] = []
+    var position = 0
+    var builder: GraphBuilder
+    /// How deep the call being parsed is nested (`relu(relu(…))`), bounded by `maximumNesting`.
+    var depth = 0
+    /// Values whose definition failed to parse, when reporting every error: uses of them are
+    /// consequences of the first error, not new ones.
+    var poisoned: Set<String> = []
+    /// Every error found so far, when reporting every error (`parseReportingAll`).
+    var diagnostics: [Diagnostic] = []
+    var recovering = false
+    var errorLimit = 20
+
+    /// The deepest nesting of calls accepted. The parser recurses once per level, so without a
+    /// bound ~15,000 levels overflow the stack; 256 is far beyond any hand-written or generated
+    /// graph (the printer flattens nesting) and safe on a 512 KiB thread stack in debug builds.
+    public static let maximumNesting = 256
 
     /// Parses one graph. Errors are `Diagnostic`s carrying `file:line:col`.
     public static func parse(_ text: String, file: String = "<input>") throws -> Graph {
@@ -14,45 +28,45 @@ public struct Parser {
         return try parser.parseGraph()
     }
 
-    private init(file: String) {
+    init(file: String) {
         self.file = file
         builder = GraphBuilder(name: "", sourceFile: file)
     }
 
-    private var current: Token { tokens[position] }
-    private var location: SourceLocation { location(of: current) }
-    private func location(of token: Token) -> SourceLocation {
+    var current: Token { tokens[position] }
+    var location: SourceLocation { location(of: current) }
+    func location(of token: Token) -> SourceLocation {
         SourceLocation(file: file, line: token.line, column: token.column)
     }
 
-    private mutating func next() -> Token {
+    mutating func next() -> Token {
         let token = tokens[position]
         if position < tokens.count - 1 { position += 1 }
         return token
     }
 
-    private func peek(_ offset: Int = 1) -> Token { tokens[Swift.min(position + offset, tokens.count - 1)] }
+    func peek(_ offset: Int = 1) -> Token { tokens[Swift.min(position + offset, tokens.count - 1)] }
 
-    private func error(_ message: String, at token: Token? = nil) -> Diagnostic {
+    func error(_ message: String, at token: Token? = nil) -> Diagnostic {
         Diagnostic(message, at: location(of: token ?? current))
     }
 
-    private mutating func expect(_ symbol: Character, _ context: String) throws {
+    mutating func expect(_ symbol: Character, _ context: String) throws {
         guard current.kind == .symbol(symbol) else {
             throw error("expected '\(symbol)' \(context), found \(current.spelling)")
         }
         _ = next()
     }
 
-    private mutating func identifier(_ what: String) throws -> String {
+    mutating func identifier(_ what: String) throws -> String {
         guard case .identifier(let name) = current.kind else { throw error("expected \(what), found \(current.spelling)") }
         _ = next()
         return name
     }
 
-    private mutating func isSymbol(_ c: Character) -> Bool { current.kind == .symbol(c) }
+    mutating func isSymbol(_ c: Character) -> Bool { current.kind == .symbol(c) }
 
-    private mutating func parseGraph() throws -> Graph {
+    mutating func parseGraph() throws -> Graph {
         guard case .identifier("graph") = current.kind else { throw error("expected 'graph', found \(current.spelling)") }
         _ = next()
         let name = try identifier("a graph name")
@@ -60,17 +74,22 @@ public struct Parser {
         try expect("{", "after the graph name")
         while !isSymbol("}") {
             if current.kind == .end { throw error("graph '\(name)' is not closed: expected '}' before end of file") }
-            try parseStatement()
+            let start = position
+            do {
+                try parseStatement()
+            } catch let failure where recovering {
+                try recover(from: failure, statementStart: start)
+            }
         }
         let close = next()
         if current.kind != .end { throw error("unexpected \(current.spelling) after the end of graph '\(name)'") }
-        if builder.graph.outputs.isEmpty {
+        if builder.graph.outputs.isEmpty && diagnostics.isEmpty {
             throw error("graph '\(name)' has no output", at: close)
         }
         return builder.graph
     }
 
-    private mutating func parseStatement() throws {
+    mutating func parseStatement() throws {
         let start = current
         guard case .identifier(let word) = start.kind else {
             throw error("expected a statement (input, param, state, output, update or a definition), found \(start.spelling)")
@@ -96,7 +115,9 @@ public struct Parser {
             _ = next()
             repeat {
                 let token = current
-                try builder.addOutput(try identifier("an output name"), at: location(of: token))
+                let output = try identifier("an output name")
+                if poisoned.contains(output) { throw ConsequentialError() }
+                try builder.addOutput(output, at: location(of: token))
             } while isSymbolThenAdvance(",")
         case "update" where !isDefinition:
             _ = next()
@@ -105,20 +126,20 @@ public struct Parser {
             try expect("=", "after update target '\(target)'")
             let valueToken = current
             let value = try identifier("a value name")
-            guard builder.isDefined(value) else { throw error("update from undefined value '\(value)'", at: valueToken) }
+            guard builder.isDefined(value) else { throw undefinedValue(value, at: valueToken, what: "update from undefined value") }
             try builder.addUpdate(target, value, at: location(of: token))
         default:
             try parseDefinition()
         }
     }
 
-    private mutating func isSymbolThenAdvance(_ c: Character) -> Bool {
+    mutating func isSymbolThenAdvance(_ c: Character) -> Bool {
         guard isSymbol(c) else { return false }
         _ = next()
         return true
     }
 
-    private mutating func parseDefinition() throws {
+    mutating func parseDefinition() throws {
         let nameToken = current
         let name = try identifier("a value name")
         var annotation: TensorType?
@@ -154,7 +175,7 @@ public struct Parser {
 
     /// Skips a memory-plan placement `@arena+OFFSET` printed after a result's type: it is
     /// informational (planning recomputes it), so parsing drops it.
-    private mutating func skipPlacement() throws {
+    mutating func skipPlacement() throws {
         guard isSymbolThenAdvance("@") else { return }
         let token = current
         guard case .identifier("arena") = token.kind else { throw error("expected 'arena' after '@', found \(token.spelling)") }
@@ -163,86 +184,16 @@ public struct Parser {
         _ = try parseInteger("arena offset")
     }
 
-    /// `a: T, b: T = fused_…(operands) { body }`: the body's definitions read only the
-    /// kernel's operands and each other; the left-hand names are body values written out.
-    private mutating func parseFusedKernel(results: [(String, TensorType?, Token)]) throws {
-        let kernelToken = current
-        _ = next()
-        try expect("(", "after the fused kernel's name")
-        var operands: [String] = []
-        if !isSymbol(")") {
-            repeat {
-                let token = current
-                let operand = try identifier("an operand name")
-                guard builder.isDefined(operand) else { throw error("use of undefined value '\(operand)'", at: token) }
-                operands.append(operand)
-            } while isSymbolThenAdvance(",")
-        }
-        try expect(")", "to close the fused kernel's operands")
-        try expect("{", "to open the fused kernel's body")
-        var visible = Set(operands)
-        var body: [Node] = []
-        while !isSymbol("}") {
-            if current.kind == .end { throw error("fused kernel body is not closed: expected '}' before end of file") }
-            let nameToken = current
-            let name = try identifier("a body definition")
-            guard !visible.contains(name), !builder.isDefined(name) else { throw error("redefinition of '\(name)'", at: nameToken) }
-            var annotation: TensorType?
-            if isSymbolThenAdvance(":") { annotation = try parseType() }
-            try expect("=", "after '\(name)'")
-            let opToken = current
-            let opName = try identifier("an op name")
-            guard let op = OpKind(name: opName), op != .fused else { throw error("unknown op '\(opName)' in a fused body", at: opToken) }
-            try expect("(", "after '\(opName)'")
-            var args: [String] = []
-            var attributes: [(String, AttrValue)] = []
-            if !isSymbol(")") {
-                repeat {
-                    let token = current
-                    guard case .identifier(let word) = token.kind else {
-                        throw error("fused bodies take value names as operands, found \(token.spelling)")
-                    }
-                    if peek().kind == .symbol("=") {
-                        _ = next(); _ = next()
-                        attributes.append((word, try parseAttrValue(for: word)))
-                    } else {
-                        _ = next()
-                        guard attributes.isEmpty else { throw error("operands must come before attributes", at: token) }
-                        guard visible.contains(word) else {
-                            throw error("'\(word)' is neither an operand of the kernel nor defined in its body", at: token)
-                        }
-                        args.append(word)
-                    }
-                } while isSymbolThenAdvance(",")
-            }
-            try expect(")", "to close the call to '\(opName)'")
-            guard op.arity.accepts(args.count) else {
-                throw error("\(op.name) expects \(op.arity.description), got \(args.count)", at: opToken)
-            }
-            let attrs = try op.normalize(attributes, at: location(of: opToken))
-            body.append(Node(name: name, op: op, operands: args, attributes: attrs, type: annotation, location: location(of: opToken)))
-            visible.insert(name)
-        }
-        _ = next()
-        guard !body.isEmpty else { throw error("a fused kernel needs a body", at: kernelToken) }
-        for (result, type, token) in results {
-            guard let definition = body.first(where: { $0.name == result }) else {
-                throw error("result '\(result)' is not defined in the kernel body", at: token)
-            }
-            if let type, let bodyType = definition.type, type != bodyType {
-                throw error("result '\(result)' is annotated \(type) but its body definition says \(bodyType)", at: token)
-            }
-        }
-        let kernel = Node(name: results[0].0, op: .fused, operands: operands, type: results[0].1,
-                          location: location(of: kernelToken), region: body, extraResults: results.dropFirst().map(\.0))
-        try builder.append(kernel)
-    }
-
     /// Parses `op(operands..., attr=value...)` and returns the defining node's name.
-    private mutating func parseCall(name: String?, annotation: TensorType?) throws -> String {
+    mutating func parseCall(name: String?, annotation: TensorType?) throws -> String {
         let opToken = current
         let opName = try identifier("an op name")
-        guard let op = OpKind(name: opName) else { throw error("unknown op '\(opName)'", at: opToken) }
+        guard let op = OpKind(name: opName) else { throw unknownOp(opName, at: opToken) }
+        guard depth < Self.maximumNesting else {
+            throw error("calls nested deeper than \(Self.maximumNesting) levels; name intermediate values instead", at: opToken)
+        }
+        depth += 1
+        defer { depth -= 1 }
         try expect("(", "after '\(opName)'")
         var operands: [String] = []
         var attributes: [(String, AttrValue)] = []
@@ -262,14 +213,14 @@ public struct Parser {
         return try builder.add(op, operands, attributes, name: name, type: annotation, at: location(of: opToken))
     }
 
-    private mutating func parseOperand() throws -> String {
+    mutating func parseOperand() throws -> String {
         let token = current
         switch token.kind {
         case .identifier where peek().kind == .symbol("("):
             return try parseCall(name: nil, annotation: nil)
         case .identifier(let name):
             _ = next()
-            guard builder.isDefined(name) else { throw error("use of undefined value '\(name)'", at: token) }
+            guard builder.isDefined(name) else { throw undefinedValue(name, at: token) }
             return name
         case .number, .symbol("-"):
             let value = try parseSignedNumber()
@@ -279,13 +230,13 @@ public struct Parser {
         }
     }
 
-    private mutating func parseSignedNumber() throws -> Double {
+    mutating func parseSignedNumber() throws -> Double {
         let negative = isSymbolThenAdvance("-")
         let v = try parseUnsignedNumber()
         return negative ? -v : v
     }
 
-    private mutating func parseUnsignedNumber() throws -> Double {
+    mutating func parseUnsignedNumber() throws -> Double {
         let token = current
         switch token.kind {
         case .number(let text):
@@ -304,7 +255,7 @@ public struct Parser {
         }
     }
 
-    private mutating func parseInteger(_ what: String) throws -> Int {
+    mutating func parseInteger(_ what: String) throws -> Int {
         let negative = isSymbolThenAdvance("-")
         let token = current
         guard case .number(let text) = token.kind, let v = Int(text) else {
@@ -314,7 +265,7 @@ public struct Parser {
         return negative ? -v : v
     }
 
-    private mutating func parseAttrValue(for key: String) throws -> AttrValue {
+    mutating func parseAttrValue(for key: String) throws -> AttrValue {
         let token = current
         switch token.kind {
         case .symbol("["):
@@ -344,7 +295,7 @@ public struct Parser {
         }
     }
 
-    private mutating func parseType() throws -> TensorType {
+    mutating func parseType() throws -> TensorType {
         let token = current
         let word = try identifier("an element type (f32 or i32)")
         guard let dtype = DType(rawValue: word) else {
@@ -366,7 +317,7 @@ public struct Parser {
         return type
     }
 
-    private mutating func parseInitializer() throws -> Initializer {
+    mutating func parseInitializer() throws -> Initializer {
         let token = current
         let name = try identifier("an initializer")
         var args: [Double] = []

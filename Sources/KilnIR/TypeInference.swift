@@ -69,3 +69,40 @@ private func checkUpdateTypes(_ graph: Graph, types: [String: TensorType]) throw
         }
     }
 }
+
+/// Every independent type error of `graph` (at most `limit`), for `kiln check`: a node whose
+/// inference fails is reported, and nodes that read its results are skipped rather than
+/// reported again.
+public func typeErrors(_ graph: Graph, limit: Int = 20) -> [Diagnostic] {
+    var errors: [Diagnostic] = []
+    var types: [String: TensorType] = [:]
+    var failed: Set<String> = []
+    for input in graph.inputs { types[input.name] = input.type }
+    for param in graph.params { types[param.name] = param.type }
+    for var node in graph.nodes {
+        if node.operands.contains(where: failed.contains) {
+            failed.formUnion(node.resultNames)
+            continue
+        }
+        do {
+            if node.op == .fused {
+                try inferFusedTypes(&node, types: types)
+            } else {
+                node.type = try inferType(of: node, types: types)
+            }
+            for (name, type) in node.resultTypes { types[name] = type }
+        } catch let d as Diagnostic {
+            errors.append(d)
+            failed.formUnion(node.resultNames)
+            if errors.count >= limit { return errors }
+        } catch {
+            errors.append(Diagnostic("\(error)", at: node.location))
+            failed.formUnion(node.resultNames)
+        }
+    }
+    if errors.isEmpty {
+        // Update statements are checked once every node has a type.
+        do { _ = try inferTypes(graph) } catch let d as Diagnostic { errors.append(d) } catch {}
+    }
+    return errors
+}

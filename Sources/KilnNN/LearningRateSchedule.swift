@@ -22,21 +22,43 @@ public enum LearningRateSchedule: Equatable, Sendable {
     }
 
     /// Parses `constant`, `step:every=3,gamma=0.5` or `cosine[:min=0.01]` (cosine spans `epochs`).
+    /// Ranges: every an integer in 1...1,000,000, gamma finite in (0, 10], min in [0, 1];
+    /// an unknown key is an error.
     public static func parse(_ spec: String, epochs: Int) throws -> LearningRateSchedule {
-        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let kind = parts.first ?? ""
+        let accepted: [String]
+        switch kind {
+        case "constant": accepted = []
+        case "step": accepted = ["every", "gamma"]
+        case "cosine": accepted = ["min"]
+        default: throw Diagnostic("unknown learning-rate schedule '\(spec)' (constant, step:every=N,gamma=G, cosine[:min=F])")
+        }
         var options: [String: Double] = [:]
         if parts.count == 2 {
-            for item in parts[1].split(separator: ",") {
-                let kv = item.split(separator: "=").map(String.init)
+            for item in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
+                let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
                 guard kv.count == 2, let v = Double(kv[1]) else { throw Diagnostic("schedule option '\(item)' is not key=number") }
+                guard accepted.contains(kv[0]) else {
+                    let takes = accepted.isEmpty ? "it takes none" : "it takes " + accepted.joined(separator: ", ")
+                    throw Diagnostic("schedule \(kind) has no option '\(kv[0])' (\(takes))")
+                }
                 options[kv[0]] = v
             }
         }
-        switch parts.first ?? "" {
-        case "constant": return .constant
-        case "step": return .step(every: Int(options["every"] ?? 1), gamma: options["gamma"] ?? 0.5)
-        case "cosine": return .cosine(epochs: epochs, minimum: options["min"] ?? 0)
-        default: throw Diagnostic("unknown learning-rate schedule '\(spec)' (constant, step:every=N,gamma=G, cosine[:min=F])")
+        func value(_ key: String, _ fallback: Double, _ ok: (Double) -> Bool, _ range: String) throws -> Double {
+            let v = options[key] ?? fallback
+            guard v.isFinite, ok(v) else { throw Diagnostic("schedule option \(key)=\(formatFloat(v)) is out of range: expected \(range)") }
+            return v
+        }
+        switch kind {
+        case "step":
+            let every = try value("every", 1, { $0 >= 1 && $0 <= 1_000_000 && $0.rounded() == $0 }, "an integer in 1...1000000")
+            return .step(every: Int(every), gamma: try value("gamma", 0.5, { $0 > 0 && $0 <= 10 }, "a number in (0, 10]"))
+        case "cosine":
+            return .cosine(epochs: epochs, minimum: try value("min", 0, { (0...1).contains($0) }, "a number in [0, 1]"))
+        default:
+            return .constant
         }
     }
 }

@@ -35,14 +35,18 @@ public final class Trainer {
     public var state: [String: Tensor]
     public var learningRate: Float
     public private(set) var stepCount = 0
+    /// The largest step count a checkpoint may carry (2^53).
+    public static let maximumSteps = 1 << 53
     let stepBackend: ExecutionBackend
     let evaluationBackend: ExecutionBackend
     /// The graph's float input taking a batch of examples, and its integer label input.
     public let featureInput: Input
     public let labelInput: Input?
 
+    /// Builds the step and evaluation graphs and checks them against `memoryBudget` (default:
+    /// `MemoryBudget.standard()`) before any tensor is allocated.
     public init(graph: Graph, loss: String, optimizer: Optimizer, backend: BackendKind = .interp,
-                seed: UInt64 = 0, optimize: Bool = true) throws {
+                seed: UInt64 = 0, optimize: Bool = true, memoryBudget: MemoryBudget? = nil) throws {
         forward = graph.nodes.contains { $0.type == nil } ? try inferTypes(graph) : graph
         self.loss = loss
         self.optimizer = optimizer
@@ -52,6 +56,8 @@ public final class Trainer {
         trainingGraph = try stepManager.run(forward)
         var evalManager = PassManager([EvaluationMode()] + pipeline)
         evaluationGraph = try evalManager.run(forward)
+        // The state lives twice while a step runs (old and new values), hence two copies.
+        try (memoryBudget ?? MemoryBudget.standard()).check(trainingGraph, stateCopies: 2)
         switch backend {
         case .interp:
             stepBackend = try Interpreter(graph: trainingGraph, usePlan: optimize)
@@ -70,14 +76,31 @@ public final class Trainer {
     /// The static batch size: the feature input's first dimension.
     public var batchSize: Int { featureInput.type.shape.dims.first ?? 1 }
 
-    /// One training step on explicit feeds; returns the loss.
+    /// Whether `step` throws on a NaN or infinite loss (default true): training that diverged
+    /// stops instead of carrying on with NaN params.
+    public var stopsOnNonFiniteLoss = true
+
+    /// One training step on explicit feeds; returns the loss. With `stopsOnNonFiniteLoss`, a
+    /// NaN or infinite loss is an error naming the step (the state then holds that step's update).
     @discardableResult
     public func step(_ feeds: [String: Tensor]) throws -> Float {
         var inputs = feeds
         inputs[TrainingStep.learningRateInput] = Tensor.scalar(learningRate)
         let outputs = try stepBackend.run(inputs: inputs, state: &state, step: stepCount)
         stepCount += 1
-        return outputs[loss]?.floats.first ?? .nan
+        let value = outputs[loss]?.floats.first ?? .nan
+        if stopsOnNonFiniteLoss && !value.isFinite {
+            throw Diagnostic("the loss '\(loss)' is \(value.isNaN ? "NaN" : value.description) at step \(stepCount) (learning rate \(learningRate)): training diverged")
+        }
+        return value
+    }
+
+    /// The names of params and state tensors holding a NaN or an infinity, sorted.
+    public var nonFiniteState: [String] {
+        state.filter { entry in
+            entry.value.dtype == .f32
+                && UnsafeBufferPointer(start: entry.value.floatPointer, count: entry.value.elementCount).contains { !$0.isFinite }
+        }.keys.sorted()
     }
 
     /// One training step on a batch of examples.
@@ -105,14 +128,23 @@ public final class Trainer {
                 throw Diagnostic("graph '\(forward.name)' has no rank-2 output '\(logits)' to classify with")
             }
             classes = scores.shape[1]
+            // Rows and labels are read by index below: check the shapes first, since a graph
+            // whose logits are narrower than the labels' range would read past each row.
+            guard classes > 0, scores.shape[0] >= batch.count, batch.labels.dtype == .i32,
+                  batch.labels.elementCount >= batch.count else {
+                throw Diagnostic("output '\(logits)' \(scores.type) does not hold one row of class scores per example (batch of \(batch.count))")
+            }
             let p = scores.floatPointer
             for row in 0..<batch.count {
+                let label = Int(batch.labels.intPointer[row])
+                guard (0..<classes).contains(label) else {
+                    throw Diagnostic("label \(label) is outside the \(classes) classes of output '\(logits)' \(scores.type); the graph's logits must have one column per class")
+                }
                 let base = row * classes
                 var best = 0, m = p[base]
                 for j in 0..<classes where p[base + j] > m { m = p[base + j]; best = j }
                 var sum = 0.0
                 for j in 0..<classes { sum += Foundation.exp(Double(p[base + j] - m)) }
-                let label = Int(batch.labels.intPointer[row])
                 totalLoss += Double(m) + Foundation.log(sum) - Double(p[base + label])
                 for j in 0..<classes { probabilities.append(Float(Foundation.exp(Double(p[base + j] - m)) / sum)) }
                 if best == label { correct += 1 }
@@ -151,7 +183,12 @@ public final class Trainer {
     }
 
     /// Saves params, optimiser state and the step count (safetensors, written atomically).
+    /// A state holding NaN or infinity is refused, so a diverged run never replaces a good file.
     public func saveCheckpoint(to path: String, metadata: [String: String] = [:]) throws {
+        let bad = nonFiniteState
+        guard bad.isEmpty else {
+            throw Diagnostic("not saving checkpoint '\(path)': \(bad.prefix(5).joined(separator: ", ")) hold NaN or infinity")
+        }
         var meta = metadata
         meta["kiln.steps"] = String(stepCount)
         meta["kiln.graph"] = forward.name
@@ -170,7 +207,12 @@ public final class Trainer {
             }
             state[name] = saved
         }
-        stepCount = Int(metadata["kiln.steps"] ?? "0") ?? 0
+        let steps = metadata["kiln.steps"] ?? "0"
+        // Step numbers seed dropout and count on; 2^53 keeps them exact and far from overflow.
+        guard let count = Int(steps), (0...Self.maximumSteps).contains(count) else {
+            throw Diagnostic("checkpoint '\(path)': kiln.steps '\(steps)' is not an integer in 0...\(Self.maximumSteps)")
+        }
+        stepCount = count
         return metadata
     }
 }

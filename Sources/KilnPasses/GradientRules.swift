@@ -172,12 +172,17 @@ func emitGradients(of node: Node, dy: String, wanted: Set<Int>, _ e: inout NodeE
             return try e.mul(spread, Double(keptShape.elementCount) / Double(shape(0).elementCount))
         }
     case .reduce_max:
-        // Every element equal to the maximum receives the full gradient (ties are rare in practice).
+        // The gradient is split evenly among the elements equal to the maximum (as JAX does):
+        // giving each tie the full gradient would multiply it by the number of ties, e.g. a
+        // broadcast parameter reduced back by reduce_max.
         try give(0) { e in
             let keptShape = try keptReductionShape(shape(0), attrs)
+            let axes = try normalizedAxes(attrs.ints("axes"), TensorType(.f32, shape(0)))
             let maxima = try e.broadcast(try e.reshape(y, to: keptShape), to: shape(0))
-            let spread = try e.broadcast(try e.reshape(dy, to: keptShape), to: shape(0))
-            return try e.mul(spread, try e.emit(.equal, [x[0], maxima]))
+            let mask = try e.emit(.equal, [x[0], maxima])
+            let ties = try e.emit(.reduce_sum, [mask], [("axes", .ints(axes)), ("keep_dims", .bool(true))])
+            let share = try e.div(try e.reshape(dy, to: keptShape), ties)
+            return try e.mul(try e.broadcast(share, to: shape(0)), mask)
         }
     case .softmax:
         // dx = y · (dy − Σ dy·y)

@@ -30,32 +30,46 @@ public struct Optimizer: Hashable, Sendable, CustomStringConvertible {
         self.weightDecay = weightDecay
     }
 
+    /// The option keys `kind` accepts (first the canonical spelling, then aliases).
+    public static func keys(for kind: Kind) -> [String] {
+        switch kind {
+        case .sgd: return ["lr", "weight_decay", "wd"]
+        case .momentum, .nesterov: return ["lr", "momentum", "beta1", "weight_decay", "wd"]
+        case .rmsprop: return ["lr", "rho", "beta1", "eps", "epsilon", "weight_decay", "wd"]
+        case .adam: return ["lr", "beta1", "beta2", "eps", "epsilon", "weight_decay", "wd"]
+        }
+    }
+
     /// Parses `adam`, `sgd:lr=0.1`, `momentum:lr=0.05,momentum=0.9,weight_decay=1e-4`, ….
-    /// Keys: lr, momentum (alias beta1, rho), beta1, beta2, eps, weight_decay.
+    /// Each kind takes only the keys it uses (`keys(for:)`), so `sgd:momentum=0.5` is an error
+    /// rather than silently ignored. Ranges: lr finite and ≥ 0 (0 freezes the params),
+    /// momentum/rho/beta1/beta2 in [0, 1), eps finite and > 0, weight_decay finite and ≥ 0.
     public static func parse(_ spec: String) throws -> Optimizer {
-        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let first = parts.first, let kind = Kind(rawValue: first) else {
             throw Diagnostic("unknown optimizer '\(spec)' (expected \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var o = Optimizer(kind)
         guard parts.count == 2 else { return o }
-        for item in parts[1].split(separator: ",") {
+        let accepted = keys(for: kind)
+        for item in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
             let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard kv.count == 2, let value = Double(kv[1]) else {
                 throw Diagnostic("optimizer option '\(item)' is not key=number")
             }
-            switch kv[0] {
-            case "lr": o.learningRate = value
-            case "momentum", "beta1", "rho": o.beta1 = value
-            case "beta2": o.beta2 = value
-            case "eps", "epsilon": o.epsilon = value
-            case "weight_decay", "wd": o.weightDecay = value
-            default: throw Diagnostic("unknown optimizer option '\(kv[0])' (expected lr, momentum, beta1, beta2, eps, weight_decay)")
+            guard accepted.contains(kv[0]) else {
+                throw Diagnostic("\(kind.rawValue) has no option '\(kv[0])' (it takes \(accepted.joined(separator: ", ")))")
             }
-        }
-        guard o.learningRate > 0 else { throw Diagnostic("learning rate must be positive, got \(formatFloat(o.learningRate))") }
-        guard (0..<1).contains(o.beta1), (0..<1).contains(o.beta2) else {
-            throw Diagnostic("momentum/beta values must be in [0, 1)")
+            func check(_ ok: Bool, _ range: String) throws {
+                guard ok, value.isFinite else { throw Diagnostic("optimizer option \(kv[0])=\(kv[1]) is out of range: expected \(range)") }
+            }
+            switch kv[0] {
+            case "lr": try check(value >= 0, "a finite number >= 0"); o.learningRate = value
+            case "momentum", "beta1", "rho": try check((0..<1).contains(value), "a number in [0, 1)"); o.beta1 = value
+            case "beta2": try check((0..<1).contains(value), "a number in [0, 1)"); o.beta2 = value
+            case "eps", "epsilon": try check(value > 0, "a finite number > 0"); o.epsilon = value
+            default: try check(value >= 0, "a finite number >= 0"); o.weightDecay = value
+            }
         }
         return o
     }

@@ -25,13 +25,15 @@ public enum PassRegistry {
         case "plan-memory":
             return MemoryPlanner(reuse: options["reuse"] != "false", inPlace: options["in-place"] != "false")
         default:
-            throw Diagnostic("unknown pass '\(name)' (known: \(names.joined(separator: ", ")))")
+            throw Diagnostic("unknown pass '\(name)'\(Suggestions.hint(for: name, among: names)) (known: \(names.joined(separator: ", ")))")
         }
     }
 
     /// Parses a comma-separated pipeline such as `infer-shapes,differentiate`.
     public static func pipeline(_ spec: String, options: [String: String] = [:]) throws -> [any Pass] {
-        try spec.split(separator: ",").map { try make(String($0).trimmingSpaces(), options: options) }
+        let names = spec.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw Diagnostic("the pass pipeline '\(spec)' is empty (known passes: \(Self.names.joined(separator: ", ")))") }
+        return try names.map { try make($0, options: options) }
     }
 }
 

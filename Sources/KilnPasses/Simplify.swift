@@ -69,6 +69,9 @@ public struct Simplify: Pass {
                     for i in result.nodes.indices where i > index {
                         result.nodes[i].operands = result.nodes[i].operands.map { $0 == v ? node.name : $0 }
                     }
+                    // Earlier substitutions that resolved to `v` (d_v → v) must follow the rename,
+                    // or a later reader of d_v would be rewritten to a name that no longer exists.
+                    substitution = substitution.mapValues { $0 == v ? node.name : $0 }
                     substitution[v] = node.name
                     if let d = definitions.removeValue(forKey: v) { definitions[node.name] = d }
                     if let c = constants.removeValue(forKey: v) { constants[node.name] = c }

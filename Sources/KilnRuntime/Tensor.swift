@@ -86,11 +86,15 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
-    /// The elements as int32 (float elements are truncated).
+    /// The elements as int32 (float elements are truncated; NaN becomes 0 and values beyond
+    /// the int32 range saturate, since `Int32(Float)` would trap on them).
     public var ints: [Int32] {
         switch dtype {
         case .i32: return Array(UnsafeBufferPointer(start: intPointer, count: elementCount))
-        case .f32: return UnsafeBufferPointer(start: floatPointer, count: elementCount).map { Int32($0) }
+        case .f32:
+            return UnsafeBufferPointer(start: floatPointer, count: elementCount).map { v in
+                v.isNaN ? 0 : v >= 2_147_483_648 ? .max : v <= -2_147_483_648 ? .min : Int32(v)
+            }
         }
     }
 

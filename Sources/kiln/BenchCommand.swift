@@ -12,11 +12,14 @@ struct Bench: ParsableCommand {
     @OptionGroup var graph: GraphFile
     @OptionGroup var transform: GraphTransformOptions
 
-    @Option(help: "Timed steps per backend.")
+    @Option(parsing: .unconditional, help: "Timed steps per backend (1-1000000).")
     var steps: Int = 20
 
-    @Option(help: "Warm-up steps per backend (not timed).")
+    @Option(parsing: .unconditional, help: "Warm-up steps per backend, not timed (0-1000000).")
     var warmup: Int = 3
+
+    @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
+    var memoryBudget: String?
 
     @Flag(help: "Print the time per kernel and per runtime call of one interpreter step (top 10).")
     var profile = false
@@ -24,11 +27,19 @@ struct Bench: ParsableCommand {
     @Flag(help: "Serve timed steps to a benchmark driver: after a 'ready' line, each input line 'interp' or 'jit' runs one step on that backend and prints its time in ms.")
     var serve = false
 
+    func validate() throws {
+        guard (1...1_000_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000000, got \(steps)") }
+        guard (0...1_000_000).contains(warmup) else { throw ValidationError("--warmup must be between 0 and 1000000, got \(warmup)") }
+        do { _ = try memoryBudget.map { try MemoryBudget.parse($0) } } catch let d as Diagnostic { throw ValidationError("--memory-budget: \(d.message)") }
+    }
+
     func run() throws {
         try reportingErrors {
             let forward = try transform.apply(try graph.load())
             var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
             let g = try manager.run(forward)
+            // Two backends, each with its own copy of the state.
+            try (memoryBudget.map { try MemoryBudget.parse($0) } ?? MemoryBudget.standard()).check(g, stateCopies: 2)
             let feeds = randomFeeds(g)
             let interpreter = try Interpreter(graph: g, usePlan: true)
             let jit = try JITBackend(graph: g)

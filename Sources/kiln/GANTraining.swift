@@ -12,12 +12,15 @@ extension Train {
         let data = try FashionMNIST.load(train: true, limit: limit)
         print("training GAN \(g.name) on Fashion-MNIST: \(data.count) images, batch \(gan.batchSize), backend \(backend)")
         var curves: [(Double, Double)] = []
-        for epoch in 1...Swift.max(epochs, 1) {
+        for epoch in 1...epochs {
             let start = monotonicSeconds()
             var d = 0.0, gl = 0.0
             let batches = data.trainingBatches(size: gan.batchSize, seed: seed &+ UInt64(epoch))
-            for b in batches {
+            for (i, b) in batches.enumerated() {
                 let (dl, gLoss) = try gan.step(b)
+                guard dl.isFinite, gLoss.isFinite else {
+                    throw CLIError("epoch \(epoch), batch \(i + 1) of \(batches.count): discriminator loss \(dl), generator loss \(gLoss): training diverged; stopped")
+                }
                 d += Double(dl)
                 gl += Double(gLoss)
             }
@@ -26,15 +29,15 @@ extension Train {
             print(String(format: "epoch %d: discriminator loss %.4f, generator loss %.4f, %.1f s", epoch, d / n, gl / n, monotonicSeconds() - start))
         }
         guard let report else { return }
-        try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
-        try Pictures.lineChart(title: "GAN losses per epoch", series: [("discriminator", curves.map(\.0)), ("generator", curves.map(\.1))])
-            .write(toFile: "\(report)/loss.svg", atomically: true, encoding: .utf8)
+        try AtomicFile.makeDirectory(report)
+        try AtomicFile.write(Pictures.lineChart(title: "GAN losses per epoch", series: [("discriminator", curves.map(\.0)), ("generator", curves.map(\.1))])
+            , to: "\(report)/loss.svg")
         if let fake = gan.lastFake {
             let images = (0..<Swift.min(32, gan.batchSize)).map { Array(UnsafeBufferPointer(start: fake.floatPointer + $0 * 784, count: 784)) }
-            try Data(try Pictures.grid(images, side: 28, columns: 8)).write(to: URL(fileURLWithPath: "\(report)/samples.png"))
+            try AtomicFile.write(try Pictures.grid(images, side: 28, columns: 8), to: "\(report)/samples.png")
         }
         let html = "<!doctype html><html><body style=\"font-family:sans-serif\"><h1>\(g.name)</h1><img src=\"loss.svg\"><h2>Generated samples</h2><img src=\"samples.png\" style=\"image-rendering:pixelated;width:600px\"></body></html>\n"
-        try html.write(toFile: "\(report)/index.html", atomically: true, encoding: .utf8)
+        try AtomicFile.write(html, to: "\(report)/index.html")
         print("report written to \(report)/index.html")
     }
 }

@@ -16,6 +16,7 @@ struct GraphTransformOptions: ParsableArguments {
 
     func validate() throws {
         if gradLoss != nil, trainLoss != nil { throw ValidationError("--grad and --train are exclusive") }
+        do { _ = try parsedOptimizer() } catch let d as Diagnostic { throw ValidationError("--optimizer: \(d.message)") }
     }
 
     /// The optimizer named by `--optimizer`.
@@ -52,6 +53,17 @@ struct PipelineOptions: ParsableArguments {
     static let defaultPipeline = "simplify,fuse,plan-memory"
 
     var isActive: Bool { optimized || passes != nil }
+
+    func validate() throws {
+        if let passes {
+            do { _ = try PassRegistry.pipeline(passes, options: ["loss": "loss"]) } catch let d as Diagnostic { throw ValidationError("--passes: \(d.message)") }
+        }
+        for (flag, names) in [("--print-after", printAfter), ("--print-before", printBefore)] {
+            for name in names where !PassRegistry.names.contains(name) {
+                throw ValidationError("\(flag): unknown pass '\(name)'\(Suggestions.hint(for: name, among: PassRegistry.names)) (known: \(PassRegistry.names.joined(separator: ", ")))")
+            }
+        }
+    }
 
     /// Runs the pipeline over `graph`, reporting statistics on standard error when asked.
     func run(_ graph: Graph) throws -> Graph {

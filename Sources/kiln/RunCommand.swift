@@ -25,11 +25,14 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("params"), help: "A safetensors checkpoint holding param/state values.")
     var checkpoint: String?
 
-    @Option(help: "Seed of the parameter initialisers.")
+    @Option(parsing: .unconditional, help: "Seed of the parameter initialisers.")
     var seed: UInt64 = 0
 
-    @Option(help: "Step number fed to random ops (dropout, random_normal).")
+    @Option(parsing: .unconditional, help: "Step number fed to random ops (dropout, random_normal), 0 to 2^53.")
     var step: Int = 0
+
+    @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
+    var memoryBudget: String?
 
     @Option(help: "Directory for the outputs (created if missing).")
     var outputDir: String = "out"
@@ -40,14 +43,31 @@ struct Run: ParsableCommand {
     @Flag(help: "Execute in the memory plan's arena (runs plan-memory if the pipeline did not).")
     var plan = false
 
+    func validate() throws {
+        guard (0...(1 << 53)).contains(step) else { throw ValidationError("--step must be between 0 and 2^53, got \(step)") }
+        guard backend == "interp" || backend == "jit" else { throw ValidationError("unknown backend '\(backend)' (interp or jit)") }
+        do { _ = try memoryBudget.map { try MemoryBudget.parse($0) } } catch let d as Diagnostic { throw ValidationError("--memory-budget: \(d.message)") }
+    }
+
     func run() throws {
         try reportingErrors {
             guard backend == "interp" || backend == "jit" else { throw CLIError("unknown backend '\(backend)' (interp or jit)") }
             var g = try pipeline.run(try transform.apply(try graph.load()))
             if backend == "jit" && !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
             if plan && g.memoryPlan == nil { g = try MemoryPlanner().run(g) }
+            try (memoryBudget.map { try MemoryBudget.parse($0) } ?? MemoryBudget.standard()).check(g)
             var feeds: [String: Tensor] = [:]
-            for (name, path) in try pairs(inputs, "--input") { feeds[name] = try NumPyFormat.read(path: path) }
+            for (name, path) in try pairs(inputs, "--input") {
+                guard let declared = g.inputs.first(where: { $0.name == name }) else {
+                    throw CLIError("--input \(name): the graph has no input '\(name)'\(Suggestions.hint(for: name, among: g.inputs.map(\.name))) (inputs: \(g.inputs.map(\.name).joined(separator: ", ")))")
+                }
+                let tensor = try NumPyFormat.read(path: path)
+                // The interpreter checks types too; saying it here names the flag and the file.
+                guard tensor.type == declared.type else {
+                    throw CLIError("--input \(name): expects \(declared.type), '\(path)' holds \(tensor.type)")
+                }
+                feeds[name] = tensor
+            }
             if transform.trainLoss != nil, feeds[TrainingStep.learningRateInput] == nil {
                 feeds[TrainingStep.learningRateInput] = Tensor.scalar(Float(try transform.parsedOptimizer().learningRate))
             }
@@ -56,7 +76,24 @@ struct Run: ParsableCommand {
             }
             var state = initialState(for: g, seed: seed)
             if let checkpoint {
-                for (name, tensor) in try SafetensorsFormat.read(path: checkpoint).tensors where state[name] != nil {
+                let given = Set(try pairs(params, "--param").map(\.0))
+                let tensors = try SafetensorsFormat.read(path: checkpoint).tensors
+                // A trainable param missing from the checkpoint would silently keep its
+                // initialiser; optimiser state (moments, counters) starts from its initialiser
+                // by design, but is named so that it is not silent either.
+                let absent = g.params.filter { tensors[$0.name] == nil && !given.contains($0.name) }
+                let missing = absent.filter { $0.role == .param }.map(\.name)
+                guard missing.isEmpty else {
+                    throw CLIError("--params '\(checkpoint)' has no \(missing.map { "'\($0)'" }.joined(separator: ", ")) (give it with --param NAME=PATH.npy)")
+                }
+                let fresh = absent.map(\.name)
+                if !fresh.isEmpty {
+                    FileHandleOutput.standardError.write("note: --params '\(checkpoint)' has no state \(fresh.joined(separator: ", ")); initialised\n")
+                }
+                for (name, tensor) in tensors where state[name] != nil {
+                    if let declared = g.param(named: name), declared.type != tensor.type {
+                        throw CLIError("--params '\(checkpoint)': '\(name)' is \(tensor.type), the graph needs \(declared.type)")
+                    }
                     state[name] = tensor
                 }
             }
@@ -70,14 +107,18 @@ struct Run: ParsableCommand {
             }
             let executor: ExecutionBackend = backend == "jit" ? try JITBackend(graph: g) : try Interpreter(graph: g, usePlan: plan)
             let outputs = try executor.run(inputs: feeds, state: &state, step: step)
-            try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+            // All outputs or none: a failure part-way leaves the directory as it was.
+            let set = try OutputSet(directory: outputDir)
             for name in g.outputs {
                 guard let tensor = outputs[name] else { continue }
-                try NumPyFormat.write(tensor, to: "\(outputDir)/\(name).npy")
-                print("\(name): \(tensor.type)  \(summary(tensor))")
+                try set.add("\(name).npy", bytes: NumPyFormat.encode(tensor))
             }
             for update in g.updates {
-                if let tensor = state[update.target] { try NumPyFormat.write(tensor, to: "\(outputDir)/\(update.target).npy") }
+                if let tensor = state[update.target] { try set.add("\(update.target).npy", bytes: NumPyFormat.encode(tensor)) }
+            }
+            try set.commit()
+            for name in g.outputs {
+                if let tensor = outputs[name] { print("\(name): \(tensor.type)  \(summary(tensor))") }
             }
             if pipeline.stats, let interpreter = executor as? Interpreter {
                 let s = interpreter.lastStats

@@ -11,18 +11,18 @@ struct TrainingReport {
     var epochs: [(train: Double, validation: Double, test: Double)] = []
 
     func write(to directory: String, trainer: Trainer, test: Dataset, graphName: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(directory)
         let classifier = trainer.isClassifier
         var html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Kiln: \(graphName)</title></head>"
         html += "<body style=\"font-family:sans-serif;max-width:900px;margin:auto\"><h1>\(graphName)</h1>"
         html += "<p>\(trainer.optimizer), batch \(trainer.batchSize), \(epochs.count) epochs, \(trainer.stepCount) steps.</p>"
         let losses = Pictures.lineChart(title: "loss per epoch", series: [("train", epochs.map(\.train)), ("validation", epochs.map(\.validation))] +
                                         (classifier ? [] : [("test", epochs.map(\.test))]))
-        try losses.write(toFile: "\(directory)/loss.svg", atomically: true, encoding: .utf8)
+        try AtomicFile.write(losses, to: "\(directory)/loss.svg")
         html += "<h2>Loss</h2><img src=\"loss.svg\">"
         if classifier {
-            try Pictures.lineChart(title: "test accuracy per epoch", series: [("test accuracy", epochs.map(\.test))])
-                .write(toFile: "\(directory)/accuracy.svg", atomically: true, encoding: .utf8)
+            try AtomicFile.write(Pictures.lineChart(title: "test accuracy per epoch", series: [("test accuracy", epochs.map(\.test))]),
+                                 to: "\(directory)/accuracy.svg")
             html += "<h2>Accuracy</h2><img src=\"accuracy.svg\">"
             let evaluation = try trainer.evaluate(test)
             let metrics = ClassificationMetrics(predictions: evaluation.predictions, labels: evaluation.labels, classes: evaluation.classes)
@@ -32,14 +32,14 @@ struct TrainingReport {
                 let scores = stride(from: c, to: evaluation.probabilities.count, by: evaluation.classes).map { evaluation.probabilities[$0] }
                 text += String(format: "  class %d: %.4f\n", c, ROCCurve(scores: scores, positives: evaluation.labels.map { Int($0) == c }).auc)
             }
-            try text.write(toFile: "\(directory)/metrics.txt", atomically: true, encoding: .utf8)
+            try AtomicFile.write(text, to: "\(directory)/metrics.txt")
             html += "<h2>Metrics</h2><pre>\(text)</pre>"
         }
         if let grid = try sampleGrid(trainer: trainer, test: test) {
-            try Data(grid).write(to: URL(fileURLWithPath: "\(directory)/samples.png"))
+            try AtomicFile.write(grid, to: "\(directory)/samples.png")
             html += "<h2>Samples</h2><p>\(classifier ? "The first test images." : "Test images (odd rows) and the model's outputs (even rows).")</p><img src=\"samples.png\" style=\"image-rendering:pixelated;width:600px\">"
         }
-        try (html + "</body></html>\n").write(toFile: "\(directory)/index.html", atomically: true, encoding: .utf8)
+        try AtomicFile.write(html + "</body></html>\n", to: "\(directory)/index.html")
     }
 
     /// Test images, and for image-to-image models (an output of the input's size) their outputs.

@@ -52,6 +52,11 @@ struct GradientCheckTests {
                       body: "y = max_pool2d(x, window=[2, 2], stride=[2, 2], padding=[1, 1])", overrides: ["x": distinct]))
         c.append(Case(name: "reduce_max (distinct values)", declarations: "param x: f32[1, 2, 5, 5] = zeros",
                       body: "y = reduce_max(x, axes=[2, 3])", overrides: ["x": distinct]))
+        // Ties share the gradient: d_p = 1, not 4 (one share per broadcast copy).
+        c.append(Case(name: "reduce_max (ties)", declarations: "param p: f32[1] = constant(0.3)",
+                      body: "y = reduce_max(broadcast_to(p, shape=[4]), axes=[0])"))
+        c.append(Case(name: "reduce_max (ties per row)", declarations: "param p: f32[2, 1] = uniform(-1.0, 1.0)",
+                      body: "y = reduce_max(broadcast_to(p, shape=[2, 3]), axes=[1], keep_dims=true)"))
         c.append(Case(name: "avg_pool2d", declarations: "param x: f32[1, 2, 5, 5] = uniform(-1.0, 1.0)", body: "y = avg_pool2d(x, window=[3, 3], stride=[2, 2], padding=[1, 1])"))
         c.append(Case(name: "transpose", declarations: "param a: f32[2, 3, 4] = uniform(-1.0, 1.0)", body: "y = transpose(a, perm=[2, 0, 1])"))
         c.append(Case(name: "reshape", declarations: p, body: "y = reshape(a, shape=[6, 2])"))

@@ -4,10 +4,13 @@ import KilnIR
 /// Whole-file reads and crash-safe writes. A write goes to a fresh temporary file in the
 /// destination's directory, is flushed to disk, and only then renamed over the real name, so a
 /// crash at any moment leaves either the old file or the complete new one under that name.
-enum AtomicFile {
-    static func write(_ bytes: [UInt8], to path: String) throws {
+public enum AtomicFile {
+    /// Writes `bytes` to `path` atomically (temporary file, fsync, rename). Temporary files of
+    /// earlier writes to the same name whose process is gone are removed first.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
+        removeStaleTemporaries(of: url.lastPathComponent, in: directory)
         // O_EXCL on a random name: never truncate a file someone else is writing.
         var temporary = "", descriptor: Int32 = -1
         for _ in 0..<8 {
@@ -31,10 +34,32 @@ enum AtomicFile {
         guard close(descriptor) == 0 else { throw Diagnostic("cannot write '\(path)': \(systemError())") }
         guard rename(temporary, path) == 0 else { throw Diagnostic("cannot write '\(path)': \(systemError())") }
         renamed = true
+        syncDirectory(directory)
+    }
+
+    /// Writes `text` as UTF-8 to `path` atomically.
+    public static func write(_ text: String, to path: String) throws {
+        try write(Array(text.utf8), to: path)
+    }
+
+    /// Makes the rename of an entry of `directory` durable; best effort.
+    static func syncDirectory(_ directory: String) {
         let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)  // makes the rename itself durable; best effort
+            fsync(directoryDescriptor)
             close(directoryDescriptor)
+        }
+    }
+
+    /// Removes `.NAME.tmp-PID-RAND` files left in `directory` by writes whose process no longer
+    /// exists (killed mid-write). A live process's temporary file is never touched.
+    static func removeStaleTemporaries(of name: String, in directory: String) {
+        let prefix = ".\(name).tmp-"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for entry in entries where entry.hasPrefix(prefix) {
+            let fields = entry.dropFirst(prefix.count).split(separator: "-")
+            guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, UInt32(fields[1]) != nil else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink("\(directory)/\(entry)") }
         }
     }
 
@@ -53,13 +78,25 @@ enum AtomicFile {
         }
     }
 
-    static func read(_ path: String) throws -> [UInt8] {
+    /// The whole content of the regular file at `path`. Devices, pipes and sockets are refused
+    /// (`/dev/zero` would never end), and a file longer than `limit` bytes is refused before
+    /// anything is read.
+    public static func read(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Diagnostic("cannot read '\(path)': \(systemError())") }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
         var info = stat()
-        if fstat(descriptor, &info) == 0, info.st_size > 0 { bytes.reserveCapacity(Int(info.st_size)) }
+        guard fstat(descriptor, &info) == 0 else { throw Diagnostic("cannot read '\(path)': \(systemError())") }
+        let kind = info.st_mode & S_IFMT
+        if kind == S_IFDIR { throw Diagnostic("cannot read '\(path)': Is a directory") }
+        guard kind == S_IFREG else {
+            throw Diagnostic("cannot read '\(path)': not a regular file (devices, pipes and sockets are refused)")
+        }
+        guard info.st_size <= limit else {
+            throw Diagnostic("cannot read '\(path)': it has \(info.st_size) bytes, more than the limit of \(limit)")
+        }
+        if info.st_size > 0 { bytes.reserveCapacity(Int(info.st_size)) }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = chunk.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress, $0.count) }
@@ -68,9 +105,31 @@ enum AtomicFile {
                 throw Diagnostic("cannot read '\(path)': \(systemError())")
             }
             if n == 0 { return bytes }
+            // A file that grows while it is read (a log being written) is still bounded.
+            guard bytes.count + n <= limit else {
+                throw Diagnostic("cannot read '\(path)': longer than the limit of \(limit) bytes")
+            }
             bytes += chunk[0..<n]
         }
     }
 
-    private static func systemError() -> String { String(cString: strerror(errno)) }
+    /// Creates `path` and its parents if missing; a failure names the path and the reason
+    /// (instead of Foundation's `NSCocoaErrorDomain Code=512`).
+    public static func makeDirectory(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw Diagnostic("cannot use '\(path)' as a directory: it exists and is not a directory") }
+            guard access(path, W_OK) == 0 else { throw Diagnostic("cannot write into '\(path)': \(systemError())") }
+            return
+        }
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw Diagnostic("cannot create directory '\(prefix)': \(systemError())")
+            }
+        }
+    }
+
+    static func systemError() -> String { String(cString: strerror(errno)) }
 }

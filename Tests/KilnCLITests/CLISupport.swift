@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+@testable import kiln
+
+/// The message ArgumentParser prints for `arguments` of `command`, or nil when they parse and
+/// validate (the options of each verb are checked before anything runs).
+func validationMessage<C: ParsableCommand>(_ command: C.Type, _ arguments: [String]) -> String? {
+    do {
+        _ = try command.parse(arguments)
+        return nil
+    } catch {
+        return command.message(for: error)
+    }
+}
+
+/// The repository root (for Graphs/ and the built `kiln` binary).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs the built `kiln` binary; returns its exit status, standard output and standard error.
+func runKiln(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = kilnBinary
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    // Standard error goes to a file, so neither stream can block the child on a full pipe
+    // while the other is being read.
+    let errPath = NSTemporaryDirectory() + "kiln-cli-stderr-\(UUID().uuidString)"
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errPath) }
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let errData = FileManager.default.contents(atPath: errPath) ?? Data()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// `.build/debug/kiln` next to the test bundle (SwiftPM builds it as a dependency of this target).
+let kilnBinary: URL = {
+    let candidates = [Bundle.main.bundleURL.appendingPathComponent("kiln"),
+                      Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("kiln"),
+                      repositoryRoot.appendingPathComponent(".build/debug/kiln")]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
+}()
+
+/// A fresh directory under the system's temporary directory.
+func makeTemporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "kiln-cli-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Writes `text` to `name` in `directory` and returns the path.
+func writeFile(_ text: String, _ name: String, in directory: String) throws -> String {
+    let path = "\(directory)/\(name)"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import kiln
+
+/// Bad option values are errors naming the option and its accepted range (issue 12 lists 32
+/// that were silently accepted, and several that crashed).
+struct OptionValidationTests {
+    static let graph = repositoryRoot.appendingPathComponent("Graphs/mlp.kiln").path
+
+    @Test("kiln train refuses out-of-range values", arguments: [
+        (["--epochs", "0"], "--epochs must be between 1 and 1000000, got 0"),
+        (["--epochs", "-1"], "--epochs must be between 1 and 1000000, got -1"),
+        (["--epochs=-1"], "--epochs must be between 1 and 1000000, got -1"),
+        (["--epochs", "9223372036854775807"], "--epochs must be between 1 and 1000000, got 9223372036854775807"),
+        (["--validation", "1.5"], "--validation must be a fraction in [0, 1), got 1.5"),
+        (["--validation", "inf"], "--validation must be a fraction in [0, 1), got inf"),
+        (["--validation", "nan"], "--validation must be a fraction in [0, 1), got nan"),
+        (["--validation", "-1"], "--validation must be a fraction in [0, 1), got -1.0"),
+        (["--patience", "-1"], "--patience must be between 1 and 1000000, got -1"),
+        (["--patience", "2", "--validation", "0"], "--patience needs a validation set: --validation must be > 0"),
+        (["--limit", "0"], "--limit must be at least 1, got 0"),
+        (["--batch", "-3"], "--batch must be at least 1, got -3"),
+        (["--optimizer", "adam:lr=inf"], "--optimizer: optimizer option lr=inf is out of range: expected a finite number >= 0"),
+        (["--optimizer", "adam:eps=0"], "--optimizer: optimizer option eps=0 is out of range: expected a finite number > 0"),
+        (["--optimizer", "adam:eps=-1"], "--optimizer: optimizer option eps=-1 is out of range: expected a finite number > 0"),
+        (["--optimizer", "adam:eps=nan"], "--optimizer: optimizer option eps=nan is out of range: expected a finite number > 0"),
+        (["--optimizer", "adam:weight_decay=nan"], "--optimizer: optimizer option weight_decay=nan is out of range: expected a finite number >= 0"),
+        (["--optimizer", "adam:weight_decay=-5"], "--optimizer: optimizer option weight_decay=-5 is out of range: expected a finite number >= 0"),
+        (["--optimizer", "sgd:momentum=0.5"], "--optimizer: sgd has no option 'momentum' (it takes lr, weight_decay, wd)"),
+        (["--optimizer", "adam:beta1=1"], "--optimizer: optimizer option beta1=1 is out of range: expected a number in [0, 1)"),
+        (["--schedule", "step:foo=1"], "--schedule: schedule step has no option 'foo' (it takes every, gamma)"),
+        (["--schedule", "step:every=nan"], "--schedule: schedule option every=nan is out of range: expected an integer in 1...1000000"),
+        (["--schedule", "step:every=inf"], "--schedule: schedule option every=inf is out of range: expected an integer in 1...1000000"),
+        (["--schedule", "step:every=1e300"], "--schedule: schedule option every=1e+300 is out of range: expected an integer in 1...1000000"),
+        (["--schedule", "step:every=0"], "--schedule: schedule option every=0.0 is out of range: expected an integer in 1...1000000"),
+        (["--schedule", "cosine:min=2"], "--schedule: schedule option min=2.0 is out of range: expected a number in [0, 1]"),
+        (["--schedule", "constant:x=1"], "--schedule: schedule constant has no option 'x' (it takes none)"),
+        (["--resume"], "--resume needs --checkpoint PATH"),
+        (["--memory-budget", "lots"], "--memory-budget: memory budget 'lots' is not a positive size (e.g. 2G, 512M, 1048576)"),
+    ])
+    func train(_ arguments: [String], _ expected: String) {
+        #expect(validationMessage(Train.self, [Self.graph] + arguments) == expected)
+    }
+
+    @Test("kiln train accepts sgd:lr=0, the boundaries and the defaults", arguments: [
+        ["--optimizer", "sgd:lr=0"], ["--validation", "0"], ["--epochs", "1000000"], ["--schedule", "step:every=2,gamma=0.5"],
+        ["--schedule", "cosine:min=0"], [], ["--memory-budget", "512M"],
+    ])
+    func trainAccepts(_ arguments: [String]) {
+        #expect(validationMessage(Train.self, [Self.graph] + arguments) == nil)
+    }
+
+    @Test("kiln bench refuses non-positive steps and negative warm-up", arguments: [
+        (["--steps", "0"], "--steps must be between 1 and 1000000, got 0"),
+        (["--steps=-5"], "--steps must be between 1 and 1000000, got -5"),
+        (["--steps", "-5"], "--steps must be between 1 and 1000000, got -5"),
+        (["--warmup", "-1"], "--warmup must be between 0 and 1000000, got -1"),
+    ])
+    func bench(_ arguments: [String], _ expected: String) {
+        #expect(validationMessage(Bench.self, [Self.graph] + arguments) == expected)
+    }
+
+    @Test("pass names and pipelines are checked", arguments: [
+        (["--print-after", "NO_SUCH_PASS"], "--print-after: unknown pass 'NO_SUCH_PASS' (known: infer-shapes, differentiate, training-step, simplify, dce, fuse, plan-memory, eval-mode)"),
+        (["--print-before", "fuze"], "--print-before: unknown pass 'fuze' (did you mean 'fuse'?) (known: infer-shapes, differentiate, training-step, simplify, dce, fuse, plan-memory, eval-mode)"),
+        (["--passes", ""], "--passes: the pass pipeline '' is empty (known passes: infer-shapes, differentiate, training-step, simplify, dce, fuse, plan-memory, eval-mode)"),
+        (["--passes", "simplify,nope"], "--passes: unknown pass 'nope' (known: infer-shapes, differentiate, training-step, simplify, dce, fuse, plan-memory, eval-mode)"),
+    ])
+    func passes(_ arguments: [String], _ expected: String) {
+        #expect(validationMessage(Dump.self, [Self.graph] + arguments) == expected)
+    }
+
+    @Test("kiln run refuses a negative step")
+    func runStep() {
+        #expect(validationMessage(Run.self, [Self.graph, "--step", "-1"]) == "--step must be between 0 and 2^53, got -1")
+    }
+}
