@@ -1,0 +1,142 @@
+import KilnIR
+import KilnPasses
+
+/// Finds the first node, in schedule order, that a backend computes wrongly, without looking
+/// inside any backend: the optimised graph is copied with every node result made an output (so
+/// nothing is fused differently — fusion already ran — but every value survives the step),
+/// memory is re-planned, and both backends run it once. Then each node's results are checked
+/// against the interpreter's kernel run on *that backend's own operands*, so error carried in
+/// from earlier nodes cancels and a miscompiled kernel stands out even deep in a training step.
+/// Inside a diverging fused kernel, each body op's dependency cone is built as a kernel of its
+/// own and run on the backend, which names the op that goes wrong.
+///
+/// Keeping every value as an output turns off in-place buffer reuse: a divergence that only
+/// appears with the memory plan's sharing is reported as "no node diverges" with a note.
+struct DivergingNodeSearch {
+    let graph: Graph
+    let backends: (reference: ComparedBackend, candidate: ComparedBackend)
+    let tolerance: Tolerance
+
+    func run(feeds: [String: Tensor], state: [String: Tensor], step: Int, runFailed: Bool) throws -> NodeSearch {
+        var everything = graph
+        var outputs = graph.outputs
+        for node in graph.nodes { for name in node.resultNames where !outputs.contains(name) { outputs.append(name) } }
+        everything.outputs = outputs
+        everything.memoryPlan = MemoryPlanner().plan(everything)
+
+        var referenceState = state, candidateState = state.mapValues { $0.copy() }
+        let a = try backends.reference.make(everything).run(inputs: feeds, state: &referenceState, step: step)
+        let b = try backends.candidate.make(everything).run(inputs: feeds, state: &candidateState, step: step)
+        func value(_ name: String, _ run: [String: Tensor]) throws -> Tensor {
+            guard let t = run[name] ?? feeds[name] ?? state[name] else { throw Diagnostic("internal: no value '\(name)' after the run") }
+            return t
+        }
+
+        for (index, node) in graph.nodes.enumerated() {
+            for (run, backend) in [(b, backends.candidate), (a, backends.reference)] {
+                let operands = try node.operands.map { try value($0, run) }
+                let expected = try Self.reference(node, operands, step: step)
+                let errors = try zip(node.resultNames, expected).map { name, want in
+                    TensorDifference.between(want, try value(name, run), name: name, kind: .value, step: step, tolerance: tolerance)
+                }
+                guard errors.contains(where: { !$0.passed }) else { continue }
+                var inputs: [TensorDifference] = []
+                for name in Set(node.operands).sorted(by: { (node.operands.firstIndex(of: $0) ?? 0) < (node.operands.firstIndex(of: $1) ?? 0) }) {
+                    inputs.append(TensorDifference.between(try value(name, a), try value(name, b), name: name, kind: .value, step: step, tolerance: tolerance))
+                }
+                let against = try node.resultNames.map {
+                    TensorDifference.between(try value($0, a), try value($0, b), name: $0, kind: .value, step: step, tolerance: tolerance)
+                }
+                var divergence = NodeDivergence(node: identity(node, index), backend: backend.name, innerOp: nil, innerError: nil,
+                                                inputs: inputs, outputs: errors, outputsAgainstReference: against)
+                var note = ""
+                if node.region != nil {
+                    (divergence.innerOp, divergence.innerError, note) = try innerOp(of: node, operands: operands, backend: backend, step: step)
+                }
+                return NodeSearch(step: step, nodesChecked: index + 1, divergence: divergence, note: note)
+            }
+        }
+        let note = runFailed
+            ? "every node agrees when all values are kept (no buffer is shared in place): suspect the memory plan's buffer reuse or the outputs' buffers"
+            : ""
+        return NodeSearch(step: step, nodesChecked: graph.nodes.count, divergence: nil, note: note)
+    }
+
+    private func identity(_ node: Node, _ index: Int) -> NodeIdentity {
+        NodeIdentity(name: node.name, op: node.region.map { Printer.kernelName($0) } ?? node.op.name, index: index, location: node.location)
+    }
+
+    /// Names the first op of `kernel`'s body that `backend` gets wrong: each op's dependency
+    /// cone inside the body becomes a kernel of its own (an op alone stays a plain node), run on
+    /// the backend with the kernel's operands, against the interpreter's body values.
+    private func innerOp(of kernel: Node, operands: [Tensor], backend: ComparedBackend,
+                         step: Int) throws -> (NodeIdentity?, TensorDifference?, String) {
+        guard let body = kernel.region else { return (nil, nil, "") }
+        let values = try Self.bodyValues(kernel, operands, step: step)
+        var operandValue: [String: Tensor] = [:]
+        for (name, t) in zip(kernel.operands, operands) { operandValue[name] = t }
+        for (position, op) in body.enumerated() {
+            var needed: Set<String> = [op.name]
+            for earlier in body[...position].reversed() where needed.contains(earlier.name) { needed.formUnion(earlier.operands) }
+            let cone = body[...position].filter { needed.contains($0.name) }
+            var mini = Graph(name: "cone", sourceFile: graph.sourceFile)
+            var feeds: [String: Tensor] = [:]
+            for name in kernel.operands where needed.contains(name) && feeds[name] == nil {
+                guard let t = operandValue[name] else { continue }
+                mini.inputs.append(Input(name: name, type: t.type))
+                feeds[name] = t
+            }
+            mini.nodes = cone.count == 1 ? cone : [Node(name: op.name, op: .fused, operands: mini.inputs.map(\.name), type: op.type,
+                                                        location: op.location, region: cone)]
+            mini.outputs = [op.name]
+            mini.memoryPlan = MemoryPlanner().plan(mini)
+            let result: Tensor
+            do {
+                var none: [String: Tensor] = [:]
+                guard let t = try backend.make(mini).run(inputs: feeds, state: &none, step: step)[op.name] else { continue }
+                result = t
+            } catch {
+                return (nil, nil, "could not run '\(op.name)' (\(op.op.name)) alone on the \(backend.name): \(error)")
+            }
+            guard let want = values[op.name] else { continue }
+            let d = TensorDifference.between(want, result, name: op.name, kind: .value, step: step, tolerance: tolerance)
+            if !d.passed {
+                let name = NodeIdentity(name: op.name, op: op.op.name, index: position, location: op.location)
+                return (name, d, "")
+            }
+        }
+        return (nil, nil, "every op of the kernel agrees when run with only the ops it depends on: the error needs the whole kernel")
+    }
+
+    /// The interpreter's results of `node` on `operands`: the reference kernel, no test hook.
+    static func reference(_ node: Node, _ operands: [Tensor], step: Int) throws -> [Tensor] {
+        if node.region != nil {
+            let values = try bodyValues(node, operands, step: step)
+            return try node.resultNames.map { name in
+                guard let t = values[name] else { throw Diagnostic("internal: fused kernel '\(node.name)' defines no '\(name)'") }
+                return t
+            }
+        }
+        guard let type = node.type else { throw Diagnostic("'\(node.name)' has no type", at: node.location) }
+        let out = Tensor(uninitialized: type)
+        try Kernels.execute(node, operands, into: out, step: step)
+        return [out]
+    }
+
+    /// Every value of a fused kernel's body, run op by op on the interpreter's kernels.
+    static func bodyValues(_ kernel: Node, _ operands: [Tensor], step: Int) throws -> [String: Tensor] {
+        var values: [String: Tensor] = [:]
+        for (name, t) in zip(kernel.operands, operands) { values[name] = t }
+        for node in kernel.region ?? [] {
+            let inputs = try node.operands.map { name in
+                guard let t = values[name] else { throw Diagnostic("internal: '\(node.name)' reads '\(name)' before it is defined", at: node.location) }
+                return t
+            }
+            guard let type = node.type else { throw Diagnostic("'\(node.name)' has no type", at: node.location) }
+            let out = Tensor(uninitialized: type)
+            try Kernels.execute(node, inputs, into: out, step: step)
+            values[node.name] = out
+        }
+        return values
+    }
+}
