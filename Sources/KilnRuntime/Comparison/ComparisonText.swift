@@ -10,7 +10,7 @@ extension ComparisonReport {
         if !outputs.isEmpty { out += "\noutputs (worst step)\n" + Self.table(outputs) }
         if !state.isEmpty { out += "\nparams and optimiser state after each update (worst step)\n" + Self.table(state) }
         if let loss { out += "\n" + Self.lossText(loss) }
-        if let nodeSearch { out += "\n" + Self.searchText(nodeSearch, reference: reference) }
+        if let nodeSearch { out += "\n" + Self.searchText(nodeSearch, reference: reference, candidate: candidate) }
         let failing = (outputs + state).filter { !$0.passed }.count
         out += "\n" + (passed ? "PASS: every output and state tensor within tolerance"
                               : "FAIL: \(failing) tensor\(failing == 1 ? "" : "s") outside the tolerance"
@@ -50,7 +50,7 @@ extension ComparisonReport {
         return out
     }
 
-    static func searchText(_ search: NodeSearch, reference: String) -> String {
+    static func searchText(_ search: NodeSearch, reference: String, candidate: String) -> String {
         guard let d = search.divergence else {
             var out = "nodes: all \(search.nodesChecked) nodes agree at step \(search.step) (each result within tolerance of the \(reference)'s kernel on the same operands)\n"
             if !search.note.isEmpty { out += "  note: \(search.note)\n" }
@@ -65,9 +65,9 @@ extension ComparisonReport {
             out += "\n"
         }
         if !search.note.isEmpty { out += "  note: \(search.note)\n" }
-        out += "  inputs (\(d.backend == reference ? "reference" : "candidate") against reference, full runs):\n" + table(d.inputs)
+        out += "  inputs (\(candidate) against \(reference), full runs):\n" + table(d.inputs)
         out += "  output (\(d.backend) against the \(reference)'s kernel on the \(d.backend)'s own operands):\n" + table(d.outputs)
-        out += "  output (full runs):\n" + table(d.outputsAgainstReference)
+        out += "  output (\(candidate) against \(reference), full runs):\n" + table(d.outputsAgainstReference)
         return out
     }
 }
