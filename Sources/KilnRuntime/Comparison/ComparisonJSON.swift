@@ -61,8 +61,11 @@ extension ComparisonReport {
                 ("outputs_against_reference", jsonArray(d.outputsAgainstReference.map(tensorJSON))),
             ])
         }
+        let checks = s.checks.map { c in
+            jsonObject([("node", identityJSON(c.node)), ("own_error", tensorJSON(c.ownError)), ("carried_error", tensorJSON(c.carriedError))])
+        }
         return jsonObject([("step", "\(s.step)"), ("checked", "\(s.nodesChecked)"), ("note", JSONValue.quoted(s.note)),
-                           ("divergence", divergence)])
+                           ("divergence", divergence), ("checks", jsonArray(checks))])
     }
 }
 

@@ -74,6 +74,21 @@ public struct NodeDivergence: Sendable, Equatable {
     }
 }
 
+/// One node of the per-node search: how far the candidate's result is from the interpreter's
+/// kernel on the candidate's own operands (the node's own error), and from the reference's
+/// full run (the error it carries, including what flowed in). Worst over the node's results.
+public struct NodeCheck: Sendable, Equatable {
+    public var node: NodeIdentity
+    public var ownError: TensorDifference
+    public var carriedError: TensorDifference
+
+    public init(node: NodeIdentity, ownError: TensorDifference, carriedError: TensorDifference) {
+        self.node = node
+        self.ownError = ownError
+        self.carriedError = carriedError
+    }
+}
+
 /// What the per-node search found.
 public struct NodeSearch: Sendable, Equatable {
     /// The step (0-based) whose inputs and state the search ran on: the first step where
@@ -85,12 +100,15 @@ public struct NodeSearch: Sendable, Equatable {
     public var divergence: NodeDivergence?
     /// Why the search could not conclude, or what its result means (empty when nothing to say).
     public var note: String
+    /// Every node checked, in schedule order (up to and including a diverging one).
+    public var checks: [NodeCheck]
 
-    public init(step: Int, nodesChecked: Int, divergence: NodeDivergence?, note: String) {
+    public init(step: Int, nodesChecked: Int, divergence: NodeDivergence?, note: String, checks: [NodeCheck] = []) {
         self.step = step
         self.nodesChecked = nodesChecked
         self.divergence = divergence
         self.note = note
+        self.checks = checks
     }
 }
 

@@ -32,20 +32,25 @@ struct DivergingNodeSearch {
             return t
         }
 
+        var checks: [NodeCheck] = []
         for (index, node) in graph.nodes.enumerated() {
-            for (run, backend) in [(b, backends.candidate), (a, backends.reference)] {
+            let against = try node.resultNames.map {
+                TensorDifference.between(try value($0, a), try value($0, b), name: $0, kind: .value, step: step, tolerance: tolerance)
+            }
+            for (side, (run, backend)) in [(b, backends.candidate), (a, backends.reference)].enumerated() {
                 let operands = try node.operands.map { try value($0, run) }
                 let expected = try Self.reference(node, operands, step: step)
                 let errors = try zip(node.resultNames, expected).map { name, want in
                     TensorDifference.between(want, try value(name, run), name: name, kind: .value, step: step, tolerance: tolerance)
                 }
+                // The table follows the candidate; the reference is checked too (a broken reference shows up).
+                if side == 0, let own = Self.worst(errors), let carried = Self.worst(against) {
+                    checks.append(NodeCheck(node: identity(node, index), ownError: own, carriedError: carried))
+                }
                 guard errors.contains(where: { !$0.passed }) else { continue }
                 var inputs: [TensorDifference] = []
                 for name in Set(node.operands).sorted(by: { (node.operands.firstIndex(of: $0) ?? 0) < (node.operands.firstIndex(of: $1) ?? 0) }) {
                     inputs.append(TensorDifference.between(try value(name, a), try value(name, b), name: name, kind: .value, step: step, tolerance: tolerance))
-                }
-                let against = try node.resultNames.map {
-                    TensorDifference.between(try value($0, a), try value($0, b), name: $0, kind: .value, step: step, tolerance: tolerance)
                 }
                 var divergence = NodeDivergence(node: identity(node, index), backend: backend.name, innerOp: nil, innerError: nil,
                                                 inputs: inputs, outputs: errors, outputsAgainstReference: against)
@@ -53,13 +58,18 @@ struct DivergingNodeSearch {
                 if node.region != nil {
                     (divergence.innerOp, divergence.innerError, note) = try innerOp(of: node, operands: operands, backend: backend, step: step)
                 }
-                return NodeSearch(step: step, nodesChecked: index + 1, divergence: divergence, note: note)
+                return NodeSearch(step: step, nodesChecked: index + 1, divergence: divergence, note: note, checks: checks)
             }
         }
         let note = runFailed
             ? "every node agrees when all values are kept (no buffer is shared in place): suspect the memory plan's buffer reuse or the outputs' buffers"
             : ""
-        return NodeSearch(step: step, nodesChecked: graph.nodes.count, divergence: nil, note: note)
+        return NodeSearch(step: step, nodesChecked: graph.nodes.count, divergence: nil, note: note, checks: checks)
+    }
+
+    /// The worst of a node's results (a fused kernel may have several).
+    static func worst(_ differences: [TensorDifference]) -> TensorDifference? {
+        differences.dropFirst().reduce(differences.first) { best, d in best.map { $0.merged(with: d) } }
     }
 
     private func identity(_ node: Node, _ index: Int) -> NodeIdentity {
