@@ -61,10 +61,36 @@ struct DivergingNodeSearch {
                 return NodeSearch(step: step, nodesChecked: index + 1, divergence: divergence, note: note, checks: checks)
             }
         }
-        let note = runFailed
-            ? "every node agrees when all values are kept (no buffer is shared in place): suspect the memory plan's buffer reuse or the outputs' buffers"
-            : ""
+        let note = runFailed ? try explainAgreement(feeds: feeds, state: state, step: step) : ""
         return NodeSearch(step: step, nodesChecked: graph.nodes.count, divergence: nil, note: note, checks: checks)
+    }
+
+    /// Every node agrees, yet the comparison failed at this step: either the planned graph (with
+    /// its shared, in-place buffers) goes wrong where the all-values copy does not, or this step
+    /// is right from identical state and the gap is rounding carried forward from earlier steps.
+    private func explainAgreement(feeds: [String: Tensor], state: [String: Tensor], step: Int) throws -> String {
+        var referenceState = state, candidateState = state.mapValues { $0.copy() }
+        let a = try backends.reference.make(graph).run(inputs: feeds, state: &referenceState, step: step)
+        let b = try backends.candidate.make(graph).run(inputs: feeds, state: &candidateState, step: step)
+        var failing: [String] = []
+        for name in graph.outputs {
+            if let x = a[name], let y = b[name], !TensorDifference.between(x, y, name: name, kind: .output, tolerance: tolerance).passed {
+                failing.append(name)
+            }
+        }
+        for update in graph.updates {
+            if let x = referenceState[update.target], let y = candidateState[update.target],
+               !TensorDifference.between(x, y, name: update.target, kind: .state, tolerance: tolerance).passed {
+                failing.append(update.target)
+            }
+        }
+        if !failing.isEmpty {
+            return "every node agrees when all values are kept, but the planned graph run once from the same state does not "
+                + "(\(failing.prefix(5).joined(separator: ", "))): suspect the memory plan's shared or in-place buffers"
+        }
+        return "from the same state this step agrees everywhere, so no kernel is off by more than the tolerance: the gap is rounding "
+            + "carried over earlier steps and amplified (max-pool ties, ReLU at 0, Adam normalising tiny gradients); widen --rtol/--atol, "
+            + "compare fewer steps, or look for a node whose own ULP error stands out"
     }
 
     /// The worst of a node's results (a fused kernel may have several).
