@@ -58,6 +58,15 @@ struct Compare: ParsableCommand {
     func run() throws {
         var passed = true
         try reportingErrors {
+            if let json {
+                // Fail before a long comparison, not after it.
+                let directory = URL(fileURLWithPath: json).deletingLastPathComponent().path
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
+                      FileManager.default.isWritableFile(atPath: directory) else {
+                    throw CLIError("--json \(json): '\(directory)' is not a writable directory")
+                }
+            }
             var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
             let g = try manager.run(try transform.apply(try graph.load()))
             var given: [String: Tensor] = [:]
