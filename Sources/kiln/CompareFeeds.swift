@@ -68,6 +68,7 @@ struct CompareFeeds {
         let ranges = ComparisonInputs.classRanges(graph)
         let ints = graph.inputs.filter { $0.type.dtype == .i32 && given[$0.name] == nil }
             .map { "\($0.name) in [0, \(ranges[$0.name] ?? 2))" }
+        guard graph.inputs.contains(where: { given[$0.name] == nil && $0.name != TrainingStep.learningRateInput }) else { return "given" }
         return "random (seed \(seed)): floats uniform in [0, 1)" + (ints.isEmpty ? "" : ", " + ints.joined(separator: ", "))
     }
 

@@ -12,7 +12,7 @@ public enum ComparisonInputs {
         let ranges = classRanges(graph)
         var feeds: [String: Tensor] = [:]
         for input in graph.inputs {
-            let key = KilnRandom.key(seed: seed ^ KilnRandom.hash(input.name), step: UInt64(step))
+            let key = KilnRandom.key(seed: seed ^ KilnRandom.hash(input.name), step: UInt64(truncatingIfNeeded: step))
             let n = input.type.elementCount
             if input.name == TrainingStep.learningRateInput && input.type.elementCount == 1 && input.type.dtype == .f32 {
                 feeds[input.name] = Tensor(type: input.type, storage: Tensor.scalar(learningRate).storage)

@@ -90,7 +90,7 @@ public struct TensorDifference: Sendable, Equatable {
                 if isFloat {
                     d.maxULP = Swift.max(d.maxULP, ulpDistance(candidate.floatPointer[i], reference.floatPointer[i]))
                 } else {
-                    d.maxULP = Swift.max(d.maxULP, UInt64(error))
+                    d.maxULP = Swift.max(d.maxULP, UInt64(exactly: error) ?? .max)
                 }
             }
             if score >= 1 { d.failing += 1 }
