@@ -49,7 +49,7 @@ struct CompareFeeds {
                 description = "\(path): arrays \(arrays.keys.sorted().joined(separator: ", "))"
             }
         }
-        if !given.isEmpty { description += "; given: " + given.keys.sorted().joined(separator: ", ") }
+        if !given.isEmpty { description += (description == "given" ? ": " : "; given: ") + given.keys.sorted().joined(separator: ", ") }
     }
 
     /// The feeds of step `step`.
