@@ -1,0 +1,48 @@
+import Foundation
+import KilnIR
+import KilnPasses
+import KilnRuntime
+import Testing
+
+/// The per-node search: an interpreter with one op broken on purpose (its test hook) is caught at
+/// that node, with its source line, and inside a fused kernel at that op.
+struct DivergingNodeSearchTests {
+    @Test("a broken op inside a fused kernel is named: the kernel, the op in its body, both source lines")
+    func brokenFusedOp() throws {
+        // mlp.kiln line 13: h2 = relu(add(matmul(h1, w2), b2)); %4 is the add, fused with the matmul and relu.
+        let report = try compare(graph: try CompareSupport.trainingStep("mlp.kiln"), backends: (.interpreter, CompareSupport.broken("%4")),
+                                 steps: 2, findDivergingNode: true)
+        #expect(!report.passed)
+        let search = try #require(report.nodeSearch)
+        #expect(search.step == 0)
+        let d = try #require(search.divergence)
+        #expect(d.node.name == "h2" && d.node.op == "fused_matmul_add_relu" && d.backend == "broken interpreter")
+        #expect(d.node.location?.line == 13 && d.node.location?.file == "Graphs/mlp.kiln")
+        #expect(d.innerOp?.name == "%4" && d.innerOp?.op == "add" && d.innerOp?.location?.line == 13)
+        #expect(d.innerError.map { Swift.abs($0.maxAbsError - 1) < 1e-5 } == true)
+        // Its operands agree exactly; its own result is off by the injected 1 at [0, 0] before the relu.
+        #expect(d.inputs.map(\.name) == ["h1", "w2", "b2"] && d.inputs.allSatisfy { $0.maxAbsError == 0 })
+        #expect(d.outputs.first.map { !$0.passed && $0.worstIndex == [0, 0] } == true)
+        #expect(search.checks.count == d.node.index + 1)
+    }
+
+    @Test("a broken plain node is found at that node, after every earlier node agreed")
+    func brokenPlainNode() throws {
+        let g = try CompareSupport.trainingStep("mlp.kiln", "sgd")
+        let report = try compare(graph: g, backends: (.interpreter, CompareSupport.broken("d_logits", delta: 0.5)), findDivergingNode: true)
+        let d = try #require(report.nodeSearch?.divergence)
+        #expect(d.node.name == "d_logits" && d.node.op == "softmax_cross_entropy_grad" && d.innerOp == nil)
+        #expect(d.node.location?.line == 15)  // the gradient carries the forward loss's line
+        #expect(report.nodeSearch?.checks.dropLast().allSatisfy { $0.ownError.passed } == true)
+        // The loss itself (computed before the broken gradient) still agrees.
+        #expect(report.outputs.first { $0.name == "loss" }?.passed == true)
+        #expect(report.state.contains { !$0.passed })
+    }
+
+    @Test("a broken reference is reported as the diverging backend")
+    func brokenReference() throws {
+        let report = try compare(graph: try CompareSupport.graph("mlp.kiln"), backends: (CompareSupport.broken("logits"), .interpreter), findDivergingNode: true)
+        let d = try #require(report.nodeSearch?.divergence)
+        #expect(d.node.name == "logits" && d.backend == "broken interpreter" && d.innerOp?.name == "logits")
+    }
+}
