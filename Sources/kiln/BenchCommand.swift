@@ -42,7 +42,7 @@ struct Bench: ParsableCommand {
                     for (u, v) in zip(x.floats, y.floats) { worst = Swift.max(worst, Swift.abs(u - v) / Swift.max(1, Swift.abs(u))) }
                 }
             }
-            print(String(format: "outputs agree: max relative difference %.2e %@ (one step, outputs only; kiln compare for every output, param and node)", worst, worst <= 1e-4 ? "(ok)" : "(TOO LARGE)"))
+            print(String(format: "outputs agree: max relative difference %.2e %@; one step, outputs only: kiln compare checks every output, param and node", worst, worst <= 1e-4 ? "(ok)" : "(TOO LARGE)"))
             if serve {
                 print(String(format: "ready compile_ms=%.3f agree=%.3e", jit.compileSeconds * 1000, worst))
                 fflush(stdout)
