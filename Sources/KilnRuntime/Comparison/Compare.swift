@@ -5,7 +5,9 @@ import KilnPasses
 /// instance because the per-node search builds the backend again for derived graphs (every
 /// value an output; one kernel alone).
 public struct ComparedBackend {
+    /// How the report names it ("interpreter", "jit").
     public var name: String
+    /// Builds the backend for a typed graph (planned when it came from the optimising pipeline).
     public var make: (Graph) throws -> ExecutionBackend
 
     public init(name: String, make: @escaping (Graph) throws -> ExecutionBackend) {

@@ -2,7 +2,9 @@ import KilnIR
 
 /// The loss of both backends over the steps of a comparison, and their largest gap.
 public struct LossDrift: Sendable, Equatable {
+    /// The loss output.
     public var name: String
+    /// Its value after each step, on each backend.
     public var reference: [Double]
     public var candidate: [Double]
 
@@ -47,6 +49,7 @@ public struct NodeIdentity: Sendable, Equatable {
 /// The first node, in schedule order, whose result one backend computes wrongly from its own
 /// operands: the place to look for a miscompiled kernel.
 public struct NodeDivergence: Sendable, Equatable {
+    /// The node, in the optimised graph's schedule.
     public var node: NodeIdentity
     /// The backend whose result is wrong (usually the candidate).
     public var backend: String
@@ -78,8 +81,11 @@ public struct NodeDivergence: Sendable, Equatable {
 /// kernel on the candidate's own operands (the node's own error), and from the reference's
 /// full run (the error it carries, including what flowed in). Worst over the node's results.
 public struct NodeCheck: Sendable, Equatable {
+    /// The node checked.
     public var node: NodeIdentity
+    /// Candidate against the interpreter's kernel on the candidate's operands.
     public var ownError: TensorDifference
+    /// Candidate against reference, both full runs.
     public var carriedError: TensorDifference
 
     public init(node: NodeIdentity, ownError: TensorDifference, carriedError: TensorDifference) {
@@ -115,11 +121,15 @@ public struct NodeSearch: Sendable, Equatable {
 /// The result of `compare(graph:backends:…)`: every output, every param and optimiser state
 /// after its update, the loss curve of both backends, and optionally the first diverging node.
 public struct ComparisonReport: Sendable, Equatable {
+    /// The graph compared and the file it came from.
     public var graphName: String
     public var sourceFile: String
+    /// The backends' names: the reference (right-hand side of the tolerance) and the one checked.
     public var reference: String
     public var candidate: String
+    /// Steps run on each backend.
     public var steps: Int
+    /// The tolerance every element was held to.
     public var tolerance: Tolerance
     /// Where the inputs came from (`random`, `given`, a data set), for the reader.
     public var inputDescription: String
@@ -127,6 +137,7 @@ public struct ComparisonReport: Sendable, Equatable {
     public var outputs: [TensorDifference]
     /// Per updated param and optimiser state, worst over the steps.
     public var state: [TensorDifference]
+    /// Both loss curves, when the graph has a loss output.
     public var loss: LossDrift?
     /// Filled when the per-node search was asked for.
     public var nodeSearch: NodeSearch?

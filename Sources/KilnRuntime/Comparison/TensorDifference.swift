@@ -4,7 +4,9 @@ import KilnIR
 /// NaN matches NaN and an infinity matches the same infinity (numpy's `equal_nan=True`): two
 /// backends that both overflow agree; anything else involving NaN or an infinity fails.
 public struct Tolerance: Sendable, Equatable {
+    /// Allowed error relative to the reference's magnitude.
     public var rtol: Double
+    /// Allowed absolute error, on top of the relative part.
     public var atol: Double
 
     /// The defaults absorb float32 reassociation (fused multiply-adds, vectorised sums) over a
@@ -26,11 +28,13 @@ public struct TensorDifference: Sendable, Equatable {
     /// What the tensor is: a graph output, a param or optimiser state after its update, a node value.
     public enum Kind: String, Sendable { case output, param, state, value }
 
+    /// The value's name in the graph, what it is, and its type as printed (both types when they differ).
     public var name: String
     public var kind: Kind
     public var type: String
     /// The step (0-based) at which the worst element was seen.
     public var step: Int
+    /// Largest `|candidate − reference|` (infinite when a NaN or infinity is unmatched).
     public var maxAbsError: Double
     /// `|a − b| / |b|` (b the reference); infinite when b is 0 and a is not.
     public var maxRelError: Double
@@ -41,13 +45,16 @@ public struct TensorDifference: Sendable, Equatable {
     public var candidateValue: Double
     /// Largest distance in units in the last place between two finite float32 elements.
     public var maxULP: UInt64
+    /// NaN and infinity counts on each side (the most seen at any one step).
     public var referenceNaN: Int
     public var candidateNaN: Int
     public var referenceInf: Int
     public var candidateInf: Int
     /// Elements outside the tolerance (at the worst step).
     public var failing: Int
+    /// Elements in the tensor.
     public var elementCount: Int
+    /// Every element within the tolerance at every step.
     public var passed: Bool
 
     /// Compares `candidate` with `reference` element by element. Mismatched types are one
