@@ -45,4 +45,74 @@ struct DivergingNodeSearchTests {
         let d = try #require(report.nodeSearch?.divergence)
         #expect(d.node.name == "logits" && d.backend == "broken interpreter" && d.innerOp?.name == "logits")
     }
+
+    /// An interpreter that corrupts the updated `w3` after steps >= `from`: wrong, but in no node.
+    final class CorruptsState: ExecutionBackend {
+        let inner: Interpreter
+        let from: Int
+        var graph: Graph { inner.graph }
+        init(_ graph: Graph, from: Int) throws {
+            inner = try Interpreter(graph: graph)
+            self.from = from
+        }
+        func run(inputs: [String: Tensor], state: inout [String: Tensor], step: Int) throws -> [String: Tensor] {
+            let outputs = try inner.run(inputs: inputs, state: &state, step: step)
+            if step >= from, let w3 = state["w3"] { state["w3"] = w3.copy(); state["w3"]?.floatPointer[0] += 1 }
+            return outputs
+        }
+    }
+
+    @Test("the search runs at the first failing step; a failure outside every node is blamed on the planned graph")
+    func failureOutsideNodes() throws {
+        let candidate = ComparedBackend(name: "corrupting") { try CorruptsState($0, from: 2) }
+        let report = try compare(graph: try CompareSupport.trainingStep("mlp.kiln", "sgd"), backends: (.interpreter, candidate),
+                                 steps: 4, findDivergingNode: true)
+        #expect(report.state.first { $0.name == "w3" }.map { !$0.passed && $0.step >= 2 } == true)
+        let search = try #require(report.nodeSearch)
+        #expect(search.step == 2 && search.divergence == nil)
+        #expect(search.note.contains("memory plan") && search.note.contains("w3"))
+    }
+
+    @Test("an op wrong only in the planned graph (as an aliasing bug would be) is reported as such, not as a node")
+    func plannedGraphOnly() throws {
+        let candidate = ComparedBackend(name: "plan-sensitive") { graph in
+            let interpreter = try Interpreter(graph: graph)
+            // The all-values copy keeps nothing in the arena; the planned graph keeps h1 there.
+            let planned = graph.memoryPlan?.allocations["h1"] != nil
+            interpreter.resultHook = { node, result in if planned && node.name == "h1" { result.floatPointer[0] += 1 } }
+            return interpreter
+        }
+        let report = try compare(graph: try CompareSupport.graph("mlp.kiln"), backends: (.interpreter, candidate), findDivergingNode: true)
+        #expect(!report.passed)
+        let search = try #require(report.nodeSearch)
+        #expect(search.divergence == nil && search.note.contains("memory plan"))
+    }
+
+    @Test("drift without a wrong kernel is explained as carried rounding")
+    func carriedRounding() throws {
+        // A failing step whose replay from the same state agrees everywhere: only the very first run
+        // of all (counted across every backend the factory builds) is corrupted.
+        final class Runs { var count = 0 }
+        final class FirstRunOnly: ExecutionBackend {
+            let inner: Interpreter
+            let runs: Runs
+            var graph: Graph { inner.graph }
+            init(_ graph: Graph, _ runs: Runs) throws {
+                inner = try Interpreter(graph: graph)
+                self.runs = runs
+            }
+            func run(inputs: [String: Tensor], state: inout [String: Tensor], step: Int) throws -> [String: Tensor] {
+                var outputs = try inner.run(inputs: inputs, state: &state, step: step)
+                runs.count += 1
+                if runs.count == 1, let logits = outputs["logits"] { outputs["logits"] = logits.copy(); outputs["logits"]?.floatPointer[0] += 1 }
+                return outputs
+            }
+        }
+        let runs = Runs()
+        let report = try compare(graph: try CompareSupport.graph("mlp.kiln"),
+                                 backends: (.interpreter, ComparedBackend(name: "flaky") { try FirstRunOnly($0, runs) }), findDivergingNode: true)
+        #expect(!report.passed)
+        #expect(report.nodeSearch?.divergence == nil)
+        #expect(report.nodeSearch?.note.contains("rounding carried") == true)
+    }
 }
