@@ -115,4 +115,29 @@ struct DivergingNodeSearchTests {
         #expect(report.nodeSearch?.divergence == nil)
         #expect(report.nodeSearch?.note.contains("rounding carried") == true)
     }
+
+    @Test("differences each within tolerance that compound within one step are named where they first exceed it")
+    func compoundWithinStep() throws {
+        let text = """
+            graph g {
+              input a: f32[2, 4]
+              input b: f32[2, 4]
+              param w: f32[4, 3] = constant(1000.0)
+              d = sub(a, b)
+              y = matmul(d, w)
+              output y
+            }
+            """
+        let candidate = ComparedBackend(name: "slightly off") { graph in
+            let interpreter = try Interpreter(graph: graph)
+            interpreter.resultHook = { node, result in if node.name == "d" { result.floatPointer[0] += 5e-6 } }
+            return interpreter
+        }
+        let report = try compare(graph: try inferTypes(try Parser.parse(text, file: "g.kiln")), backends: (.interpreter, candidate),
+                                 tolerance: Tolerance(rtol: 0, atol: 1e-5), findDivergingNode: true)
+        #expect(!report.passed)
+        let search = try #require(report.nodeSearch)
+        #expect(search.divergence == nil)
+        #expect(search.note.contains("compound within this step") && search.note.contains("y = matmul (line 6)"))
+    }
 }

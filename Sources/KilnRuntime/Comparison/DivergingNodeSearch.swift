@@ -61,14 +61,23 @@ struct DivergingNodeSearch {
                 return NodeSearch(step: step, nodesChecked: index + 1, divergence: divergence, note: note, checks: checks)
             }
         }
-        let note = runFailed ? try explainAgreement(feeds: feeds, state: state, step: step) : ""
+        let note = runFailed ? try explainAgreement(feeds: feeds, state: state, step: step, checks: checks) : ""
         return NodeSearch(step: step, nodesChecked: graph.nodes.count, divergence: nil, note: note, checks: checks)
     }
 
-    /// Every node agrees, yet the comparison failed at this step: either the planned graph (with
-    /// its shared, in-place buffers) goes wrong where the all-values copy does not, or this step
-    /// is right from identical state and the gap is rounding carried forward from earlier steps.
-    private func explainAgreement(feeds: [String: Tensor], state: [String: Tensor], step: Int) throws -> String {
+    /// Every node agrees with its own kernel, yet the comparison failed at this step. Three
+    /// causes, told apart in order: small per-node differences compound within the step (some
+    /// value of the all-values run is already outside the tolerance); the planned graph, with its
+    /// shared and in-place buffers, goes wrong where the all-values copy does not; or this step is
+    /// right from identical state and the gap was carried over from earlier steps.
+    private func explainAgreement(feeds: [String: Tensor], state: [String: Tensor], step: Int, checks: [NodeCheck]) throws -> String {
+        if let first = checks.first(where: { !$0.carriedError.passed }) {
+            let line = first.node.location.map { " (line \($0.line))" } ?? ""
+            return "every node is within tolerance of its own kernel, but small differences compound within this step: "
+                + "\(first.node.name) = \(first.node.op)\(line) is the first value outside it (max abs \(reportNumber(first.carriedError.maxAbsError)), "
+                + "own error \(first.ownError.maxULP) ULP); typical of amplification (Adam normalising tiny gradients, cancellation), "
+                + "not of a wrong kernel"
+        }
         var referenceState = state, candidateState = state.mapValues { $0.copy() }
         let a = try backends.reference.make(graph).run(inputs: feeds, state: &referenceState, step: step)
         let b = try backends.candidate.make(graph).run(inputs: feeds, state: &candidateState, step: step)
@@ -85,7 +94,7 @@ struct DivergingNodeSearch {
             }
         }
         if !failing.isEmpty {
-            return "every node agrees when all values are kept, but the planned graph run once from the same state does not "
+            return "every value agrees when all values are kept, but the planned graph run once from the same state does not "
                 + "(\(failing.prefix(5).joined(separator: ", "))): suspect the memory plan's shared or in-place buffers"
         }
         return "from the same state this step agrees everywhere, so no kernel is off by more than the tolerance: the gap is rounding "
