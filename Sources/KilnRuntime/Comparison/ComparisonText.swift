@@ -78,7 +78,10 @@ extension ComparisonReport {
     static func nodeTable(_ checks: [NodeCheck], diverging: NodeDivergence?) -> String {
         let header = ["#", "node", "op", "source", "own max abs", "own ULP", "carried max abs", "carried max rel", ""]
         var cells = [header]
-        for c in checks {
+        // A long schedule prints only the rows with something to see; --json keeps every row.
+        let exact = { (c: NodeCheck) in c.ownError.maxAbsError == 0 && c.carriedError.passed && diverging?.node.index != c.node.index }
+        let shown = checks.count > 60 ? checks.filter { !exact($0) } : checks
+        for c in shown {
             cells.append(["\(c.node.index)", c.node.name, c.node.op, c.node.location.map { "line \($0.line)" } ?? "-",
                           reportNumber(c.ownError.maxAbsError), "\(c.ownError.maxULP)", reportNumber(c.carriedError.maxAbsError),
                           reportNumber(c.carriedError.maxRelError),
@@ -90,6 +93,7 @@ extension ComparisonReport {
             "  " + row.enumerated().map { i, c in c.padding(toLength: Swift.max(widths[i], Swift.min(c.count, 48)), withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n") + "\n"
+            + (shown.count < checks.count ? "  (\(checks.count - shown.count) more nodes exact on their own operands and within tolerance; every row is in --json)\n" : "")
     }
 }
 
