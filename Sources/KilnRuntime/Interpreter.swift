@@ -24,6 +24,10 @@ public final class Interpreter: ExecutionBackend {
     private var arenaStorage: TensorStorage?
     /// Run in the graph's memory plan (one arena) instead of a buffer per value.
     public let usesPlan: Bool
+    /// Test hook, nil in normal use: called with each op's result (ops inside fused kernels
+    /// too) right after it is computed, before anything reads it. Tests set it to corrupt one
+    /// op on purpose and check that `compare(graph:backends:…)` finds that op.
+    public var resultHook: ((Node, Tensor) -> Void)?
 
     /// `graph` must be verified and typed; with `usePlan`, its `memoryPlan` places intermediates.
     public init(graph: Graph, usePlan: Bool = false) throws {
@@ -80,9 +84,10 @@ public final class Interpreter: ExecutionBackend {
             }
             do {
                 if let body = instruction.body {
-                    try body.run(ready, into: results, step: step)
+                    try body.run(ready, into: results, step: step, hook: resultHook)
                 } else {
                     try Kernels.execute(instruction.node, ready, into: results[0], step: step)
+                    resultHook?(instruction.node, results[0])
                 }
             } catch let d as Diagnostic where d.location == nil {
                 throw Diagnostic(d.message, at: instruction.node.location)

@@ -77,13 +77,15 @@ struct KernelBody {
     private let kernelOperandLocal: [Int]
     private let bodyBase: Int
 
-    func run(_ operands: [Tensor], into results: [Tensor], step: Int) throws {
+    /// `hook` sees each body op's result (the interpreter's test hook).
+    func run(_ operands: [Tensor], into results: [Tensor], step: Int, hook: ((Node, Tensor) -> Void)? = nil) throws {
         var values = [Tensor?](repeating: nil, count: localCount)
         for (i, tensor) in operands.enumerated() { values[kernelOperandLocal[i]] = tensor }
         for (i, node) in nodes.enumerated() {
             let inputs = operandSlots[i].compactMap { values[$0] }
             let out = Tensor(uninitialized: types[i])
             try Kernels.execute(node, inputs, into: out, step: step)
+            hook?(node, out)
             values[bodyBase + i] = out
         }
         for (result, index) in zip(results, resultIndices) {

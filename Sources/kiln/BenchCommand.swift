@@ -7,7 +7,7 @@ import KilnRuntime
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a graph on the interpreter and the JIT, check they agree, and compare median step times.",
+        abstract: "Time a graph on the interpreter and the JIT (median step times), with a one-line agreement check; kiln compare checks agreement in detail.",
         discussion: "Both backends run the optimised, planned graph on the same random inputs, interleaved (A B A B …) after a warm-up.")
     @OptionGroup var graph: GraphFile
     @OptionGroup var transform: GraphTransformOptions
@@ -53,7 +53,7 @@ struct Bench: ParsableCommand {
                     for (u, v) in zip(x.floats, y.floats) { worst = Swift.max(worst, Swift.abs(u - v) / Swift.max(1, Swift.abs(u))) }
                 }
             }
-            print(String(format: "outputs agree: max relative difference %.2e %@", worst, worst <= 1e-4 ? "(ok)" : "(TOO LARGE)"))
+            print(String(format: "outputs agree: max relative difference %.2e %@; one step, outputs only: kiln compare checks every output, param and node", worst, worst <= 1e-4 ? "(ok)" : "(TOO LARGE)"))
             if serve {
                 print(String(format: "ready compile_ms=%.3f agree=%.3e", jit.compileSeconds * 1000, worst))
                 fflush(stdout)

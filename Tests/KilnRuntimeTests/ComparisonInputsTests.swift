@@ -1,0 +1,43 @@
+import Foundation
+import KilnIR
+import KilnPasses
+import KilnRuntime
+import Testing
+
+/// Seeded inputs that look like real data.
+struct ComparisonInputsTests {
+    @Test("realistic inputs: labels span every class the logits imply, floats in [0, 1), fresh per step")
+    func inputs() throws {
+        let g = try CompareSupport.graph("mlp.kiln")
+        #expect(ComparisonInputs.classRanges(g) == ["labels": 10])
+        let step0 = ComparisonInputs.random(for: g, step: 0), step1 = ComparisonInputs.random(for: g, step: 1)
+        let labels = try #require(step0["labels"]).ints
+        #expect(Set(labels) == Set(0..<10))
+        let x = try #require(step0["x"]).floats
+        #expect(x.allSatisfy { $0 >= 0 && $0 < 1 })
+        #expect(step1["x"]?.floats != x)
+        #expect(ComparisonInputs.random(for: g, step: 0)["x"]?.floats == x)
+    }
+
+    @Test("class ranges come from one_hot depths and gather table rows; lr gets the learning rate")
+    func otherUses() throws {
+        let text = """
+            graph g {
+              input idx: i32[64]
+              input cls: i32[64]
+              input lr: f32[]
+              param table: f32[5, 3] = zeros
+              e = gather(table, idx)
+              o = one_hot(cls, depth=7)
+              output e
+              output o
+            }
+            """
+        let g = try inferTypes(try Parser.parse(text))
+        #expect(ComparisonInputs.classRanges(g) == ["idx": 5, "cls": 7])
+        let feeds = ComparisonInputs.random(for: g, step: 3, learningRate: 0.25)
+        #expect(Set(try #require(feeds["idx"]).ints) == Set(0..<5))
+        #expect(Set(try #require(feeds["cls"]).ints) == Set(0..<7))
+        #expect(feeds["lr"]?.floats == [0.25])
+    }
+}
