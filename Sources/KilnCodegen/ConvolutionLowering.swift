@@ -40,31 +40,34 @@ enum ConvolutionLowering {
         }
     }
 
-    /// dx[n, ci, y, x] = Σ over taps (i, j) with y = oy·sh + i − ph, x = ox·sw + j − pw of cols[p][n·S + oy·OW + ox].
+    /// dx[n, ci, y, x] = Σ over taps (i, j) with y = oy·sh + i − ph, x = ox·sw + j − pw of
+    /// cols[p][n·S + oy·OW + ox]: each dx row is zeroed, then every tap adds a shifted row of
+    /// cols, the innermost loop running along x so it vectorises; planes split across threads.
     static func col2im(_ b: inout KernelBuilder, cols: Int, _ g: Window, out: Int) -> [Stmt] {
         let total = g.n * g.spatial
         return b.loop(g.n * g.c, parallel: true) { b, plane in
             let n = plane.div(g.c), ci = plane.rem(g.c)
             return b.loop(g.h, parallel: false) { b, y in
-                b.loop(g.w, parallel: false) { b, x in
-                    let sum = b.fresh()
-                    let taps = b.loop(g.kh, parallel: false) { b, i in
-                        b.loop(g.kw, parallel: false) { _, j in
-                            let ty = y.plus(.i64(g.ph)).minus(i), tx = x.plus(.i64(g.pw)).minus(j)
-                            let oy = ty.div(g.sh), ox = tx.div(g.sw)
-                            var hit = ty.compare(.ge, .i64(0)).and(tx.compare(.ge, .i64(0)))
-                                .and(oy.compare(.lt, .i64(g.oh))).and(ox.compare(.lt, .i64(g.ow)))
-                            if g.sh > 1 { hit = hit.and(ty.rem(g.sh).compare(.eq, .i64(0))) }
+                let row = plane.mul(g.h * g.w).plus(y.mul(g.w))
+                let zero = b.loop(g.w, parallel: true) { _, x in [.store(buffer: out, index: row.plus(x), value: .f32(0))] }
+                let taps = b.loop(g.kh, parallel: false) { b, i in
+                    let ty = y.plus(.i64(g.ph)).minus(i), oy = ty.div(g.sh)
+                    var rowHit = ty.compare(.ge, .i64(0)).and(oy.compare(.lt, .i64(g.oh)))
+                    if g.sh > 1 { rowHit = rowHit.and(ty.rem(g.sh).compare(.eq, .i64(0))) }
+                    let inner = b.loop(g.kw, parallel: false) { b, j in
+                        let p = ci.mul(g.kh).plus(i).mul(g.kw).plus(j)
+                        return b.loop(g.w, parallel: true) { _, x in
+                            let tx = x.plus(.i64(g.pw)).minus(j), ox = tx.div(g.sw)
+                            var hit = tx.compare(.ge, .i64(0)).and(ox.compare(.lt, .i64(g.ow)))
                             if g.sw > 1 { hit = hit.and(tx.rem(g.sw).compare(.eq, .i64(0))) }
-                            let p = ci.mul(g.kh).plus(i).mul(g.kw).plus(j)
                             let column = n.mul(g.spatial).plus(LayoutLowering.clamp(oy, g.oh).mul(g.ow)).plus(LayoutLowering.clamp(ox, g.ow))
                             let v = Expr.select(hit, .load(buffer: cols, index: p.mul(total).plus(column)), .f32(0))
-                            return [.assign(sum, .binary(.add, .value(sum), v))]
+                            return [.store(buffer: out, index: row.plus(x), value: .binary(.add, .load(buffer: out, index: row.plus(x)), v))]
                         }
                     }
-                    return [.declare(sum, .f32, .f32(0))] + taps
-                        + [.store(buffer: out, index: plane.mul(g.h * g.w).plus(y.mul(g.w)).plus(x), value: .value(sum))]
+                    return [.when(rowHit, then: inner, otherwise: [])]
                 }
+                return zero + taps
             }
         }
     }
