@@ -72,7 +72,49 @@ enum ConvolutionLowering {
         }
     }
 
+    /// Filters with at most this many taps (C·KH·KW) are convolved directly: packing columns for a
+    /// GEMM with so short an inner dimension costs more than the GEMM saves (LeNet-5's first layer:
+    /// 25 taps, 6 filters).
+    nonisolated(unsafe) public static var directPatchLimit = 32
+
+    /// y[n, o, oy, ox] = Σ over (c, i, j) of w[o, c, i, j] · x[n, c, oy·sh + i − ph, ox·sw + j − pw]:
+    /// each output row is zeroed, then every tap adds a weighted, shifted input row; the innermost
+    /// loop runs along the row so it vectorises, and (n, o) planes split across threads.
+    static func direct(_ b: inout KernelBuilder, x: Int, w: Int, _ g: Window, outChannels o: Int, out: Int) -> [Stmt] {
+        b.loop(g.n * o, parallel: true) { b, plane in
+            let n = plane.div(o), oc = plane.rem(o)
+            return b.loop(g.oh, parallel: false) { b, oy in
+                let row = plane.mul(g.spatial).plus(oy.mul(g.ow))
+                let zero = b.loop(g.ow, parallel: true) { _, ox in [.store(buffer: out, index: row.plus(ox), value: .f32(0))] }
+                let taps = b.loop(g.c, parallel: false) { b, c in
+                    b.loop(g.kh, parallel: false) { b, i in
+                        let y = oy.mul(g.sh).plus(i).minus(.i64(g.ph))
+                        let rowInside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h)))
+                        let inputRow = n.mul(g.c).plus(c).mul(g.h * g.w).plus(LayoutLowering.clamp(y, g.h).mul(g.w))
+                        let columns = b.loop(g.kw, parallel: false) { b, j in
+                            let weight = b.fresh()
+                            let tap = Stmt.bind(weight, .load(buffer: w, index: oc.mul(g.c).plus(c).mul(g.kh).plus(i).mul(g.kw).plus(j)))
+                            return [tap] + b.loop(g.ow, parallel: true) { _, ox in
+                                let xx = ox.mul(g.sw).plus(j).minus(.i64(g.pw))
+                                let inside = xx.compare(.ge, .i64(0)).and(xx.compare(.lt, .i64(g.w)))
+                                let v = Expr.select(inside, .load(buffer: x, index: inputRow.plus(LayoutLowering.clamp(xx, g.w))), .f32(0))
+                                let target = row.plus(ox)
+                                return [.store(buffer: out, index: target,
+                                               value: .binary(.add, .load(buffer: out, index: target), .binary(.mul, .value(weight), v)))]
+                            }
+                        }
+                        return [.when(rowInside, then: columns, otherwise: [])]
+                    }
+                }
+                return zero + taps
+            }
+        }
+    }
+
     static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: Window, outChannels o: Int, out: Int) -> [LoopKernel] {
+        if g.patch <= directPatchLimit {
+            return [b.kernel(direct(&b, x: x, w: w, g, outChannels: o, out: out), work: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct")]
+        }
         let total = g.n * g.spatial
         let cols = b.scratch(.f32, count: g.patch * total), product = b.scratch(.f32, count: o * total)
         let pack = im2col(&b, x, g, cols: cols)
