@@ -56,11 +56,47 @@ enum PoolingLowering {
         }
     }
 
-    static func maxPool(_ b: inout KernelBuilder, _ x: Int, _ g: Window, out: Int) -> [Stmt] {
-        forEachOutput(&b, g) { b, plane, oy, ox, o in
-            let (stmts, _, best) = windowMax(&b, x, g, plane: plane, oy: oy, ox: ox)
-            return stmts + [.store(buffer: out, index: o, value: .value(best))]
+    /// Max and average pooling forward, row by row: each output row is initialised, then every
+    /// window tap folds a (strided) input row into it, the innermost loop running along the row
+    /// so it vectorises. Max: a tap wins when greater, or NaN over a non-NaN (the first maximum's
+    /// value, as the interpreter keeps); average: the in-image taps summed in tap order, divided
+    /// by the full window area.
+    private static func rowPool(_ b: inout KernelBuilder, _ x: Int, _ g: Window, out: Int, max: Bool) -> [Stmt] {
+        b.loop(g.n * g.c, parallel: true) { b, plane in
+            b.loop(g.oh, parallel: false) { b, oy in
+                let row = plane.mul(g.spatial).plus(oy.mul(g.ow))
+                let initial: Expr = max ? .f32(-.infinity) : .f32(0)
+                let start = b.loop(g.ow, parallel: true) { _, ox in [.store(buffer: out, index: row.plus(ox), value: initial)] }
+                let taps = b.loop(g.kh, parallel: false) { b, i in
+                    let y = oy.mul(g.sh).plus(i).minus(.i64(g.ph))
+                    let rowInside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h)))
+                    let inputRow = plane.mul(g.h * g.w).plus(LayoutLowering.clamp(y, g.h).mul(g.w))
+                    let columns = b.loop(g.kw, parallel: false) { b, j in
+                        b.loop(g.ow, parallel: true) { _, ox in
+                            let xx = ox.mul(g.sw).plus(j).minus(.i64(g.pw))
+                            let inside = xx.compare(.ge, .i64(0)).and(xx.compare(.lt, .i64(g.w)))
+                            let target = row.plus(ox)
+                            let current = Expr.load(buffer: out, index: target)
+                            let v = Expr.load(buffer: x, index: inputRow.plus(LayoutLowering.clamp(xx, g.w)))
+                            if max {
+                                let take = inside.and(v.compare(.gt, current).or(Expr.unary(.isNaN, v).and(.unary(.not, .unary(.isNaN, current)))))
+                                return [.store(buffer: out, index: target, value: .select(take, v, current))]
+                            }
+                            return [.store(buffer: out, index: target, value: .binary(.add, current, .select(inside, v, .f32(0))))]
+                        }
+                    }
+                    return [.when(rowInside, then: columns, otherwise: [])]
+                }
+                let finish = max ? [] : b.loop(g.ow, parallel: true) { _, ox in
+                    [.store(buffer: out, index: row.plus(ox), value: .binary(.div, .load(buffer: out, index: row.plus(ox)), .f32(Float(g.kh * g.kw))))]
+                }
+                return start + taps + finish
+            }
         }
+    }
+
+    static func maxPool(_ b: inout KernelBuilder, _ x: Int, _ g: Window, out: Int) -> [Stmt] {
+        rowPool(&b, x, g, out: out, max: true)
     }
 
     static func maxPoolGrad(_ b: inout KernelBuilder, _ x: Int, dy: Int, _ g: Window, out: Int) -> [Stmt] {
@@ -73,18 +109,7 @@ enum PoolingLowering {
     }
 
     static func avgPool(_ b: inout KernelBuilder, _ x: Int, _ g: Window, out: Int) -> [Stmt] {
-        forEachOutput(&b, g) { b, plane, oy, ox, o in
-            let sum = b.fresh()
-            let taps = b.loop(g.kh, parallel: false) { b, i in
-                b.loop(g.kw, parallel: false) { _, j in
-                    let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
-                    let v = Expr.select(inside, .load(buffer: x, index: plane.mul(g.h * g.w).plus(offset)), .f32(0))
-                    return [.assign(sum, .binary(.add, .value(sum), v))]
-                }
-            }
-            return [.declare(sum, .f32, .f32(0))] + taps
-                + [.store(buffer: out, index: o, value: .binary(.div, .value(sum), .f32(Float(g.kh * g.kw))))]
-        }
+        rowPool(&b, x, g, out: out, max: false)
     }
 
     static func avgPoolGrad(_ b: inout KernelBuilder, dy: Int, _ g: Window, out: Int) -> [Stmt] {

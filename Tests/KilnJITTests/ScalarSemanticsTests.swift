@@ -119,3 +119,18 @@ struct ScalarSemanticsTests {
         #expect(Swift.abs(d.floats[0] - -103.27893) < 1e-4)
     }
 }
+
+extension ScalarSemanticsTests {
+    @Test("pooling, softmax and reductions agree on windows holding NaN, ±inf and −0", arguments: [
+        "max_pool2d(x, window=[2, 2])", "max_pool2d(x, window=[3, 3], stride=[2, 2], padding=[1, 1])",
+        "avg_pool2d(x, window=[2, 2])", "avg_pool2d(x, window=[3, 2], stride=[1, 2], padding=[1, 0])",
+        "softmax(reshape(x, shape=[8, 8]), axis=1)", "log_softmax(reshape(x, shape=[8, 8]), axis=0)",
+        "reduce_max(x, axes=[2, 3])", "reduce_sum(x, axes=[0, 2])", "reduce_mean(x, axes=[3])",
+    ])
+    func windowsWithSpecialValues(_ body: String) throws {
+        let specials: [Float] = [.nan, .infinity, -.infinity, -0.0, 0, 1e-40, -3, 2, 5, -1]
+        let x = (0..<64).map { specials[($0 * 7) % specials.count] }
+        let (a, b) = try Self.both(body, inputs: ["x": Tensor([2, 2, 4, 4], floats: x)])
+        Self.check(body, a, b, inputs: x)
+    }
+}
