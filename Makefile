@@ -7,7 +7,7 @@ KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps pydeps build release test demo bench clean fuzz fuzz-build
+.PHONY: deps pydeps build release test demo bench clean fuzz-diff fuzz fuzz-build
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -79,3 +79,10 @@ fuzz: fuzz-build
 
 clean:
 	rm -rf .build out
+
+# Differential testing: FUZZ_SEEDS random graphs over the whole op table, interpreter against JIT,
+# unoptimised and optimised (`swift test` runs the first 150).
+FUZZ_SEEDS ?= 3000
+FUZZ_FIRST_SEED ?= 150
+fuzz-diff: deps
+	KILN_FUZZ_SEEDS=$(FUZZ_SEEDS) KILN_FUZZ_FIRST_SEED=$(FUZZ_FIRST_SEED) $(SWIFT) test --filter DifferentialTests

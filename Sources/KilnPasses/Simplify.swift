@@ -64,7 +64,8 @@ public struct Simplify: Pass {
             if outputs.contains(node.name) {
                 // An output keeps its name: if it reduces to a temporary, that node takes the name.
                 if case .value(let v)? = identity(node, constants: constants, definitions: definitions, types: types),
-                   !outputs.contains(v), let index = result.nodes.firstIndex(where: { $0.name == v }) {
+                   !outputs.contains(v), let index = result.nodes.firstIndex(where: { $0.name == v }),
+                   result.nodes[index].region == nil {  // a fused kernel's result is also named in its body
                     result.nodes[index].name = node.name
                     for i in result.nodes.indices where i > index {
                         result.nodes[i].operands = result.nodes[i].operands.map { $0 == v ? node.name : $0 }

@@ -1,0 +1,103 @@
+import Foundation
+import KilnIR
+import KilnPasses
+import KilnRuntime
+import Testing
+@testable import KilnJIT
+
+/// Differential testing: seeded random valid graphs over the whole op table (fused kernels,
+/// gradient helpers, random ops, every initializer; `RandomGraphGenerator`, shared with the IR
+/// tests) run on the interpreter and on the JIT, unoptimised and after simplify/fuse/plan-memory.
+/// Both must fail alike or agree on every output. `make fuzz-diff` runs many more seeds
+/// (KILN_FUZZ_SEEDS); `swift test` runs the first 150.
+struct DifferentialTests {
+    static var seeds: Range<UInt64> {
+        let count = ProcessInfo.processInfo.environment["KILN_FUZZ_SEEDS"].flatMap { UInt64($0) } ?? 150
+        let first = ProcessInfo.processInfo.environment["KILN_FUZZ_FIRST_SEED"].flatMap { UInt64($0) } ?? 0
+        return first..<(first + count)
+    }
+
+    static func feeds(_ graph: Graph, seed: UInt64) -> [String: Tensor] {
+        var feeds: [String: Tensor] = [:]
+        let cols = graph.param(named: "w")?.type.shape[0] ?? 1
+        for input in graph.inputs {
+            let n = input.type.elementCount
+            let key = KilnRandom.key(seed: seed, step: KilnRandom.hash(input.name))
+            switch input.type.dtype {
+            case .i32:
+                // Labels index any logits width (≥ 1); indices the [cols, cols] tables.
+                let bound = input.name == "idx" ? cols : 1
+                feeds[input.name] = Tensor(input.type.shape, ints: (0..<n).map { Int32(Float(bound) * KilnRandom.uniform(key: key, index: UInt64($0))) })
+            case .f32:
+                feeds[input.name] = Tensor(input.type.shape, floats: (0..<n).map { 4 * KilnRandom.uniform(key: key, index: UInt64($0)) - 2 })
+            }
+        }
+        return feeds
+    }
+
+    /// Outputs agree: equal bits, both NaN, or close relative to the larger magnitude (random
+    /// graphs reach 1e30 constants, so sums of mixed magnitudes may cancel differently).
+    static func agree(_ a: Tensor, _ b: Tensor) -> String? {
+        guard a.type == b.type else { return "types \(a.type) vs \(b.type)" }
+        if a.dtype == .i32 { return a.ints == b.ints ? nil : "i32 values differ" }
+        let (x, y) = (a.floats, b.floats)
+        let scale = x.filter(\.isFinite).map { Swift.abs(Double($0)) }.max() ?? 0
+        for i in x.indices {
+            let (u, v) = (x[i], y[i])
+            if u.bitPattern == v.bitPattern || (u.isNaN && v.isNaN) { continue }
+            if u.isFinite && v.isFinite {
+                let d = Swift.abs(Double(u) - Double(v))
+                if d <= 1e-4 * Swift.max(Swift.abs(Double(u)), Swift.abs(Double(v))) + 1e-6 * scale + 1e-5 { continue }
+            }
+            return "element \(i): interpreter \(u), JIT \(v)"
+        }
+        return nil
+    }
+
+    static func run(_ backend: ExecutionBackend, _ graph: Graph, _ feeds: [String: Tensor]) -> Result<([String: Tensor], [String: Tensor]), Error> {
+        var state = initialState(for: graph, seed: 11)
+        return Result { (try backend.run(inputs: feeds, state: &state, step: 2), state) }
+    }
+
+    @Test("random graphs: the JIT equals the interpreter, unoptimised and optimised")
+    func randomGraphs() throws {
+        var checked = 0, failedAlike = 0
+        var problems: [String] = []
+        for seed in Self.seeds {
+            let graph = try RandomGraphGenerator.make(seed: seed)
+            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            let optimized: Graph
+            do { optimized = try manager.run(graph) } catch {
+                problems.append("seed \(seed): optimising failed: \(error)")
+                continue
+            }
+            let feeds = Self.feeds(graph, seed: seed)
+            let reference = Self.run(try Interpreter(graph: graph), graph, feeds)
+            for (label, g) in [("plain", graph), ("optimised", optimized)] {
+                let jit = Self.run(try JITBackend(graph: g), g, feeds)
+                switch (reference, jit) {
+                case (.failure(let e), .failure(let f)):
+                    failedAlike += 1
+                    let (m, n) = ("\(e)", "\(f)")
+                    if m.split(separator: ":").last != n.split(separator: ":").last { problems.append("seed \(seed) \(label): errors differ: \(m) / \(n)") }
+                case (.failure(let e), .success):
+                    problems.append("seed \(seed) \(label): interpreter failed (\(e)), JIT did not")
+                case (.success, .failure(let f)):
+                    problems.append("seed \(seed) \(label): JIT failed: \(f)")
+                case (.success(let (want, wantState)), .success(let (got, gotState))):
+                    checked += 1
+                    for name in graph.outputs {
+                        guard let a = want[name], let b = got[name] else { problems.append("seed \(seed) \(label): '\(name)' missing"); continue }
+                        if let issue = Self.agree(a, b) { problems.append("seed \(seed) \(label): output \(name): \(issue)") }
+                    }
+                    for (name, value) in wantState {
+                        if let other = gotState[name], let issue = Self.agree(value, other) { problems.append("seed \(seed) \(label): state \(name): \(issue)") }
+                    }
+                }
+            }
+        }
+        print("differential: \(Self.seeds.count) graphs, \(checked) runs compared, \(failedAlike) failed alike on both backends")
+        #expect(problems.isEmpty, "\(problems.count) problems:\n\(problems.prefix(15).joined(separator: "\n"))")
+        #expect(checked > 0)
+    }
+}

@@ -1,0 +1,1 @@
+../KilnIRTests/RandomGraphGenerator.swift
