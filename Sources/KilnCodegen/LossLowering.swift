@@ -35,7 +35,9 @@ enum LossLowering {
         stmts += b.loop(n, parallel: false) { b, r in
             let (check, l) = label(&b, labels, row: r, classes: c, op: .softmax_cross_entropy)
             let (stats, m, sum) = rowStatistics(&b, logits, row: r, classes: c)
-            let term = Expr.binary(.sub, .binary(.add, m, .unary(.log, sum)), .load(buffer: logits, index: r.mul(c).plus(l)))
+            // (m − x[label]) first: two nearby large logits subtract exactly, where m + log Σ
+            // would round at the logits' magnitude (the interpreter sums this in Double).
+            let term = Expr.binary(.add, .binary(.sub, m, .load(buffer: logits, index: r.mul(c).plus(l))), .unary(.log, sum))
             return check + stats + [.assign(total, .binary(.addReassoc, .value(total), term))]
         }
         return stmts + [.store(buffer: out, index: .i64(0), value: .binary(.div, .value(total), .f32(Float(n))))]

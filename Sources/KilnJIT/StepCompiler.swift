@@ -23,8 +23,9 @@ struct StepCompiler {
     let graph: Graph
     /// Prefix of the module's function names (every module shares one JIT namespace).
     let prefix: String
-    /// Kernels doing at least this much work (roughly, scalar operations) run on every core.
-    static let parallelThreshold = 1 << 15
+    /// Kernels doing at least this much work (roughly, scalar operations) run on every core: below
+    /// it, waking a second thread costs more than it saves (an LSTM step has ~600 small kernels).
+    static let parallelThreshold = 1 << 17
 
     /// Table slot of each value the step reads or writes, then of each scratch buffer.
     private(set) var slots: [String: Int] = [:]
@@ -91,9 +92,11 @@ struct StepCompiler {
         var ir = "; Kiln kernels for graph \(graph.name)\n"
         ir += RuntimeSymbols.declarations + MathLibrary.ir + definitions.joined(separator: "\n")
         ir += metadata.lines.joined(separator: "\n") + "\n"
-        ir += "\n; The step program: each call is a kernel on table slots (arguments), in schedule order.\n"
+        ir += "\n; The step program: each call is a kernel on its buffers, in schedule order.\n"
+        var names = [String](repeating: "?", count: slots.count)
+        for (name, slot) in slots where slot < names.count { names[slot] = name }
         for call in calls {
-            ir += "; call \(call.function)(\(call.slots.map(String.init).joined(separator: ", "))) extent \(call.extent)"
+            ir += "; call \(call.function)(\(call.slots.map { names[$0] }.joined(separator: ", "))) extent \(call.extent)"
                 + (call.parallel ? " parallel" : "") + (call.failureBase.map { " failures \($0)" } ?? "") + "\n"
         }
         return (ir, compiled, 0)

@@ -96,6 +96,10 @@ struct DifferentialTests {
                 }
             }
         }
+        if let seed = problems.first.flatMap({ $0.split(separator: " ").dropFirst().first }).flatMap({ UInt64($0.trimmingCharacters(in: .punctuationCharacters)) }),
+           let graph = try? RandomGraphGenerator.make(seed: seed) {
+            print("first failing graph (seed \(seed)):\n\(graph.text)")
+        }
         print("differential: \(Self.seeds.count) graphs, \(checked) runs compared, \(failedAlike) failed alike on both backends")
         #expect(problems.isEmpty, "\(problems.count) problems:\n\(problems.prefix(15).joined(separator: "\n"))")
         #expect(checked > 0)

@@ -45,5 +45,5 @@ exit3:
 !2 = !{!"llvm.loop.vectorize.enable", i1 true}
 !3 = distinct !{!3, !1, !2}
 
-; The step program: each call is a kernel on table slots (arguments), in schedule order.
-; call golden_k0_fused_add_relu(0, 1, 2) extent 6
+; The step program: each call is a kernel on its buffers, in schedule order.
+; call golden_k0_fused_add_relu(x, b, y) extent 6
