@@ -7,7 +7,7 @@ KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps pydeps build release test demo bench clean fuzz-diff fuzz fuzz-build
+.PHONY: deps pydeps build release test demo bench clean fuzz-diff fuzz fuzz-build test-sanitize
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -86,3 +86,8 @@ FUZZ_SEEDS ?= 3000
 FUZZ_FIRST_SEED ?= 150
 fuzz-diff: deps
 	KILN_FUZZ_SEEDS=$(FUZZ_SEEDS) KILN_FUZZ_FIRST_SEED=$(FUZZ_FIRST_SEED) $(SWIFT) test --filter DifferentialTests
+
+# The Swift tests under AddressSanitizer, then ThreadSanitizer (separate build folders; slow).
+test-sanitize: deps pydeps
+	$(SWIFT) test --scratch-path .build-asan --sanitize=address
+	$(SWIFT) test --scratch-path .build-tsan --sanitize=thread
