@@ -45,8 +45,8 @@ public enum Lowering {
             return one(ElementwiseLowering.lower(&b, shape: type.shape, body: [renamed], operands: unique(node.operands),
                                                  results: [target], types: local))
         case .matmul:
-            return one(matmul(a: x[0], operandTypes[0], b: x[1], operandTypes[1], transposeA: attrs.bool("transpose_a"),
-                              transposeB: attrs.bool("transpose_b"), out: out, type), work: 2 * type.shape.elementCount * contraction(node, operandTypes))
+            return MatmulLowering.lower(&b, a: x[0], operandTypes[0], b: x[1], operandTypes[1], transposeA: attrs.bool("transpose_a"),
+                                        transposeB: attrs.bool("transpose_b"), out: out, type)
         case .conv2d:
             let w = operandTypes[1].shape
             return ConvolutionLowering.conv2d(&b, x: x[0], w: x[1], window(operandTypes[0].shape, type.shape, window: [w[2], w[3]]),
@@ -114,26 +114,6 @@ public enum Lowering {
         case .fused:
             throw Diagnostic("internal: fused kernel '\(node.name)' has no body", at: node.location)
         }
-    }
-
-    /// `out = op(a)·op(b)`, one GEMM per batch entry (a rank-2 operand is shared by the batch).
-    static func matmul(a: Int, _ ta: TensorType, b: Int, _ tb: TensorType, transposeA: Bool, transposeB: Bool, out: Int, _ type: TensorType) -> [Stmt] {
-        let sa = ta.shape.dims, sb = tb.shape.dims
-        let (ar, ac) = (sa[sa.count - 2], sa[sa.count - 1]), (br, bc) = (sb[sb.count - 2], sb[sb.count - 1])
-        let m = transposeA ? ac : ar, k = transposeA ? ar : ac, n = transposeB ? br : bc
-        let batch = type.rank == 3 ? type.shape[0] : 1
-        return (0..<batch).map { i in
-            var g = Gemm(a: a, b: b, c: out, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: ac, ldb: bc, ldc: n)
-            g.aOffset = sa.count == 3 ? i * ar * ac : 0
-            g.bOffset = sb.count == 3 ? i * br * bc : 0
-            g.cOffset = i * m * n
-            return .gemm(g)
-        }
-    }
-
-    private static func contraction(_ node: Node, _ types: [TensorType]) -> Int {
-        guard let a = types.first, a.rank >= 2 else { return 1 }
-        return node.attributes.bool("transpose_a") ? a.shape[a.rank - 2] : a.shape[a.rank - 1]
     }
 
     static func unique(_ names: [String]) -> [String] {

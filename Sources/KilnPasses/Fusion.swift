@@ -11,6 +11,10 @@ import KilnIR
 /// (rank-0) arithmetic, random ops and casts stay unfused. Refusals are kept as remarks.
 public struct Fusion: RemarkingPass {
     public let name = "fuse"
+    /// The most ops one kernel computes: a 20,000-op elementwise chain becomes ~300 kernels of
+    /// equal shape (which the JIT compiles once each) instead of one loop body LLVM takes
+    /// minutes to optimise.
+    public static let maxKernelOps = 64
     public init() {}
 
     public func run(_ graph: Graph) throws -> Graph { try fuse(graph).graph }
@@ -73,6 +77,8 @@ public struct Fusion: RemarkingPass {
                 var refusal: String?
                 if groups[g].shape != type.shape {
                     refusal = "its shape \(type.shape) differs from the kernel's iteration space \(groups[g].shape)"
+                } else if groups[g].members.count >= Self.maxKernelOps {
+                    refusal = "the kernel already computes \(Self.maxKernelOps) ops (bigger loop bodies compile slowly and gain nothing)"
                 } else if isContraction && groups[g].hasContraction {
                     refusal = "the kernel already holds a contraction"
                 } else if let reader = consumers[i].first(where: { [.contraction, .indexMap].contains(nodes[$0].op.fusionRole) }) {

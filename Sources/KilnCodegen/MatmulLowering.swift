@@ -1,0 +1,71 @@
+import KilnIR
+
+/// Matrix products: OpenBLAS `sgemm` for the large ones — one call when a batch of rank-3 left
+/// operands meets a shared rank-2 right operand ([B·M, K] × [K, N]) — and generated loops for
+/// small or thin products, where a BLAS call's fixed cost (argument checks, waking its
+/// threads) exceeds the arithmetic: attention's per-head products, an MLP's 10-class layer.
+enum MatmulLowering {
+    /// Products with at most this many multiply-adds per batch entry use generated loops.
+    nonisolated(unsafe) public static var loopLimit = 1 << 17
+
+    static func lower(_ b: inout KernelBuilder, a: Int, _ ta: TensorType, b rhs: Int, _ tb: TensorType,
+                      transposeA: Bool, transposeB: Bool, out: Int, _ type: TensorType) -> [LoopKernel] {
+        let sa = ta.shape.dims, sb = tb.shape.dims
+        let (ar, ac) = (sa[sa.count - 2], sa[sa.count - 1]), (br, bc) = (sb[sb.count - 2], sb[sb.count - 1])
+        let m = transposeA ? ac : ar, k = transposeA ? ar : ac, n = transposeB ? br : bc
+        let batch = type.rank == 3 ? type.shape[0] : 1
+        let work = 2 * batch * m * n * k
+        if m * n * k <= loopLimit || (n <= 16 && batch == 1) {
+            let body = b.loop(batch, parallel: batch > 1) { b, i in
+                let aBase = sa.count == 3 ? i.mul(ar * ac) : .i64(0), bBase = sb.count == 3 ? i.mul(br * bc) : .i64(0)
+                let cBase = i.mul(m * n)
+                return loops(&b, a: a, aBase: aBase, b: rhs, bBase: bBase, out: out, cBase: cBase,
+                             m: m, n: n, k: k, lda: ac, ldb: bc, transposeA: transposeA, transposeB: transposeB, parallelRows: batch == 1)
+            }
+            return [b.kernel(body, work: work, suffix: "_loops")]
+        }
+        if sa.count == 3, sb.count == 2, !transposeA {
+            // A batch of row blocks against one matrix: a single [B·M, K] × [K, N] product.
+            let g = Gemm(a: a, b: rhs, c: out, transposeA: false, transposeB: transposeB, m: batch * m, n: n, k: k, lda: ac, ldb: bc, ldc: n)
+            return [b.kernel([.gemm(g)], work: work)]
+        }
+        let calls: [Stmt] = (0..<batch).map { i in
+            var g = Gemm(a: a, b: rhs, c: out, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: ac, ldb: bc, ldc: n)
+            g.aOffset = sa.count == 3 ? i * ar * ac : 0
+            g.bOffset = sb.count == 3 ? i * br * bc : 0
+            g.cOffset = i * m * n
+            return .gemm(g)
+        }
+        return [b.kernel(calls, work: work)]
+    }
+
+    /// C[i, j] = Σ_p op(A)[i, p]·op(B)[p, j]. With B not transposed, each row of C accumulates
+    /// rows of B scaled by A's entries (the inner loop runs along contiguous j); with B
+    /// transposed, each C[i, j] is a dot product along contiguous p.
+    static func loops(_ b: inout KernelBuilder, a: Int, aBase: Expr, b rhs: Int, bBase: Expr, out: Int, cBase: Expr,
+                      m: Int, n: Int, k: Int, lda: Int, ldb: Int, transposeA: Bool, transposeB: Bool, parallelRows: Bool) -> [Stmt] {
+        func aAt(_ i: Expr, _ p: Expr) -> Expr { .load(buffer: a, index: aBase.plus(transposeA ? p.mul(lda).plus(i) : i.mul(lda).plus(p))) }
+        return b.loop(m, parallel: parallelRows) { b, i in
+            let row = cBase.plus(i.mul(n))
+            if transposeB {
+                return b.loop(n, parallel: false) { b, j in
+                    let acc = b.fresh()
+                    let sum = b.loop(k, parallel: false) { _, p in
+                        [.assign(acc, .binary(.addReassoc, .value(acc), .binary(.mul, aAt(i, p), .load(buffer: rhs, index: bBase.plus(j.mul(ldb).plus(p))))))]
+                    }
+                    return [.declare(acc, .f32, .f32(0))] + sum + [.store(buffer: out, index: row.plus(j), value: .value(acc))]
+                }
+            }
+            let zero = b.loop(n, parallel: true) { _, j in [.store(buffer: out, index: row.plus(j), value: .f32(0))] }
+            let accumulate = b.loop(k, parallel: false) { b, p in
+                let scale = b.fresh()
+                return [.bind(scale, aAt(i, p))] + b.loop(n, parallel: true) { _, j in
+                    let target = row.plus(j)
+                    return [.store(buffer: out, index: target, value: .binary(.add, .load(buffer: out, index: target),
+                                                                            .binary(.mul, .value(scale), .load(buffer: rhs, index: bBase.plus(p.mul(ldb).plus(j))))))]
+                }
+            }
+            return zero + accumulate
+        }
+    }
+}
