@@ -11,6 +11,8 @@ enum ElementwiseLowering {
         if body.contains(where: { $0.op.fusionRole == .indexMap }) {
             return lowerIndexed(&b, shape: shape, body: body, operands: operands, results: results, types: types)
         }
+        let folded = operands.filter { b.constants[$0] != nil }
+        let operands = operands.filter { b.constants[$0] == nil }
         let operandTypes = operands.map { types[$0] ?? TensorType(.f32, .scalar) }
         let operandBuffers = zip(operands, operandTypes).map { b.buffer($0.0, $0.1) }
         let resultBuffers = results.map { b.buffer($0, types[$0] ?? TensorType(.f32, shape)) }
@@ -23,6 +25,7 @@ enum ElementwiseLowering {
             var rowOffsets: [Expr] = []
             var hoisted: [Stmt] = []
             var values: [String: Expr] = [:]
+            for name in folded { values[name] = b.constants[name] }
             for j in operands.indices {
                 var offset = Expr.i64(0), rest = row
                 for axis in stride(from: dims.count - 2, through: 0, by: -1) {
@@ -45,7 +48,8 @@ enum ElementwiseLowering {
                     local[operands[j]] = .value(v)
                 }
                 let flat = row.mul(rowLength).plus(i)
-                let operandType = Dictionary(zip(operands, operandTypes.map { ScalarType($0.dtype) }), uniquingKeysWith: { a, _ in a })
+                var operandType = Dictionary(zip(operands, operandTypes.map { ScalarType($0.dtype) }), uniquingKeysWith: { a, _ in a })
+                for name in folded { operandType[name] = ScalarType((types[name] ?? TensorType(.f32, .scalar)).dtype) }
                 var scalarTypes = operandType
                 for (node, type) in zip(body, bodyTypes) {
                     let x = node.operands.map { local[$0] ?? .f32(0) }
@@ -105,6 +109,10 @@ struct FusedBody {
         var scalar: [String: ScalarType] = [:]
         func external(_ name: String) -> Expr {
             if let v = values[name] { return v }
+            if let c = b.constants[name] {
+                scalar[name] = ScalarType((types[name] ?? TensorType(.f32, shape)).dtype)
+                return c
+            }
             let type = types[name] ?? TensorType(.f32, shape)
             let v = b.fresh()
             stmts.append(.bind(v, .load(buffer: buffers[name] ?? 0, index: .linear(index, type.shape.broadcastStrides(to: shape)))))
@@ -135,7 +143,7 @@ extension ElementwiseLowering {
     static func lowerIndexed(_ b: inout KernelBuilder, shape: Shape, body: [Node], operands: [String],
                              results: [String], types: [String: TensorType]) -> [Stmt] {
         var buffers: [String: Int] = [:]
-        for operand in operands { buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar)) }
+        for operand in operands where b.constants[operand] == nil { buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar)) }
         let resultBuffers = results.map { b.buffer($0, types[$0] ?? TensorType(.f32, shape)) }
         let fused = FusedBody(nodes: body, shape: shape, types: types, buffers: buffers)
         return b.forEachElement(of: shape) { b, index, flat in

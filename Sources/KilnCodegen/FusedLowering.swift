@@ -46,7 +46,7 @@ enum FusedLowering {
             }
             let operands = Lowering.unique(region.flatMap(\.operands).filter { !defined.contains($0) })
             var buffers: [String: Int] = [:]
-            for operand in operands { buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar)) }
+            for operand in operands where b.constants[operand] == nil { buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar)) }
             let out = b.buffer(last.name, lastType)
             let stored = producers.filter { results.contains($0.name) }.map { ($0.name, b.buffer($0.name, types[$0.name] ?? input)) }
             let axes = try normalizedAxes(last.attributes.ints("axes"), input)
@@ -54,7 +54,9 @@ enum FusedLowering {
             let body = ReductionLowering.reduce(&b, last.op, input: input.shape, dtype: input.dtype, axes: axes, out: out) { b, index, flat in
                 var (stmts, values) = fused.evaluate(&b, index: index, flat: flat)
                 for (name, buffer) in stored { stmts.append(.store(buffer: buffer, index: flat, value: values[name] ?? .f32(0))) }
-                if values[reduced] == nil, let buffer = buffers[reduced] {
+                if values[reduced] == nil, let c = b.constants[reduced] {
+                    values[reduced] = c
+                } else if values[reduced] == nil, let buffer = buffers[reduced] {
                     let v = b.fresh()
                     stmts.append(.bind(v, .load(buffer: buffer, index: flat)))
                     values[reduced] = .value(v)

@@ -8,7 +8,14 @@ public struct KernelBuilder {
     private var failures: [Failure] = []
     private var counter = 0
 
-    public init(name: String) { self.name = name }
+    /// Values produced by `constant` nodes: kernels use the number itself instead of loading
+    /// the filled buffer (constants folded into code).
+    public let constants: [String: Expr]
+
+    public init(name: String, constants: [String: Expr] = [:]) {
+        self.name = name
+        self.constants = constants
+    }
 
     /// The kernel buffer of graph value `value` (one per value, however often it is asked for).
     public mutating func buffer(_ value: String, _ type: TensorType) -> Int {

@@ -6,13 +6,22 @@ import KilnIR
 public enum Lowering {
     /// The kernels of a whole typed graph, node by node (kernel names start `k<node index>_<op>`).
     public static func lower(_ graph: Graph) throws -> [LoopKernel] {
-        let types = graph.valueTypes
-        return try graph.nodes.enumerated().flatMap { i, node in try lower(node, types: types, name: "k\(i)_\(node.op.name)") }
+        let types = graph.valueTypes, constants = foldableConstants(graph)
+        return try graph.nodes.enumerated().flatMap { i, node in try lower(node, types: types, name: "k\(i)_\(node.op.name)", constants: constants) }
+    }
+
+    /// The value of every `constant` node, as the number kernels use in place of a load.
+    public static func foldableConstants(_ graph: Graph) -> [String: Expr] {
+        var constants: [String: Expr] = [:]
+        for node in graph.nodes where node.op == .constant {
+            constants[node.name] = ScalarSemantics.value(of: node, [], types: [], at: .init(flatIndex: .i64(0)))
+        }
+        return constants
     }
 
     /// The kernels computing `node`. `types` holds the type of every graph value.
-    public static func lower(_ node: Node, types: [String: TensorType], name: String) throws -> [LoopKernel] {
-        var b = KernelBuilder(name: name)
+    public static func lower(_ node: Node, types: [String: TensorType], name: String, constants: [String: Expr] = [:]) throws -> [LoopKernel] {
+        var b = KernelBuilder(name: name, constants: constants)
         if let region = node.region { return try FusedLowering.lower(&b, node, region, types: types) }
         return try lowerPlain(&b, node, types: types, into: node.name)
     }

@@ -54,10 +54,11 @@ struct StepCompiler {
         var definitions: [String] = []
         var shared: [LoopKernel: String] = [:]
         var compiled = 0
+        let constants = Lowering.foldableConstants(graph)
         for (index, node) in graph.nodes.enumerated() {
             compiled += 1
             if isView(node) { continue }
-            for kernel in try Lowering.lower(node, types: types, name: "k\(index)_" + kernelName(node)) {
+            for kernel in try Lowering.lower(node, types: types, name: "k\(index)_" + kernelName(node), constants: constants) {
                 let kernelSlots = try kernel.buffers.map { buffer -> Int in
                     if buffer.isScratch {
                         if let slot = slots[buffer.name] { return slot }
