@@ -28,24 +28,6 @@ struct Window {
 /// gradient to the first maximum of its window (NaN wins); average pooling divides by the
 /// full window area. Planes are independent, so they are split across threads.
 enum PoolingLowering {
-    /// For one output element: the plane-relative offset of its window's first maximum (−1 if
-    /// the window is all padding) and that maximum, as locals.
-    private static func windowMax(_ b: inout KernelBuilder, _ x: Int, _ g: Window, plane: Expr, oy: Expr, ox: Expr) -> (stmts: [Stmt], index: Int, best: Int) {
-        let (index, best) = (b.fresh(), b.fresh())
-        var stmts: [Stmt] = [.declare(index, .i64, .i64(-1)), .declare(best, .f32, .f32(-.infinity))]
-        stmts += b.loop(g.kh, parallel: false) { b, i in
-            b.loop(g.kw, parallel: false) { _, j in
-                let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
-                let v = Expr.load(buffer: x, index: plane.mul(g.h * g.w).plus(offset))
-                let better = Expr.value(index).compare(.lt, .i64(0)).or(v.compare(.gt, .value(best)))
-                    .or(Expr.unary(.isNaN, v).and(.unary(.not, .unary(.isNaN, .value(best)))))
-                let take = inside.and(better)
-                return [.assign(index, .select(take, offset, .value(index))), .assign(best, .select(take, v, .value(best)))]
-            }
-        }
-        return (stmts, index, best)
-    }
-
     private static func forEachOutput(_ b: inout KernelBuilder, _ g: Window, _ body: (inout KernelBuilder, Expr, Expr, Expr, Expr) -> [Stmt]) -> [Stmt] {
         b.loop(g.n * g.c, parallel: true) { b, plane in
             b.loop(g.oh, parallel: false) { b, oy in
@@ -99,12 +81,50 @@ enum PoolingLowering {
         rowPool(&b, x, g, out: out, max: true)
     }
 
+    /// The adjoint of max pooling: per output row, every window's first maximum is found with
+    /// the taps outside and the row inside (vectorised, the best value and its position kept in
+    /// scratch rows private to the plane), then each output's gradient is added at that position.
     static func maxPoolGrad(_ b: inout KernelBuilder, _ x: Int, dy: Int, _ g: Window, out: Int) -> [Stmt] {
-        forEachOutput(&b, g) { b, plane, oy, ox, o in
-            let (stmts, index, _) = windowMax(&b, x, g, plane: plane, oy: oy, ox: ox)
-            let target = plane.mul(g.h * g.w).plus(.value(index))
-            let add = Stmt.store(buffer: out, index: target, value: .binary(.add, .load(buffer: out, index: target), .load(buffer: dy, index: o)))
-            return stmts + [.when(Expr.value(index).compare(.ge, .i64(0)), then: [add], otherwise: [])]
+        let best = b.scratch(.f32, count: g.n * g.c * g.ow), where_ = b.scratch(.i32, count: g.n * g.c * g.ow)
+        return b.loop(g.n * g.c, parallel: true) { b, plane in
+            b.loop(g.oh, parallel: false) { b, oy in
+                let scratchRow = plane.mul(g.ow)
+                let start = b.loop(g.ow, parallel: true) { _, ox in
+                    [.store(buffer: best, index: scratchRow.plus(ox), value: .f32(-.infinity)),
+                     .store(buffer: where_, index: scratchRow.plus(ox), value: .i32(-1))]
+                }
+                let taps = b.loop(g.kh, parallel: false) { b, i in
+                    let y = oy.mul(g.sh).plus(i).minus(.i64(g.ph))
+                    let rowInside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h)))
+                    let columns = b.loop(g.kw, parallel: false) { b, j in
+                        b.loop(g.ow, parallel: true) { b, ox in
+                            let xx = ox.mul(g.sw).plus(j).minus(.i64(g.pw))
+                            let inside = xx.compare(.ge, .i64(0)).and(xx.compare(.lt, .i64(g.w)))
+                            let offset = LayoutLowering.clamp(y, g.h).mul(g.w).plus(LayoutLowering.clamp(xx, g.w))
+                            // Read both running values before either is rewritten.
+                            let (v, bv, bi, take) = (b.fresh(), b.fresh(), b.fresh(), b.fresh())
+                            let better = Expr.value(bi).compare(.lt, .i32(0)).or(Expr.value(v).compare(.gt, .value(bv)))
+                                .or(Expr.unary(.isNaN, .value(v)).and(.unary(.not, .unary(.isNaN, .value(bv)))))
+                            return [.bind(v, .load(buffer: x, index: plane.mul(g.h * g.w).plus(offset))),
+                                    .bind(bv, .load(buffer: best, index: scratchRow.plus(ox))),
+                                    .bind(bi, .load(buffer: where_, index: scratchRow.plus(ox))),
+                                    .bind(take, inside.and(better)),
+                                    .store(buffer: best, index: scratchRow.plus(ox), value: .select(.value(take), .value(v), .value(bv))),
+                                    .store(buffer: where_, index: scratchRow.plus(ox), value: .select(.value(take), .convert(offset, .i32), .value(bi)))]
+                        }
+                    }
+                    return [.when(rowInside, then: columns, otherwise: [])]
+                }
+                let route = b.loop(g.ow, parallel: false) { b, ox in
+                    let position = b.fresh()
+                    let target = plane.mul(g.h * g.w).plus(.value(position))
+                    let o = plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox)
+                    let add = Stmt.store(buffer: out, index: target, value: .binary(.add, .load(buffer: out, index: target), .load(buffer: dy, index: o)))
+                    return [.bind(position, .convert(.load(buffer: where_, index: scratchRow.plus(ox)), .i64)),
+                            .when(Expr.value(position).compare(.ge, .i64(0)), then: [add], otherwise: [])]
+                }
+                return start + taps + route
+            }
         }
     }
 

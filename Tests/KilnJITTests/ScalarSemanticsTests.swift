@@ -134,3 +134,18 @@ extension ScalarSemanticsTests {
         Self.check(body, a, b, inputs: x)
     }
 }
+
+extension ScalarSemanticsTests {
+    @Test("pooling adjoints route gradients like the interpreter: ties, NaN, overlapping and padded windows", arguments: [
+        "max_pool2d_grad(x, d, window=[2, 2])", "max_pool2d_grad(x, e, window=[3, 3], stride=[2, 2], padding=[1, 1])",
+        "avg_pool2d_grad(e, shape=[2, 2, 4, 4], window=[3, 3], stride=[2, 2], padding=[1, 1])",
+    ])
+    func poolingAdjoints(_ body: String) throws {
+        let specials: [Float] = [.nan, 2, 2, -.infinity, -0.0, 0, 5, 5, -1]
+        let x = (0..<64).map { specials[($0 * 5) % specials.count] }
+        let d = (0..<16).map { Float($0) - 7.5 }
+        let (a, b) = try Self.both(body, inputs: ["x": Tensor([2, 2, 4, 4], floats: x), "d": Tensor([2, 2, 2, 2], floats: d),
+                                                  "e": Tensor([2, 2, 2, 2], floats: d)])
+        Self.check(body, a, b, inputs: x)
+    }
+}
