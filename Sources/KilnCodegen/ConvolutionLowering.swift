@@ -91,16 +91,19 @@ enum ConvolutionLowering {
                         let y = oy.mul(g.sh).plus(i).minus(.i64(g.ph))
                         let rowInside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h)))
                         let inputRow = n.mul(g.c).plus(c).mul(g.h * g.w).plus(LayoutLowering.clamp(y, g.h).mul(g.w))
-                        let columns = b.loop(g.kw, parallel: false) { b, j in
+                        // Taps unrolled: each covers a static range of the row, with no bounds checks.
+                        var columns: [Stmt] = []
+                        for j in 0..<g.kw {
+                            let (first, count) = g.columns(tap: j)
+                            guard count > 0 else { continue }
                             let weight = b.fresh()
-                            let tap = Stmt.bind(weight, .load(buffer: w, index: oc.mul(g.c).plus(c).mul(g.kh).plus(i).mul(g.kw).plus(j)))
-                            return [tap] + b.loop(g.ow, parallel: true) { _, ox in
-                                let xx = ox.mul(g.sw).plus(j).minus(.i64(g.pw))
-                                let inside = xx.compare(.ge, .i64(0)).and(xx.compare(.lt, .i64(g.w)))
-                                let v = Expr.select(inside, .load(buffer: x, index: inputRow.plus(LayoutLowering.clamp(xx, g.w))), .f32(0))
+                            columns.append(.bind(weight, .load(buffer: w, index: oc.mul(g.c).plus(c).mul(g.kh).plus(i).mul(g.kw).plus(.i64(j)))))
+                            columns += b.loop(count, parallel: true) { _, v in
+                                let ox = v.plus(first)
                                 let target = row.plus(ox)
+                                let input = Expr.load(buffer: x, index: inputRow.plus(ox.mul(g.sw).plus(j - g.pw)))
                                 return [.store(buffer: out, index: target,
-                                               value: .binary(.add, .load(buffer: out, index: target), .binary(.mul, .value(weight), v)))]
+                                               value: .binary(.add, .load(buffer: out, index: target), .binary(.mul, .value(weight), input)))]
                             }
                         }
                         return [.when(rowInside, then: columns, otherwise: [])]

@@ -13,6 +13,15 @@ struct Window {
     }
 
     var spatial: Int { oh * ow }
+
+    /// The outputs ox whose tap j lands inside the image (0 ≤ ox·sw + j − pw < w), as
+    /// (first, count): static, so the loop over them needs no bounds checks.
+    func columns(tap j: Int) -> (first: Int, count: Int) {
+        var first = 0, last = ow - 1
+        while first <= last && first * sw + j - pw < 0 { first += 1 }
+        while last >= first && last * sw + j - pw >= w { last -= 1 }
+        return (first, Swift.max(0, last - first + 1))
+    }
     var patch: Int { c * kh * kw }
 
     /// Input row/column of window tap (i, j) at output (oy, ox), whether it lies inside the
@@ -53,18 +62,21 @@ enum PoolingLowering {
                     let y = oy.mul(g.sh).plus(i).minus(.i64(g.ph))
                     let rowInside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h)))
                     let inputRow = plane.mul(g.h * g.w).plus(LayoutLowering.clamp(y, g.h).mul(g.w))
-                    let columns = b.loop(g.kw, parallel: false) { b, j in
-                        b.loop(g.ow, parallel: true) { _, ox in
-                            let xx = ox.mul(g.sw).plus(j).minus(.i64(g.pw))
-                            let inside = xx.compare(.ge, .i64(0)).and(xx.compare(.lt, .i64(g.w)))
+                    // Taps unrolled: each covers a static range of the row (padding never wins a max
+                    // and adds nothing to a sum), with no bounds checks.
+                    var columns: [Stmt] = []
+                    for j in 0..<g.kw {
+                        let (first, count) = g.columns(tap: j)
+                        columns += b.loop(count, parallel: true) { _, v in
+                            let ox = v.plus(first)
                             let target = row.plus(ox)
                             let current = Expr.load(buffer: out, index: target)
-                            let v = Expr.load(buffer: x, index: inputRow.plus(LayoutLowering.clamp(xx, g.w)))
+                            let v = Expr.load(buffer: x, index: inputRow.plus(ox.mul(g.sw).plus(j - g.pw)))
                             if max {
-                                let take = inside.and(v.compare(.gt, current).or(Expr.unary(.isNaN, v).and(.unary(.not, .unary(.isNaN, current)))))
+                                let take = v.compare(.gt, current).or(Expr.unary(.isNaN, v).and(.unary(.not, .unary(.isNaN, current))))
                                 return [.store(buffer: out, index: target, value: .select(take, v, current))]
                             }
-                            return [.store(buffer: out, index: target, value: .binary(.add, current, .select(inside, v, .f32(0))))]
+                            return [.store(buffer: out, index: target, value: .binary(.add, current, v))]
                         }
                     }
                     return [.when(rowInside, then: columns, otherwise: [])]
