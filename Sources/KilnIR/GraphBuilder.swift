@@ -6,6 +6,11 @@ public struct GraphBuilder {
     public private(set) var graph: Graph
     private var taken: Set<String>
     private var types: [String: TensorType]
+    /// Where each node (by its name) sits in `graph.nodes`, and which nodes read each value:
+    /// `rename` touches only those instead of scanning the graph (quadratic when a pass renames
+    /// one value per node, as differentiation does).
+    private var nodeIndex: [String: Int] = [:]
+    private var users: [String: [Int]] = [:]
     /// Infer each node's type as it is added (the DSL does, so errors point at the call).
     public var infersTypes: Bool
 
@@ -15,6 +20,12 @@ public struct GraphBuilder {
         taken = Set(graph.inputs.map(\.name) + graph.params.map(\.name))
         for node in graph.nodes { taken.formUnion(node.definedNames) }
         types = graph.valueTypes
+        for (position, node) in graph.nodes.enumerated() { record(node, at: position) }
+    }
+
+    private mutating func record(_ node: Node, at index: Int) {
+        nodeIndex[node.name] = index
+        for operand in node.operands where users[operand]?.last != index { users[operand, default: []].append(index) }
     }
 
     public init(name: String, sourceFile: String = "<graph>", infersTypes: Bool = false) {
@@ -55,6 +66,7 @@ public struct GraphBuilder {
         var node = Node(name: nodeName, op: op, operands: operands, attributes: attrs, type: annotation, location: location)
         if infersTypes { node.type = try inferType(of: node, types: types) }
         if let t = node.type { types[nodeName] = t }
+        record(node, at: graph.nodes.count)
         graph.nodes.append(node)
         return nodeName
     }
@@ -63,6 +75,7 @@ public struct GraphBuilder {
     public mutating func append(_ node: Node) throws {
         for name in node.definedNames { try claim(name, at: node.location) }
         for (name, type) in node.resultTypes { if let type { types[name] = type } }
+        record(node, at: graph.nodes.count)
         graph.nodes.append(node)
     }
 
@@ -149,7 +162,7 @@ extension GraphBuilder {
     /// Renames a node defined by this builder and rewrites its uses. Passes use it to give a
     /// value its final, readable name (`d_w1`) once they know which node carries it.
     public mutating func rename(_ old: String, to new: String) throws {
-        guard let index = graph.nodes.lastIndex(where: { $0.name == old }) else {
+        guard let index = nodeIndex[old] else {
             throw Diagnostic("cannot rename '\(old)': no such node")
         }
         guard !taken.contains(new) else { throw Diagnostic("cannot rename '\(old)' to '\(new)': name taken") }
@@ -157,9 +170,13 @@ extension GraphBuilder {
         taken.insert(new)
         if let t = types.removeValue(forKey: old) { types[new] = t }
         graph.nodes[index].name = new
-        for i in graph.nodes.indices where i > index {
+        nodeIndex[old] = nil
+        nodeIndex[new] = index
+        let readers = users.removeValue(forKey: old) ?? []
+        for i in readers where i > index {
             graph.nodes[i].operands = graph.nodes[i].operands.map { $0 == old ? new : $0 }
         }
+        users[new, default: []].append(contentsOf: readers.filter { $0 > index })
         graph.outputs = graph.outputs.map { $0 == old ? new : $0 }
         for i in graph.updates.indices where graph.updates[i].value == old { graph.updates[i].value = new }
     }
