@@ -23,7 +23,7 @@ public struct MemoryPlanner: Pass {
     }
 
     /// A buffer of the arena: one value, or a value and the values that overwrite it in place.
-    fileprivate struct Slot {
+    private struct Slot {
         var values: [String]
         var size: Int
         var first: Int
@@ -105,12 +105,12 @@ public struct MemoryPlanner: Pass {
     private func pack(_ slots: inout [Slot]) -> Int {
         let order = slots.indices.sorted { slots[$0].size != slots[$1].size ? slots[$0].size > slots[$1].size : slots[$0].first < slots[$1].first }
         var arena = 0
-        var placed = ArenaOccupancy()
+        var placed = ArenaOccupancy(scheduleLength: 1 + (slots.map(\.last).max() ?? 0))
         for s in order {
-            let offset = placed.lowestFit(size: slots[s].size, first: slots[s].first, last: slots[s].last, slots: slots)
+            let offset = placed.lowestFit(size: slots[s].size, first: slots[s].first, last: slots[s].last)
             slots[s].offset = offset
             arena = Swift.max(arena, offset + slots[s].size)
-            placed.insert(s, slots: slots)
+            placed.insert(offset: offset, size: slots[s].size, first: slots[s].first, last: slots[s].last)
         }
         return arena
     }
@@ -128,56 +128,3 @@ public struct MemoryPlanner: Pass {
     }
 }
 
-/// The placed slots of an arena, grouped by offset. Two slots at one offset overlap in memory,
-/// so each group's lifetimes are disjoint and sorted by time: whether a group holds a slot alive
-/// during [first, last] is a binary search. The lowest fit walks the offsets in order and stops
-/// at the first gap, so a query costs the distinct offsets below the answer, not every placed
-/// slot plus a sort (which made planning quadratic: 5.6 s at 34,000 values).
-private struct ArenaOccupancy {
-    /// Distinct offsets holding a slot, ascending.
-    private var offsets: [Int] = []
-    /// The slots at `offsets[i]`, ascending in time (their lifetimes are disjoint).
-    private var lanes: [[Int]] = []
-
-    /// Same answer as scanning every placed slot alive in [first, last] by offset: the lowest
-    /// offset whose gap up to the next such slot holds `size` bytes.
-    func lowestFit(size: Int, first: Int, last: Int, slots: [MemoryPlanner.Slot]) -> Int {
-        var offset = 0
-        for (lane, start) in offsets.enumerated() {
-            // Every later conflict starts at or above this offset: the gap below it fits.
-            if offset + size <= start { break }
-            let group = lanes[lane]
-            // The first slot of this lane still alive at `first`, then every one born by `last`.
-            var index = firstIndex(in: group) { slots[$0].last >= first }
-            while index < group.count, slots[group[index]].first <= last {
-                offset = Swift.max(offset, start + slots[group[index]].size)
-                index += 1
-            }
-        }
-        return offset
-    }
-
-    mutating func insert(_ s: Int, slots: [MemoryPlanner.Slot]) {
-        // An empty slot overlaps nothing and never moves another slot: leave it out.
-        guard slots[s].size > 0 else { return }
-        let start = slots[s].offset
-        let lane = firstIndex(in: offsets) { $0 >= start }
-        if lane == offsets.count || offsets[lane] != start {
-            offsets.insert(start, at: lane)
-            lanes.insert([s], at: lane)
-            return
-        }
-        let position = firstIndex(in: lanes[lane]) { slots[$0].first >= slots[s].first }
-        lanes[lane].insert(s, at: position)
-    }
-
-    /// Binary search: the first index whose element satisfies `isAtOrAfter` (false then true).
-    private func firstIndex(in sorted: [Int], where isAtOrAfter: (Int) -> Bool) -> Int {
-        var low = 0, high = sorted.count
-        while low < high {
-            let mid = (low + high) / 2
-            if isAtOrAfter(sorted[mid]) { high = mid } else { low = mid + 1 }
-        }
-        return low
-    }
-}
