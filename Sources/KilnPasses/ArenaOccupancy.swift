@@ -29,31 +29,47 @@ struct ArenaOccupancy {
     }
 
     /// The lowest offset at which [offset, offset + size) meets no buffer alive during [first, last].
-    /// Every range met pushes the candidate to that range's end; no lower offset can fit, so the
-    /// first candidate no range meets is the lowest fit.
-    mutating func lowestFit(size: Int, first: Int, last: Int) -> Int {
+    /// Walks the ranges of all relevant unions in address order (a k-way merge), pushing the
+    /// candidate past each range it meets and stopping at the first range that starts above the
+    /// candidate's end: the planner's scan, over merged ranges instead of single buffers.
+    /// Gives up (nil) after `budget` ranges: when the live values are scattered over many unions
+    /// (no long runs merge), the caller's plain scan over the placed buffers is cheaper.
+    mutating func lowestFit(size: Int, first: Int, last: Int, budget: Int) -> Int? {
         let tree = canonicalNodes(first, last)
-        var sets: [(node: Int, isCover: Bool)] = tree.map { ($0, false) }
+        var unions = tree.compactMap { inside[$0].isEmpty ? nil : inside[$0] }
         stamp += 1
         for node in tree {
             var ancestor = node / 2
             while ancestor >= 1, seen[ancestor] != stamp {
                 seen[ancestor] = stamp
-                if !cover[ancestor].isEmpty { sets.append((ancestor, true)) }
+                if !cover[ancestor].isEmpty { unions.append(cover[ancestor]) }
                 ancestor /= 2
             }
         }
         var offset = 0
-        var moved = true
-        while moved {
-            moved = false
-            for (node, isCover) in sets {
-                let ranges = isCover ? cover[node] : inside[node]
-                if let end = ranges.end(ofRangeMeeting: offset, size: size) {
-                    offset = end
-                    moved = true
-                }
+        // One entry per union: the start of its next range and its cursor.
+        var cursors = [Int](repeating: 0, count: unions.count)
+        var queue = MinHeap()
+        for u in unions.indices { queue.push(unions[u].start(at: 0) * unions.count + u) }
+        var steps = 0
+        while let top = queue.pop() {
+            steps += 1
+            if steps > budget { return nil }
+            let u = top % unions.count
+            var cursor = cursors[u]
+            if unions[u].end(at: cursor) <= offset {
+                // Passed while this entry waited: skip to the union's first range beyond `offset`.
+                cursor = unions[u].firstRange(endingAfter: offset)
+                cursors[u] = cursor
+                if cursor < unions[u].count { queue.push(unions[u].start(at: cursor) * unions.count + u) }
+                continue
             }
+            // Every range still queued starts at or above this one: the gap below it fits.
+            if offset + size <= unions[u].start(at: cursor) { break }
+            offset = unions[u].end(at: cursor)
+            cursor = unions[u].firstRange(endingAfter: offset)
+            cursors[u] = cursor
+            if cursor < unions[u].count { queue.push(unions[u].start(at: cursor) * unions.count + u) }
         }
         return offset
     }
@@ -108,13 +124,13 @@ struct ByteRanges {
         ends.replaceSubrange(low..<high, with: [merged.1])
     }
 
-    /// The end of the range that meets [offset, offset + size), if one does. Ranges are disjoint
-    /// and sorted, so the last one starting below offset + size is the only candidate.
-    func end(ofRangeMeeting offset: Int, size: Int) -> Int? {
-        let candidate = firstIndex(starts) { $0 >= offset + size } - 1
-        guard candidate >= 0, ends[candidate] > offset else { return nil }
-        return ends[candidate]
-    }
+    var count: Int { starts.count }
+    func start(at index: Int) -> Int { starts[index] }
+    func end(at index: Int) -> Int { ends[index] }
+
+    /// The index of the first range ending after `offset` (ranges are disjoint and sorted, so
+    /// ends ascend too), or `count`.
+    func firstRange(endingAfter offset: Int) -> Int { firstIndex(ends) { $0 > offset } }
 
     /// Binary search: the first index whose element satisfies `isAtOrAfter` (false, then true).
     private func firstIndex(_ sorted: [Int], where isAtOrAfter: (Int) -> Bool) -> Int {
