@@ -35,6 +35,11 @@ struct ArenaOccupancy {
     /// Gives up (nil) after `budget` ranges: when the live values are scattered over many unions
     /// (no long runs merge), the caller's plain scan over the placed buffers is cheaper.
     mutating func lowestFit(size: Int, first: Int, last: Int, budget: Int) -> Int? {
+        lowestFit(from: 0, size: size, first: first, last: last, budget: budget)
+    }
+
+    /// The same search starting at `start`: the lowest offset at or above it that fits.
+    mutating func lowestFit(from start: Int, size: Int, first: Int, last: Int, budget: Int) -> Int? {
         let tree = canonicalNodes(first, last)
         var unions = tree.compactMap { inside[$0].isEmpty ? nil : inside[$0] }
         stamp += 1
@@ -46,11 +51,11 @@ struct ArenaOccupancy {
                 ancestor /= 2
             }
         }
-        var offset = 0
+        var offset = start
         // One entry per union: the start of its next range and its cursor.
-        var cursors = [Int](repeating: 0, count: unions.count)
+        var cursors = unions.map { $0.firstRange(endingAfter: start) }
         var queue = MinHeap()
-        for u in unions.indices { queue.push(unions[u].start(at: 0) * unions.count + u) }
+        for u in unions.indices where cursors[u] < unions[u].count { queue.push(unions[u].start(at: cursors[u]) * unions.count + u) }
         var steps = 0
         while let top = queue.pop() {
             steps += 1

@@ -3,6 +3,8 @@
 struct MinHeap {
     private var elements: [Int] = []
 
+    var min: Int? { elements.first }
+
     mutating func push(_ value: Int) {
         elements.append(value)
         var child = elements.count - 1

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""The compile-time curve of Docs/BENCHMARKS.md ("Compile time"): seconds per compiler phase at
+several graph sizes, forward and gradient, as Markdown rows.
+
+    python3 Benchmarks/compile_time.py [--kiln .build/release/kiln] [--sizes 2500,5000,10000,20000]
+                                      [--kinds chain,mixed] [--timeout 600]
+
+Graphs come from Benchmarks/big_graph.py; each size runs `kiln compile-time FILE [--grad loss]`
+(parse, verify, infer-shapes, differentiate, simplify, fuse, plan-memory, print; verification
+after every pass is summed into `verify`). One run per cell: the machine is shared, so read
+the growth from one size to the next, not single numbers.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import big_graph  # noqa: E402
+
+PHASES = ["parse", "verify", "infer-shapes", "differentiate", "simplify", "fuse", "plan-memory", "print"]
+
+
+def run(kiln, path, grad, timeout):
+    command = [kiln, "compile-time", path] + (["--grad", "loss"] if grad else [])
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True).stdout
+    except subprocess.TimeoutExpired:
+        return None, None
+    lines = out.strip().split("\n")
+    nodes = lines[0].split(": ", 1)[1].split(" nodes")[0]
+    seconds = {}
+    for line in lines[1:]:
+        phase, value = line.split()[0], float(line.split()[1])
+        seconds[phase] = seconds.get(phase, 0.0) + value
+    return nodes, seconds
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kiln", default=os.path.join(HERE, "..", ".build", "release", "kiln"))
+    parser.add_argument("--sizes", default="2500,5000,10000,20000")
+    parser.add_argument("--kinds", default="chain,mixed")
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+    print("| graph | nodes | " + " | ".join(PHASES) + " | total |")
+    print("|---|---:|" + "---:|" * (len(PHASES) + 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.kinds.split(","):
+            for grad in (False, True):
+                for size in map(int, args.sizes.split(",")):
+                    path = os.path.join(tmp, f"{kind}{size}.kiln")
+                    with open(path, "w") as f:
+                        f.write((big_graph.chain if kind == "chain" else big_graph.mixed)(size))
+                    nodes, seconds = run(args.kiln, path, grad, args.timeout)
+                    name = f"{kind} {size}" + (" gradient" if grad else "")
+                    if seconds is None:
+                        print(f"| {name} | — | " + " | ".join(["—"] * len(PHASES)) + f" | > {args.timeout:.0f} s |")
+                        continue
+                    cells = [f"{seconds[p]:.3f}" if p in seconds else "—" for p in PHASES]
+                    print(f"| {name} | {nodes} | " + " | ".join(cells) + f" | {sum(seconds.values()):.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
