@@ -91,7 +91,8 @@ public struct Verifier {
             try verifyAttributes(node)
             guard visible.insert(node.name).inserted else { throw Diagnostic("redefinition of '\(node.name)'", at: node.location) }
         }
-        for result in kernel.resultNames where !body.contains(where: { $0.name == result }) {
+        let defined = Set(body.map(\.name))
+        for result in kernel.resultNames where !defined.contains(result) {
             throw Diagnostic("result '\(result)' is not defined in the body of kernel '\(kernel.name)'", at: kernel.location)
         }
     }
