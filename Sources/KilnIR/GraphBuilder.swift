@@ -11,6 +11,12 @@ public struct GraphBuilder {
     /// one value per node, as differentiation does).
     private var nodeIndex: [String: Int] = [:]
     private var users: [String: [Int]] = [:]
+    /// Params and state, outputs, and update targets by name, for checks that would otherwise
+    /// search the graph's lists (a training step adds thousands of each).
+    private var paramNames: Set<String>
+    private var outputNames: Set<String>
+    private var updateTargets: Set<String>
+    private var updateValues: Set<String>
     /// Infer each node's type as it is added (the DSL does, so errors point at the call).
     public var infersTypes: Bool
 
@@ -20,6 +26,10 @@ public struct GraphBuilder {
         taken = Set(graph.inputs.map(\.name) + graph.params.map(\.name))
         for node in graph.nodes { taken.formUnion(node.definedNames) }
         types = graph.valueTypes
+        paramNames = Set(graph.params.map(\.name))
+        outputNames = Set(graph.outputs)
+        updateTargets = Set(graph.updates.map(\.target))
+        updateValues = Set(graph.updates.map(\.value))
         for (position, node) in graph.nodes.enumerated() { record(node, at: position) }
     }
 
@@ -45,6 +55,7 @@ public struct GraphBuilder {
                                   role: Param.Role = .param, at location: SourceLocation? = nil) throws {
         try claim(name, at: location)
         graph.params.append(Param(name: name, type: type, initializer: initializer, role: role, location: location))
+        paramNames.insert(name)
         types[name] = type
     }
 
@@ -81,19 +92,22 @@ public struct GraphBuilder {
 
     public mutating func addOutput(_ name: String, at location: SourceLocation? = nil) throws {
         guard taken.contains(name) else { throw Diagnostic("output of undefined value '\(name)'", at: location) }
-        guard !graph.outputs.contains(name) else { throw Diagnostic("'\(name)' is already an output", at: location) }
+        guard !outputNames.contains(name) else { throw Diagnostic("'\(name)' is already an output", at: location) }
         graph.outputs.append(name)
+        outputNames.insert(name)
     }
 
     public mutating func addUpdate(_ target: String, _ value: String, at location: SourceLocation? = nil) throws {
-        guard graph.param(named: target) != nil else {
+        guard paramNames.contains(target) else {
             throw Diagnostic("update target '\(target)' is not a param or state", at: location)
         }
         guard taken.contains(value) else { throw Diagnostic("update from undefined value '\(value)'", at: location) }
-        guard !graph.updates.contains(where: { $0.target == target }) else {
+        guard !updateTargets.contains(target) else {
             throw Diagnostic("'\(target)' is updated twice", at: location)
         }
         graph.updates.append(StateUpdate(target: target, value: value, location: location))
+        updateTargets.insert(target)
+        updateValues.insert(value)
     }
 
     /// A `%N` name not yet taken, N starting at the index the next node will have.
@@ -177,8 +191,14 @@ extension GraphBuilder {
             graph.nodes[i].operands = graph.nodes[i].operands.map { $0 == old ? new : $0 }
         }
         users[new, default: []].append(contentsOf: readers.filter { $0 > index })
-        graph.outputs = graph.outputs.map { $0 == old ? new : $0 }
-        for i in graph.updates.indices where graph.updates[i].value == old { graph.updates[i].value = new }
+        if outputNames.remove(old) != nil {
+            graph.outputs = graph.outputs.map { $0 == old ? new : $0 }
+            outputNames.insert(new)
+        }
+        if updateValues.remove(old) != nil {
+            for i in graph.updates.indices where graph.updates[i].value == old { graph.updates[i].value = new }
+            updateValues.insert(new)
+        }
     }
 
     /// `base` if free, else `base_1`, `base_2`, ….

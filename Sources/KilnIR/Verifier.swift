@@ -53,8 +53,9 @@ public struct Verifier {
             guard seenOutputs.insert(output).inserted else { throw Diagnostic("'\(output)' is listed as an output twice") }
         }
         var seenTargets = Set<String>()
+        let persistent = Set(graph.params.map(\.name))
         for update in graph.updates {
-            guard graph.param(named: update.target) != nil else {
+            guard persistent.contains(update.target) else {
                 throw Diagnostic("update target '\(update.target)' is not a param or state", at: update.location)
             }
             guard defined.contains(update.value) else {

@@ -3,7 +3,7 @@ import Foundation
 import KilnIR
 import KilnPasses
 
-/// `kiln compile-time FILE [--grad LOSS]`: seconds spent in each compiler phase, one line per
+/// `kiln compile-time FILE [--grad LOSS | --train LOSS --optimizer SPEC]`: seconds spent in each compiler phase, one line per
 /// phase, for the compile-time curve in Docs/BENCHMARKS.md (graphs from Benchmarks/big_graph.py).
 /// Hidden: a measuring tool, not a verb users need. Unlike `dump --stats` it also times parsing,
 /// verification, differentiation and printing, which the pass manager does not record.
@@ -17,6 +17,12 @@ struct CompileTime: ParsableCommand {
 
     @Option(name: .customLong("grad"), help: "Differentiate this scalar loss first.")
     var gradLoss: String?
+
+    @Option(name: .customLong("train"), help: "Build a training step minimising this scalar loss first.")
+    var trainLoss: String?
+
+    @Option(help: "Optimizer for --train (as for dump).")
+    var optimizer: String = "sgd"
 
     @Option(help: "Comma-separated pass pipeline.")
     var passes: String = PipelineOptions.defaultPipeline
@@ -38,6 +44,10 @@ struct CompileTime: ParsableCommand {
             var graph = try timed("infer-shapes") { try inferTypes(parsed) }
             if let loss = gradLoss {
                 graph = try timed("differentiate") { try Differentiation(loss: loss).run(graph) }
+                try timed("verify") { try Verifier().verify(graph) }
+            } else if let loss = trainLoss {
+                let step = TrainingStep(loss: loss, optimizer: try Optimizer.parse(optimizer))
+                graph = try timed("training-step") { try step.run(graph) }
                 try timed("verify") { try Verifier().verify(graph) }
             }
             let nodesIn = graph.nodes.count
