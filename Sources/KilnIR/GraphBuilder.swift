@@ -43,6 +43,7 @@ public struct GraphBuilder {
     }
 
     public func isDefined(_ name: String) -> Bool { taken.contains(name) }
+    public func isOutput(_ name: String) -> Bool { outputNames.contains(name) }
     public func type(of name: String) -> TensorType? { types[name] }
 
     public mutating func addInput(_ name: String, _ type: TensorType, at location: SourceLocation? = nil) throws {
