@@ -3,13 +3,17 @@
 
     python3 Benchmarks/big_graph.py chain 20000 > /tmp/chain20k.kiln
     python3 Benchmarks/big_graph.py mixed 20000 > /tmp/mixed20k.kiln
+    python3 Benchmarks/big_graph.py params 20000 > /tmp/params20k.kiln
+    python3 Benchmarks/big_graph.py unshared 20000 > /tmp/unshared20k.kiln
 
 `chain`: a long elementwise chain over f32[16, 32] (3 nodes a line, named every third value,
 values used twice so gradients accumulate), ending in a scalar `loss`.
 `mixed`: repeated blocks of matmul, add, relu, softmax, reduce_sum, mul, add (7 nodes), with
 8 weight/bias pairs shared round-robin so every weight gradient sums many contributions.
-The node count is approximate (within one line's worth). Tests/KilnPassesTests/BigGraphs.swift
-writes the same text.
+`params`: a chain tanh(add(w_i, h)) with one f32[16, 32] param per two nodes (gradients and
+training steps with thousands of params and outputs). `unshared`: `mixed` with its own weight
+and bias per block. The node count is approximate (within one line's worth).
+Tests/KilnPassesTests/BigGraphs.swift writes the same `chain` and `mixed` text.
 """
 import sys
 
@@ -51,7 +55,24 @@ def mixed(n, pairs=8):
     return "\n".join(out) + "\n"
 
 
+def params(n):
+    lines = (n + 1) // 2
+    out = ["graph params {", "  input x: f32[16, 32]"] + [f"  param w{i}: f32[16, 32] = zeros" for i in range(lines)]
+    h = "x"
+    for i in range(lines):
+        out.append(f"  h{i} = tanh(add(w{i}, {h}))")
+        h = f"h{i}"
+    out += [f"  loss = reduce_sum({h}, axes=[0, 1])", "  output loss", "}"]
+    return "\n".join(out) + "\n"
+
+
+def unshared(n):
+    return mixed(n, pairs=(n + 6) // 7)
+
+
+KINDS = {"chain": chain, "mixed": mixed, "params": params, "unshared": unshared}
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("chain", "mixed"):
-        sys.exit("usage: big_graph.py chain|mixed NODES")
-    sys.stdout.write((chain if sys.argv[1] == "chain" else mixed)(int(sys.argv[2])))
+    if len(sys.argv) != 3 or sys.argv[1] not in KINDS:
+        sys.exit("usage: big_graph.py chain|mixed|params|unshared NODES")
+    sys.stdout.write(KINDS[sys.argv[1]](int(sys.argv[2])))

@@ -3,11 +3,12 @@
 several graph sizes, forward and gradient, as Markdown rows.
 
     python3 Benchmarks/compile_time.py [--kiln .build/release/kiln] [--sizes 2500,5000,10000,20000]
-                                      [--kinds chain,mixed] [--timeout 600] [--repeat 1]
+                                      [--kinds chain,mixed] [--timeout 600] [--repeat 1] [--train adam]
 
 Graphs come from Benchmarks/big_graph.py; each size runs `kiln compile-time FILE [--grad loss]`
 (parse, verify, infer-shapes, differentiate, simplify, fuse, plan-memory, print; verification
-after every pass is summed into `verify`). Each cell is the fastest of `--repeat` runs; on a
+after every pass is summed into `verify`). With `--train OPT` the second row of each size is a
+training step (`--train loss --optimizer OPT`, phase `training-step`) instead of a gradient. Each cell is the fastest of `--repeat` runs; on a
 shared machine, read the growth from one size to the next rather than single numbers.
 """
 import argparse
@@ -20,11 +21,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import big_graph  # noqa: E402
 
-PHASES = ["parse", "verify", "infer-shapes", "differentiate", "simplify", "fuse", "plan-memory", "print"]
+PHASES = ["parse", "verify", "infer-shapes", "differentiate", "training-step", "simplify", "fuse", "plan-memory", "print"]
 
 
-def run(kiln, path, grad, timeout):
-    command = [kiln, "compile-time", path] + (["--grad", "loss"] if grad else [])
+def run(kiln, path, grad, timeout, train=None):
+    if not grad:
+        extra = []
+    elif train:
+        extra = ["--train", "loss", "--optimizer", train]
+    else:
+        extra = ["--grad", "loss"]
+    command = [kiln, "compile-time", path] + extra
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True).stdout
     except subprocess.TimeoutExpired:
@@ -45,6 +52,7 @@ def main():
     parser.add_argument("--kinds", default="chain,mixed")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--train", help="optimizer: time training steps instead of gradients")
     args = parser.parse_args()
     print("| graph | nodes | " + " | ".join(PHASES) + " | total |")
     print("|---|---:|" + "---:|" * (len(PHASES) + 1))
@@ -54,14 +62,14 @@ def main():
                 for size in map(int, args.sizes.split(",")):
                     path = os.path.join(tmp, f"{kind}{size}.kiln")
                     with open(path, "w") as f:
-                        f.write((big_graph.chain if kind == "chain" else big_graph.mixed)(size))
-                    nodes, seconds = run(args.kiln, path, grad, args.timeout)
+                        f.write(big_graph.KINDS[kind](size))
+                    nodes, seconds = run(args.kiln, path, grad, args.timeout, args.train)
                     for _ in range(args.repeat - 1):
                         if seconds is None:
                             break
-                        _, again = run(args.kiln, path, grad, args.timeout)
+                        _, again = run(args.kiln, path, grad, args.timeout, args.train)
                         seconds = {p: min(v, again.get(p, v)) for p, v in seconds.items()} if again else seconds
-                    name = f"{kind} {size}" + (" gradient" if grad else "")
+                    name = f"{kind} {size}" + ((f" {args.train} step" if args.train else " gradient") if grad else "")
                     if seconds is None:
                         print(f"| {name} | — | " + " | ".join(["—"] * len(PHASES)) + f" | > {args.timeout:.0f} s |")
                         continue

@@ -26,8 +26,9 @@ struct PackItem {
 func packArena(_ items: inout [PackItem]) -> Int {
     let order = items.indices.sorted { items[$0].size != items[$1].size ? items[$0].size > items[$1].size : items[$0].first < items[$1].first }
     let length = 1 + (items.map(\.last).max() ?? 0)
-    let unit = MemoryPlan.alignment
-    let units = items.reduce(0) { $0 + $1.size } / unit + 1
+    // Offsets are sums of sizes, so the sweep's tree can count in their greatest common divisor.
+    let unit = items.reduce(0) { greatestCommonDivisor($0, $1.size) }
+    let units = unit == 0 ? 0 : items.reduce(0) { $0 + $1.size } / unit + 1
     var arena = 0
     var alive = ArenaOccupancy(scheduleLength: length)
     var born = ArenaOccupancy(scheduleLength: length)
@@ -47,8 +48,11 @@ func packArena(_ items: inout [PackItem]) -> Int {
         var end = start + 1
         while end < order.count, items[order[end]].size == items[order[start]].size { end += 1 }
         let size = items[order[start]].size
-        if end - start >= sweepThreshold, size > 0, units <= maxSweepUnits {
-            var sweep = Sweep(units: units, placed: placed, items: items)
+        // A sweep first builds a tree over the arena and re-enters every placed buffer: worth it
+        // only when the run is long enough to pay for both.
+        let run = end - start
+        if run >= sweepThreshold, size > 0, units <= maxSweepUnits, run * 1024 >= units, run * 16 >= placed.count {
+            var sweep = Sweep(units: units, unit: unit, placed: placed, items: items)
             for i in order[start..<end] {
                 let item = items[i]
                 sweep.advance(to: item.first, items: items)
@@ -72,7 +76,9 @@ func packArena(_ items: inout [PackItem]) -> Int {
 /// Equal-size runs at least this long are swept (building the sweep costs one pass over the
 /// placed buffers); the tree is dense, so arenas beyond `maxSweepUnits` units are not.
 private let sweepThreshold = 64
-private let maxSweepUnits = 1 << 21
+private let maxSweepUnits = 1 << 20
+
+private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int { b == 0 ? a : greatestCommonDivisor(b, a % b) }
 
 /// The defining scan for item `i`: placed buffers alive at the same time, by offset, up to the
 /// first gap that holds it.
@@ -97,9 +103,12 @@ private struct Sweep {
     /// Buffers in `free`, keyed by last use (last · count + index), to leave in time order.
     private var deaths = MinHeap()
     private let count: Int
+    /// Bytes per tree unit (every size and offset is a multiple).
+    private let unit: Int
 
-    init(units: Int, placed: [Int], items: [PackItem]) {
+    init(units: Int, unit: Int, placed: [Int], items: [PackItem]) {
         free = FreeSpaceTree(units: units)
+        self.unit = unit
         births = placed.sorted { items[$0].first < items[$1].first }
         count = items.count
     }
@@ -113,7 +122,7 @@ private struct Sweep {
         while let next = deaths.min, next / count < time {
             _ = deaths.pop()
             let item = items[next % count]
-            free.remove(item.offset / MemoryPlan.alignment, (item.offset + item.size) / MemoryPlan.alignment)
+            free.remove(item.offset / unit, (item.offset + item.size) / unit)
         }
     }
 
@@ -121,7 +130,7 @@ private struct Sweep {
     mutating func add(_ i: Int, items: [PackItem]) {
         let item = items[i]
         guard item.size > 0 else { return }
-        free.add(item.offset / MemoryPlan.alignment, (item.offset + item.size) / MemoryPlan.alignment)
+        free.add(item.offset / unit, (item.offset + item.size) / unit)
         deaths.push(item.last * count + i)
     }
 
@@ -129,7 +138,6 @@ private struct Sweep {
     /// lifetime (in `born`): each search only raises the candidate to a lower bound of the
     /// answer, so the first candidate both accept is the answer. Nil past the budget.
     mutating func lowestFit(_ item: PackItem, born: inout ArenaOccupancy, budget: Int) -> Int? {
-        let unit = MemoryPlan.alignment
         var offset = 0
         for _ in 0..<budget {
             guard let free = free.lowestFree(from: offset / unit, length: item.size / unit) else { return nil }
