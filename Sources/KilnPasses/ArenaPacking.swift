@@ -11,8 +11,8 @@ struct PackItem {
 }
 
 /// Greedy packing by size: the largest buffers are placed first (ties: earliest first), each at
-/// the lowest offset where it overlaps no placed buffer alive at the same time. Returns each
-/// the arena size and sets each item's offset.
+/// the lowest offset where it overlaps no placed buffer alive at the same time. Sets each item's
+/// offset and returns the arena size.
 ///
 /// The definition is a scan: the placed buffers alive at the same time, by offset, up to the
 /// first gap that fits (`scanFit`), quadratic when many values live at once, as in gradient
