@@ -188,6 +188,24 @@ def main():
 F32 = np.float32
 
 
+
+def kept_sections(path):
+    """Sections of BENCHMARKS.md this script does not measure ("## Compile time", written from
+    Benchmarks/compile_time.py), carried over so a rerun does not erase them."""
+    try:
+        old = open(path).read().split("\n")
+    except OSError:
+        return []
+    kept, keeping = [], False
+    for line in old:
+        if line.startswith("## "):
+            keeping = line.startswith("## Compile time")
+        if keeping:
+            kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return ([""] + kept) if kept else []
+
 def write_report(results, jax_version):
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     lines = ["# Benchmarks", "",
@@ -213,6 +231,7 @@ def write_report(results, jax_version):
     lines += targets(results)
     lines += ["", "Raw timings: `Docs/benchmarks.json`; chart: `Docs/benchmarks.svg` (Kiln JIT ÷ JAX per workload, lower is better).",
               "Per-kernel profile of any step: `kiln bench FILE --train loss --optimizer adam --profile`."]
+    lines += kept_sections(os.path.join(ROOT, "Docs/BENCHMARKS.md"))
     open(os.path.join(ROOT, "Docs/BENCHMARKS.md"), "w").write("\n".join(lines) + "\n")
     json.dump(results, open(os.path.join(ROOT, "Docs/benchmarks.json"), "w"), indent=1)
     open(os.path.join(ROOT, "Docs/benchmarks.svg"), "w").write(chart(results))

@@ -108,7 +108,11 @@ public struct Node: Hashable, Sendable {
     /// The type of each result (for a fused kernel, of the body values it writes out).
     public var resultTypes: [(String, TensorType?)] {
         guard let body = region, !extraResults.isEmpty else { return [(name, type)] }
-        return resultNames.map { result in (result, result == name ? type : body.first { $0.name == result }?.type) }
+        // One pass over the body, not one search per result: kernels can write out many values.
+        let wanted = Set(extraResults)
+        var bodyTypes: [String: TensorType?] = [:]
+        for node in body where wanted.contains(node.name) && bodyTypes[node.name] == nil { bodyTypes[node.name] = node.type }
+        return resultNames.map { result in (result, result == name ? type : bodyTypes[result] ?? nil) }
     }
 
     /// Locations are provenance, not meaning: two nodes that compute the same thing are equal.

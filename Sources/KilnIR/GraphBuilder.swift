@@ -6,6 +6,17 @@ public struct GraphBuilder {
     public private(set) var graph: Graph
     private var taken: Set<String>
     private var types: [String: TensorType]
+    /// Where each node (by its name) sits in `graph.nodes`, and which nodes read each value:
+    /// `rename` touches only those instead of scanning the graph (quadratic when a pass renames
+    /// one value per node, as differentiation does).
+    private var nodeIndex: [String: Int] = [:]
+    private var users: [String: [Int]] = [:]
+    /// Params and state, outputs, and update targets by name, for checks that would otherwise
+    /// search the graph's lists (a training step adds thousands of each).
+    private var paramNames: Set<String>
+    private var outputNames: Set<String>
+    private var updateTargets: Set<String>
+    private var updateValues: Set<String>
     /// Infer each node's type as it is added (the DSL does, so errors point at the call).
     public var infersTypes: Bool
 
@@ -15,6 +26,16 @@ public struct GraphBuilder {
         taken = Set(graph.inputs.map(\.name) + graph.params.map(\.name))
         for node in graph.nodes { taken.formUnion(node.definedNames) }
         types = graph.valueTypes
+        paramNames = Set(graph.params.map(\.name))
+        outputNames = Set(graph.outputs)
+        updateTargets = Set(graph.updates.map(\.target))
+        updateValues = Set(graph.updates.map(\.value))
+        for (position, node) in graph.nodes.enumerated() { record(node, at: position) }
+    }
+
+    private mutating func record(_ node: Node, at index: Int) {
+        nodeIndex[node.name] = index
+        for operand in node.operands where users[operand]?.last != index { users[operand, default: []].append(index) }
     }
 
     public init(name: String, sourceFile: String = "<graph>", infersTypes: Bool = false) {
@@ -24,6 +45,7 @@ public struct GraphBuilder {
     public func isDefined(_ name: String) -> Bool { taken.contains(name) }
     /// Every name defined so far (for "did you mean" hints).
     public var definedNames: Set<String> { taken }
+    public func isOutput(_ name: String) -> Bool { outputNames.contains(name) }
     public func type(of name: String) -> TensorType? { types[name] }
 
     public mutating func addInput(_ name: String, _ type: TensorType, at location: SourceLocation? = nil) throws {
@@ -36,6 +58,7 @@ public struct GraphBuilder {
                                   role: Param.Role = .param, at location: SourceLocation? = nil) throws {
         try claim(name, at: location)
         graph.params.append(Param(name: name, type: type, initializer: initializer, role: role, location: location))
+        paramNames.insert(name)
         types[name] = type
     }
 
@@ -57,6 +80,7 @@ public struct GraphBuilder {
         var node = Node(name: nodeName, op: op, operands: operands, attributes: attrs, type: annotation, location: location)
         if infersTypes { node.type = try inferType(of: node, types: types) }
         if let t = node.type { types[nodeName] = t }
+        record(node, at: graph.nodes.count)
         graph.nodes.append(node)
         return nodeName
     }
@@ -65,24 +89,28 @@ public struct GraphBuilder {
     public mutating func append(_ node: Node) throws {
         for name in node.definedNames { try claim(name, at: node.location) }
         for (name, type) in node.resultTypes { if let type { types[name] = type } }
+        record(node, at: graph.nodes.count)
         graph.nodes.append(node)
     }
 
     public mutating func addOutput(_ name: String, at location: SourceLocation? = nil) throws {
         guard taken.contains(name) else { throw Diagnostic("output of undefined value '\(name)'\(Suggestions.hint(for: name, among: taken))", at: location) }
-        guard !graph.outputs.contains(name) else { throw Diagnostic("'\(name)' is already an output", at: location) }
+        guard !outputNames.contains(name) else { throw Diagnostic("'\(name)' is already an output", at: location) }
         graph.outputs.append(name)
+        outputNames.insert(name)
     }
 
     public mutating func addUpdate(_ target: String, _ value: String, at location: SourceLocation? = nil) throws {
-        guard graph.param(named: target) != nil else {
+        guard paramNames.contains(target) else {
             throw Diagnostic("update target '\(target)' is not a param or state", at: location)
         }
         guard taken.contains(value) else { throw Diagnostic("update from undefined value '\(value)'", at: location) }
-        guard !graph.updates.contains(where: { $0.target == target }) else {
+        guard !updateTargets.contains(target) else {
             throw Diagnostic("'\(target)' is updated twice", at: location)
         }
         graph.updates.append(StateUpdate(target: target, value: value, location: location))
+        updateTargets.insert(target)
+        updateValues.insert(value)
     }
 
     /// A `%N` name not yet taken, N starting at the index the next node will have.
@@ -153,7 +181,7 @@ extension GraphBuilder {
     /// Renames a node defined by this builder and rewrites its uses. Passes use it to give a
     /// value its final, readable name (`d_w1`) once they know which node carries it.
     public mutating func rename(_ old: String, to new: String) throws {
-        guard let index = graph.nodes.lastIndex(where: { $0.name == old }) else {
+        guard let index = nodeIndex[old] else {
             throw Diagnostic("cannot rename '\(old)': no such node")
         }
         guard !taken.contains(new) else { throw Diagnostic("cannot rename '\(old)' to '\(new)': name taken") }
@@ -161,11 +189,21 @@ extension GraphBuilder {
         taken.insert(new)
         if let t = types.removeValue(forKey: old) { types[new] = t }
         graph.nodes[index].name = new
-        for i in graph.nodes.indices where i > index {
+        nodeIndex[old] = nil
+        nodeIndex[new] = index
+        let readers = users.removeValue(forKey: old) ?? []
+        for i in readers where i > index {
             graph.nodes[i].operands = graph.nodes[i].operands.map { $0 == old ? new : $0 }
         }
-        graph.outputs = graph.outputs.map { $0 == old ? new : $0 }
-        for i in graph.updates.indices where graph.updates[i].value == old { graph.updates[i].value = new }
+        users[new, default: []].append(contentsOf: readers.filter { $0 > index })
+        if outputNames.remove(old) != nil {
+            graph.outputs = graph.outputs.map { $0 == old ? new : $0 }
+            outputNames.insert(new)
+        }
+        if updateValues.remove(old) != nil {
+            for i in graph.updates.indices where graph.updates[i].value == old { graph.updates[i].value = new }
+            updateValues.insert(new)
+        }
     }
 
     /// `base` if free, else `base_1`, `base_2`, ….

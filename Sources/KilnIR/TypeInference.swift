@@ -62,8 +62,10 @@ public func inferTypes(_ graph: Graph) throws -> Graph {
 }
 
 private func checkUpdateTypes(_ graph: Graph, types: [String: TensorType]) throws {
+    var params: [String: Param] = [:]
+    for param in graph.params where params[param.name] == nil { params[param.name] = param }
     for update in graph.updates {
-        guard let target = graph.param(named: update.target), let t = types[update.value] else { continue }
+        guard let target = params[update.target], let t = types[update.value] else { continue }
         guard t == target.type else {
             throw Diagnostic("update of '\(update.target)' (\(target.type)) from '\(update.value)' of type \(t)", at: update.location)
         }

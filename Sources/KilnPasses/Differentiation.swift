@@ -82,7 +82,7 @@ public struct Differentiation: Pass {
                                       name: e.builder.freeName("d_\(target)"))
             }
             gradients.append((target, gradient))
-            if outputsGradients, !e.graph.outputs.contains(gradient) { try e.builder.addOutput(gradient) }
+            if outputsGradients, !e.builder.isOutput(gradient) { try e.builder.addOutput(gradient) }
         }
         return (e.graph, gradients)
     }

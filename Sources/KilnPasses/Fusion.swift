@@ -6,9 +6,10 @@ import KilnIR
 ///   bias add, activation, and in training graphs the optimiser update of a weight gradient);
 /// - elementwise producers feeding one reduction, over the reduction's input shape.
 /// Rules (Docs/PASSES.md): every node lands in at most one kernel, so no work is duplicated;
-/// a value also needed as an output or state update becomes an extra result; a fusion that
-/// would make a kernel depend on its own result through an outside node is refused; scalar
+/// a value also needed as an output or state update becomes an extra result; a kernel never
+/// depends on its own result through an outside node (the consumer rule rules it out); scalar
 /// (rank-0) arithmetic, random ops and casts stay unfused. Refusals are kept as remarks.
+/// Linear in the graph apart from dictionary work (compile-time curve in Docs/BENCHMARKS.md).
 public struct Fusion: RemarkingPass {
     public let name = "fuse"
     /// The most ops one kernel computes: a 20,000-op elementwise chain becomes ~300 kernels of
@@ -50,17 +51,6 @@ public struct Fusion: RemarkingPass {
         var groups: [Group] = []
         var remarks: [String] = []
 
-        /// True if `name` is computed, through nodes after `floor`, from node `target`.
-        func dependsOn(_ name: String, _ target: Int) -> Bool {
-            var stack = [name], visited = Set<Int>()
-            while let next = stack.popLast() {
-                guard let i = producer[next], i >= target, visited.insert(i).inserted else { continue }
-                if i == target { return true }
-                stack.append(contentsOf: nodes[i].operands)
-            }
-            return false
-        }
-
         for i in nodes.indices.reversed() {
             let node = nodes[i]
             guard let type = node.type else { continue }
@@ -86,17 +76,18 @@ public struct Fusion: RemarkingPass {
                     refusal = "it feeds '\(nodes[reader].name)' (\(nodes[reader].op.name)), which reads whole operands from memory"
                 } else if isContraction && groups[g].hasReduction {
                     refusal = "a contraction cannot feed a fused reduction (its product would have to be stored first)"
-                } else if let through = groups[g].members.flatMap({ nodes[$0].operands })
-                            .first(where: { operand in
-                                guard let p = producer[operand], p != i, groupOf[p] != g else { return false }
-                                return dependsOn(operand, i)
-                            }) {
-                    refusal = "it would create a cycle through '\(through)'"
                 }
+                // No cycle check is needed: every member of `g` comes after `i` and every consumer of
+                // `i` is in `g`, so a path from `i` that leaves the kernel and re-enters it would
+                // already leave and re-enter `g`, which no earlier step allowed (by induction from
+                // one-node groups). The old per-candidate search (a DFS per kernel operand, O(n³) on
+                // gradient graphs) never refused anything; the scheduler in `assemble` still fails
+                // loudly if a kernel ever needed its own result.
                 if let refusal {
-                    remarks.append("'\(node.name)' not fused into the kernel of '\(nodes[groups[g].members.last ?? i].name)': \(refusal)")
+                    remarks.append("'\(node.name)' not fused into the kernel of '\(nodes[groups[g].members.first ?? i].name)': \(refusal)")
                 } else {
-                    groups[g].members.insert(i, at: 0)
+                    // Members arrive in decreasing index order: appended here, reversed once below.
+                    groups[g].members.append(i)
                     groups[g].hasContraction = groups[g].hasContraction || isContraction
                     groupOf[i] = g
                     continue
@@ -106,7 +97,8 @@ public struct Fusion: RemarkingPass {
             groups.append(Group(members: [i], shape: type.shape, hasContraction: isContraction))
         }
 
-        return (try assemble(graph, groups: groups.map(\.members).filter { $0.count > 1 }, producer: producer), remarks)
+        let kernels = groups.filter { $0.members.count > 1 }.map { Array($0.members.reversed()) }
+        return (try assemble(graph, groups: kernels, producer: producer), remarks)
     }
 
     private func isFusibleElementwise(_ node: Node, types: [String: TensorType]) -> Bool {

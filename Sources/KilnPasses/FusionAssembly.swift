@@ -17,43 +17,69 @@ extension Fusion {
         }
 
         // Items to schedule: kernels and untouched nodes, keyed by their first original index.
-        struct Item { var node: Node; var key: Int; var needs: Set<String> }
-        var items: [Item] = []
-        for (g, members) in groups.enumerated() {
+        var items: [ScheduleItem] = []
+        for members in groups {
             let body = members.map { nodes[$0] }
             let defined = Set(body.map(\.name))
             var operands: [String] = []
+            var listed = Set<String>()
             for node in body {
-                for operand in node.operands where !defined.contains(operand) && !operands.contains(operand) {
+                for operand in node.operands where !defined.contains(operand) && listed.insert(operand).inserted {
                     operands.append(operand)
                 }
             }
             let results = body.map(\.name).filter { consumersOutside.contains($0) }
             guard let primary = results.last else { continue }
             let kernel = Node(name: primary, op: .fused, operands: operands,
-                              type: body.first { $0.name == primary }?.type, location: body.last?.location,
+                              type: body.last { $0.name == primary }?.type, location: body.last?.location,
                               region: body, extraResults: results.filter { $0 != primary })
-            items.append(Item(node: kernel, key: members[0] * 2 + 1, needs: Set(operands)))
-            _ = g
+            items.append(ScheduleItem(node: kernel, key: members[0] * 2 + 1, needs: operands))
         }
         for (i, node) in nodes.enumerated() where groupOf[i] == nil {
-            items.append(Item(node: node, key: i * 2, needs: Set(node.operands)))
+            items.append(ScheduleItem(node: node, key: i * 2, needs: node.operands))
         }
         items.sort { $0.key < $1.key }
-
-        var available = Set(graph.inputs.map(\.name) + graph.params.map(\.name))
-        var scheduled: [Node] = []
-        var pending = items
-        while !pending.isEmpty {
-            guard let next = pending.firstIndex(where: { $0.needs.isSubset(of: available) }) else {
-                throw Diagnostic("fusion produced a cyclic schedule (internal error): \(pending.count) nodes unplaced")
-            }
-            let item = pending.remove(at: next)
-            scheduled.append(item.node)
-            available.formUnion(item.node.resultNames)
-        }
         var result = graph
-        result.nodes = scheduled
+        result.nodes = try schedule(items, available: Set(graph.inputs.map(\.name) + graph.params.map(\.name)))
         return result
+    }
+
+    struct ScheduleItem {
+        var node: Node
+        var key: Int
+        var needs: [String]
+    }
+
+    /// List scheduling: repeatedly places the earliest item (in `items` order) whose operands
+    /// are all available. A ready queue keyed by position gives the same order as rescanning
+    /// the pending list each time, in O(n log n) instead of O(n²).
+    private func schedule(_ items: [ScheduleItem], available initial: Set<String>) throws -> [Node] {
+        var available = initial
+        var missing = [Int](repeating: 0, count: items.count)
+        var waiting: [String: [Int]] = [:]
+        var ready = MinHeap()
+        for (position, item) in items.enumerated() {
+            for need in Set(item.needs) where !available.contains(need) {
+                missing[position] += 1
+                waiting[need, default: []].append(position)
+            }
+            if missing[position] == 0 { ready.push(position) }
+        }
+        var scheduled: [Node] = []
+        scheduled.reserveCapacity(items.count)
+        while let position = ready.pop() {
+            let node = items[position].node
+            scheduled.append(node)
+            for name in node.resultNames where available.insert(name).inserted {
+                for waiter in waiting.removeValue(forKey: name) ?? [] {
+                    missing[waiter] -= 1
+                    if missing[waiter] == 0 { ready.push(waiter) }
+                }
+            }
+        }
+        guard scheduled.count == items.count else {
+            throw Diagnostic("fusion produced a cyclic schedule (internal error): \(items.count - scheduled.count) nodes unplaced")
+        }
+        return scheduled
     }
 }

@@ -100,24 +100,12 @@ public struct MemoryPlanner: Pass {
         return MemoryPlan(allocations: allocations, arenaSize: arena, naiveSize: naive)
     }
 
-    /// Greedy by size: the largest slots are placed first, each at the lowest offset that does
+    /// Greedy by size (`packArena`): the largest slots first, each at the lowest offset that does
     /// not overlap a placed slot alive at the same time. Returns the arena size.
     private func pack(_ slots: inout [Slot]) -> Int {
-        let order = slots.indices.sorted { slots[$0].size != slots[$1].size ? slots[$0].size > slots[$1].size : slots[$0].first < slots[$1].first }
-        var placed: [Int] = []
-        var arena = 0
-        for s in order {
-            let conflicts = placed.filter { slots[$0].first <= slots[s].last && slots[s].first <= slots[$0].last }
-                .sorted { slots[$0].offset < slots[$1].offset }
-            var offset = 0
-            for c in conflicts {
-                if offset + slots[s].size <= slots[c].offset { break }
-                offset = Swift.max(offset, slots[c].offset + slots[c].size)
-            }
-            slots[s].offset = offset
-            arena = Swift.max(arena, offset + slots[s].size)
-            placed.append(s)
-        }
+        var items = slots.map { PackItem(size: $0.size, first: $0.first, last: $0.last) }
+        let arena = packArena(&items)
+        for s in slots.indices { slots[s].offset = items[s].offset }
         return arena
     }
 
@@ -125,3 +113,4 @@ public struct MemoryPlanner: Pass {
         (bytes + MemoryPlan.alignment - 1) / MemoryPlan.alignment * MemoryPlan.alignment
     }
 }
+

@@ -43,8 +43,13 @@ public struct TrainingStep: Pass {
             corrections = (c1, c2)
         }
 
+        // By name, once: looking each one up in the graph's lists made a step quadratic in its params.
+        var paramTypes: [String: TensorType] = [:]
+        for p in withGradients.params where paramTypes[p.name] == nil { paramTypes[p.name] = p.type }
+        /// The value each `update` statement writes back (`new_<target>`).
+        var written: [String: String] = [:]
         for (param, gradient) in gradients {
-            guard let type = withGradients.param(named: param)?.type else { continue }
+            guard let type = paramTypes[param] else { continue }
             var g = gradient
             if o.weightDecay != 0 { g = try e.add(g, try e.mul(param, o.weightDecay)) }
             func state(_ prefix: String) throws -> String {
@@ -56,6 +61,12 @@ public struct TrainingStep: Pass {
                 let named = e.builder.freeName("new_\(target)")
                 try e.builder.rename(value, to: named)
                 try e.builder.addUpdate(target, named)
+                written[target] = named
+            }
+            /// The value written back to `target` (named `new_<target>` by `update`).
+            func newName(_ target: String) throws -> String {
+                guard let value = written[target] else { throw Diagnostic("internal: no update for '\(target)'") }
+                return value
             }
             let step: String
             switch o.kind {
@@ -66,7 +77,7 @@ public struct TrainingStep: Pass {
                 let velocity = try state("vel")
                 let v = try e.add(try e.mul(velocity, o.beta1), g)
                 try update(velocity, v)
-                let newVelocity = try newName(velocity, &e)
+                let newVelocity = try newName(velocity)
                 let direction = o.kind == .momentum ? newVelocity : try e.add(g, try e.mul(newVelocity, o.beta1))
                 step = try e.mul(direction, lrName)
             case .rmsprop:
@@ -74,7 +85,7 @@ public struct TrainingStep: Pass {
                 let square = try state("sq")
                 let s = try e.add(try e.mul(square, o.beta1), try e.mul(try e.emit(.square, [g]), 1 - o.beta1))
                 try update(square, s)
-                let denominator = try e.add(try e.emit(.sqrt, [try newName(square, &e)]), o.epsilon)
+                let denominator = try e.add(try e.emit(.sqrt, [try newName(square)]), o.epsilon)
                 step = try e.mul(try e.div(g, denominator), lrName)
             case .adam:
                 // m ← β1m + (1−β1)g;  v ← β2v + (1−β2)g²;  w ← w − lr·m̂/(√v̂ + ε)
@@ -82,21 +93,13 @@ public struct TrainingStep: Pass {
                 let m = try state("m"), v = try state("v")
                 try update(m, try e.add(try e.mul(m, o.beta1), try e.mul(g, 1 - o.beta1)))
                 try update(v, try e.add(try e.mul(v, o.beta2), try e.mul(try e.emit(.square, [g]), 1 - o.beta2)))
-                let mHat = try e.div(try newName(m, &e), c1)
-                let vHat = try e.div(try newName(v, &e), c2)
+                let mHat = try e.div(try newName(m), c1)
+                let vHat = try e.div(try newName(v), c2)
                 step = try e.mul(try e.div(mHat, try e.add(try e.emit(.sqrt, [vHat]), o.epsilon)), lrName)
             }
             let next = try e.sub(param, step)
             try update(param, next)
         }
         return e.graph
-    }
-
-    /// The value written back to `target` (named `new_<target>` by `update`).
-    private func newName(_ target: String, _ e: inout NodeEmitter) throws -> String {
-        guard let u = e.graph.updates.first(where: { $0.target == target }) else {
-            throw Diagnostic("internal: no update for '\(target)'")
-        }
-        return u.value
     }
 }
