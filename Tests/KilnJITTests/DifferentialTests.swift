@@ -8,6 +8,7 @@ import Testing
 /// Differential testing: seeded random valid graphs over the whole op table (fused kernels,
 /// gradient helpers, random ops, every initializer; `RandomGraphGenerator`, shared with the IR
 /// tests) run on the interpreter and on the JIT, unoptimised and after simplify/fuse/plan-memory.
+/// Every other graph also gets a loss and its gradients (the gradient graph is what runs).
 /// Both must fail alike or agree on every output. `make fuzz-diff` runs many more seeds
 /// (KILN_FUZZ_SEEDS); `swift test` runs the first 150.
 struct DifferentialTests {
@@ -59,12 +60,27 @@ struct DifferentialTests {
         return Result { (try backend.run(inputs: feeds, state: &state, step: 2), state) }
     }
 
-    @Test("random graphs: the JIT equals the interpreter, unoptimised and optimised")
+    /// `forward` with `loss = reduce_sum(square(first f32 output))` and its gradients as outputs
+    /// (nil when the output is not differentiable, e.g. it only depends on integers).
+    static func withGradients(_ forward: Graph) -> Graph? {
+        guard let output = forward.outputs.first(where: { forward.valueTypes[$0]?.dtype == .f32 }),
+              let type = forward.valueTypes[output] else { return nil }
+        var b = GraphBuilder(forward, infersTypes: true)
+        guard let squared = try? b.add(.square, [output]),
+              let loss = try? b.add(.reduce_sum, [squared], [("axes", .ints(Array(0..<type.rank)))], name: "fuzz_loss"),
+              (try? b.addOutput(loss)) != nil else { return nil }
+        return try? Differentiation(loss: loss).run(b.graph)
+    }
+
+    @Test("random graphs and their gradients: the JIT equals the interpreter, unoptimised and optimised")
     func randomGraphs() throws {
         var checked = 0, failedAlike = 0
         var problems: [String] = []
         for seed in Self.seeds {
-            let graph = try RandomGraphGenerator.make(seed: seed)
+            let forward = try RandomGraphGenerator.make(seed: seed)
+            // Every other seed also checks the gradient graph: the first f32 output is squared
+            // and summed into a loss, differentiated with respect to every trainable param.
+            let graph = seed % 2 == 1 ? (Self.withGradients(forward) ?? forward) : forward
             var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
             let optimized: Graph
             do { optimized = try manager.run(graph) } catch {
