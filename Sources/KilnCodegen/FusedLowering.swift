@@ -11,8 +11,13 @@ enum FusedLowering {
         guard let last = region.last, let type = node.type else {
             throw Diagnostic("internal: fused kernel '\(node.name)' is empty", at: node.location)
         }
-        var types = outer
-        for inner in region { if let t = inner.type { types[inner.name] = t } }
+        // Only the kernel's own values: copying the graph's whole table per kernel would make
+        // lowering quadratic in the graph.
+        var types: [String: TensorType] = [:]
+        for inner in region {
+            for operand in inner.operands where types[operand] == nil { types[operand] = outer[operand] }
+            if let t = inner.type { types[inner.name] = t }
+        }
         let results = node.resultNames
         let defined = Set(region.map(\.name))
 

@@ -47,8 +47,8 @@ public enum Lowering {
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
              .cast, .dropout, .broadcast_to:
-            var local = types
-            local[target] = type
+            var local: [String: TensorType] = [target: type]
+            for (operand, t) in zip(node.operands, operandTypes) { local[operand] = t }
             var renamed = node
             renamed.name = target
             return one(ElementwiseLowering.lower(&b, shape: type.shape, body: [renamed], operands: unique(node.operands),

@@ -146,12 +146,39 @@ public struct StateUpdate: Hashable, Sendable {
 public struct Graph: Hashable, Sendable {
     public var name: String
     // Changing what the graph computes invalidates its memory plan: a plan is only ever
-    // read together with the schedule it was made for (and the verifier checks it).
-    public var inputs: [Input] { didSet { memoryPlan = nil } }
-    public var params: [Param] { didSet { memoryPlan = nil } }
-    public var nodes: [Node] { didSet { memoryPlan = nil } }
-    public var outputs: [String] { didSet { memoryPlan = nil } }
-    public var updates: [StateUpdate] { didSet { memoryPlan = nil } }
+    // read together with the schedule it was made for (and the verifier checks it). The
+    // accessors mutate in place (`_modify`): a `didSet` here would copy the whole array on
+    // every append from another module, making passes quadratic.
+    public var inputs: [Input] {
+        get { storedInputs }
+        set { storedInputs = newValue; memoryPlan = nil }
+        _modify { yield &storedInputs; memoryPlan = nil }
+    }
+    public var params: [Param] {
+        get { storedParams }
+        set { storedParams = newValue; memoryPlan = nil }
+        _modify { yield &storedParams; memoryPlan = nil }
+    }
+    public var nodes: [Node] {
+        get { storedNodes }
+        set { storedNodes = newValue; memoryPlan = nil }
+        _modify { yield &storedNodes; memoryPlan = nil }
+    }
+    public var outputs: [String] {
+        get { storedOutputs }
+        set { storedOutputs = newValue; memoryPlan = nil }
+        _modify { yield &storedOutputs; memoryPlan = nil }
+    }
+    public var updates: [StateUpdate] {
+        get { storedUpdates }
+        set { storedUpdates = newValue; memoryPlan = nil }
+        _modify { yield &storedUpdates; memoryPlan = nil }
+    }
+    private var storedInputs: [Input]
+    private var storedParams: [Param]
+    private var storedNodes: [Node]
+    private var storedOutputs: [String]
+    private var storedUpdates: [StateUpdate]
     /// The file the graph came from, for diagnostics.
     public var sourceFile: String
     /// Set by memory planning for exactly this schedule; any change to inputs, params, nodes,
@@ -161,11 +188,11 @@ public struct Graph: Hashable, Sendable {
     public init(name: String, inputs: [Input] = [], params: [Param] = [], nodes: [Node] = [],
                 outputs: [String] = [], updates: [StateUpdate] = [], sourceFile: String = "<graph>") {
         self.name = name
-        self.inputs = inputs
-        self.params = params
-        self.nodes = nodes
-        self.outputs = outputs
-        self.updates = updates
+        storedInputs = inputs
+        storedParams = params
+        storedNodes = nodes
+        storedOutputs = outputs
+        storedUpdates = updates
         self.sourceFile = sourceFile
     }
 
