@@ -1,12 +1,13 @@
 import KilnIR
 
-/// Matrix products: OpenBLAS `sgemm` for the large ones — one call when a batch of rank-3 left
-/// operands meets a shared rank-2 right operand ([B·M, K] × [K, N]) — and generated loops for
-/// small or thin products, where a BLAS call's fixed cost (argument checks, waking its
-/// threads) exceeds the arithmetic: attention's per-head products, an MLP's 10-class layer.
+/// Matrix products: OpenBLAS `sgemm` — one call when a batch of rank-3 left operands meets a
+/// shared rank-2 right operand ([B·M, K] × [K, N]) — and generated loops for tiny or thin
+/// products (an MLP's 10-class layer), where a BLAS call's fixed cost exceeds the arithmetic.
+/// Measured: the loops lose to sgemm from a few thousand multiply-adds per product (the
+/// transformer's 49×49×16 attention products: 33 ms per step with loops, 15.6 ms with sgemm).
 enum MatmulLowering {
     /// Products with at most this many multiply-adds per batch entry use generated loops.
-    nonisolated(unsafe) public static var loopLimit = 1 << 17
+    nonisolated(unsafe) public static var loopLimit = 1 << 12
 
     static func lower(_ b: inout KernelBuilder, a: Int, _ ta: TensorType, b rhs: Int, _ tb: TensorType,
                       transposeA: Bool, transposeB: Bool, out: Int, _ type: TensorType) -> [LoopKernel] {
