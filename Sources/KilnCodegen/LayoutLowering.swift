@@ -65,15 +65,20 @@ enum LayoutLowering {
         let rows = tableType.shape[0], width = tableType.shape.elementCount / Swift.max(rows, 1)
         let code = b.failure("gather: index {0} is out of range for a table of \(rows) rows")
         return b.loop(count, parallel: true) { b, i in
-            let index = b.fresh()
-            let idx = Expr.value(index)
-            let check = Stmt.when(idx.compare(.lt, .i64(0)).or(idx.compare(.ge, .i64(rows))),
-                                  then: [.fail(code: code, idx, i)], otherwise: [])
-            return [.bind(index, .convert(.load(buffer: indices, index: i), .i64)), check]
-                + b.loop(width, parallel: true) { _, j in
+            let (read, idx) = checkedIndex(&b, indices, at: i, rows: rows, failure: code)
+            return read + b.loop(width, parallel: true) { _, j in
                     [.store(buffer: out, index: i.mul(width).plus(j), value: .load(buffer: table, index: idx.mul(width).plus(j)))]
                 }
         }
+    }
+
+    /// Reads indices[i] as an i64 and stops the step with `failure` unless it is in [0, rows).
+    private static func checkedIndex(_ b: inout KernelBuilder, _ indices: Int, at i: Expr, rows: Int, failure: Int) -> (stmts: [Stmt], index: Expr) {
+        let index = b.fresh()
+        let idx = Expr.value(index)
+        return ([.bind(index, .convert(.load(buffer: indices, index: i), .i64)),
+                 .when(idx.compare(.lt, .i64(0)).or(idx.compare(.ge, .i64(rows))), then: [.fail(code: failure, idx, i)], otherwise: [])],
+                idx)
     }
 
     /// Scatter-add, the adjoint of gather: rows may repeat, so the outer loop runs in order.
@@ -82,12 +87,8 @@ enum LayoutLowering {
         let code = b.failure("gather_grad: index {0} is out of range for \(rows) rows")
         let zero = b.forEachElement(of: outType.shape) { _, _, flat in [.store(buffer: out, index: flat, value: .f32(0))] }
         return zero + b.loop(count, parallel: false) { b, i in
-            let index = b.fresh()
-            let idx = Expr.value(index)
-            let check = Stmt.when(idx.compare(.lt, .i64(0)).or(idx.compare(.ge, .i64(rows))),
-                                  then: [.fail(code: code, idx, i)], otherwise: [])
-            return [.bind(index, .convert(.load(buffer: indices, index: i), .i64)), check]
-                + b.loop(width, parallel: true) { _, j in
+            let (read, idx) = checkedIndex(&b, indices, at: i, rows: rows, failure: code)
+            return read + b.loop(width, parallel: true) { _, j in
                     let target = idx.mul(width).plus(j)
                     return [.store(buffer: out, index: target,
                                    value: .binary(.add, .load(buffer: out, index: target), .load(buffer: dy, index: i.mul(width).plus(j))))]
