@@ -9,7 +9,7 @@ import KilnIR
 /// Each phase is its own kernel so every phase gets its own threads.
 enum ConvolutionLowering {
     /// cols[p][n·S + oy·OW + ox] = x[n, ci, oy·sh + i − ph, ox·sw + j − pw] (0 outside), p = (ci·KH + i)·KW + j.
-    static func im2col(_ b: inout KernelBuilder, _ x: Int, _ g: Window, cols: Int) -> [Stmt] {
+    static func im2col(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, cols: Int) -> [Stmt] {
         let total = g.n * g.spatial
         return b.loop(g.patch, parallel: true) { b, p in
             let ci = p.div(g.kh * g.kw), i = p.div(g.kw).rem(g.kh), j = p.rem(g.kw)
@@ -43,7 +43,7 @@ enum ConvolutionLowering {
     /// dx[n, ci, y, x] = Σ over taps (i, j) with y = oy·sh + i − ph, x = ox·sw + j − pw of
     /// cols[p][n·S + oy·OW + ox]: each dx row is zeroed, then every tap adds a shifted row of
     /// cols, the innermost loop running along x so it vectorises; planes split across threads.
-    static func col2im(_ b: inout KernelBuilder, cols: Int, _ g: Window, out: Int) -> [Stmt] {
+    static func col2im(_ b: inout KernelBuilder, cols: Int, _ g: WindowGeometry, out: Int) -> [Stmt] {
         let total = g.n * g.spatial
         return b.loop(g.n * g.c, parallel: true) { b, plane in
             let n = plane.div(g.c), ci = plane.rem(g.c)
@@ -80,7 +80,7 @@ enum ConvolutionLowering {
     /// y[n, o, oy, ox] = Σ over (c, i, j) of w[o, c, i, j] · x[n, c, oy·sh + i − ph, ox·sw + j − pw]:
     /// each output row is zeroed, then every tap adds a weighted, shifted input row; the innermost
     /// loop runs along the row so it vectorises, and (n, o) planes split across threads.
-    static func direct(_ b: inout KernelBuilder, x: Int, w: Int, _ g: Window, outChannels o: Int, out: Int) -> [Stmt] {
+    static func direct(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [Stmt] {
         b.loop(g.n * o, parallel: true) { b, plane in
             let n = plane.div(o), oc = plane.rem(o)
             return b.loop(g.oh, parallel: false) { b, oy in
@@ -114,7 +114,7 @@ enum ConvolutionLowering {
         }
     }
 
-    static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: Window, outChannels o: Int, out: Int) -> [LoopKernel] {
+    static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
         if g.patch <= directPatchLimit {
             return [b.kernel(direct(&b, x: x, w: w, g, outChannels: o, out: out), work: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct")]
         }
@@ -128,7 +128,7 @@ enum ConvolutionLowering {
                 b.kernel(unpack, work: o * total, suffix: "_unpack")]
     }
 
-    static func gradInput(_ b: inout KernelBuilder, dy: Int, w: Int, _ g: Window, outChannels o: Int, out: Int) -> [LoopKernel] {
+    static func gradInput(_ b: inout KernelBuilder, dy: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
         let total = g.n * g.spatial
         let dyT = b.scratch(.f32, count: o * total), cols = b.scratch(.f32, count: g.patch * total)
         let transpose = permute(&b, from: dy, to: dyT, n: g.n, channels: o, spatial: g.spatial, toChannelMajor: true)
@@ -139,7 +139,7 @@ enum ConvolutionLowering {
                 b.kernel(scatter, work: g.n * g.c * g.h * g.w * g.kh * g.kw, suffix: "_col2im")]
     }
 
-    static func gradFilter(_ b: inout KernelBuilder, x: Int, dy: Int, _ g: Window, outChannels o: Int, out: Int) -> [LoopKernel] {
+    static func gradFilter(_ b: inout KernelBuilder, x: Int, dy: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
         let total = g.n * g.spatial
         let cols = b.scratch(.f32, count: g.patch * total), dyT = b.scratch(.f32, count: o * total)
         let pack = im2col(&b, x, g, cols: cols)

@@ -37,8 +37,8 @@ public enum Lowering {
         let out = b.buffer(target, type)
         let attrs = node.attributes
         func one(_ body: [Stmt], work: Int = type.shape.elementCount) -> [LoopKernel] { [b.kernel(body, work: work)] }
-        func window(_ input: Shape, _ output: Shape, window: [Int]) -> Window {
-            Window(input: input, window: window, stride: attrs.ints("stride"), padding: attrs.ints("padding"), output: output)
+        func window(_ input: Shape, _ output: Shape, window: [Int]) -> WindowGeometry {
+            WindowGeometry(input: input, window: window, stride: attrs.ints("stride"), padding: attrs.ints("padding"), output: output)
         }
 
         switch node.op {

@@ -1,19 +1,7 @@
 import KilnIR
 
-/// A sliding window over NCHW data (pooling windows, convolution filters).
-struct Window {
-    let n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow: Int
-
-    init(input: Shape, window: [Int], stride: [Int], padding: [Int], output: Shape) {
-        (n, c, h, w) = (input[0], input[1], input[2], input[3])
-        (kh, kw) = (window[0], window[1])
-        (sh, sw) = (stride[0], stride[1])
-        (ph, pw) = (padding[0], padding[1])
-        (oh, ow) = (output[2], output[3])
-    }
-
-    var spatial: Int { oh * ow }
-
+/// The code generator's use of a window: static tap ranges and clamped tap addresses.
+extension WindowGeometry {
     /// The outputs ox whose tap j lands inside the image (0 ≤ ox·sw + j − pw < w), as
     /// (first, count): static, so the loop over them needs no bounds checks.
     func columns(tap j: Int) -> (first: Int, count: Int) {
@@ -22,7 +10,6 @@ struct Window {
         while last >= first && last * sw + j - pw >= w { last -= 1 }
         return (first, Swift.max(0, last - first + 1))
     }
-    var patch: Int { c * kh * kw }
 
     /// Input row/column of window tap (i, j) at output (oy, ox), whether it lies inside the
     /// image, and the plane-relative input offset clamped to a valid address.
@@ -37,7 +24,7 @@ struct Window {
 /// gradient to the first maximum of its window (NaN wins); average pooling divides by the
 /// full window area. Planes are independent, so they are split across threads.
 enum PoolingLowering {
-    private static func forEachOutput(_ b: inout KernelBuilder, _ g: Window, _ body: (inout KernelBuilder, Expr, Expr, Expr, Expr) -> [Stmt]) -> [Stmt] {
+    private static func forEachOutput(_ b: inout KernelBuilder, _ g: WindowGeometry, _ body: (inout KernelBuilder, Expr, Expr, Expr, Expr) -> [Stmt]) -> [Stmt] {
         b.loop(g.n * g.c, parallel: true) { b, plane in
             b.loop(g.oh, parallel: false) { b, oy in
                 b.loop(g.ow, parallel: false) { b, ox in
@@ -52,7 +39,7 @@ enum PoolingLowering {
     /// so it vectorises. Max: a tap wins when greater, or NaN over a non-NaN (the first maximum's
     /// value, as the interpreter keeps); average: the in-image taps summed in tap order, divided
     /// by the full window area.
-    private static func rowPool(_ b: inout KernelBuilder, _ x: Int, _ g: Window, out: Int, max: Bool) -> [Stmt] {
+    private static func rowPool(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, out: Int, max: Bool) -> [Stmt] {
         b.loop(g.n * g.c, parallel: true) { b, plane in
             b.loop(g.oh, parallel: false) { b, oy in
                 let row = plane.mul(g.spatial).plus(oy.mul(g.ow))
@@ -89,14 +76,14 @@ enum PoolingLowering {
         }
     }
 
-    static func maxPool(_ b: inout KernelBuilder, _ x: Int, _ g: Window, out: Int) -> [Stmt] {
+    static func maxPool(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, out: Int) -> [Stmt] {
         rowPool(&b, x, g, out: out, max: true)
     }
 
     /// The adjoint of max pooling: per output row, every window's first maximum is found with
     /// the taps outside and the row inside (vectorised, the best value and its position kept in
     /// scratch rows private to the plane), then each output's gradient is added at that position.
-    static func maxPoolGrad(_ b: inout KernelBuilder, _ x: Int, dy: Int, _ g: Window, out: Int) -> [Stmt] {
+    static func maxPoolGrad(_ b: inout KernelBuilder, _ x: Int, dy: Int, _ g: WindowGeometry, out: Int) -> [Stmt] {
         let best = b.scratch(.f32, count: g.n * g.c * g.ow), where_ = b.scratch(.i32, count: g.n * g.c * g.ow)
         return b.loop(g.n * g.c, parallel: true) { b, plane in
             b.loop(g.oh, parallel: false) { b, oy in
@@ -140,11 +127,11 @@ enum PoolingLowering {
         }
     }
 
-    static func avgPool(_ b: inout KernelBuilder, _ x: Int, _ g: Window, out: Int) -> [Stmt] {
+    static func avgPool(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, out: Int) -> [Stmt] {
         rowPool(&b, x, g, out: out, max: false)
     }
 
-    static func avgPoolGrad(_ b: inout KernelBuilder, dy: Int, _ g: Window, out: Int) -> [Stmt] {
+    static func avgPoolGrad(_ b: inout KernelBuilder, dy: Int, _ g: WindowGeometry, out: Int) -> [Stmt] {
         forEachOutput(&b, g) { b, plane, oy, ox, o in
             let share = b.fresh()
             let taps = b.loop(g.kh, parallel: false) { b, i in

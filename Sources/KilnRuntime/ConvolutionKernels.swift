@@ -1,22 +1,5 @@
 import KilnIR
 
-/// Geometry of a sliding window over NCHW data.
-struct WindowGeometry {
-    let n, c, h, w: Int
-    let kh, kw: Int
-    let sh, sw: Int
-    let ph, pw: Int
-    let oh, ow: Int
-
-    init(input: Shape, window: [Int], stride: [Int], padding: [Int], output: Shape) {
-        (n, c, h, w) = (input[0], input[1], input[2], input[3])
-        (kh, kw) = (window[0], window[1])
-        (sh, sw) = (stride[0], stride[1])
-        (ph, pw) = (padding[0], padding[1])
-        (oh, ow) = (output[2], output[3])
-    }
-}
-
 /// Convolution as im2col + sgemm, and its two adjoints (col2im for the input gradient).
 enum ConvolutionKernels {
     /// cols[(ci·kh + i)·kw + j][oy·ow + ox] = x[ci][oy·sh + i − ph][ox·sw + j − pw] (0 outside).
