@@ -70,7 +70,7 @@ public enum ScalarSemantics {
             // max(x, 0) + log1p(exp(−|x|)): stable for large |x|, as the interpreter computes it.
             let positive = Expr.select(x[0].compare(.gt, .f32(0)), x[0], .f32(0))
             return .binary(.add, positive, .unary(.log1p, .unary(.exp, .unary(.neg, .unary(.abs, x[0])))))
-        case .stop_gradient:
+        case .stop_gradient, .if_training:
             return x[0]
         case .bernoulli:
             let u = Expr.random(.uniform, seed: attrs.int("seed"), index: element.flatIndex)

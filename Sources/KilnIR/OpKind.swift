@@ -9,6 +9,8 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
     case equal, not_equal, less, less_equal, greater, greater_equal
     // Elementwise, ternary
     case select
+    // The first operand in training graphs, the second in evaluation graphs (`eval-mode`)
+    case if_training
     // Elementwise, unary
     case neg, exp, log, sqrt, rsqrt, square, abs, sign, tanh, sigmoid, relu, leaky_relu, elu, cast
     case softplus, stop_gradient
@@ -43,7 +45,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .leaky_relu, .elu, .cast, .softplus, .stop_gradient, .dropout, .bernoulli:
+             .leaky_relu, .elu, .cast, .softplus, .stop_gradient, .dropout, .bernoulli, .if_training:
             return .elementwise
         case .matmul, .conv2d, .max_pool2d, .avg_pool2d: return .contraction
         case .transpose, .reshape, .broadcast_to, .concat, .slice, .pad, .gather, .one_hot, .argmax:
@@ -87,7 +89,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
             return .exactly(1)
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal,
-             .matmul, .conv2d, .gather, .softmax_cross_entropy, .mse, .binary_cross_entropy,
+             .matmul, .conv2d, .gather, .softmax_cross_entropy, .if_training, .mse, .binary_cross_entropy,
              .sigmoid_cross_entropy, .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad,
              .gather_grad:
             return .exactly(2)
@@ -144,7 +146,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .softplus, .stop_gradient, .gather, .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy,
+             .softplus, .stop_gradient, .if_training, .gather, .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy,
              .softmax_cross_entropy_grad, .fused:
             return []
         }

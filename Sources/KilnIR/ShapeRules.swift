@@ -37,6 +37,13 @@ extension OpKind {
             let ab = try broadcastShapes(a.shape, b.shape, a, b)
             return TensorType(a.dtype, try broadcastShapes(c.shape, ab, c, TensorType(a.dtype, ab)))
 
+        case .if_training:
+            let (a, b) = (operands[0], operands[1])
+            guard a.dtype == b.dtype else { throw TypeError("element types differ: \(a) and \(b)") }
+            guard (try? broadcastShapes(a.shape, b.shape, a, b)) == a.shape else {
+                throw TypeError("the evaluation value \(b) must broadcast to the training value \(a)")
+            }
+            return a
         case .neg, .abs, .square, .sign, .relu, .stop_gradient:
             return operands[0]
         case .exp, .log, .sqrt, .rsqrt, .tanh, .sigmoid, .leaky_relu, .elu, .softplus, .bernoulli:

@@ -19,6 +19,8 @@ extension OpKind {
         case .constant, .random_normal, .random_uniform, .iota, .stop_gradient, .bernoulli: return .zero
         case .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .sign: return .zero
         case .select: return index == 0 ? .zero : .defined
+        // A training graph computes the first operand; the second only exists in evaluation.
+        case .if_training: return index == 0 ? .defined : .zero
         case .gather, .softmax_cross_entropy: return index == 0 ? .defined : .zero
         case .argmax, .one_hot, .cast, .gather_grad,
              .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad,
@@ -95,6 +97,7 @@ func emitGradients(of node: Node, dy: String, wanted: Set<Int>, _ e: inout NodeE
             try e.unbroadcast(try e.emit(.select, [x[0], try e.constant(0), dy]), to: shape(2))
         }
 
+    case .if_training: try give(0) { _ in dy }
     case .neg: try give(0) { try $0.neg(dy) }
     case .exp: try give(0) { try $0.mul(dy, y) }
     case .log: try give(0) { try $0.div(dy, x[0]) }

@@ -41,6 +41,8 @@ enum Kernels {
         case .cast: ElementwiseKernels.cast(x[0], into: out)
         case .softplus: ElementwiseKernels.softplus(x[0], into: out)
         case .stop_gradient: LayoutKernels.copy(x[0], into: out)
+        // Training value; `eval-mode` rewrites the node before an evaluation graph runs.
+        case .if_training: LayoutKernels.copy(x[0], into: out)
         case .bernoulli: ElementwiseKernels.bernoulli(x[0], seed: attrs.int("seed"), step: step, into: out)
         case .dropout:
             ElementwiseKernels.dropout(x[0], rate: Float(attrs.float("rate")), seed: attrs.int("seed"), step: step, into: out)

@@ -64,7 +64,8 @@ struct RandomGraphGenerator {
         try b.addParam("shift", TensorType(.f32, [1]), .constant(float()))
         try b.addParam("u", square, .uniform(-1, 2.5e-3))
         try b.addParam("noise", TensorType(.f32, [rows, cols]), .normal(mean: float(), std: 0.02))
-        try b.addParam("h", square, .heNormal)
+        try b.addParam("h", square, rng.chance(50) ? .heNormal : .heUniform)
+        try b.addParam("g", vector, rng.chance(50) ? .glorotNormal : .glorotUniform)
         try b.addParam("counter", TensorType(.f32, .scalar), .zeros, role: .state)
         try b.addParam("moment", vector, .zeros, role: .state)
         pool = ["x", "noise"]
@@ -105,6 +106,12 @@ struct RandomGraphGenerator {
         case 3:
             let condition = try b.add(rng.pick([.equal, .not_equal, .less, .less_equal, .greater, .greater_equal]), [a, try partner(for: a)])
             try add(.select, [condition, a, try partner(for: a)])
+            if rng.chance(30) {
+                // The evaluation side must broadcast to the training side.
+                let p = try partner(for: a)
+                let fits = (try? broadcastShapes(t.shape, type(p).shape, t, type(p))) == t.shape
+                try add(.if_training, [a, fits ? p : a])
+            }
         case 4: try matmul(a, t)
         case 5 where small: try layout(a, t)
         case 6: try reduction(a, t)

@@ -40,6 +40,8 @@ struct ShapeRuleErrorTests {
         Case(.dropout, [t([2], .i32)], [("rate", .float(0.5))], "expects f32, got i32[2]"),
         Case(.bernoulli, [t([2], .i32)], "expects f32, got i32[2]"),
         Case(.softplus, [t([2], .i32)], "expects f32, got i32[2]"),
+        Case(.if_training, [t([1, 3]), t([4, 3])], "the evaluation value f32[4, 3] must broadcast to the training value f32[1, 3]"),
+        Case(.if_training, [t([3]), t([3], .i32)], "element types differ: f32[3] and i32[3]"),
         Case(.random_uniform, [], [("shape", .ints([2])), ("low", .float(2)), ("high", .float(1))],
              "low and high must be finite with low <= high, got 2.0 and 1.0"),
         Case(.iota, [], [("shape", .ints([2, 3])), ("axis", .int(2))], "axis 2 is out of range for i32[2, 3]"),

@@ -178,6 +178,8 @@ def cases():
     c.append(un("elu", lambda x: np.where(x > 0, x, f32(0.5) * np.expm1(x)), attrs=", alpha=0.5"))
     c.append(un("softplus", lambda x: (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x.astype(np.float64))))).astype(f32), lo=-40, hi=40))
     c.append(un("stop_gradient", lambda x: x))
+    c.append(case("if_training", "input a: f32[3, 4]\n input b: f32[4]\n y = if_training(a, b)", {"a": rand(3, 4), "b": rand(4)},
+                  lambda a, b: a, "exact"))
     bp = rand(6, 9, lo=-0.2, hi=1.2)
     c.append(case("bernoulli", "input p: f32[6, 9]\n y = bernoulli(p, seed=21)", {"p": bp},
                   lambda p: (kiln_uniform(21, p.size).reshape(p.shape) < p).astype(f32), "exact"))
