@@ -4,6 +4,8 @@ import KilnIR
 import KilnNN
 import KilnPasses
 import KilnRuntime
+import KilnSupport
+import KilnTraining
 
 extension Train {
     /// Alternating GAN training for graphs with `d_loss` and `g_loss` outputs.

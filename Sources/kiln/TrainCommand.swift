@@ -5,6 +5,7 @@ import KilnIR
 import KilnNN
 import KilnPasses
 import KilnRuntime
+import KilnTraining
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(

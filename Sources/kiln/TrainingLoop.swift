@@ -4,6 +4,8 @@ import KilnIR
 import KilnNN
 import KilnPasses
 import KilnRuntime
+import KilnSupport
+import KilnTraining
 
 extension Train {
     /// The epoch loop of `kiln train` for a classifier or a model with a loss output.

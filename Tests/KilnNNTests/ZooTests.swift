@@ -4,6 +4,7 @@ import KilnIR
 import KilnNN
 import KilnPasses
 import KilnRuntime
+import KilnTraining
 import Testing
 
 struct ZooTests {

@@ -1,16 +1,17 @@
 import Foundation
 import KilnData
 import KilnIR
-import KilnNN
 import KilnRuntime
 
 /// What `kiln train --report DIR` writes: training curves (SVG), a sample grid (PNG), for
 /// classifiers the per-class metrics, confusion matrix and one-vs-rest ROC AUC, and an
 /// `index.html` tying them together.
-struct TrainingReport {
-    var epochs: [(train: Double, validation: Double, test: Double)] = []
+public struct TrainingReport {
+    public var epochs: [(train: Double, validation: Double, test: Double)] = []
 
-    func write(to directory: String, trainer: Trainer, test: Dataset, graphName: String) throws {
+    public init() {}
+
+    public func write(to directory: String, trainer: Trainer, test: Dataset, graphName: String) throws {
         try AtomicFile.makeDirectory(directory)
         let classifier = trainer.isClassifier
         var html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Kiln: \(graphName)</title></head>"

@@ -3,6 +3,7 @@ import KilnData
 import KilnIR
 import KilnNN
 import KilnRuntime
+import KilnTraining
 import Testing
 
 struct TrainerTests {

@@ -3,6 +3,7 @@ import KilnData
 import KilnIR
 import KilnNN
 import KilnRuntime
+import KilnTraining
 import Testing
 
 /// What the trainer refuses to do: read past a logits row, carry on with a NaN loss, write a
