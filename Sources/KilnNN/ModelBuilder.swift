@@ -71,10 +71,18 @@ public final class ModelBuilder {
         return Value(model: self, name: name)
     }
 
+    /// Makes values outputs of the graph, in order.
     public func output(_ values: Value..., file: String = #fileID, line: Int = #line) {
         for value in values where firstError == nil {
             do { try builder.addOutput(value.name) } catch { record(error, file: file, line: line) }
         }
+    }
+
+    /// Makes `value` an output with a declared role (`.loss`, `.logits`, `.reconstruction`, …),
+    /// which trainers and reports use instead of guessing from names.
+    public func output(_ value: Value, role: OutputRole, file: String = #fileID, line: Int = #line) {
+        guard firstError == nil else { return }
+        do { try builder.addOutput(value.name, role: role) } catch { record(error, file: file, line: line) }
     }
 
     /// After each run, `target` (a param or state) takes `value`.
