@@ -16,7 +16,7 @@ public final class GANTrainer {
     private let generator: ExecutionBackend
     public let featureInput: Input
 
-    public init(graph: Graph, optimizer: Optimizer, backend: BackendKind = .interp, seed: UInt64 = 0) throws {
+    public init(graph: Graph, optimizer: Optimizer, backend: BackendKind = .interpreter, seed: UInt64 = 0) throws {
         let forward = graph.nodes.contains { $0.type == nil } ? try inferTypes(graph) : graph
         let params = forward.trainableParams.map(\.name)
         let disc = params.filter { $0.hasPrefix("disc_") }, gen = params.filter { $0.hasPrefix("gen_") }
@@ -29,11 +29,8 @@ public final class GANTrainer {
         }
         discriminatorStep = try build("d_loss", disc)
         generatorStep = try build("g_loss", gen)
-        func backendFor(_ g: Graph) throws -> ExecutionBackend {
-            backend == .jit ? try JITBackend(graph: g) : try Interpreter(graph: g, usePlan: true)
-        }
-        discriminator = try backendFor(discriminatorStep)
-        generator = try backendFor(generatorStep)
+        discriminator = try backend.makeBackend(for: discriminatorStep)
+        generator = try backend.makeBackend(for: generatorStep)
         state = initialState(for: discriminatorStep, seed: seed).merging(initialState(for: generatorStep, seed: seed)) { a, _ in a }
         learningRate = Float(optimizer.learningRate)
         guard let input = forward.inputs.first(where: { $0.type.dtype == .f32 }) else { throw Diagnostic("the GAN graph needs a real-image input") }
@@ -46,8 +43,8 @@ public final class GANTrainer {
     /// Returns (d_loss, g_loss); the generator's samples of that step come back in `lastFake`.
     @discardableResult
     public func step(_ batch: Batch) throws -> (Float, Float) {
-        let feeds = [featureInput.name: Tensor(type: featureInput.type, storage: batch.features.storage),
-                     TrainingStep.learningRateInput: Tensor.scalar(learningRate)]
+        var feeds = try FeedPlan(inputs: [featureInput], arrays: FeedPlan.exampleTypes(batch.arrays)).feeds(batch, inputs: [featureInput])
+        feeds[TrainingStep.learningRateInput] = Tensor.scalar(learningRate)
         let d = try discriminator.run(inputs: feeds, state: &state, step: 2 * stepCount)
         let g = try generator.run(inputs: feeds, state: &state, step: 2 * stepCount + 1)
         stepCount += 1
