@@ -2,6 +2,7 @@ import Foundation
 import KilnIR
 import KilnRuntime
 import Testing
+@testable import kiln
 
 /// `kiln train --data`: graphs trained on arrays that are not Fashion-MNIST.
 @Suite(.serialized)

@@ -86,7 +86,7 @@ struct FitTests {
 
     @Test("roles: a logits output not named 'logits' gives accuracy; guessing by name warns")
     func roles() throws {
-        let renamed = Self.graphText.replacingOccurrences(of: "logits", with: "scores")
+        let renamed = Self.graphText.replacingOccurrences(of: "logits", with: "scores").replacingOccurrences(of: "as scores", with: "as logits")
         let t = try Trainer(graph: try Parser.parse(renamed), optimizer: try .parse("sgd"))
         #expect(t.isClassifier && t.logits == "scores" && t.loss == "loss" && t.warnings.isEmpty)
         let legacy = try Trainer(graph: try Parser.parse(TrainerTests.graphText), optimizer: try .parse("sgd"))
