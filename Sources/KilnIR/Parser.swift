@@ -118,7 +118,8 @@ public struct Parser {
                 let output = try identifier("an output name")
                 if poisoned.contains(output) { throw ConsequentialError() }
                 var role: OutputRole?
-                if case .identifier("as") = current.kind {
+                // `as` is the role keyword unless it starts a definition (`as = relu(x)`).
+                if case .identifier("as") = current.kind, peek().kind != .symbol("="), peek().kind != .symbol(":") {
                     _ = next()
                     let roleToken = current
                     let spelling = try identifier("an output role")
