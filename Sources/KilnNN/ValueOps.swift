@@ -81,22 +81,50 @@ extension Value {
     public func pow(_ other: Value, file: String = #fileID, line: Int = #line) -> Value { op(.pow, [other], [], file, line) }
 }
 
-public func + (a: Value, b: Value) -> Value { a.model.apply(.add, [a, b], file: #fileID, line: #line) }
-public func - (a: Value, b: Value) -> Value { a.model.apply(.sub, [a, b], file: #fileID, line: #line) }
-public func * (a: Value, b: Value) -> Value { a.model.apply(.mul, [a, b], file: #fileID, line: #line) }
-public func / (a: Value, b: Value) -> Value { a.model.apply(.div, [a, b], file: #fileID, line: #line) }
-public prefix func - (a: Value) -> Value { a.neg() }
-public func + (a: Value, b: Float) -> Value { a + a.model.constant(b) }
-public func - (a: Value, b: Float) -> Value { a - a.model.constant(b) }
-public func * (a: Value, b: Float) -> Value { a * a.model.constant(b) }
-public func / (a: Value, b: Float) -> Value { a / a.model.constant(b) }
-public func + (a: Float, b: Value) -> Value { b.model.constant(a) + b }
-public func - (a: Float, b: Value) -> Value { b.model.constant(a) - b }
-public func * (a: Float, b: Value) -> Value { b.model.constant(a) * b }
-public func / (a: Float, b: Value) -> Value { b.model.constant(a) / b }
+// Operators cannot take `file:`/`line:` defaults, so their errors are located by
+// `ModelBuilder.applyOperator` (a backtrace, or the next DSL call); the named functions
+// `add`, `sub`, `mul`, `div` take the caller's line directly.
+/// Elementwise sum, broadcasting like NumPy.
+public func + (a: Value, b: Value) -> Value { a.model.applyOperator(.add, [a, b]) }
+/// Elementwise difference, broadcasting like NumPy.
+public func - (a: Value, b: Value) -> Value { a.model.applyOperator(.sub, [a, b]) }
+/// Elementwise product, broadcasting like NumPy.
+public func * (a: Value, b: Value) -> Value { a.model.applyOperator(.mul, [a, b]) }
+/// Elementwise quotient, broadcasting like NumPy.
+public func / (a: Value, b: Value) -> Value { a.model.applyOperator(.div, [a, b]) }
+/// Elementwise negation.
+public prefix func - (a: Value) -> Value { a.model.applyOperator(.neg, [a]) }
+/// `a` plus a scalar constant.
+public func + (a: Value, b: Float) -> Value { a + a.model.literal(b) }
+/// `a` minus a scalar constant.
+public func - (a: Value, b: Float) -> Value { a - a.model.literal(b) }
+/// `a` times a scalar constant.
+public func * (a: Value, b: Float) -> Value { a * a.model.literal(b) }
+/// `a` divided by a scalar constant.
+public func / (a: Value, b: Float) -> Value { a / a.model.literal(b) }
+/// A scalar constant plus `b`.
+public func + (a: Float, b: Value) -> Value { b.model.literal(a) + b }
+/// A scalar constant minus `b`.
+public func - (a: Float, b: Value) -> Value { b.model.literal(a) - b }
+/// A scalar constant times `b`.
+public func * (a: Float, b: Value) -> Value { b.model.literal(a) * b }
+/// A scalar constant divided by `b`.
+public func / (a: Float, b: Value) -> Value { b.model.literal(a) / b }
+
+extension ModelBuilder {
+    /// The constant an operator's Float operand becomes (no line of its own, like the operator).
+    func literal(_ value: Float) -> Value { applyOperator(.constant, [], [("value", .float(Double(value)))]) }
+}
 
 /// Ops with several operands, as free functions.
+/// Elementwise sum (the `+` operator, with the caller's line).
 public func add(_ a: Value, _ b: Value, file: String = #fileID, line: Int = #line) -> Value { a.model.apply(.add, [a, b], file: file, line: line) }
+/// Elementwise difference (the `-` operator, with the caller's line).
+public func sub(_ a: Value, _ b: Value, file: String = #fileID, line: Int = #line) -> Value { a.model.apply(.sub, [a, b], file: file, line: line) }
+/// Elementwise product (the `*` operator, with the caller's line).
+public func mul(_ a: Value, _ b: Value, file: String = #fileID, line: Int = #line) -> Value { a.model.apply(.mul, [a, b], file: file, line: line) }
+/// Elementwise quotient (the `/` operator, with the caller's line).
+public func div(_ a: Value, _ b: Value, file: String = #fileID, line: Int = #line) -> Value { a.model.apply(.div, [a, b], file: file, line: line) }
 public func concat(_ values: [Value], axis: Int, file: String = #fileID, line: Int = #line) -> Value {
     guard let first = values.first else { return ModelBuilder("empty").poisoned }
     return first.model.apply(.concat, values, [("axis", .int(axis))], file: file, line: line)
