@@ -55,9 +55,8 @@ public final class MultiHeadAttention: Layer {
 
     private func attend(_ x: Value, to context: Value, at site: CallSite) -> Value {
         let m = x.model
-        guard let q = x.requireShape(rank: 3, exactly: true, for: "MultiHeadAttention", at: site),
-              let c = context.requireShape(rank: 3, exactly: true, for: "MultiHeadAttention", at: site),
-              binding.bind(x, at: site) else { return m.poisoned }
+        guard let q = binding.prepare(x, rank: 3, exactly: true, for: "MultiHeadAttention", at: site),
+              let c = binding.prepare(context, rank: 3, exactly: true, for: "MultiHeadAttention", at: site) else { return m.poisoned }
         let (batch, tokens, width, others) = (q[0], q[1], q[2], c[1])
         guard heads > 0, width % heads == 0 else {
             return m.fail("MultiHeadAttention: width \(width) is not a multiple of \(heads) heads", file: site.file, line: site.line)

@@ -59,8 +59,7 @@ public final class Conv2D: Layer {
 
     /// `activation(conv2d(x, W) + b)`.
     public func forward(_ x: Value, at site: CallSite) -> Value {
-        guard let dims = x.requireShape(rank: 4, exactly: true, for: "Conv2D (NCHW)", at: site),
-              binding.bind(x, at: site) else { return x.model.poisoned }
+        guard let dims = binding.prepare(x, rank: 4, exactly: true, for: "Conv2D (NCHW)", at: site) else { return x.model.poisoned }
         return binding.within {
             if weight == nil {
                 weight = binding.param("weight", explicit: weightName, [filters, dims[1], kernel.height, kernel.width], .heNormal)

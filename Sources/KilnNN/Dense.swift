@@ -44,7 +44,7 @@ public final class Dense: Layer {
 
     /// `activation(x·W + b)`.
     public func forward(_ x: Value, at site: CallSite) -> Value {
-        guard let dims = x.requireShape(rank: 2, for: "Dense", at: site), binding.bind(x, at: site) else { return x.model.poisoned }
+        guard let dims = binding.prepare(x, rank: 2, for: "Dense", at: site) else { return x.model.poisoned }
         return binding.within {
             if weight == nil {
                 weight = binding.param("weight", explicit: weightName, [dims[dims.count - 1], units], weightInitializer)

@@ -74,6 +74,18 @@ struct LayerBinding {
         return true
     }
 
+    /// Checks `x` (f32 or `dtype`, rank `rank` or more, or exactly) and binds to its model; the
+    /// static dims, or nil with the error recorded, named after this layer.
+    mutating func prepare(_ x: Value, rank: Int, exactly: Bool = false, dtype: DType = .f32, describing: String? = nil,
+                          for layer: String, at site: CallSite) -> [Int]? {
+        guard x.model.isHealthy(file: site.file, line: site.line) else { return nil }
+        let dims = x.model.within(context) {
+            x.requireShape(rank: rank, exactly: exactly, dtype: dtype, describing: describing, for: layer, at: site)
+        }
+        guard let dims, bind(x, at: site) else { return nil }
+        return dims
+    }
+
     /// The text errors inside this layer are prefixed with.
     var context: String { "\(name ?? kind) (declared at \(declared))" }
 
@@ -95,7 +107,8 @@ struct LayerBinding {
 extension Value {
     /// The static shape if this value was made without error and has at least `rank` axes;
     /// otherwise records why `layer` cannot take it and returns nil.
-    func requireShape(rank: Int, exactly: Bool = false, dtype: DType = .f32, for layer: String, at site: CallSite) -> [Int]? {
+    func requireShape(rank: Int, exactly: Bool = false, dtype: DType = .f32, describing: String? = nil,
+                      for layer: String, at site: CallSite) -> [Int]? {
         guard model.isHealthy(file: site.file, line: site.line) else { return nil }
         guard let type else {
             _ = model.fail("\(layer): its input has no type", file: site.file, line: site.line)
@@ -104,7 +117,7 @@ extension Value {
         let dims = type.shape.dims
         let rankOK = exactly ? dims.count == rank : dims.count >= rank
         guard rankOK, type.dtype == dtype else {
-            let wanted = "\(dtype) of rank \(exactly ? "" : "at least ")\(rank)"
+            let wanted = describing ?? "\(dtype) of rank \(exactly ? "" : "at least ")\(rank)"
             _ = model.fail("\(layer) expects \(wanted), got \(type)", file: site.file, line: site.line)
             return nil
         }

@@ -17,8 +17,10 @@ public final class ModelBuilder {
     /// information). When off, or when the backtrace has no line for the caller, the error is
     /// reported at the next DSL call and says so.
     public var locatesOperators = true
-    /// Layer name prefixes in use, and the last number given to each layer kind.
-    private var layerNames: Set<String> = []
+    /// Layer name prefixes given explicitly and automatically, and the last number given to
+    /// each layer kind. Only two explicit names can clash: an automatic name skips any taken one.
+    private var explicitLayerNames: Set<String> = []
+    private var automaticLayerNames: Set<String> = []
     private var layerCounters: [String: Int] = [:]
     private var dropoutSeeds = 0
     /// The layers being applied, outermost first; errors name them ("in dense2 (File.swift:12)").
@@ -188,19 +190,19 @@ public final class ModelBuilder {
     /// free number (`dense1`, `dense2`, …), so param names read `dense1.weight`.
     func layerName(kind: String, explicit: String?, file: String, line: Int) -> String? {
         if let explicit {
-            guard !layerNames.contains(explicit) else {
+            guard !explicitLayerNames.contains(explicit) else {
                 record(Diagnostic("two layers are named '\(explicit)'"), file: file, line: line)
                 return nil
             }
-            layerNames.insert(explicit)
+            explicitLayerNames.insert(explicit)
             return explicit
         }
         var name: String
         repeat {
             layerCounters[kind, default: 0] += 1
             name = "\(kind)\(layerCounters[kind, default: 0])"
-        } while layerNames.contains(name)
-        layerNames.insert(name)
+        } while explicitLayerNames.contains(name) || automaticLayerNames.contains(name)
+        automaticLayerNames.insert(name)
         return name
     }
 

@@ -31,7 +31,7 @@ public final class LayerNorm: Layer {
 
     /// Normalises each vector along the last axis, then scales and shifts it.
     public func forward(_ x: Value, at site: CallSite) -> Value {
-        guard let dims = x.requireShape(rank: 1, for: "LayerNorm", at: site), binding.bind(x, at: site) else { return x.model.poisoned }
+        guard let dims = binding.prepare(x, rank: 1, for: "LayerNorm", at: site) else { return x.model.poisoned }
         return binding.within {
             if weight == nil {
                 weight = binding.param("weight", explicit: weightName, [dims[dims.count - 1]], .ones)
@@ -77,8 +77,7 @@ public final class Embedding: Layer {
 
     /// The table's rows at `indices`.
     public func forward(_ indices: Value, at site: CallSite) -> Value {
-        guard indices.requireShape(rank: 0, dtype: .i32, for: "Embedding", at: site) != nil,
-              binding.bind(indices, at: site) else { return indices.model.poisoned }
+        guard binding.prepare(indices, rank: 0, dtype: .i32, describing: "i32 indices", for: "Embedding", at: site) != nil else { return indices.model.poisoned }
         return binding.within {
             if weight == nil { weight = binding.param("weight", explicit: weightName, [vocabulary, dimension], initializer) }
             guard let weight else { return indices.model.poisoned }

@@ -30,7 +30,7 @@ struct GateParams {
 
     /// Binds and declares the params on the first step; false after an error.
     mutating func prepare(_ x: Value, hidden: Int, gates: Int, kind: String, at site: CallSite) -> Bool {
-        guard let dims = x.requireShape(rank: 2, exactly: true, for: kind, at: site), binding.bind(x, at: site) else { return false }
+        guard let dims = binding.prepare(x, rank: 2, exactly: true, for: kind, at: site) else { return false }
         if weight == nil {
             weight = binding.param("weight", explicit: names.weight, [dims[1], gates * hidden], .glorotUniform)
             recurrent = binding.param("recurrent_weight", explicit: names.recurrent, [hidden, gates * hidden], recurrentInitializer)
