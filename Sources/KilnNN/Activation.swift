@@ -5,7 +5,7 @@ import KilnIR
 ///
 /// Every activation op of the IR has a case; the composite ones below are written with
 /// existing ops, so they differentiate and compile like any other graph.
-public enum Activation: Sendable, Hashable {
+public enum Activation: Sendable, Hashable, CaseIterable {
     /// The identity: no op is added.
     case none
     /// `max(x, 0)` (the `relu` op).

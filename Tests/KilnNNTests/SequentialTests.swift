@@ -72,4 +72,22 @@ struct SequentialTests {
             }(GradientCheck.input(m, [2, 1, 4, 4]))
         }
     }
+
+    /// A user-defined layer: `x + f(x)`, built from other layers; it only implements `forward`.
+    final class Residual: Layer {
+        let body: Sequential
+        init(width: Int) { body = Sequential { Dense(width, activation: .relu); Dense(width) } }
+        func forward(_ x: Value, at site: CallSite) -> Value { add(x, body.forward(x, at: site), file: site.file, line: site.line) }
+    }
+
+    @Test("a custom layer implements forward(_:at:) and gets callAsFunction, naming and Sequential for free")
+    func customLayer() throws {
+        let m = ModelBuilder("custom")
+        let net = Sequential { Residual(width: 4); Residual(width: 4) }
+        let y = net(m.input("x", .f32, [2, 4]), name: "y")
+        #expect(y.name == "y" && y.shape == [2, 4])
+        m.output(y)
+        #expect(try m.build().params.count == 8)
+        try GradientCheck.check("residual") { m in Residual(width: 3)(GradientCheck.input(m, [2, 3])) }
+    }
 }
