@@ -67,6 +67,9 @@ public final class Conv2D: Layer {
             }
             guard let weight else { return x.model.poisoned }
             let (file, line) = (site.file, site.line)
+            if weight.shape.count == 4, weight.shape[1] != dims[1] {
+                return x.model.fail("Conv2D was built for \(weight.shape[1]) input channels at its first call, got \(dims[1])", file: file, line: line)
+            }
             var y = conv2d(x, weight, stride: [stride.height, stride.width], padding: [padding.height, padding.width], file: file, line: line)
             if let bias { y = add(y, bias, file: file, line: line) }
             return activation.apply(y, file: file, line: line)

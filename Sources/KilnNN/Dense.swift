@@ -52,6 +52,10 @@ public final class Dense: Layer {
             }
             guard let weight else { return x.model.poisoned }
             let (file, line) = (site.file, site.line)
+            if let inputs = weight.shape.first, inputs != dims[dims.count - 1] {
+                let given = x.type.map { "\($0)" } ?? "\(dims)"
+                return x.model.fail("Dense was built for \(inputs) input features at its first call, got \(given)", file: file, line: line)
+            }
             let flat = dims.count > 3 ? x.reshape([-1, dims[dims.count - 1]], file: file, line: line) : x
             var y = flat.matmul(weight, file: file, line: line)
             if let bias { y = add(y, bias, file: file, line: line) }

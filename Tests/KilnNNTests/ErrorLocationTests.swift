@@ -68,8 +68,7 @@ struct ErrorLocationTests {
         _ = dense(m.input("y", .f32, [2, 5]))          // the shared weight is [3, 4]
         let d = try #require(Self.error(m))
         #expect(d.location == SourceLocation(file: #fileID, line: line, column: 0))
-        #expect(d.message == "in encoder (declared at \(#fileID):\(declared)): matmul: inner dimensions differ: f32[2, 5] × f32[3, 4]"
-                || d.message.hasPrefix("in encoder (declared at \(#fileID):\(declared)): matmul:"), "\(d.message)")
+        #expect(d.message == "in encoder (declared at \(#fileID):\(declared)): Dense was built for 3 input features at its first call, got f32[2, 5]")
     }
 
     @Test("an error inside a Sequential points at the Sequential's call and names the layer")

@@ -15,6 +15,8 @@ struct RecurrentLayerTests {
         #expect(outputShape(RNN(LSTMCell(4), returnSequences: true), [2, 3, 5]) == [2, 3, 4])
         #expect(outputShape(RNN(GRUCell(4), returnSequences: true), [2, 1, 5]) == [2, 1, 4])
         #expect(outputShape(RNN(GRUCell(4)), [2, 5]) == nil)
+        // Stacked: all outputs of one layer are the sequence of the next.
+        #expect(outputShape(Sequential { RNN(LSTMCell(6), returnSequences: true); RNN(GRUCell(4)) }, [2, 3, 5]) == [2, 4])
     }
 
     @Test("one set of params for every step: gates side by side, named after the cell")
