@@ -22,6 +22,7 @@ public final class Conv2D: Layer {
     /// Whether the layer adds a bias.
     public let useBias: Bool
     private let weightName: String?, biasName: String?
+    private let weightInitializer: Initializer
     private var binding: LayerBinding
     /// The filter [filters, channels, kH, kW], once the layer has been applied.
     public private(set) var weight: Value?
@@ -31,10 +32,11 @@ public final class Conv2D: Layer {
     /// A convolution with a rectangular kernel, stride and padding given as (height, width).
     /// `name` replaces the automatic prefix (`conv1`); `weight`/`bias` give full param names.
     public init(_ filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
-                activation: Activation = .none, useBias: Bool = true,
+                activation: Activation = .none, useBias: Bool = true, weightInitializer: Initializer = .heNormal,
                 name: String? = nil, weight: String? = nil, bias: String? = nil,
                 file: String = #fileID, line: Int = #line) {
         self.filters = filters
+        self.weightInitializer = weightInitializer
         self.kernel = kernel
         self.stride = stride
         self.padding = padding
@@ -47,11 +49,12 @@ public final class Conv2D: Layer {
 
     /// A convolution with a square kernel, the same stride and padding on both axes.
     public convenience init(_ filters: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                            activation: Activation = .none, useBias: Bool = true,
+                            activation: Activation = .none, useBias: Bool = true, weightInitializer: Initializer = .heNormal,
                             name: String? = nil, weight: String? = nil, bias: String? = nil,
                             file: String = #fileID, line: Int = #line) {
         self.init(filters, kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding),
-                  activation: activation, useBias: useBias, name: name, weight: weight, bias: bias, file: file, line: line)
+                  activation: activation, useBias: useBias, weightInitializer: weightInitializer,
+                  name: name, weight: weight, bias: bias, file: file, line: line)
     }
 
     /// The layer's name prefix (`conv1`, or the one given), once it has been applied.
@@ -62,7 +65,7 @@ public final class Conv2D: Layer {
         guard let dims = binding.prepare(x, rank: 4, exactly: true, for: "Conv2D (NCHW)", at: site) else { return x.model.poisoned }
         return binding.within {
             if weight == nil {
-                weight = binding.param("weight", explicit: weightName, [filters, dims[1], kernel.height, kernel.width], .heNormal)
+                weight = binding.param("weight", explicit: weightName, [filters, dims[1], kernel.height, kernel.width], weightInitializer)
                 if useBias { bias = binding.param("bias", explicit: biasName, [filters, 1, 1], .zeros) }
             }
             guard let weight else { return x.model.poisoned }

@@ -26,17 +26,24 @@ public final class Dense: Layer {
 
     /// A dense layer with `units` outputs. `name` replaces the automatic prefix (`dense1`);
     /// `weight`/`bias` give the params' full names instead (`w1`, `b1`).
-    public init(_ units: Int, activation: Activation = .none, useBias: Bool = true,
-                weightInitializer: Initializer = .glorotUniform,
-                name: String? = nil, weight: String? = nil, bias: String? = nil,
-                file: String = #fileID, line: Int = #line) {
+    public convenience init(_ units: Int, activation: Activation = .none, useBias: Bool = true,
+                            weightInitializer: Initializer = .glorotUniform,
+                            name: String? = nil, weight: String? = nil, bias: String? = nil,
+                            file: String = #fileID, line: Int = #line) {
+        self.init(units: units, activation: activation, useBias: useBias, weightInitializer: weightInitializer, kind: "dense",
+                  name: name, weight: weight, bias: bias, declared: CallSite(file: file, line: line))
+    }
+
+    /// The designated initializer; `kind` is the stem of automatic names (Maxout uses `maxout`).
+    init(units: Int, activation: Activation, useBias: Bool, weightInitializer: Initializer, kind: String,
+         name: String?, weight: String?, bias: String?, declared: CallSite) {
         self.units = units
         self.activation = activation
         self.useBias = useBias
         self.weightInitializer = weightInitializer
         weightName = weight
         biasName = bias
-        binding = LayerBinding(kind: "dense", name: name, declared: CallSite(file: file, line: line))
+        binding = LayerBinding(kind: kind, name: name, declared: declared)
     }
 
     /// The layer's name prefix (`dense1`, or the one given), once it has been applied.
@@ -79,8 +86,8 @@ public final class Maxout: Layer {
     public init(_ units: Int, pieces: Int, name: String? = nil, file: String = #fileID, line: Int = #line) {
         self.units = units
         self.pieces = pieces
-        affine = Dense(units * pieces, useBias: true, name: name, file: file, line: line)
-        affine.kind = "maxout"
+        affine = Dense(units: units * pieces, activation: .none, useBias: true, weightInitializer: .glorotUniform, kind: "maxout",
+                       name: name, weight: nil, bias: nil, declared: CallSite(file: file, line: line))
     }
 
     /// The layer's name prefix, once it has been applied.
@@ -99,13 +106,5 @@ public final class Maxout: Layer {
         var y = piece(0)
         for j in 1..<pieces { y = y.maximum(piece(j), file: file, line: line) }
         return y
-    }
-}
-
-extension Dense {
-    /// Renames the automatic prefix's stem, for layers built on a `Dense` (Maxout).
-    fileprivate var kind: String {
-        get { binding.kind }
-        set { binding = LayerBinding(kind: newValue, name: binding.requestedName, declared: binding.declared) }
     }
 }

@@ -98,7 +98,7 @@ struct LayerBinding {
     }
 
     /// Runs `body` with errors prefixed by this layer's name and declaration.
-    func within(_ body: () -> Value) -> Value {
+    func within<T>(_ body: () -> T) -> T {
         guard let model else { return body() }
         return model.within(context, body)
     }

@@ -127,8 +127,7 @@ public final class LSTMCell: RecurrentCell {
             return LSTMState(hidden: x.model.poisoned, cell: x.model.poisoned)
         }
         let (file, line) = (site.file, site.line)
-        var next: LSTMState?
-        _ = params.binding.within {
+        return params.binding.within {
             let z = params.preactivation(x, state?.hidden, at: site)
             let i = gate(z, 0, hidden: hidden, at: site).sigmoid(file: file, line: line)
             let f = gate(z, 1, hidden: hidden, at: site).sigmoid(file: file, line: line)
@@ -136,10 +135,8 @@ public final class LSTMCell: RecurrentCell {
             let o = gate(z, 3, hidden: hidden, at: site).sigmoid(file: file, line: line)
             let candidate = mul(i, g, file: file, line: line)
             let cell = state.map { add(mul(f, $0.cell, file: file, line: line), candidate, file: file, line: line) } ?? candidate
-            next = LSTMState(hidden: mul(o, cell.tanh(file: file, line: line), file: file, line: line), cell: cell)
-            return cell
+            return LSTMState(hidden: mul(o, cell.tanh(file: file, line: line), file: file, line: line), cell: cell)
         }
-        return next ?? LSTMState(hidden: x.model.poisoned, cell: x.model.poisoned)
     }
 
     /// The hidden vector.
