@@ -8,7 +8,8 @@ import KilnIR
 /// and take their automatic names (`dense1`, `conv2`, …) from per-kind counters kept here.
 public final class ModelBuilder {
     private var builder: GraphBuilder
-    /// The first error any DSL call met; `build()` throws it.
+    /// The first error any DSL call met; `build()` throws it. An operator's error whose line
+    /// the backtrace could not give appears here at the next DSL call, which supplies the line.
     public private(set) var firstError: Diagnostic?
     /// An error from an operator (`+ - * /`) whose line is still unknown: it is reported at the
     /// next DSL call that knows its line (see ``locatesOperators``).
