@@ -182,6 +182,8 @@ public struct Graph: Hashable, Sendable {
         set { storedUpdates = newValue; memoryPlan = nil }
         _modify { yield &storedUpdates; memoryPlan = nil }
     }
+    /// The declared role of outputs, by output name (outputs without a role are absent).
+    public var outputRoles: [String: OutputRole] = [:]
     private var storedInputs: [Input]
     private var storedParams: [Param]
     private var storedNodes: [Node]
@@ -206,7 +208,19 @@ public struct Graph: Hashable, Sendable {
 
     public static func == (a: Graph, b: Graph) -> Bool {
         a.name == b.name && a.inputs == b.inputs && a.params == b.params && a.nodes == b.nodes
-            && a.outputs == b.outputs && a.updates == b.updates
+            && a.outputs == b.outputs && a.updates == b.updates && a.declaredRoles == b.declaredRoles
+    }
+
+    /// Roles of current outputs only: a pass that drops an output drops its role with it.
+    private var declaredRoles: [String: OutputRole] { outputRoles.filter { outputs.contains($0.key) } }
+
+    /// The outputs declared with `role`, in output order.
+    public func outputs(withRole role: OutputRole) -> [String] { outputs.filter { outputRoles[$0] == role } }
+
+    /// The single output declared with `role`, or nil when none (or several) are.
+    public func output(withRole role: OutputRole) -> String? {
+        let named = outputs(withRole: role)
+        return named.count == 1 ? named[0] : nil
     }
     public func hash(into h: inout Hasher) { h.combine(name); h.combine(nodes) }
 

@@ -117,7 +117,18 @@ public struct Parser {
                 let token = current
                 let output = try identifier("an output name")
                 if poisoned.contains(output) { throw ConsequentialError() }
-                try builder.addOutput(output, at: location(of: token))
+                var role: OutputRole?
+                // `as` is the role keyword unless it starts a definition (`as = relu(x)`).
+                if case .identifier("as") = current.kind, peek().kind != .symbol("="), peek().kind != .symbol(":") {
+                    _ = next()
+                    let roleToken = current
+                    let spelling = try identifier("an output role")
+                    guard let known = OutputRole(rawValue: spelling) else {
+                        throw error("unknown output role '\(spelling)' (\(OutputRole.spellings))", at: roleToken)
+                    }
+                    role = known
+                }
+                try builder.addOutput(output, role: role, at: location(of: token))
             } while isSymbolThenAdvance(",")
         case "update" where !isDefinition:
             _ = next()
