@@ -1,3 +1,4 @@
+import KilnData
 import KilnIR
 import KilnRuntime
 
@@ -61,6 +62,15 @@ public struct Augmentation: Sendable, Equatable {
             throw Diagnostic("--augment shift/flip need image examples (last two axes H, W, or a square number of values); examples are \(exampleShape)")
         }
         return (side, side)
+    }
+
+    /// The batch with every f32 array augmented (integer arrays — labels — untouched).
+    public func apply(_ batch: Batch, seed: UInt64, step: Int) throws -> Batch {
+        var result = batch
+        for (name, array) in batch.arrays where array.dtype == .f32 {
+            result.arrays[name] = try apply(array, count: batch.count, seed: seed ^ KilnRandom.hash(name), step: step)
+        }
+        return result
     }
 
     /// An augmented copy of `features` (f32, first axis the batch; rows ≥ `count` are padding
