@@ -102,7 +102,12 @@ public struct LineChart {
 
     static func range(_ values: [Double], pad: Double) -> ClosedRange<Double> {
         guard let lo = values.min(), let hi = values.max() else { return 0...1 }
-        if hi - lo < 1e-12 { return (lo - 0.5)...(hi + 0.5) }
+        // A constant series (a learning rate without schedule) sits mid-axis, the axis scaled
+        // to its magnitude rather than ±0.5 around it.
+        if hi - lo <= 1e-9 * max(abs(lo), abs(hi)) || hi == lo {
+            let half = lo == 0 ? 1 : abs(lo) / 2
+            return (lo - half)...(hi + half)
+        }
         let margin = (hi - lo) * pad
         return (lo - margin)...(hi + margin)
     }

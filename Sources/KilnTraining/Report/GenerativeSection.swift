@@ -72,10 +72,11 @@ enum GenerativeSection {
             } else {
                 return nil
             }
-            let png = try Pictures.grid(images, side: side, columns: 8)
+            let columns = min(8, max(images.count, 1))
+            let png = try Pictures.grid(images, side: side, columns: columns)
             let scale = max(2, 48 / side)
             let html = "<p class=\"note\">Param <code>\(SVG.escape(node.operands[1]))</code> \(w.type), read by <code>\(SVG.escape(node.name)) = \(node.op.name)</code>: one image per unit (the first \(images.count)), each scaled to its own range.</p>\n"
-                + "<img src=\"filters.png\" class=\"pixelated\" width=\"\(8 * (side + 2) * scale)\" alt=\"first-layer filters\">"
+                + "<img src=\"filters.png\" class=\"pixelated\" width=\"\(columns * (side + 2) * scale)\" alt=\"first-layer filters\">"
             return ReportSection(title: "First-layer filters", html: html, files: [("filters.png", png)])
         }
         return nil
