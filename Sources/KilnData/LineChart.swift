@@ -119,10 +119,10 @@ public struct LineChart {
         guard span > 0, span.isFinite else { return [] }
         let rough = span / 5
         let power = pow(10, floor(log10(rough)))
-        var step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? 10 * power
+        var step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough * (1 - 1e-9) } ?? 10 * power
         if integer { step = max(1, step.rounded()) }
         var values: [Double] = []
-        var v = (range.lowerBound / step).rounded(.up) * step
+        var v = (range.lowerBound / step - 1e-9).rounded(.up) * step
         while v <= range.upperBound + step * 1e-9 && values.count < 50 {
             values.append(abs(v) < step * 1e-9 ? 0 : v)
             v += step

@@ -45,6 +45,12 @@ public struct ClassificationMetrics: Sendable {
         public var precision: Double
         public var recall: Double
         public var f1: Double
+
+        public init(precision: Double, recall: Double, f1: Double) {
+            self.precision = precision
+            self.recall = recall
+            self.f1 = f1
+        }
     }
 
     /// The unweighted mean over classes: every class counts the same, however rare.

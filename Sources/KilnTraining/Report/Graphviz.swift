@@ -20,10 +20,11 @@ public enum Graphviz {
     /// How to get `dot` on Debian, for a page or a message.
     public static let installHint = "install Graphviz to see the graph: sudo apt-get install graphviz (or run make deps)"
 
-    /// Runs `dot -Tsvg` on `source`; a graph too big to lay out in `timeout` seconds is
-    /// reported, not waited for (a training graph has hundreds of nodes; layout is quadratic).
-    public static func svg(_ text: String, timeout: Double = 120) -> Outcome {
-        guard let dot = executable else { return .unavailable("Graphviz's dot was not found: \(installHint)") }
+    /// Runs `dot -Tsvg` on `text` (`dot`: the program, default the one on `PATH`); a graph
+    /// too big to lay out in `timeout` seconds is reported, not waited for (a training graph
+    /// has hundreds of nodes and layout grows faster than linearly).
+    public static func svg(_ text: String, dot: String? = Graphviz.executable, timeout: Double = 120) -> Outcome {
+        guard let dot else { return .unavailable("Graphviz's dot was not found: \(installHint)") }
         // dot writes its SVG and messages to files, so nothing here has to drain pipes while
         // writing the input (a big graph's SVG outgrows a pipe's buffer before dot has read it all).
         let scratch = NSTemporaryDirectory() + "kiln-dot-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
