@@ -11,7 +11,7 @@ KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize
+.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -45,6 +45,7 @@ test: deps browser-deps pydeps
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
+	$(MAKE) consumer
 
 # The training report in a real browser: trains LeNet-5 briefly (--limit 2000 --epochs 2),
 # opens the report in headless Chromium, fails on a missing image or a script error, and
@@ -52,6 +53,11 @@ test: deps browser-deps pydeps
 test-report: deps browser-deps
 	$(SWIFT) build
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
+
+# Examples/FashionClassifier built against a tagged copy of this tree as a versioned
+# dependency (as another package would use Kiln), then run for one short epoch.
+consumer: deps
+	sh Tests/Consumer/run.sh
 
 # The main demo: the compiler's views of LeNet-5, then training it on Fashion-MNIST.
 demo: release

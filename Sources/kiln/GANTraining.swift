@@ -11,9 +11,9 @@ extension Train {
     /// Alternating GAN training for graphs with `d_loss` and `g_loss` outputs.
     func trainGAN(_ g: Graph, kind: BackendKind) throws {
         let gan = try GANTrainer(graph: g, optimizer: try Optimizer.parse(optimizer), backend: kind, seed: seed)
-        let data = try FashionMNIST.load(train: true, limit: limit)
-        print("training GAN \(g.name) on Fashion-MNIST: \(data.count) images, batch \(gan.batchSize), backend \(backend)")
-        var report = GANReport(graphName: g.name, summary: "GAN, \(optimizer), batch \(gan.batchSize), backend \(backend), \(data.count) training images.",
+        let data = try loadData().train
+        print("training GAN \(g.name) on \(self.data): \(data.count) examples, batch \(gan.batchSize), backend \(backend)")
+        var report = GANReport(graphName: g.name, summary: "GAN, \(optimizer), batch \(gan.batchSize), backend \(backend), \(data.count) training examples.",
                                lastEpoch: epochs, sampleOutput: gan.sampleOutput)
         if let directory = self.report {
             try AtomicFile.makeDirectory(directory)
