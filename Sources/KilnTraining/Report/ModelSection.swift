@@ -18,13 +18,23 @@ public struct ModelSection {
     public var profile: [String: Double] = [:]
     public var profiledSteps = 0
     let backend: BackendKind
+    /// Graphs with more operations are not laid out (see `init`).
+    public static let largestDrawn = 1500
 
     /// Renders the training graph (once: it does not change while training runs).
     public init(trainer: Trainer, render: Bool = true) {
         let graph = trainer.trainingGraph
         dot = DotExport().dot(graph)
-        rendering = render ? Graphviz.svg(dot) : .unavailable("not rendered")
         nodes = graph.nodes.reduce(0) { $0 + ($1.region?.count ?? 1) }
+        if !render {
+            rendering = .unavailable("not rendered")
+        } else if nodes > Self.largestDrawn {
+            // An unrolled LSTM's step has thousands of operations: dot would hold up training
+            // for minutes and draw an unreadable picture.
+            rendering = .unavailable("the training step has \(nodes) operations, more than the \(Self.largestDrawn) drawn here; render graph.dot yourself (dot -Tsvg graph.dot)")
+        } else {
+            rendering = Graphviz.svg(dot)
+        }
         fusedKernels = graph.nodes.filter { $0.region != nil }.count
         memory = [("training step", graph.memoryPlan), ("evaluation", trainer.evaluationGraph.memoryPlan)]
         largest = (graph.memoryPlan?.allocations ?? [:]).map { ($0.key, $0.value.size) }
