@@ -53,8 +53,11 @@ public struct LineChart {
         let finite = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         let xs = xRange ?? Self.range(finite.map(\.x), pad: 0)
         let ys = yRange ?? Self.range(finite.map(\.y), pad: 0.05)
-        let legendWidth = min(190.0, 24 + 7.0 * Double(series.map(\.name.count).max() ?? 0))
-        let (left, top) = (64.0, 36.0)
+        // A few series: legend in a row under the title, so narrow charts keep their plot
+        // width; many (ROC's one per class): a column on the right.
+        let legendOnTop = series.count <= 4
+        let legendWidth = legendOnTop ? 0 : min(190.0, 24 + 7.0 * Double(series.map(\.name.count).max() ?? 0))
+        let (left, top) = (64.0, legendOnTop ? 56.0 : 36.0)
         let right = Double(width) - 16 - legendWidth, bottom = Double(height) - 46
         func px(_ x: Double) -> Double { left + (right - left) * (x - xs.lowerBound) / (xs.upperBound - xs.lowerBound) }
         func py(_ y: Double) -> Double { bottom - (bottom - top) * (y - ys.lowerBound) / (ys.upperBound - ys.lowerBound) }
@@ -78,8 +81,11 @@ public struct LineChart {
         if let marker, xs.contains(marker.x) {
             let x = SVG.f(px(marker.x))
             out += "<line x1=\"\(x)\" y1=\"\(SVG.f(top))\" x2=\"\(x)\" y2=\"\(SVG.f(bottom))\" stroke=\"#111827\" stroke-dasharray=\"4 3\"/>"
-            out += "<text x=\"\(SVG.f(px(marker.x) + 4))\" y=\"\(SVG.f(top + 12))\" font-size=\"11\">\(SVG.escape(marker.label))</text>\n"
+            // Label on the side with room: left of the line in the right half of the plot.
+            let leftSide = px(marker.x) > (left + right) / 2
+            out += "<text x=\"\(SVG.f(px(marker.x) + (leftSide ? -4 : 4)))\" y=\"\(SVG.f(top + 12))\" font-size=\"11\"\(leftSide ? " text-anchor=\"end\"" : "")>\(SVG.escape(marker.label))</text>\n"
         }
+        var legendX = left
         for (k, s) in series.enumerated() {
             let colour = s.dashed ? "#9ca3af" : Self.colours[k % Self.colours.count]
             let points = s.points.filter { $0.x.isFinite && $0.y.isFinite }
@@ -93,20 +99,22 @@ public struct LineChart {
                 for p in points { out += "<circle cx=\"\(SVG.f(px(p.x)))\" cy=\"\(SVG.f(py(p.y)))\" r=\"3\" fill=\"\(colour)\"/>" }
                 out += "\n"
             }
-            let ly = top + 4 + 18 * Double(k)
-            out += "<line x1=\"\(SVG.f(right + 14))\" y1=\"\(SVG.f(ly))\" x2=\"\(SVG.f(right + 30))\" y2=\"\(SVG.f(ly))\" stroke=\"\(colour)\" stroke-width=\"3\"\(dash)/>"
-            out += "<text x=\"\(SVG.f(right + 35))\" y=\"\(SVG.f(ly + 4))\">\(SVG.escape(s.name))</text>\n"
+            let (lx, ly) = legendOnTop ? (legendX, 40.0) : (right + 14, top + 4 + 18 * Double(k))
+            out += "<line x1=\"\(SVG.f(lx))\" y1=\"\(SVG.f(ly))\" x2=\"\(SVG.f(lx + 16))\" y2=\"\(SVG.f(ly))\" stroke=\"\(colour)\" stroke-width=\"3\"\(dash)/>"
+            out += "<text x=\"\(SVG.f(lx + 21))\" y=\"\(SVG.f(ly + 4))\">\(SVG.escape(s.name))</text>\n"
+            legendX += 21 + 7 * Double(s.name.count) + 16
         }
         return out + "</svg>\n"
     }
 
     static func range(_ values: [Double], pad: Double) -> ClosedRange<Double> {
         guard let lo = values.min(), let hi = values.max() else { return 0...1 }
-        // A constant series (a learning rate without schedule) sits mid-axis, the axis scaled
-        // to its magnitude rather than ±0.5 around it.
+        // A constant series (a learning rate without schedule) sits mid-axis on an axis from 0,
+        // scaled to its magnitude rather than ±0.5 around it.
         if hi - lo <= 1e-9 * max(abs(lo), abs(hi)) || hi == lo {
-            let half = lo == 0 ? 1 : abs(lo) / 2
-            return (lo - half)...(hi + half)
+            if lo > 0 { return 0...(2 * hi) }
+            if lo < 0 { return (2 * lo)...0 }
+            return -1...1
         }
         let margin = (hi - lo) * pad
         return (lo - margin)...(hi + margin)

@@ -11,6 +11,8 @@ enum ReportCharts {
             var c = LineChart(title: title, xLabel: "epoch", yLabel: y, series: series.filter { s in s.points.contains { $0.y.isFinite } })
             c.integerX = true
             c.marker = marker
+            // Three to a row on the page.
+            (c.width, c.height) = (372, 280)
             if let first = epochs.first?.epoch, let last = epochs.last?.epoch {
                 // A one-epoch run still gets an axis around its single point.
                 c.xRange = Double(first == last ? first - 1 : first)...Double(first == last ? last + 1 : last)
