@@ -82,6 +82,9 @@ public struct TrainingReport {
                 if let section = GenerativeSection.samples(grids, output: name) { sections.append(section) }
             }
         }
+        if let hint = GenerativeSection.undeclaredHint(graph: graph) {
+            sections.append(ReportSection(title: "Reconstructions", html: "<p class=\"note\">No pictures: \(SVG.escape(hint)).</p>"))
+        }
         if images != nil, let filters = try GenerativeSection.filters(graph: graph, state: trainer.state) { sections.append(filters) }
         return sections
     }

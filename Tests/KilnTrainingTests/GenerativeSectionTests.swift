@@ -24,8 +24,9 @@ struct GenerativeSectionTests {
     @Test("without a declared role nothing is guessed from names: no reconstructions")
     func noRole() throws {
         let page = try page(role: nil)
-        #expect(!page.sections.contains { $0.title == "Reconstructions" || $0.title == "Samples per epoch" })
+        #expect(!page.sections.contains { $0.title == "Samples per epoch" || $0.files.contains { $0.name == "reconstructions.png" } })
         #expect(page.sections.contains { $0.title == "First-layer filters" })
+        #expect(page.html.contains("declare 'output recon as reconstruction'"), "the page says what it would need")
     }
 
     @Test("an output declared 'as sample' is shown once per epoch while training runs")

@@ -28,6 +28,22 @@ enum GenerativeSection {
         return ReportSection(title: "Reconstructions", html: html, files: [("reconstructions.png", png)])
     }
 
+    /// When no output is declared `as reconstruction` or `as sample` but some output holds one
+    /// image per example like the input, how to declare it: the report does not guess from
+    /// names or shapes, but says what it would need.
+    static func undeclaredHint(graph: Graph) -> String? {
+        guard graph.output(withRole: .reconstruction) == nil, graph.output(withRole: .sample) == nil,
+              let input = graph.inputs.first(where: { $0.type.dtype == .f32 }) else { return nil }
+        let perExample = input.type.shape.dims.dropFirst().reduce(1, *)
+        let types = graph.valueTypes
+        let candidates = graph.outputs.filter { name in
+            guard graph.outputRoles[name] == nil, let type = types[name], type.dtype == .f32, type.rank >= 2 else { return false }
+            return type.shape.dims.first == input.type.shape.dims.first && type.shape.dims.dropFirst().reduce(1, *) == perExample
+        }
+        guard let name = candidates.first else { return nil }
+        return "output '\(name)' has one image per example but no role; declare 'output \(name) as reconstruction' (or 'as sample') to see it in the report"
+    }
+
     /// A grid of the first generated images of the output declared `as sample`, if any.
     static func sampleGrid(graph: Graph, outputs: [String: Tensor], count: Int = 32) throws -> [UInt8]? {
         guard let name = graph.output(withRole: .sample), let made = outputs[name] else { return nil }

@@ -2,6 +2,7 @@ import Foundation
 import KilnData
 import KilnJIT
 import KilnRuntime
+import KilnSupport
 
 /// Keeps a report directory current while `fit` runs: a first page before training (the
 /// compiled graph, "waiting for the first epoch"), the whole report rewritten atomically after
@@ -42,6 +43,9 @@ public final class ReportWriter: TrainingCallback {
         (firstEpoch, lastEpoch) = (plan.firstEpoch, plan.lastEpoch)
         model = ModelSection(trainer: trainer, render: renderGraph)
         jit = trainer.stepBackend as? JITBackend
+        if announces, let hint = GenerativeSection.undeclaredHint(graph: trainer.forward) {
+            FileHandleOutput.standardError.write("note: report: \(hint)\n")
+        }
         try write(trainer: trainer, history: TrainingHistory(), running: (plan.firstEpoch - 1, plan.lastEpoch))
     }
 
