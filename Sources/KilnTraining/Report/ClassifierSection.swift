@@ -9,6 +9,8 @@ struct ClassifierSection {
     let evaluation: Evaluation
     let classNames: [String]
     let images: ReportImages?
+    /// Classes up to which the heat map and ROC curves are drawn.
+    static let largestDrawn = 40
 
     /// `names` from the data set when it has them (and enough), else "class 0", "class 1", ….
     init(evaluation: Evaluation, classNames names: [String]?, images: ReportImages?) {
@@ -53,11 +55,16 @@ struct ClassifierSection {
         roc.width = 640
         roc.height = 420
         var section = ReportSection(title: "Class metrics", html: "")
-        section.add("confusion.svg", text: heat.svg)
-        section.add("roc.svg", text: roc.svg)
         section.add("metrics.txt", text: metricsText(m, curves))
-        section.html = "<div class=\"row\"><img src=\"confusion.svg\" alt=\"confusion matrix\"><img src=\"roc.svg\" alt=\"ROC curves\"></div>\n"
-            + metricsTable(m, curves) + "\n<p class=\"note\">As text: <a href=\"metrics.txt\">metrics.txt</a>.</p>"
+        if m.classes <= Self.largestDrawn {
+            section.add("confusion.svg", text: heat.svg)
+            section.add("roc.svg", text: roc.svg)
+            section.html = "<div class=\"row\"><img src=\"confusion.svg\" alt=\"confusion matrix\"><img src=\"roc.svg\" alt=\"ROC curves\"></div>\n"
+        } else {
+            // n² cells and n curves: unreadable, and megabytes of SVG, past a few dozen classes.
+            section.html = "<p class=\"note\">\(m.classes) classes: the confusion matrix and ROC curves are drawn up to \(Self.largestDrawn) classes; the numbers are in the table and metrics.txt.</p>\n"
+        }
+        section.html += metricsTable(m, curves) + "\n<p class=\"note\">As text: <a href=\"metrics.txt\">metrics.txt</a>.</p>"
         result.append(section)
         return result
     }
