@@ -53,10 +53,12 @@ public struct GradientCheck: Sendable {
         let (gradientGraph, gradients) = try differentiation.differentiate(forward)
         var scratch = state
         let symbolic = try Interpreter(graph: gradientGraph).run(inputs: inputs, state: &scratch, step: runStep)
-        let evaluate = try Interpreter(graph: forward)
+        let (surrogate, held) = try Self.holdingBlockedValues(forward, inputs: inputs, state: state, step: runStep)
+        let evaluate = try Interpreter(graph: surrogate)
+        let fed = inputs.merging(held) { $1 }
         func lossValue(_ state: [String: Tensor]) throws -> Double {
             var s = state
-            guard let value = try evaluate.run(inputs: inputs, state: &s, step: runStep)[loss]?.floats.first else {
+            guard let value = try evaluate.run(inputs: fed, state: &s, step: runStep)[loss]?.floats.first else {
                 throw Diagnostic("loss '\(loss)' is not an output of graph '\(forward.name)'")
             }
             return Double(value)
@@ -106,5 +108,35 @@ public struct GradientCheck: Sendable {
             results.append(worst)
         }
         return results
+    }
+
+    /// The graph the differences are taken on: every value the symbolic gradient treats as a
+    /// constant (`blocksGradient`: stop_gradient, bernoulli samples, comparison masks) becomes
+    /// an input fed with its value at the unperturbed point. Perturbing a param then moves the
+    /// loss exactly as the symbolic gradient assumes — an RBM's contrastive-divergence loss is
+    /// smooth in its params once its Gibbs samples are held, though not through the sampler.
+    static func holdingBlockedValues(_ graph: Graph, inputs: [String: Tensor], state: [String: Tensor],
+                                     step: Int) throws -> (Graph, [String: Tensor]) {
+        let blocked = graph.nodes.filter { $0.op.blocksGradient && !$0.operands.isEmpty }
+        guard !blocked.isEmpty else { return (graph, [:]) }
+        var probe = graph
+        probe.updates = []
+        for node in blocked where !probe.outputs.contains(node.name) { probe.outputs.append(node.name) }
+        var scratch = state
+        let values = try Interpreter(graph: probe).run(inputs: inputs, state: &scratch, step: step)
+        var surrogate = graph
+        surrogate.updates = []
+        let names = Set(blocked.map(\.name))
+        let types = graph.valueTypes
+        surrogate.nodes.removeAll { names.contains($0.name) }
+        var held: [String: Tensor] = [:]
+        for node in blocked {
+            guard let type = types[node.name], let value = values[node.name] else {
+                throw Diagnostic("internal: no value for '\(node.name)'", at: node.location)
+            }
+            surrogate.inputs.append(Input(name: node.name, type: type))
+            held[node.name] = value
+        }
+        return (surrogate, held)
     }
 }

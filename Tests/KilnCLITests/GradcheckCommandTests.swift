@@ -42,6 +42,15 @@ struct GradcheckCommandTests {
         #expect(bad.allSatisfy { Swift.abs($0.relativeError - 1.0 / 3) < 0.01 })
     }
 
+    @Test("values the symbolic gradient treats as constants (stop_gradient, bernoulli samples) are held while differencing")
+    func heldSamples() throws {
+        // d/da Σ sg(bernoulli(sigmoid(4a)))·a² = 2a·sample: exact once the sample is held, while
+        // perturbing a through the sampler would flip samples and jump.
+        let graph = try inferTypes(try Parser.parse("graph g {\n param a: f32[64] = uniform(-1.0, 1.0)\n s = stop_gradient(bernoulli(sigmoid(mul(a, 4.0)), seed=3))\n loss = reduce_sum(mul(s, square(a)), axes=[0])\n output loss\n}"))
+        let results = try GradientCheck(loss: "loss", samples: 64, step: 0.05).run(graph, inputs: [:], state: initialState(for: graph, seed: 2))
+        #expect(results.allSatisfy { $0.relativeError < 1e-3 }, "\(results.map(\.relativeError))")
+    }
+
     @Test("bad options name their range", arguments: [
         (["--samples", "0"], "--samples must be between 1 and 100000, got 0"),
         (["--epsilon", "0.5"], "--epsilon must be in (0, 0.1], got 0.5"),
