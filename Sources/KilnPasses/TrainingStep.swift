@@ -25,6 +25,14 @@ public struct TrainingStep: Pass {
     public func run(_ graph: Graph) throws -> Graph {
         guard graph.updates.isEmpty else { throw Diagnostic("graph '\(graph.name)' already has state updates") }
         let (withGradients, gradients) = try Differentiation(loss: loss, wrt: params, outputsGradients: false).differentiate(graph)
+        return try appendingUpdates(to: withGradients, gradients: gradients)
+    }
+
+    /// Appends the optimiser update of each `(param, gradient)` pair to `graph`: the `lr`
+    /// input, optimiser state and `update` statements. `run` calls it after differentiating;
+    /// data-parallel training (KilnDistributed) calls it on a graph whose gradients are
+    /// inputs, so the update runs after the all-reduce.
+    public func appendingUpdates(to withGradients: Graph, gradients: [(wrt: String, gradient: String)]) throws -> Graph {
         var e = NodeEmitter(withGradients)
         let lrName = e.builder.freeName(Self.learningRateInput)
         try e.builder.addInput(lrName, TensorType(.f32, .scalar))
