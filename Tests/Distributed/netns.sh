@@ -37,7 +37,7 @@ ip netns exec "$A" unshare --uts sh -c 'hostname kiln-hostA; exec "$@"' sh \
     mpirun --host 10.77.0.1:1,10.77.0.2:1 -np 2 --bind-to none \
     --mca plm_rsh_agent "$HERE/netns-agent.sh" \
     --mca oob_tcp_if_include 10.77.0.0/24 --mca btl_tcp_if_include 10.77.0.0/24 --mca btl tcp,self \
-    -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM -x OPENBLAS_NUM_THREADS -x PATH \
+    -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM -x OPENBLAS_NUM_THREADS -x KILN_THREADS -x PATH \
     "$KILN" train Graphs/mlp.kiln --distributed --batch 32 "${common[@]}" --checkpoint "$work/netns.safetensors" \
     > "$work/netns.log" 2>&1 || { echo "FAIL: the two-host run failed"; cat "$work/netns.log"; exit 1; }
 crossed=$(( $(bytes) - before ))
