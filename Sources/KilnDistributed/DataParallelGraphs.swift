@@ -120,7 +120,7 @@ extension DataParallelGraphs: CustomStringConvertible {
         var text = gradient.text
         if !text.hasSuffix("\n") { text += "\n" }
         lines.append(contentsOf: text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init))
-        lines.append("# ---- cut: all_reduce (MPI_Allreduce, MPI_SUM, MPI_IN_PLACE, float32), then x 1/\(ranks) ----")
+        lines.append("# 2. ---- cut: all_reduce (MPI_Allreduce, MPI_SUM, MPI_IN_PLACE, float32), then x 1/\(ranks) ----")
         let total = floatsPerStep
         lines.append("# \(buckets.count) bucket(s), \(total) floats (\(total * 4) bytes) per rank per step; ring all-reduce sends 2(N-1)/N of that per rank")
         for (i, bucket) in buckets.enumerated() {

@@ -5,7 +5,8 @@ import KilnSupport
 
 /// OpenBLAS set-up and the GEMM calls every backend shares.
 public enum BLAS {
-    /// Pins OpenBLAS's thread count to the cores this process may use (`kilnThreadCount`) and runs one throw-away 1024³ sgemm.
+    /// Pins OpenBLAS's thread count to the cores this process may use (`kilnThreadCount`) and
+    /// runs one throw-away 1024³ sgemm.
     /// Measured on this machine: in a process that has only run small GEMMs, OpenBLAS keeps
     /// its buffers cold and single-thread sgemm on the MLP's shapes stays up to 3× slower for
     /// the life of the process; one large GEMM at start-up fixes that. Runs once.
