@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 
 /// How many threads Kiln's parallel work (OpenBLAS, the JIT's kernel workers) should use:
@@ -9,12 +6,13 @@ import Foundation
 /// Several MPI ranks on one host would otherwise each start a thread per core and fight.
 public let kilnThreadCount: Int = {
     if let text = ProcessInfo.processInfo.environment["KILN_THREADS"], let n = Int(text), n > 0 { return n }
-    #if canImport(Glibc)
-    var set = cpu_set_t()
-    if sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &set) == 0 {
-        let count = withUnsafeBytes(of: &set) { $0.reduce(0) { $0 + $1.nonzeroBitCount } }
-        if count > 0 { return count }
+    // Glibc's sched_getaffinity is not imported into Swift (it needs _GNU_SOURCE); the kernel
+    // publishes the same mask as hex in /proc/self/status.
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) {
+        let mask = line.dropFirst("Cpus_allowed:".count).filter(\.isHexDigit)
+        let count = mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
+        if count > 0 { return Swift.min(count, Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)) }
     }
-    #endif
     return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
 }()
