@@ -22,6 +22,8 @@ public final class DataParallelTrainer {
     let updateBackend: ExecutionBackend
     /// One reusable buffer per bucket.
     private var buffers: [[Float]]
+    /// The update graph's input types, by name.
+    private let updateInputTypes: [String: TensorType]
 
     /// Where a step's time went, summed over steps.
     public struct StepTimings: Sendable {
@@ -56,6 +58,7 @@ public final class DataParallelTrainer {
         gradientBackend = try trainer.backend.makeBackend(for: graphs.gradient, usePlan: optimize)
         updateBackend = try trainer.backend.makeBackend(for: graphs.update, usePlan: optimize)
         buffers = graphs.buckets.map { [Float](repeating: 0, count: $0.count) }
+        updateInputTypes = Dictionary(graphs.update.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Copies rank 0's params and optimiser state to every rank (sorted by name, one broadcast
@@ -105,12 +108,14 @@ public final class DataParallelTrainer {
         for (b, bucket) in graphs.buckets.enumerated() {
             let values = summed[b]
             for slot in bucket.slots {
-                guard let type = graphs.update.inputs.first(where: { $0.name == slot.updateInput })?.type else {
+                guard let type = updateInputTypes[slot.updateInput] else {
                     throw Diagnostic("data-parallel: the update graph has no input '\(slot.updateInput)'")
                 }
                 let t = Tensor(zeros: type)
                 let p = t.floatPointer
-                for i in 0..<slot.count { p[i] = values[slot.offset + i] * scale }
+                values.withUnsafeBufferPointer { source in
+                    for i in 0..<slot.count { p[i] = source[slot.offset + i] * scale }
+                }
                 inputs[slot.updateInput] = t
             }
             if b == graphs.buckets.count - 1 { loss = values[bucket.count - 1] * scale }

@@ -29,15 +29,18 @@ struct AllReduceBench: ParsableCommand {
                 for i in 0..<(repeats + 3) {
                     try world.barrier()
                     let start = monotonicSeconds()
-                    try buffer.withUnsafeMutableBufferPointer { try world.allReduceSum($0.baseAddress!, count: $0.count) }
+                    try buffer.withUnsafeMutableBufferPointer {
+                        guard let base = $0.baseAddress else { return }
+                        try world.allReduceSum(base, count: $0.count)
+                    }
                     if i >= 3 { times.append(monotonicSeconds() - start) }
                 }
-                // The slowest rank's time is the collective's.
-                var worst = times
-                var sums = worst
+                // Each call's time averaged over the ranks (they leave the collective together,
+                // give or take the barrier's skew).
+                var sums = times
                 try world.allReduceSum(&sums)
-                worst = sums.map { $0 / Double(world.size) }
-                let mean = worst.reduce(0, +) / Double(worst.count), best = worst.min() ?? mean
+                let perCall = sums.map { $0 / Double(world.size) }
+                let mean = perCall.reduce(0, +) / Double(perCall.count), best = perCall.min() ?? mean
                 let n = Double(world.size)
                 // busbw: the ring's per-link traffic 2(N−1)/N · bytes per unit time (NCCL's convention).
                 let algbw = Double(bytes) / mean / 1e6, busbw = algbw * 2 * (n - 1) / max(n, 1)

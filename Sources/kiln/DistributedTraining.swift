@@ -26,6 +26,8 @@ extension Train {
             trainer.feedMapping = try feedMapping()
             let dp = try DataParallelTrainer(trainer: trainer, reducer: world, bucketBytes: bucketKb * 1024, optimize: !noOptimize)
             if world.rank == 0 {
+                for warning in trainer.warnings { FileHandleOutput.standardError.write("warning: \(warning)\n") }
+                if let batch, batch != g.inputs.first?.type.shape.dims.first { print("re-specialised \(g.name) to batch \(batch) per rank") }
                 print("rank 0 of \(world.size): \(dp.graphs.buckets.count) all-reduce bucket(s), \(dp.graphs.floatsPerStep * 4) bytes per step")
             }
             var options = DistributedFitOptions(epochs: epochs)
