@@ -9,7 +9,7 @@ KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps pydeps build release test demo bench clean fuzz-diff fuzz fuzz-build test-sanitize test-distributed bench-distributed
+.PHONY: deps pydeps build release test demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -35,7 +35,13 @@ test: deps pydeps
 	$(SWIFT) test
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
+	$(MAKE) consumer
 	$(MAKE) test-distributed
+
+# Examples/FashionClassifier built against a tagged copy of this tree as a versioned
+# dependency (as another package would use Kiln), then run for one short epoch.
+consumer: deps
+	sh Tests/Consumer/run.sh
 
 # Multi-process data parallelism over Open MPI (Tests/Distributed, about 2 minutes): 2 ranks
 # against one process on the doubled batch (MLP, LeNet-5; SGD, Adam; both backends), two

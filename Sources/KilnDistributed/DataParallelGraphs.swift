@@ -7,7 +7,8 @@ import KilnPasses
 /// collective between backward and update, so the step becomes two ordinary graphs and a cut:
 ///
 /// 1. `gradient`: forward and backward (`Differentiation` with the gradients as outputs).
-///    Every rank runs it on its shard of the global batch; it reads the params, writes nothing.
+///    Every rank runs it on its shard of the global batch; it reads the params and writes only
+///    the graph's own state updates (`averagedState`, averaged across ranks afterwards).
 /// 2. the all-reduce: the gradients, packed into `buckets` of at most `bucketBytes`, are summed
 ///    across ranks (MPI_Allreduce in place) and scaled by 1/N. With a mean-reduced loss and
 ///    equal shards, the average of the per-rank gradients is the gradient of the global batch's
@@ -41,6 +42,10 @@ public struct DataParallelGraphs {
 
     public let gradient: Graph
     public let update: Graph
+    /// The graph's own f32 `update` targets (batch norm's running statistics): the gradient
+    /// graph writes them from each rank's shard, and they are then averaged across ranks — exact
+    /// for running means (linear in the batch), close for running variances.
+    public let averagedState: [String]
     public let loss: String
     public let buckets: [Bucket]
     /// The ranks the description is written for (the graphs do not depend on it).
@@ -100,6 +105,8 @@ public struct DataParallelGraphs {
         current.count += 1  // the loss rides along, so the reported loss is the global mean
         made.append(current)
 
+        let stateTypes = Dictionary(typed.params.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+        self.averagedState = typed.updates.map(\.target).filter { stateTypes[$0]?.dtype == .f32 }
         self.gradient = gradientGraph
         self.update = updateGraph
         self.loss = loss
@@ -126,6 +133,9 @@ extension DataParallelGraphs: CustomStringConvertible {
         for (i, bucket) in buckets.enumerated() {
             let names = bucket.slots.map { "\($0.gradient)[\($0.count)]" } + (i == buckets.count - 1 ? ["\(loss)[1]"] : [])
             lines.append("#   all_reduce bucket \(i) (\(bucket.count) floats): " + names.joined(separator: ", "))
+        }
+        if !averagedState.isEmpty {
+            lines.append("#   then all_reduce of the graph's own state updates (averaged): " + averagedState.joined(separator: ", "))
         }
         let mapping = buckets.flatMap(\.slots).map { "\($0.gradient) -> \($0.updateInput)" }
         lines.append("# averaged gradients feed the update graph's inputs: " + mapping.joined(separator: ", "))

@@ -77,8 +77,8 @@ public final class DataParallelTrainer {
     /// Returns the per-rank (not yet reduced) buckets.
     public func localGradients(_ feeds: [String: Tensor]) throws -> [[Float]] {
         let start = monotonicSeconds()
-        var state = trainer.state
-        let outputs = try gradientBackend.run(inputs: feeds, state: &state, step: trainer.stepCount)
+        // On the trainer's state: the graph's own updates (running statistics) land there.
+        let outputs = try gradientBackend.run(inputs: feeds, state: &trainer.state, step: trainer.stepCount)
         let packStart = monotonicSeconds()
         timings.gradientSeconds += packStart - start
         for (b, bucket) in graphs.buckets.enumerated() {
@@ -141,12 +141,40 @@ public final class DataParallelTrainer {
                 try reducer.allReduceSum(base, count: buffer.count)
             }
         }
+        try averageGraphState()
         timings.allReduceSeconds += monotonicSeconds() - start
         let loss = try applySummed(local, ranks: reducer.size)
         if trainer.stopsOnNonFiniteLoss && !loss.isFinite {
             throw Diagnostic("the loss '\(trainer.loss)' is \(loss.isNaN ? "NaN" : loss.description) at step \(trainer.stepCount) (learning rate \(trainer.learningRate)): training diverged")
         }
         return loss
+    }
+
+    /// Averages the graph's own state updates across ranks (one all-reduce for all of them),
+    /// so every rank keeps the same running statistics.
+    private func averageGraphState() throws {
+        let names = graphs.averagedState
+        guard !names.isEmpty, reducer.size > 1 else { return }
+        let tensors = try names.map { name -> Tensor in
+            guard let t = trainer.state[name] else { throw Diagnostic("data-parallel: no state '\(name)'") }
+            return t
+        }
+        var packed = [Float]()
+        packed.reserveCapacity(tensors.reduce(0) { $0 + $1.elementCount })
+        for t in tensors { packed.append(contentsOf: UnsafeBufferPointer(start: t.floatPointer, count: t.elementCount)) }
+        try packed.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            try reducer.allReduceSum(base, count: buffer.count)
+        }
+        let scale = 1 / Float(reducer.size)
+        var offset = 0
+        for (name, t) in zip(names, tensors) {
+            // A fresh tensor: the backend may still hold the old one.
+            let averaged = Tensor(zeros: t.type)
+            for i in 0..<t.elementCount { averaged.floatPointer[i] = packed[offset + i] * scale }
+            offset += t.elementCount
+            trainer.state[name] = averaged
+        }
     }
 
     /// One step on this rank's shard of a batch, fed by `plan`.

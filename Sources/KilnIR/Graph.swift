@@ -5,8 +5,14 @@ public enum Initializer: Hashable, Sendable, CustomStringConvertible {
     case constant(Double)
     case uniform(Double, Double)
     case normal(mean: Double, std: Double)
+    /// U(−l, l) with l = √(6 / (fan_in + fan_out)).
     case glorotUniform
+    /// N(0, 2 / (fan_in + fan_out)).
+    case glorotNormal
+    /// N(0, 2 / fan_in).
     case heNormal
+    /// U(−l, l) with l = √(6 / fan_in).
+    case heUniform
 
     public var description: String {
         switch self {
@@ -17,6 +23,8 @@ public enum Initializer: Hashable, Sendable, CustomStringConvertible {
         case .normal(let mean, let std): return "normal(\(formatFloat(mean)), \(formatFloat(std)))"
         case .glorotUniform: return "glorot_uniform"
         case .heNormal: return "he_normal"
+        case .glorotNormal: return "glorot_normal"
+        case .heUniform: return "he_uniform"
         }
     }
 }
