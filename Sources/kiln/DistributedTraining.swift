@@ -7,6 +7,14 @@ import KilnSupport
 import KilnTraining
 
 extension Train {
+    /// Whether this process is an MPI rank other than 0, known before MPI starts from the
+    /// environment Open MPI's launcher sets (option validation runs before `MPI_Init`).
+    static var isNonRootRank: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        let rank = environment["OMPI_COMM_WORLD_RANK"] ?? environment["PMIX_RANK"] ?? "0"
+        return rank != "0"
+    }
+
     /// `kiln train --distributed`, one process per MPI rank (`mpirun -np N kiln train …`):
     /// every rank builds the same trainer for the per-rank batch, rank 0's initial state is
     /// broadcast, and `DataParallelTrainer.fit` runs the epochs. An error on one rank ends the

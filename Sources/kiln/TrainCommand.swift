@@ -122,7 +122,8 @@ struct Train: ParsableCommand {
                               ("--memory-budget", { _ = try budget() })] as [(String, () throws -> Void)] {
             do { try check() } catch let d as Diagnostic { throw ValidationError("\(flag): \(d.message)") }
         }
-        if let checkpoint {
+        // Only rank 0 reads and writes the checkpoint; other hosts need not have the file.
+        if let checkpoint, !(distributed && Self.isNonRootRank) {
             let exists = FileManager.default.fileExists(atPath: checkpoint)
             if resume && !exists { throw ValidationError("--resume: checkpoint '\(checkpoint)' does not exist (drop --resume to start from scratch)") }
             if exists && !resume && !overwrite {
