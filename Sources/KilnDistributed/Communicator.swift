@@ -65,6 +65,8 @@ public final class Communicator {
     public func allReduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
         guard count > 0 else { return }
         try checkOpen("MPI_Allreduce")
+        // MPI counts are C ints; buckets are far smaller, but a caller's buffer might not be.
+        guard count <= Int(Int32.max) else { throw Diagnostic("MPI rank \(rank): MPI_Allreduce of \(count) floats exceeds MPI's int count; split it") }
         let start = monotonicSeconds()
         let code = try guarded("MPI_Allreduce") {
             MPI_Allreduce(kiln_mpi_in_place(), buffer, Int32(count), kiln_mpi_float(), kiln_mpi_sum(), kiln_mpi_comm_world())
@@ -91,6 +93,7 @@ public final class Communicator {
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int = 0) throws {
         guard count > 0 else { return }
         try checkOpen("MPI_Bcast")
+        guard count <= Int(Int32.max) else { throw Diagnostic("MPI rank \(rank): MPI_Bcast of \(count) floats exceeds MPI's int count; split it") }
         let code = try guarded("MPI_Bcast") {
             MPI_Bcast(buffer, Int32(count), kiln_mpi_float(), Int32(root), kiln_mpi_comm_world())
         }
