@@ -24,9 +24,12 @@ def read_safetensors(path):
     return tensors, header.get("__metadata__", {})
 
 
-def compare(a, b, rtol, atol):
+def compare(a, b, rtol, atol, only=None):
     ta, ma = read_safetensors(a)
     tb, mb = read_safetensors(b)
+    if only:
+        ta = {k: v for k, v in ta.items() if k in only}
+        tb = {k: v for k, v in tb.items() if k in only}
     if sorted(ta) != sorted(tb):
         print(f"FAIL: tensors differ: {sorted(ta)} vs {sorted(tb)}")
         return 1
@@ -45,6 +48,12 @@ def compare(a, b, rtol, atol):
     return 0 if ok else 1
 
 
+def make_features(path, n, seed):
+    """x f32[n, 3] and labels over 4 classes, for Tests/Distributed/batchnorm.kiln."""
+    rng = np.random.default_rng(seed)
+    np.savez(path, x=(3 * rng.random((n, 3))).astype(np.float32), labels=rng.integers(0, 4, n).astype(np.int32))
+
+
 def make_data(path, n, seed):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n).astype(np.int32)
@@ -56,7 +65,10 @@ def make_data(path, n, seed):
 
 if __name__ == "__main__":
     if sys.argv[1] == "compare":
-        sys.exit(compare(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])))
+        only = sys.argv[6].split(",") if len(sys.argv) > 6 else None
+        sys.exit(compare(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), only))
+    elif sys.argv[1] == "make-features":
+        make_features(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif sys.argv[1] == "make-data":
         make_data(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif sys.argv[1] == "check":
@@ -66,4 +78,4 @@ if __name__ == "__main__":
               + (f", non-finite: {bad}" if bad else ""))
         sys.exit(1 if bad else 0)
     else:
-        sys.exit(f"usage: {sys.argv[0]} compare A B RTOL ATOL | make-data PATH N SEED | check PATH")
+        sys.exit(f"usage: {sys.argv[0]} compare A B RTOL ATOL [TENSOR,…] | make-data PATH N SEED | check PATH")

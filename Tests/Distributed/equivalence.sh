@@ -30,4 +30,15 @@ for backend in interp jit; do
     run_case Graphs/lenet5.kiln 64 sgd:lr=0.05 "$backend" 1e-6
     run_case Graphs/lenet5.kiln 64 adam:lr=0.001 "$backend" 5e-5
 done
+# Batch norm: each rank normalises with its shard's statistics, so params are not expected to
+# match, but the running mean (averaged across ranks after every step) is linear in the batch
+# and must equal the single process's.
+"$PYTHON" "$HERE/checkpoints.py" make-features "$work/features.npz" 64 0
+bn=(--data "$work/features.npz" --validation 0 --optimizer sgd:lr=0.1 --seed 3)
+"${MPIRUN[@]}" -np 2 "$KILN" train "$HERE/batchnorm.kiln" --distributed --batch 4 "${bn[@]}" --checkpoint "$work/bn.dp.safetensors" > "$work/bn.dp.log" 2>&1 \
+    || { cat "$work/bn.dp.log"; failures=$((failures + 1)); }
+"$KILN" train "$HERE/batchnorm.kiln" --batch 8 "${bn[@]}" --checkpoint "$work/bn.one.safetensors" > "$work/bn.one.log" 2>&1 \
+    || { cat "$work/bn.one.log"; failures=$((failures + 1)); }
+printf '%-28s ' "batchnorm running_mean"
+"$PYTHON" "$HERE/checkpoints.py" compare "$work/bn.dp.safetensors" "$work/bn.one.safetensors" 1e-5 1e-6 running_mean || failures=$((failures + 1))
 [ "$failures" -eq 0 ] && echo "equivalence: all cases within tolerance" || { echo "equivalence: $failures case(s) failed"; exit 1; }
