@@ -34,15 +34,15 @@ public enum Activation: Sendable, Hashable, CaseIterable {
     case softsign
     /// `min(max(0.2·x + 0.5, 0), 1)` (Keras's hard sigmoid), composite.
     case hardSigmoid
-    // MARK: Ops being added to the IR by another change (softplus, …)
-    // When `softplus` (and friends such as mish = x·tanh(softplus(x))) exist in `OpKind`, add
-    // their cases here, a `Value` method in ValueOps.swift, and a line in `apply` below; the
-    // gradient test in ActivationTests.swift takes every case of `Activation.allCases`.
+    /// `log(1 + exp(x))`, the `softplus` op (stable for large |x|).
+    case softplus
+    /// `x · tanh(softplus(x))`, composite.
+    case mish
 
     /// Every activation with its default parameters (tests check each one's gradient).
     public static var allCases: [Activation] {
         [.none, .relu, .tanh, .sigmoid, .leakyRelu(), .elu(), .softmax, .logSoftmax,
-         .swish, .gelu, .selu, .relu6, .softsign, .hardSigmoid]
+         .swish, .gelu, .selu, .relu6, .softsign, .hardSigmoid, .softplus, .mish]
     }
 
     /// Applies the activation to `x`.
@@ -73,6 +73,8 @@ public enum Activation: Sendable, Hashable, CaseIterable {
             return mul(x.elu(alpha: 1.6732632423543772, file: file, line: line), c(1.0507009873554805), file: file, line: line)
         case .relu6: return x.relu(file: file, line: line).minimum(c(6), file: file, line: line)
         case .softsign: return div(x, add(x.abs(file: file, line: line), c(1), file: file, line: line), file: file, line: line)
+        case .softplus: return x.softplus(file: file, line: line)
+        case .mish: return mul(x, x.softplus(file: file, line: line).tanh(file: file, line: line), file: file, line: line)
         case .hardSigmoid:
             let linear = add(mul(x, c(0.2), file: file, line: line), c(0.5), file: file, line: line)
             return linear.maximum(c(0), file: file, line: line).minimum(c(1), file: file, line: line)

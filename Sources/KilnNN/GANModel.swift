@@ -19,7 +19,8 @@ extension Models {
         let ones = m.constant(1).broadcast(to: [batch, 1]), zeros = m.constant(0).broadcast(to: [batch, 1])
         let dLoss = add(sigmoidCrossEntropy(realLogits, ones), sigmoidCrossEntropy(fakeLogits, zeros)).named("d_loss")
         let gLoss = sigmoidCrossEntropy(fakeLogits, ones).named("g_loss")
-        m.output(dLoss, gLoss, fake)
+        m.output(dLoss, gLoss)
+        m.output(fake, role: .sample)
         return try m.build()
     }
 }

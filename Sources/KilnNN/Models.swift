@@ -14,7 +14,8 @@ public enum Models {
         let h1 = layer1(x, name: "h1")
         let h2 = layer2(h1, name: "h2")
         let logits = layer3(h2, name: "logits")
-        m.output(softmaxCrossEntropy(logits, labels).named("loss"), logits)
+        m.output(softmaxCrossEntropy(logits, labels).named("loss"), role: .loss)
+        m.output(logits, role: .logits)
         return try m.build()
     }
 
@@ -40,7 +41,8 @@ public enum Models {
         let h3 = regularised(dense3(flat), "h3", seed: 1)
         let h4 = regularised(dense4(h3), "h4", seed: 2)
         let logits = dense5(h4, name: "logits")
-        m.output(softmaxCrossEntropy(logits, labels).named("loss"), logits)
+        m.output(softmaxCrossEntropy(logits, labels).named("loss"), role: .loss)
+        m.output(logits, role: .logits)
         return try m.build()
     }
 }

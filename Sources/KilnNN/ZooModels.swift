@@ -19,7 +19,8 @@ extension Models {
         let rnn = RNN(RNNCell(hidden, recurrentInitializer: .uniform(-0.05, 0.05), weight: "w_in", recurrentWeight: "w_rec", bias: "b_h"))
         let out = Dense(10, weight: "w_out", bias: "b_out")
         let logits = out(rnn(x), name: "logits")
-        m.output(softmaxCrossEntropy(logits, labels).named("loss"), logits)
+        m.output(softmaxCrossEntropy(logits, labels).named("loss"), role: .loss)
+        m.output(logits, role: .logits)
         return try m.build()
     }
 
@@ -31,7 +32,8 @@ extension Models {
         let lstm = RNN(LSTMCell(hidden, weight: "w_gates", recurrentWeight: "u_gates", bias: "b_gates"))
         let out = Dense(10, weight: "w_out", bias: "b_out")
         let logits = out(lstm(x), name: "logits")
-        m.output(softmaxCrossEntropy(logits, labels).named("loss"), logits)
+        m.output(softmaxCrossEntropy(logits, labels).named("loss"), role: .loss)
+        m.output(logits, role: .logits)
         return try m.build()
     }
 
@@ -45,7 +47,8 @@ extension Models {
         let d2 = Dense(784, activation: .sigmoid, weight: "dec_w2", bias: "dec_b2")
         let code = e2(e1(x), name: "code")
         let reconstruction = d2(d1(code), name: "reconstruction")
-        m.output(mse(reconstruction, x).named("loss"), reconstruction)
+        m.output(mse(reconstruction, x).named("loss"), role: .loss)
+        m.output(reconstruction, role: .reconstruction)
         return try m.build()
     }
 
@@ -68,7 +71,9 @@ extension Models {
         let reconstruction = (sigmoidCrossEntropy(logits, x) * 784).named("reconstruction")
         let klTerms = 1 + logvar - mu.square() - logvar.exp()
         let kl = (klTerms.sum(axes: [0, 1]) * (-0.5 / Float(batch))).named("kl")
-        m.output(add(reconstruction, kl).named("loss"), logits.sigmoid().named("decoded"), reconstruction, kl)
+        m.output(add(reconstruction, kl).named("loss"), role: .loss)
+        m.output(logits.sigmoid().named("decoded"), role: .reconstruction)
+        m.output(reconstruction, kl)
         return try m.build()
     }
 
@@ -98,7 +103,8 @@ extension Models {
         let pooled = layerNorm(h2, "ln3").mean(axes: [1]).named("pooled")
         let head = Dense(10, weight: "w_out", bias: "b_out")
         let logits = head(pooled, name: "logits")
-        m.output(softmaxCrossEntropy(logits, labels).named("loss"), logits)
+        m.output(softmaxCrossEntropy(logits, labels).named("loss"), role: .loss)
+        m.output(logits, role: .logits)
         return try m.build()
     }
 }

@@ -75,7 +75,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Standardise pixels with the training set's mean and standard deviation (instead of [0, 1]).")
     var standardize = false
 
-    @Option(help: "Write training curves (SVG), samples (PNG), metrics and index.html into this directory.")
+    @Option(help: "Write an HTML training report into this directory (index.html: curves, class metrics and pictures, the compiled graph), rewritten after every epoch while training runs.")
     var report: String?
 
     @Option(parsing: .unconditional, help: "Early stopping: stop after this many epochs (1-1000000) without a better validation loss, keeping and saving the best params.")

@@ -27,6 +27,8 @@ struct ActivationTests {
         case .relu6: return row.map { Swift.min(Swift.max($0, 0), 6) }
         case .softsign: return row.map { $0 / (1 + Swift.abs($0)) }
         case .hardSigmoid: return row.map { Swift.min(Swift.max(0.2 * $0 + 0.5, 0), 1) }
+        case .softplus: return row.map { Float(Foundation.log1p(Foundation.exp(Double($0)))) }
+        case .mish: return row.map { $0 * Foundation.tanh(Float(Foundation.log1p(Foundation.exp(Double($0))))) }
         }
     }
 
