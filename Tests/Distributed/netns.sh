@@ -33,12 +33,15 @@ before=$(bytes)
 common=(--data "$work/toy.npz" --validation 0 --optimizer adam:lr=0.001 --seed 3)
 # mpirun itself runs on "host A"; the daemon for host B is started through the agent. Both
 # Open MPI's own wiring (oob) and MPI traffic (btl) are confined to the veth subnet.
-ip netns exec "$A" unshare --uts sh -c 'hostname kiln-hostA; exec "$@"' sh \
-    mpirun --host 10.77.0.1:1,10.77.0.2:1 -np 2 --bind-to none \
-    --mca plm_rsh_agent "$HERE/netns-agent.sh" \
-    --mca oob_tcp_if_include 10.77.0.0/24 --mca btl_tcp_if_include 10.77.0.0/24 --mca btl tcp,self \
-    -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM -x OPENBLAS_NUM_THREADS -x KILN_THREADS -x PATH \
-    "$KILN" train Graphs/mlp.kiln --distributed --batch 32 "${common[@]}" --checkpoint "$work/netns.safetensors" \
+two_hosts() {
+    ip netns exec "$A" unshare --uts sh -c 'hostname kiln-hostA; exec "$@"' sh \
+        mpirun --host 10.77.0.1:1,10.77.0.2:1 -np 2 --bind-to none \
+        --mca plm_rsh_agent "$HERE/netns-agent.sh" \
+        --mca oob_tcp_if_include 10.77.0.0/24 --mca btl_tcp_if_include 10.77.0.0/24 --mca btl tcp,self \
+        -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM -x OPENBLAS_NUM_THREADS -x KILN_THREADS -x PATH \
+        "$@"
+}
+two_hosts "$KILN" train Graphs/mlp.kiln --distributed --batch 32 "${common[@]}" --checkpoint "$work/netns.safetensors" \
     > "$work/netns.log" 2>&1 || { echo "FAIL: the two-host run failed"; cat "$work/netns.log"; exit 1; }
 crossed=$(( $(bytes) - before ))
 grep -E "^(rank 0|epoch|distributed)" "$work/netns.log" | sed 's/^/  /'
@@ -48,3 +51,5 @@ grep -E "^(rank 0|epoch|distributed)" "$work/netns.log" | sed 's/^/  /'
 # 8 steps × 2 × 0.94 MB of gradients (ring, 2 ranks: each sends its half twice) at the least.
 [ "$crossed" -gt 4000000 ] || { echo "FAIL: only $crossed bytes crossed the veth link"; exit 1; }
 echo "netns: ok, two hosts over TCP, $crossed bytes crossed the veth link"
+# NETNS_ALLREDUCE_BENCH=1: MPI_Allreduce latency and bandwidth over the veth link (TCP).
+if [ "${NETNS_ALLREDUCE_BENCH:-0}" = 1 ]; then two_hosts "$KILN" allreduce-bench --repeats 50; fi
