@@ -34,7 +34,7 @@ common=(--data "$work/toy.npz" --validation 0 --optimizer adam:lr=0.001 --seed 3
 # mpirun itself runs on "host A"; the daemon for host B is started through the agent. Both
 # Open MPI's own wiring (oob) and MPI traffic (btl) are confined to the veth subnet.
 two_hosts() {
-    ip netns exec "$A" unshare --uts sh -c 'hostname kiln-hostA; exec "$@"' sh \
+    timeout --kill-after=10 300 ip netns exec "$A" unshare --uts sh -c 'hostname kiln-hostA; exec "$@"' sh \
         mpirun --host 10.77.0.1:1,10.77.0.2:1 -np 2 --bind-to none \
         --mca plm_rsh_agent "$HERE/netns-agent.sh" \
         --mca oob_tcp_if_include 10.77.0.0/24 --mca btl_tcp_if_include 10.77.0.0/24 --mca btl tcp,self \
