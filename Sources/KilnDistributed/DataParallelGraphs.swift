@@ -40,13 +40,17 @@ public struct DataParallelGraphs {
         public var count: Int
     }
 
+    /// Forward and backward: outputs the forward outputs and every `d_<param>`.
     public let gradient: Graph
+    /// The optimiser step: inputs `d_<param>` (averaged) and `lr`, `update` statements.
     public let update: Graph
     /// The graph's own f32 `update` targets (batch norm's running statistics): the gradient
     /// graph writes them from each rank's shard, and they are then averaged across ranks — exact
     /// for running means (linear in the batch), close for running variances.
     public let averagedState: [String]
+    /// The minimised output.
     public let loss: String
+    /// The all-reduce buffers, in the order they are sent.
     public let buckets: [Bucket]
     /// The ranks the description is written for (the graphs do not depend on it).
     public var ranks: Int

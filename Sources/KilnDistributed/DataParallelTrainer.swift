@@ -13,8 +13,11 @@ import KilnTraining
 /// evaluation graph and checkpoints; the wrapper runs its own gradient and update graphs on
 /// that state instead of the trainer's fused step.
 public final class DataParallelTrainer {
+    /// The per-rank trainer: params, optimiser state, step count, evaluation, checkpoints.
     public let trainer: Trainer
+    /// The gradient graph, the bucket layout and the update graph this trainer runs.
     public let graphs: DataParallelGraphs
+    /// The collectives (an MPI `Communicator`, or `SingleProcessReducer`).
     public let reducer: Reducer
     /// Time split of the steps so far, for `kiln train --distributed` and the benchmark.
     public private(set) var timings = StepTimings()
