@@ -3,15 +3,17 @@
 #   make test   install what is missing, build, run every test (Swift Testing + NumPy oracle +
 #               the training report in headless Chromium)
 SWIFT      ?= swift
+# Open MPI for data-parallel training (KilnDistributed links libmpi, so it is needed to build);
+# iproute2 for the two-host network-namespace test.
 # graphviz: `dot` draws the compiled graph in training reports (optional at run time).
-DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev graphviz
+DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev graphviz libopenmpi-dev openmpi-bin iproute2
 # Only the browser test needs a browser.
 BROWSER_DEPS := chromium
 KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer
+.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -46,6 +48,7 @@ test: deps browser-deps pydeps
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
 	$(MAKE) consumer
+	$(MAKE) test-distributed
 
 # The training report in a real browser: trains LeNet-5 briefly (--limit 2000 --epochs 2),
 # opens the report in headless Chromium, fails on a missing image or a script error, and
@@ -58,6 +61,16 @@ test-report: deps browser-deps
 # dependency (as another package would use Kiln), then run for one short epoch.
 consumer: deps
 	sh Tests/Consumer/run.sh
+
+# Multi-process data parallelism over Open MPI (Tests/Distributed, about 2 minutes): 2 ranks
+# against one process on the doubled batch (MLP, LeNet-5; SGD, Adam; both backends), two
+# "hosts" in network namespaces over TCP (root only; skipped otherwise), and a rank killed
+# or hung mid-training. mpirun runs as root with --oversubscribe (common.sh).
+test-distributed: deps pydeps
+	$(SWIFT) build
+	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/equivalence.sh
+	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/netns.sh
+	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/rank-death.sh
 
 # The main demo: the compiler's views of LeNet-5, then training it on Fashion-MNIST.
 demo: release
@@ -80,6 +93,11 @@ bench: release
 	@[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import jax, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q jax numpy
 	$(BENCH_VENV)/bin/python Benchmarks/driver.py
+
+# Data-parallel LeNet-5 on 1 and 2 ranks, all-reduce latency and bandwidth, and the scaling
+# model; rewrites the measurements section of Docs/DISTRIBUTED.md. Run on a quiet machine.
+bench-distributed: release pydeps
+	$(PYTHON) Benchmarks/distributed.py
 
 # libFuzzer over the .kiln parser and the .npy, .npz, safetensors and IDX readers (Fuzz/), with
 # AddressSanitizer; FUZZ_SECONDS per target. Seeds in Fuzz/Corpus/TARGET; what the fuzzer finds

@@ -96,6 +96,12 @@ struct Train: ParsableCommand {
     @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
+    @Flag(help: "Data-parallel training under mpirun (Docs/DISTRIBUTED.md): each rank trains on its shard of every global batch (--batch per rank × ranks), gradients are all-reduced over Open MPI; rank 0 prints and writes checkpoints and the report.")
+    var distributed = false
+
+    @Option(parsing: .unconditional, help: "With --distributed: the largest all-reduce bucket, in KiB (default 1024).")
+    var bucketKb: Int = 1024
+
     static let maximumEpochs = 1_000_000
     static let maximumBatch = 65_536
     static let fashionMNIST = "fashion-mnist"
@@ -130,7 +136,8 @@ struct Train: ParsableCommand {
                               ("--memory-budget", { _ = try budget() })] as [(String, () throws -> Void)] {
             do { try check() } catch let d as Diagnostic { throw ValidationError("\(flag): \(d.message)") }
         }
-        if let checkpoint {
+        // Only rank 0 reads and writes the checkpoint; other hosts need not have the file.
+        if let checkpoint, !(distributed && Self.isNonRootRank) {
             let exists = FileManager.default.fileExists(atPath: checkpoint)
             if resume && !exists { throw ValidationError("--resume: checkpoint '\(checkpoint)' does not exist (drop --resume to start from scratch)") }
             if exists && !resume && !overwrite {
@@ -149,6 +156,7 @@ struct Train: ParsableCommand {
         try reportingErrors {
             guard let kind = BackendKind(rawValue: backend) else { throw CLIError("unknown backend '\(backend)' (interp or jit)") }
             let g = try graph.load()
+            if distributed { return try trainDistributed(g, kind: kind) }
             if g.outputs.contains("d_loss") && g.outputs.contains("g_loss") {
                 try trainGAN(g, kind: kind)
                 return
