@@ -7,6 +7,9 @@ import KilnTraining
 extension Train {
     /// Checks of --augment, --folds, --init-from and --freeze that need no graph.
     func validateCourseOptions() throws {
+        if distributed && (augment != nil || folds != nil || initFrom != nil || freeze != nil) {
+            throw ValidationError("--distributed cannot be combined with --augment, --folds, --init-from or --freeze (the data-parallel trainer does not take them)")
+        }
         if let folds {
             guard (2...100).contains(folds) else { throw ValidationError("--folds must be between 2 and 100, got \(folds)") }
             if checkpoint != nil || resume { throw ValidationError("--folds trains one model per fold: it cannot be combined with --checkpoint or --resume") }
