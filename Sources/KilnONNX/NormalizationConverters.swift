@@ -1,0 +1,71 @@
+import KilnIR
+
+/// `BatchNormalization` (inference), `LayerNormalization`, `InstanceNormalization`,
+/// `Softmax`/`LogSoftmax`, as Kiln elementwise ops and reductions. Scales and biases stay
+/// params (trainable); running statistics become state.
+enum NormalizationConverters {
+    static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
+        t["BatchNormalization"] = { ctx in
+            if try ctx.attributes.int("training_mode", 0) != 0 || ctx.wantsOutput(1) || ctx.wantsOutput(2) {
+                throw ConversionError("training mode (running statistics as outputs) is not supported; Kiln imports inference graphs")
+            }
+            let x = try ctx.operand(0), rank = try ctx.rank(0)
+            guard rank >= 2 else { throw ConversionError("input must have rank 2 or more, got \(try ctx.type(0))") }
+            let channels = try ctx.shape(0)[1]
+            let shape = [1, channels] + Array(repeating: 1, count: rank - 2)
+            func perChannel(_ i: Int, role: KilnIR.Param.Role?) throws -> String {
+                if let role, ctx.hasInput(i) { try ctx.materialize(ctx.node.input[i], role: role) }
+                let v = try ctx.operand(i)
+                guard try ctx.kilnType(v).elementCount == channels else { throw ConversionError("input \(i) must have \(channels) elements, has \(try ctx.kilnType(v))") }
+                return try ctx.emit(.reshape, [v], [("shape", .ints(shape))])
+            }
+            let scale = try perChannel(1, role: nil), bias = try perChannel(2, role: nil)
+            let mean = try perChannel(3, role: .state), variance = try perChannel(4, role: .state)
+            let eps = try ctx.attributes.float("epsilon", 1e-5)
+            let inv = try ctx.emit(.rsqrt, [try ctx.emit(.add, [variance, try ctx.constantNode(eps)])])
+            let centered = try ctx.emit(.sub, [x, mean])
+            let y = try ctx.emit(.add, [try ctx.emit(.mul, [centered, try ctx.emit(.mul, [inv, scale])]), bias])
+            try ctx.define(0, y)
+        }
+        t["LayerNormalization"] = { ctx in
+            guard !ctx.wantsOutput(1), !ctx.wantsOutput(2) else { throw ConversionError("the Mean and InvStdDev outputs are not supported") }
+            let x = try ctx.operand(0), rank = try ctx.rank(0)
+            let axis = try ctx.axis(try ctx.attributes.int("axis", -1), rank: rank)
+            var y = try normalize(ctx, x, axes: Array(axis..<rank), eps: try ctx.attributes.float("epsilon", 1e-5))
+            y = try ctx.emit(.mul, [y, try ctx.operand(1)])
+            if ctx.hasInput(2) { y = try ctx.emit(.add, [y, try ctx.operand(2)]) }
+            try ctx.define(0, y)
+        }
+        t["InstanceNormalization"] = { ctx in
+            let x = try ctx.operand(0), rank = try ctx.rank(0)
+            guard rank >= 3 else { throw ConversionError("input must have rank 3 or more") }
+            let shape = [1, try ctx.shape(0)[1]] + Array(repeating: 1, count: rank - 2)
+            var y = try normalize(ctx, x, axes: Array(2..<rank), eps: try ctx.attributes.float("epsilon", 1e-5))
+            y = try ctx.emit(.mul, [y, try ctx.emit(.reshape, [try ctx.operand(1)], [("shape", .ints(shape))])])
+            y = try ctx.emit(.add, [y, try ctx.emit(.reshape, [try ctx.operand(2)], [("shape", .ints(shape))])])
+            try ctx.define(0, y)
+        }
+        for (onnx, op) in [("Softmax", OpKind.softmax), ("LogSoftmax", .log_softmax)] {
+            t[onnx] = { ctx in
+                let x = try ctx.operand(0), dims = try ctx.shape(0)
+                if ctx.opset >= 13 {
+                    let axis = try ctx.axis(try ctx.attributes.int("axis", -1), rank: dims.count)
+                    try ctx.define(0, try ctx.emit(op, [x], [("axis", .int(axis))]))
+                } else {
+                    // Before opset 13 the input is flattened to 2-d at `axis` (default 1).
+                    let axis = try ctx.axis(try ctx.attributes.int("axis", 1), rank: dims.count)
+                    let flat = try ctx.emit(.reshape, [x], [("shape", .ints([dims[..<axis].reduce(1, *), dims[axis...].reduce(1, *)]))])
+                    try ctx.define(0, try ctx.emit(.reshape, [try ctx.emit(op, [flat], [("axis", .int(1))])], [("shape", .ints(dims))]))
+                }
+            }
+        }
+    }
+
+    /// (x − mean) / √(var + ε) over `axes` (kept as size 1).
+    static func normalize(_ ctx: ImportContext, _ x: String, axes: [Int], eps: Double) throws -> String {
+        let mean = try ctx.emit(.reduce_mean, [x], [("axes", .ints(axes)), ("keep_dims", .bool(true))])
+        let centered = try ctx.emit(.sub, [x, mean])
+        let variance = try ctx.emit(.reduce_mean, [try ctx.emit(.square, [centered])], [("axes", .ints(axes)), ("keep_dims", .bool(true))])
+        return try ctx.emit(.mul, [centered, try ctx.emit(.rsqrt, [try ctx.emit(.add, [variance, try ctx.constantNode(eps)])])])
+    }
+}

@@ -1,0 +1,56 @@
+import KilnIR
+
+/// `ReduceMean/Sum/Max/Min/Prod`-family ops (axes as an attribute, or an input from opset 13
+/// for ReduceSum and 18 for the others), `ArgMax`, and the global poolings.
+enum ReductionConverters {
+    static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
+        for name in ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp"] {
+            t[name] = { ctx in try ctx.define(0, try reduce(ctx, name)) }
+        }
+        t["ArgMax"] = { ctx in
+            let x = try ctx.operand(0), dims = try ctx.shape(0)
+            guard try ctx.attributes.int("select_last_index", 0) == 0 else { throw ConversionError("select_last_index=1 is not supported") }
+            let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: dims.count)
+            var y = try ctx.emit(.argmax, [x], [("axis", .int(axis))])
+            if try ctx.attributes.int("keepdims", 1) != 0 {
+                var kept = dims
+                kept[axis] = 1
+                y = try ctx.emit(.reshape, [y], [("shape", .ints(kept))])
+            }
+            try ctx.define(0, y)
+        }
+        for (name, op) in [("GlobalAveragePool", OpKind.reduce_mean), ("GlobalMaxPool", .reduce_max)] {
+            t[name] = { ctx in
+                let rank = try ctx.rank(0)
+                guard rank >= 3 else { throw ConversionError("input must have rank 3 or more, got \(try ctx.type(0))") }
+                try ctx.define(0, try ctx.emit(op, [try ctx.operand(0)], [("axes", .ints(Array(2..<rank))), ("keep_dims", .bool(true))]))
+            }
+        }
+    }
+
+    private static func reduce(_ ctx: ImportContext, _ name: String) throws -> String {
+        let x = try ctx.operand(0), rank = try ctx.rank(0)
+        let keep = try ctx.attributes.int("keepdims", 1) != 0
+        let given = try LayoutRules.axes(ctx, input: 1) ?? []
+        let noop = try ctx.attributes.int("noop_with_empty_axes", 0) != 0
+        if given.isEmpty && (noop || rank == 0) {
+            return try ctx.emit(.reshape, [x], [("shape", .ints(try ctx.dims(x)))])
+        }
+        let axes = given.isEmpty ? Array(0..<rank) : try given.map { try ctx.axis($0, rank: rank) }.sorted()
+        let attrs: [(String, AttrValue)] = [("axes", .ints(axes)), ("keep_dims", .bool(keep))]
+        switch name {
+        case "ReduceMean": return try ctx.emit(.reduce_mean, [x], attrs)
+        case "ReduceSum": return try ctx.emit(.reduce_sum, [x], attrs)
+        case "ReduceMax": return try ctx.emit(.reduce_max, [x], attrs)
+        case "ReduceMin": return try ctx.emit(.neg, [try ctx.emit(.reduce_max, [try ctx.emit(.neg, [x])], attrs)])
+        case "ReduceSumSquare": return try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)
+        case "ReduceL1": return try ctx.emit(.reduce_sum, [try ctx.emit(.abs, [x])], attrs)
+        case "ReduceL2": return try ctx.emit(.sqrt, [try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)])
+        default:  // ReduceLogSumExp, stably: m + log Σ e^(x − m)
+            let m = try ctx.emit(.reduce_max, [x], [("axes", .ints(axes)), ("keep_dims", .bool(true))])
+            let s = try ctx.emit(.reduce_sum, [try ctx.emit(.exp, [try ctx.emit(.sub, [x, m])])], attrs)
+            let mk = keep ? m : try ctx.emit(.reshape, [m], [("shape", .ints(try ctx.dims(s)))])
+            return try ctx.emit(.add, [try ctx.emit(.log, [s]), mk])
+        }
+    }
+}
