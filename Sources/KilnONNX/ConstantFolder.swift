@@ -18,6 +18,7 @@ enum ConstantFolder {
             if start < 0 { start += dims.count }
             if end < 0 { end += dims.count }
             start = min(max(start, 0), dims.count); end = min(max(end, start), dims.count)
+            guard end > start else { throw ConversionError("the result is empty (start \(start), end \(end)), which Kiln cannot represent") }
             ctx.define(0, constant: ConstantTensor(integers: Array(dims[start..<end])))
             return true
         case "Size":

@@ -130,7 +130,18 @@ enum ConvolutionConverters {
     }
 
     static func pool(_ ctx: ImportContext, max isMax: Bool) throws -> String {
-        let (x, restore) = try as2D(ctx, try ctx.operand(0))
+        var source = try ctx.operand(0)
+        // Kiln pools f32; integer maxima (uint8 images) are exact in f32 below 2^24.
+        let integer = try ctx.kilnType(source).dtype == .i32
+        if integer {
+            guard isMax else { throw ConversionError("average pooling of integers is not supported") }
+            source = try ctx.emit(.cast, [source], [("dtype", .dtype(.f32))])
+        }
+        let (x, restoreRank) = try as2D(ctx, source)
+        let restore: (String) throws -> String = { y in
+            let r = try restoreRank(y)
+            return integer ? try ctx.emit(.cast, [r], [("dtype", .dtype(.i32))]) : r
+        }
         let xd = try ctx.dims(x)
         guard let kernel = try ctx.attributes.ints("kernel_shape") else { throw ConversionError("kernel_shape is missing") }
         let spatial = Array(try ctx.shape(0).dropFirst(2))

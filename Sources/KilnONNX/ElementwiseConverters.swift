@@ -9,11 +9,16 @@ enum ElementwiseConverters {
                                           "LessOrEqual": .less_equal, "GreaterOrEqual": .greater_equal]
         for (onnx, op) in binaries {
             t[onnx] = { ctx in
-                var b = try ctx.operand(1)
-                let a = try ctx.operand(0)
-                // Pow's exponent may be an integer tensor.
-                if op == .pow, try ctx.kilnType(b).dtype != .f32 { b = try ctx.emit(.cast, [b], [("dtype", .dtype(.f32))]) }
-                try ctx.define(0, try ctx.emit(op, [a, b]))
+                var b = try ctx.operand(1), a = try ctx.operand(0)
+                guard op == .pow else { try ctx.define(0, try ctx.emit(op, [a, b])); return }
+                // Kiln's pow is f32: integer bases and exponents are computed in f32 (exact for
+                // results below 2^24) and the result takes the base's type, as ONNX says.
+                let baseType = try ctx.kilnType(a).dtype
+                if baseType != .f32 { a = try ctx.emit(.cast, [a], [("dtype", .dtype(.f32))]) }
+                if try ctx.kilnType(b).dtype != .f32 { b = try ctx.emit(.cast, [b], [("dtype", .dtype(.f32))]) }
+                var y = try ctx.emit(.pow, [a, b])
+                if baseType != .f32 { y = try ctx.emit(.cast, [y], [("dtype", .dtype(baseType))]) }
+                try ctx.define(0, y)
             }
         }
         let unaries: [String: OpKind] = ["Neg": .neg, "Exp": .exp, "Log": .log, "Sqrt": .sqrt, "Abs": .abs, "Relu": .relu,

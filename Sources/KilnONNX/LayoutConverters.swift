@@ -36,6 +36,7 @@ enum LayoutConverters {
                 let chunk = (dims[axis] + parts - 1) / parts
                 sizes = (0..<parts).map { min(chunk, dims[axis] - $0 * chunk) }
             }
+            if sizes.contains(0) { throw ConversionError("split sizes \(sizes) make an empty output, which Kiln cannot represent") }
             guard sizes.reduce(0, +) == dims[axis], sizes.allSatisfy({ $0 > 0 }), sizes.count == ctx.node.output.count else {
                 throw ConversionError("split sizes \(sizes) do not divide axis \(axis) of \(dims) into \(ctx.node.output.count) non-empty parts")
             }
@@ -68,6 +69,10 @@ enum LayoutConverters {
             var indices = try ctx.operand(1)
             if try ctx.kilnType(indices).dtype != .i32 { throw ConversionError("indices must be integers") }
             let indexShape = try ctx.dims(indices)
+            // ONNX counts negative indices from the end; Kiln's gather takes them in [0, n).
+            let n = try ctx.constantNode(Double(dims[axis]), dtype: .i32)
+            let negative = try ctx.emit(.less, [indices, try ctx.constantNode(0, dtype: .i32)])
+            indices = try ctx.emit(.add, [indices, try ctx.emit(.mul, [negative, n])])
             if indexShape.isEmpty { indices = try ctx.emit(.reshape, [indices], [("shape", .ints([1]))]) }
             let front = axis == 0 ? x : try ctx.emit(.transpose, [x], [("perm", .ints([axis] + (0..<dims.count).filter { $0 != axis }))])
             var y = try ctx.emit(.gather, [front, indices])

@@ -8,7 +8,7 @@ enum LossConverters {
             guard ctx.attributes.string("reduction", "mean") == "mean", !ctx.hasInput(2), !ctx.attributes.has("ignore_index"), !ctx.wantsOutput(1) else {
                 throw ConversionError("only reduction='mean' without weights, ignore_index or log_prob output is supported")
             }
-            guard try ctx.rank(0) == 2, try ctx.rank(1) == 1 else { throw ConversionError("scores must be [N, C] and labels [N]") }
+            guard try ctx.rank(0) == 2, try ctx.rank(1) == 1 else { throw ConversionError("only scores [N, C] with labels [N] are supported") }
             try ctx.define(0, try ctx.emit(.softmax_cross_entropy, [try ctx.operand(0), try ctx.operand(1)]))
         }
         t["OneHot"] = { ctx in
