@@ -10,6 +10,14 @@ enum ElementwiseConverters {
         for (onnx, op) in binaries {
             t[onnx] = { ctx in
                 var b = try ctx.operand(1), a = try ctx.operand(0)
+                // Before opset 7, `broadcast=1` with `axis` aligns B's axes with A's from `axis` on.
+                if ctx.opset < 7, try ctx.attributes.int("broadcast", 0) != 0 {
+                    let ra = try ctx.rank(0), bd = try ctx.shape(1)
+                    let axis = try ctx.attributes.int("axis", ra - bd.count)
+                    let start = axis < 0 ? axis + ra : axis
+                    guard start >= 0, start + bd.count <= ra else { throw ConversionError("legacy broadcast axis \(axis) does not fit ranks \(ra) and \(bd.count)") }
+                    b = try ctx.emit(.reshape, [b], [("shape", .ints(bd + Array(repeating: 1, count: ra - start - bd.count)))])
+                }
                 guard op == .pow else { try ctx.define(0, try ctx.emit(op, [a, b])); return }
                 // Kiln's pow is f32: integer bases and exponents are computed in f32 (exact for
                 // results below 2^24) and the result takes the base's type, as ONNX says.

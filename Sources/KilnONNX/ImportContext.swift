@@ -148,8 +148,12 @@ final class ImportContext {
         values[node.output[i]] = ImportedValue(type: c.type, kilnName: nil, constant: c)
     }
 
-    /// Whether output `i` is used (named) at all: optional outputs such as Dropout's mask.
-    func wantsOutput(_ i: Int) -> Bool { i < node.output.count && !node.output[i].isEmpty }
+    /// Every value some node reads or the graph outputs: an optional output (Dropout's mask)
+    /// that nothing uses may be named and still left undefined.
+    var consumed: Set<String> = []
+
+    /// Whether output `i` is used: named, and read by a node or a graph output.
+    func wantsOutput(_ i: Int) -> Bool { i < node.output.count && !node.output[i].isEmpty && consumed.contains(node.output[i]) }
 
     /// An axis in [0, rank) from ONNX's possibly negative axis.
     func axis(_ raw: Int, rank: Int, _ what: String = "axis") throws -> Int {

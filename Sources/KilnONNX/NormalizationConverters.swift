@@ -45,6 +45,29 @@ enum NormalizationConverters {
             y = try ctx.emit(.add, [y, try ctx.emit(.reshape, [try ctx.operand(2)], [("shape", .ints(shape))])])
             try ctx.define(0, y)
         }
+        t["LRN"] = { ctx in
+            // x / (bias + α/size · Σ x² over `size` neighbouring channels)^β, the sum as shifted
+            // slices of the channel-padded squares.
+            let x = try ctx.operand(0), dims = try ctx.shape(0)
+            guard dims.count >= 3 else { throw ConversionError("input must have rank 3 or more") }
+            let size = try ctx.attributes.int("size", 0)
+            guard size > 0 else { throw ConversionError("size must be positive") }
+            let alpha = try ctx.attributes.float("alpha", 1e-4), beta = try ctx.attributes.float("beta", 0.75), bias = try ctx.attributes.float("bias", 1)
+            let (before, after) = ((size - 1) / 2, size - 1 - (size - 1) / 2)
+            var padBefore = Array(repeating: 0, count: dims.count), padAfter = padBefore
+            padBefore[1] = before; padAfter[1] = after
+            let squares = try ctx.emit(.pad, [try ctx.emit(.square, [x])], [("before", .ints(padBefore)), ("after", .ints(padAfter))])
+            var sum: String?
+            for k in 0..<size {
+                var b = Array(repeating: 0, count: dims.count), e = try ctx.dims(squares)
+                b[1] = k; e[1] = k + dims[1]
+                let s = try ctx.emit(.slice, [squares], [("begin", .ints(b)), ("end", .ints(e))])
+                sum = try sum.map { try ctx.emit(.add, [$0, s]) } ?? s
+            }
+            guard let sum else { throw ConversionError("size must be positive") }
+            let scaled = try ctx.emit(.add, [try ctx.constantNode(bias), try ctx.emit(.mul, [sum, try ctx.constantNode(alpha / Double(size))])])
+            try ctx.define(0, try ctx.emit(.div, [x, try ctx.emit(.pow, [scaled, try ctx.constantNode(beta)])]))
+        }
         for (onnx, op) in [("Softmax", OpKind.softmax), ("LogSoftmax", .log_softmax)] {
             t[onnx] = { ctx in
                 let x = try ctx.operand(0), dims = try ctx.shape(0)

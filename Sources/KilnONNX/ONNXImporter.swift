@@ -34,10 +34,11 @@ public struct ONNXImportResult: @unchecked Sendable {
 /// import time.
 public enum ONNXImporter {
     /// The opsets the converters are written against: 13 (where `Squeeze`, `ReduceSum`, `Split`
-    /// and `Slice` take their axes as inputs) to the current one. Older models (7–12) are read
-    /// too — each converter also accepts the older attribute forms — but are not the contract.
+    /// and `Slice` take their axes as inputs) to the current one. Older models (6–12) are read
+    /// too — each converter also accepts the older attribute forms (legacy `broadcast`/`axis`,
+    /// attribute axes and shapes) — but are not the contract.
     public static let supportedOpsets = 13...25
-    public static let oldestReadableOpset = 7
+    public static let oldestReadableOpset = 6
     /// The largest model file read (2 GiB: protobuf's own limit).
     public static let maximumBytes = Int(Int32.max)
 
@@ -64,6 +65,7 @@ public enum ONNXImporter {
         }
         let name = options.graphName ?? ValueNames.sanitize(model.graph.name.isEmpty ? "model" : model.graph.name)
         let ctx = ImportContext(graphName: name, opset: opset)
+        ctx.consumed = Set(model.graph.node.flatMap(\.input) + model.graph.output.map(\.name))
         do {
             let inputs = try declareInputs(model.graph, ctx, options: options, source: source)
             for (index, node) in model.graph.node.enumerated() {
@@ -164,7 +166,7 @@ public enum ONNXImporter {
         } catch let error as TypeError {
             throw located(error.message)
         }
-        for (i, output) in node.output.enumerated() where !output.isEmpty && ctx.values[output] == nil {
+        for (i, output) in node.output.enumerated() where !output.isEmpty && ctx.values[output] == nil && ctx.consumed.contains(output) {
             throw located("output \(i) ('\(output)') is not supported")
         }
     }
