@@ -84,6 +84,7 @@ final class ImportContext {
         guard var v = values[onnxName] else { throw ConversionError("'\(onnxName)' is not defined") }
         if let name = v.kilnName { return name }
         guard let c = v.constant else { throw ConversionError("'\(onnxName)' has no value") }
+        guard c.count > 0 else { throw ConversionError("'\(onnxName)' is empty (shape \(c.shape)), which Kiln cannot represent") }
         let name = names.kilnName(for: onnxName)
         let trainable = v.isInitializer && c.dtype == .f32
         if !trainable && role == nil && c.isSplat {

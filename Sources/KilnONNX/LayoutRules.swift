@@ -67,7 +67,8 @@ struct SlicePlan {
 enum SliceRules {
     /// ONNX `Slice` semantics: starts/ends clamped per axis, negative values counted from the end,
     /// steps (negative steps walk backwards). Inputs from opset 10, attributes before.
-    static func plan(_ ctx: ImportContext, shape: [Int]) throws -> SlicePlan {
+    /// `allowEmpty`: the folder may slice a shape vector to nothing (exporters do, then concatenate).
+    static func plan(_ ctx: ImportContext, shape: [Int], allowEmpty: Bool = false) throws -> SlicePlan {
         let a = ctx.attributes
         let starts: [Int], ends: [Int], axesGiven: [Int]?, steps: [Int]?
         if let s = try a.ints("starts"), let e = try a.ints("ends") {
@@ -95,7 +96,7 @@ enum SliceRules {
                 start = min(max(start, 0), n - 1); end = min(max(end, -1), n - 1)
                 plan.indices[axis] = Array(stride(from: start, to: end, by: step))
             }
-            guard !plan.indices[axis].isEmpty else {
+            guard allowEmpty || !plan.indices[axis].isEmpty else {
                 throw ConversionError("the slice of axis \(axis) is empty, which Kiln cannot represent")
             }
         }
