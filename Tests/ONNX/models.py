@@ -45,6 +45,20 @@ def build(name: str):
     raise ValueError(name)
 
 
+def randomize_batch_norm(model):
+    """Untrained batch norms are the identity (mean 0, variance 1, scale 1, shift 0) and
+    torchvision zero-initialises some; random statistics make them, and the comparison, count."""
+    import torch
+    g = torch.Generator().manual_seed(2)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
+            m.weight.data.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
+            m.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
+
+
 def lenet5():
     from torch import nn
     return nn.Sequential(
@@ -81,6 +95,7 @@ def TransformerClassifier():
 def export(name: str, path: str, batch: int | None = None):
     import torch
     model, example = build(name)
+    randomize_batch_norm(model)
     if batch is not None:
         example = example[:1].repeat(batch, *([1] * (example.dim() - 1)))
     model.eval()
@@ -111,6 +126,7 @@ def compare_model(kiln: str, name: str, out: str, backends=("interp", "jit")) ->
         got = kilnrun.kiln_run(kiln, kiln_file, {inputs[0][1]: x}, out, backend)[outputs[0][1]]
         abs_err, rel_err = kilnrun.errors(reference, got)
         row[backend] = {"max_abs": abs_err, "max_rel": rel_err, "ok": kilnrun.compare(reference, got, RTOL, ATOL) is None}
+    row["reference_max_abs"] = float(np.abs(reference).max())
     return row
 
 
@@ -125,7 +141,7 @@ def main() -> int:
         row = compare_model(os.path.abspath(args.kiln), name, args.out)
         rows.append(row)
         ok &= all(row[b]["ok"] for b in ("interp", "jit"))
-        print(f"{name:13s} input {row['input']}  import {row['import_s']:.2f} s  " + "  ".join(
+        print(f"{name:13s} input {row['input']}  |onnxruntime| ≤ {row['reference_max_abs']:.3g}  import {row['import_s']:.2f} s  " + "  ".join(
             f"{b}: max abs {row[b]['max_abs']:.2e} max rel {row[b]['max_rel']:.2e} {'ok' if row[b]['ok'] else 'FAIL'}" for b in ("interp", "jit")), flush=True)
     with open(os.path.join(args.out, "comparison.json"), "w") as f:
         json.dump(rows, f, indent=1)
