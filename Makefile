@@ -7,7 +7,7 @@ KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps pydeps build release test demo bench clean fuzz-diff fuzz fuzz-build test-sanitize
+.PHONY: deps pydeps build release test demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -33,6 +33,12 @@ test: deps pydeps
 	$(SWIFT) test
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
+	$(MAKE) consumer
+
+# Examples/FashionClassifier built against a tagged copy of this tree as a versioned
+# dependency (as another package would use Kiln), then run for one short epoch.
+consumer: deps
+	sh Tests/Consumer/run.sh
 
 # The main demo: the compiler's views of LeNet-5, then training it on Fashion-MNIST.
 demo: release

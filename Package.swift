@@ -4,10 +4,18 @@ import PackageDescription
 
 let package = Package(
     name: "Kiln",
-    platforms: [.macOS(.v14)],
+    // Linux only (Debian's OpenBLAS and LLVM 14); no Apple platforms are declared.
     products: [
         .executable(name: "kiln", targets: ["kiln"]),
+        // `import Kiln` brings every stage below; each stage is also a product of its own.
+        .library(name: "Kiln", targets: ["Kiln"]),
+        .library(name: "KilnIR", targets: ["KilnIR"]),
         .library(name: "KilnNN", targets: ["KilnNN"]),
+        .library(name: "KilnPasses", targets: ["KilnPasses"]),
+        .library(name: "KilnRuntime", targets: ["KilnRuntime"]),
+        .library(name: "KilnJIT", targets: ["KilnJIT"]),
+        .library(name: "KilnData", targets: ["KilnData"]),
+        .library(name: "KilnTraining", targets: ["KilnTraining"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,24 +27,25 @@ let package = Package(
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
+        // Pipeline stages; a stage imports only earlier ones (Docs/ARCHITECTURE.md draws the graph).
+        .target(name: "KilnSupport"),
         .target(name: "KilnIR"),
-        .target(name: "KilnPasses", dependencies: ["KilnIR"]),
-        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnPasses", "CBLAS", "CZlib"]),
+        .target(name: "KilnNN", dependencies: ["KilnIR"]),
+        .target(name: "KilnPasses", dependencies: ["KilnIR", "KilnSupport"]),
+        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnPasses", "KilnSupport", "CBLAS", "CZlib"]),
         .target(name: "KilnCodegen", dependencies: ["KilnIR"]),
-        .target(
-            name: "KilnJIT",
-            dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCodegen", "CLLVM", "CBLAS"],
-            cSettings: [.unsafeFlags(["-I/usr/lib/llvm-14/include"])],
-            swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/lib/llvm-14/include"])],
-            linkerSettings: [.unsafeFlags(["-L/usr/lib/llvm-14/lib"])]
-        ),
+        // LLVM 14's C headers come from Debian's llvm-dev (/usr/include/llvm-c) and libLLVM-14.so
+        // from libllvm14, both on the default search paths: no unsafeFlags, so Kiln can be a
+        // versioned dependency of another package.
+        .target(name: "KilnJIT", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCodegen", "KilnSupport", "CLLVM", "CBLAS"]),
         .target(name: "KilnData", dependencies: ["KilnIR", "KilnRuntime", "CZlib"]),
         .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .target(name: "KilnNN", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnJIT"]),
+        .target(name: "KilnTraining", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnSupport"]),
+        .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnTraining"]),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnONNX",
+                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnTraining", "KilnSupport", "KilnONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,8 +53,9 @@ let package = Package(
         .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnPasses"], resources: [.copy("Malformed"), .copy("Expected")]),
         .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"], resources: [.copy("Golden")]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
-        .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN"]),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN"]),
+        .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
+        .testTarget(name: "KilnTrainingTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"], exclude: ["Golden"]),
         .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),

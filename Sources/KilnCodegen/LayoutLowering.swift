@@ -155,7 +155,8 @@ enum LayoutLowering {
             return .select(inside, .load(buffer: buffer, index: .linear(at, strides)), source.dtype == .f32 ? .f32(0) : .i32(0))
         case .reshape:
             return .load(buffer: buffer, index: flat)
-        case .constant, .random_normal, .add, .sub, .mul, .div, .max, .min, .pow, .equal, .not_equal, .less, .less_equal,
+        case .constant, .random_normal, .random_uniform, .iota, .softplus, .stop_gradient, .bernoulli, .if_training,
+             .add, .sub, .mul, .div, .max, .min, .pow, .equal, .not_equal, .less, .less_equal,
              .greater, .greater_equal, .select, .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid,
              .relu, .leaky_relu, .elu, .cast, .dropout, .matmul, .conv2d, .max_pool2d, .avg_pool2d, .broadcast_to, .concat,
              .gather, .one_hot, .argmax, .reduce_sum, .reduce_mean, .reduce_max, .softmax, .log_softmax,

@@ -42,11 +42,11 @@ public enum Lowering {
         }
 
         switch node.op {
-        case .constant, .random_normal,
+        case .constant, .random_normal, .random_uniform, .iota,
              .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
-             .cast, .dropout, .broadcast_to:
+             .cast, .softplus, .stop_gradient, .if_training, .dropout, .bernoulli, .broadcast_to:
             var local: [String: TensorType] = [target: type]
             for (operand, t) in zip(node.operands, operandTypes) { local[operand] = t }
             var renamed = node

@@ -11,33 +11,50 @@ enum MatmulLowering {
 
     static func lower(_ b: inout KernelBuilder, a: Int, _ ta: TensorType, b rhs: Int, _ tb: TensorType,
                       transposeA: Bool, transposeB: Bool, out: Int, _ type: TensorType) -> [LoopKernel] {
-        let sa = ta.shape.dims, sb = tb.shape.dims
-        let (ar, ac) = (sa[sa.count - 2], sa[sa.count - 1]), (br, bc) = (sb[sb.count - 2], sb[sb.count - 1])
-        let m = transposeA ? ac : ar, k = transposeA ? ar : ac, n = transposeB ? br : bc
-        let batch = type.rank == 3 ? type.shape[0] : 1
+        let g = MatmulGeometry(a: ta.shape, b: tb.shape, transposeA: transposeA, transposeB: transposeB)
+        let (m, n, k, batch) = (g.m, g.n, g.k, g.batchCount)
         let work = 2 * batch * m * n * k
         if m * n * k <= loopLimit || (n <= 16 && batch == 1) {
             let body = b.loop(batch, parallel: batch > 1) { b, i in
-                let aBase = sa.count == 3 ? i.mul(ar * ac) : .i64(0), bBase = sb.count == 3 ? i.mul(br * bc) : .i64(0)
+                let aBase = batchOffset(i, g.aOffsets, g.batch), bBase = batchOffset(i, g.bOffsets, g.batch)
                 let cBase = i.mul(m * n)
                 return loops(&b, a: a, aBase: aBase, b: rhs, bBase: bBase, out: out, cBase: cBase,
-                             m: m, n: n, k: k, lda: ac, ldb: bc, transposeA: transposeA, transposeB: transposeB, parallelRows: batch == 1)
+                             m: m, n: n, k: k, lda: g.lda, ldb: g.ldb, transposeA: transposeA, transposeB: transposeB, parallelRows: batch == 1)
             }
             return [b.kernel(body, work: work, suffix: "_loops")]
         }
-        if sa.count == 3, sb.count == 2, !transposeA {
+        if g.flattensLeft {
             // A batch of row blocks against one matrix: a single [B·M, K] × [K, N] product.
-            let g = Gemm(a: a, b: rhs, c: out, transposeA: false, transposeB: transposeB, m: batch * m, n: n, k: k, lda: ac, ldb: bc, ldc: n)
-            return [b.kernel([.gemm(g)], work: work)]
+            let gemm = Gemm(a: a, b: rhs, c: out, transposeA: false, transposeB: transposeB, m: batch * m, n: n, k: k, lda: g.lda, ldb: g.ldb, ldc: n)
+            return [b.kernel([.gemm(gemm)], work: work)]
         }
         let calls: [Stmt] = (0..<batch).map { i in
-            var g = Gemm(a: a, b: rhs, c: out, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: ac, ldb: bc, ldc: n)
-            g.aOffset = sa.count == 3 ? i * ar * ac : 0
-            g.bOffset = sb.count == 3 ? i * br * bc : 0
-            g.cOffset = i * m * n
-            return .gemm(g)
+            var gemm = Gemm(a: a, b: rhs, c: out, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: g.lda, ldb: g.ldb, ldc: n)
+            gemm.aOffset = g.aOffsets[i]
+            gemm.bOffset = g.bOffsets[i]
+            gemm.cOffset = i * m * n
+            return .gemm(gemm)
         }
         return [b.kernel(calls, work: work)]
+    }
+
+    /// The element offset of batch entry `i`'s matrix as index arithmetic: the flat batch
+    /// index split into the result's batch coordinates, each times the operand's stride along
+    /// it (0 where the operand is broadcast). Offsets that grow by one matrix per entry (the
+    /// usual unbroadcast operand) stay a single multiplication.
+    static func batchOffset(_ i: Expr, _ offsets: [Int], _ batch: [Int]) -> Expr {
+        guard offsets.count > 1 else { return .i64(offsets.first ?? 0) }
+        let step = offsets[1] - offsets[0]
+        if offsets.enumerated().allSatisfy({ $0.element == $0.offset * step }) { return i.mul(step) }
+        // Per-axis strides, read off the offsets table (entry with a 1 at that axis, 0 elsewhere).
+        var result = Expr.i64(0)
+        var inner = 1
+        for axis in batch.indices.reversed() {
+            let stride = batch[axis] > 1 ? offsets[inner] : 0
+            if stride != 0 { result = result.plus(i.div(inner).rem(batch[axis]).mul(stride)) }
+            inner *= batch[axis]
+        }
+        return result
     }
 
     /// C[i, j] = Σ_p op(A)[i, p]·op(B)[p, j]. With B not transposed, each row of C accumulates

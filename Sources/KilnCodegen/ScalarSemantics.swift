@@ -66,6 +66,25 @@ public enum ScalarSemantics {
             let rate = Float(attrs.float("rate"))
             let keep = Expr.random(.uniform, seed: attrs.int("seed"), index: element.flatIndex).compare(.ge, .f32(rate))
             return .select(keep, .binary(.mul, x[0], .f32(1 / (1 - rate))), .f32(0))
+        case .softplus:
+            // max(x, 0) + log1p(exp(−|x|)): stable for large |x|, as the interpreter computes it.
+            let positive = Expr.select(x[0].compare(.gt, .f32(0)), x[0], .f32(0))
+            return .binary(.add, positive, .unary(.log1p, .unary(.exp, .unary(.neg, .unary(.abs, x[0])))))
+        case .stop_gradient, .if_training:
+            return x[0]
+        case .bernoulli:
+            let u = Expr.random(.uniform, seed: attrs.int("seed"), index: element.flatIndex)
+            return .select(u.compare(.lt, x[0]), .f32(1), .f32(0))
+        case .random_uniform:
+            let low = Float(attrs.float("low")), width = Float(attrs.float("high")) - Float(attrs.float("low"))
+            let u = Expr.random(.uniform, seed: attrs.int("seed"), index: element.flatIndex)
+            return .binary(.add, .f32(low), .binary(.mul, .f32(width), u))
+        case .iota:
+            // The flat index's coordinate along `axis`, read from the shape the node produces.
+            guard let type = node.type, let axis = try? normalizedAxis(attrs.int("axis"), rank: type.rank, type) else { return nil }
+            let inner = type.shape.dims[(axis + 1)...].reduce(1, *)
+            let coordinate = element.flatIndex.div(inner).rem(type.shape[axis])
+            return .convert(coordinate, ScalarType(attrs.dtype("dtype")))
         case .broadcast_to:
             // The index arithmetic broadcast the operand already.
             return x[0]

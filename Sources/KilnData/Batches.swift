@@ -4,15 +4,18 @@ import KilnRuntime
 /// A batch of the graph's static size. The first `count` rows are real examples; any rows
 /// after them are padding (copies of the batch's first example) that evaluation must ignore.
 public struct Batch: @unchecked Sendable {
-    public var features: Tensor
-    public var labels: Tensor
+    /// One tensor per data-set array, each with the batch's rows.
+    public var arrays: [String: Tensor]
+    /// How many leading rows are real examples.
     public var count: Int
 
-    public init(features: Tensor, labels: Tensor, count: Int) {
-        self.features = features
-        self.labels = labels
+    public init(arrays: [String: Tensor], count: Int) {
+        self.arrays = arrays
         self.count = count
     }
+
+    /// The batch's rows of array `name`.
+    public subscript(name: String) -> Tensor? { arrays[name] }
 }
 
 /// The batches of one pass over a dataset, each copied out only when it is accessed, so an
@@ -30,8 +33,7 @@ public struct Batches: RandomAccessCollection, @unchecked Sendable {
     public subscript(position: Int) -> Batch {
         let start = position * size, real = Swift.min(size, order.count - start)
         let indices = Array(order[start..<(start + real)]) + [Int](repeating: order[start], count: size - real)
-        let rows = dataset.rows(indices)
-        return Batch(features: rows.features, labels: rows.labels, count: real)
+        return Batch(arrays: dataset.arrays.mapValues { Dataset.rows(indices, of: $0) }, count: real)
     }
 }
 

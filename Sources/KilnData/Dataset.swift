@@ -1,24 +1,37 @@
 import KilnIR
 import KilnRuntime
 
-/// Examples as one feature tensor (first axis: examples; f32, or i32 such as token ids) and
-/// one int32 label per example.
+/// Examples as named arrays that share their first axis (one row per example): images and
+/// labels, token ids and targets, anything a graph's inputs take. Any dtype the IR has.
 public struct Dataset: @unchecked Sendable {
-    public var features: Tensor
-    public var labels: Tensor
+    /// The arrays, by name; every one has `count` rows.
+    public private(set) var arrays: [String: Tensor]
+    /// The number of examples.
+    public let count: Int
 
-    public init(features: Tensor, labels: Tensor) throws {
-        guard features.shape.rank >= 1, labels.dtype == .i32, labels.shape == Shape([features.shape[0]]) else {
-            throw Diagnostic("dataset: labels \(labels.type) do not match features \(features.type) (one int32 label per example)")
+    /// Checks that there is at least one array and that all have the same number of rows.
+    public init(_ arrays: [String: Tensor]) throws {
+        guard let first = arrays.keys.sorted().first, let rows = arrays[first]?.shape.dims.first else {
+            throw Diagnostic("dataset: needs at least one array with a first axis of examples")
         }
-        self.features = features
-        self.labels = labels
+        for (name, array) in arrays.sorted(by: { $0.key < $1.key }) {
+            guard array.shape.rank >= 1 else { throw Diagnostic("dataset: array '\(name)' is a scalar; every array needs a first axis of examples") }
+            guard array.shape[0] == rows else {
+                throw Diagnostic("dataset: array '\(name)' \(array.type) has \(array.shape[0]) rows but '\(first)' has \(rows); every array holds one row per example")
+            }
+        }
+        self.arrays = arrays
+        count = rows
     }
 
-    public var count: Int { labels.elementCount }
-    /// The shape of one example's features.
-    public var exampleShape: [Int] { Array(features.shape.dims.dropFirst()) }
-    var exampleSize: Int { exampleShape.reduce(1, *) }
+    /// The array names, sorted.
+    public var names: [String] { arrays.keys.sorted() }
+
+    /// The array called `name`, if any.
+    public subscript(name: String) -> Tensor? { arrays[name] }
+
+    /// The shape of one example's row of array `name`.
+    public func exampleShape(_ name: String) -> [Int]? { arrays[name].map { Array($0.shape.dims.dropFirst()) } }
 
     /// The examples at `indices`, in that order (repeats allowed).
     public func subset(_ indices: [Int]) throws -> Dataset {
@@ -30,48 +43,59 @@ public struct Dataset: @unchecked Sendable {
 
     /// `subset` for indices known to be in range.
     func rows(_ indices: [Int]) -> Dataset {
-        let rowBytes = exampleSize * features.dtype.byteSize
-        let f = Tensor(uninitialized: TensorType(features.dtype, Shape([indices.count] + exampleShape)))
-        let l = Tensor(uninitialized: TensorType(.i32, Shape([indices.count])))
+        Dataset(trusted: arrays.mapValues { Self.rows(indices, of: $0) }, count: indices.count)
+    }
+
+    static func rows(_ indices: [Int], of array: Tensor) -> Tensor {
+        let example = Array(array.shape.dims.dropFirst())
+        let rowBytes = example.reduce(1, *) * array.dtype.byteSize
+        let result = Tensor(uninitialized: TensorType(array.dtype, Shape([indices.count] + example)))
         for (row, index) in indices.enumerated() {
-            (f.storage.pointer + row * rowBytes).copyMemory(from: features.storage.pointer + index * rowBytes, byteCount: rowBytes)
-            l.intPointer[row] = labels.intPointer[index]
+            (result.storage.pointer + row * rowBytes).copyMemory(from: array.storage.pointer + index * rowBytes, byteCount: rowBytes)
         }
-        // Shapes agree by construction, so the checked initialiser is not needed.
-        var result = self
-        result.features = f
-        result.labels = l
         return result
     }
 
-    /// The same examples with features viewed per example as `exampleShape` (e.g. [784] as
-    /// [1, 28, 28]); no copy.
-    public func reshaped(_ exampleShape: [Int]) throws -> Dataset {
-        guard exampleShape.allSatisfy({ $0 > 0 }), exampleShape.reduce(1, *) == exampleSize else {
-            throw Diagnostic("dataset: cannot view examples of shape \(Shape(self.exampleShape)) as \(Shape(exampleShape))")
+    /// Arrays whose rows are known to agree (made from rows of a checked data set).
+    private init(trusted arrays: [String: Tensor], count: Int) {
+        self.arrays = arrays
+        self.count = count
+    }
+
+    /// The same examples with array `name` viewed per example as `exampleShape` (e.g. [784]
+    /// as [1, 28, 28]); no copy.
+    public func reshaped(_ name: String, _ exampleShape: [Int]) throws -> Dataset {
+        guard let array = arrays[name] else { throw Diagnostic("dataset: no array '\(name)' (arrays: \(names.joined(separator: ", ")))") }
+        let size = array.shape.dims.dropFirst().reduce(1, *)
+        guard exampleShape.allSatisfy({ $0 > 0 }), exampleShape.reduce(1, *) == size else {
+            throw Diagnostic("dataset: cannot view rows of '\(name)' \(Shape(Array(array.shape.dims.dropFirst()))) as \(Shape(exampleShape))")
         }
         var result = self
-        result.features = Tensor(type: TensorType(features.dtype, Shape([count] + exampleShape)), storage: features.storage)
+        result.arrays[name] = Tensor(type: TensorType(array.dtype, Shape([count] + exampleShape)), storage: array.storage)
         return result
     }
 
-    /// Mean and standard deviation over every feature value (for standardisation); computed in
-    /// double precision.
-    public var featureStatistics: (mean: Float, std: Float) {
-        let values = features.floats
+    /// Mean and standard deviation over every value of f32 array `name` (for
+    /// standardisation); computed in double precision. Nil for a missing or integer array.
+    public func statistics(of name: String) -> (mean: Float, std: Float)? {
+        guard let array = arrays[name], array.dtype == .f32 else { return nil }
+        let values = array.floats
         let n = Double(Swift.max(values.count, 1))
         let mean = values.reduce(0.0) { $0 + Double($1) } / n
         let variance = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
         return (Float(mean), Float(Swift.max(variance, 1e-24).squareRoot()))
     }
 
-    /// The same examples with every feature value mapped to (v − mean) / std, as f32.
-    public func standardized(mean: Float, std: Float) -> Dataset {
-        let values = features.floats
-        let f = Tensor(uninitialized: TensorType(.f32, features.shape))
+    /// The same examples with every value of f32 array `name` mapped to (v − mean) / std.
+    public func standardized(_ name: String, mean: Float, std: Float) throws -> Dataset {
+        guard let array = arrays[name], array.dtype == .f32 else {
+            throw Diagnostic("dataset: cannot standardise '\(name)': \(arrays[name].map { "it is \($0.type)" } ?? "no such array")")
+        }
+        let values = array.floats
+        let f = Tensor(uninitialized: array.type)
         for i in values.indices { f.floatPointer[i] = (values[i] - mean) / std }
         var result = self
-        result.features = f
+        result.arrays[name] = f
         return result
     }
 

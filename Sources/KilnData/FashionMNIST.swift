@@ -10,6 +10,8 @@ public enum FashionMNIST {
     public static let classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     public static let imageSide = 28
+    /// The names of the loaded data set's arrays: f32 pixels in [0, 1] and i32 class labels.
+    public static let imagesArray = "images", labelsArray = "labels"
 
     /// The image and label files of one split.
     public static func files(train: Bool, directory: String = defaultDirectory) -> (images: String, labels: String) {
@@ -19,7 +21,7 @@ public enum FashionMNIST {
 
     /// The training or test split, pixels scaled to [0, 1], each example of `exampleShape`
     /// (`[784]` for dense layers, `[1, 28, 28]` for convolutions); the first `limit` examples
-    /// only when given. Standardise with `Dataset.standardized` using the training statistics.
+    /// only when given. Arrays `images` and `labels`. Standardise with `Dataset.standardized` using the training statistics.
     public static func load(train: Bool, directory: String = defaultDirectory, limit: Int? = nil,
                             exampleShape: [Int] = [784]) throws -> Dataset {
         let (imagesPath, labelsPath) = files(train: train, directory: directory)
@@ -48,6 +50,6 @@ public enum FashionMNIST {
         images.bytes.withUnsafeBufferPointer { pixels in
             for i in 0..<(n * size) { features.floatPointer[i] = Float(pixels[i]) / 255 }
         }
-        return try Dataset(features: features, labels: labelTensor).reshaped(exampleShape)
+        return try Dataset([imagesArray: features, labelsArray: labelTensor]).reshaped(imagesArray, exampleShape)
     }
 }

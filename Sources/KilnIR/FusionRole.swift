@@ -21,11 +21,11 @@ extension OpKind {
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
-             .broadcast_to:
+             .softplus, .stop_gradient, .if_training, .broadcast_to:
             return .elementwise
         // Random ops draw by flat index and casts change the element type: kept standalone so
         // each stays one visible kernel (their lowering is elementwise all the same).
-        case .cast, .dropout, .random_normal, .constant:
+        case .cast, .dropout, .bernoulli, .random_normal, .random_uniform, .constant, .iota:
             return .standalone
         case .matmul, .conv2d: return .contraction
         case .reduce_sum, .reduce_mean, .reduce_max: return .reduction

@@ -5,8 +5,14 @@ public enum Initializer: Hashable, Sendable, CustomStringConvertible {
     case constant(Double)
     case uniform(Double, Double)
     case normal(mean: Double, std: Double)
+    /// U(−l, l) with l = √(6 / (fan_in + fan_out)).
     case glorotUniform
+    /// N(0, 2 / (fan_in + fan_out)).
+    case glorotNormal
+    /// N(0, 2 / fan_in).
     case heNormal
+    /// U(−l, l) with l = √(6 / fan_in).
+    case heUniform
 
     public var description: String {
         switch self {
@@ -17,6 +23,8 @@ public enum Initializer: Hashable, Sendable, CustomStringConvertible {
         case .normal(let mean, let std): return "normal(\(formatFloat(mean)), \(formatFloat(std)))"
         case .glorotUniform: return "glorot_uniform"
         case .heNormal: return "he_normal"
+        case .glorotNormal: return "glorot_normal"
+        case .heUniform: return "he_uniform"
         }
     }
 }
@@ -174,6 +182,8 @@ public struct Graph: Hashable, Sendable {
         set { storedUpdates = newValue; memoryPlan = nil }
         _modify { yield &storedUpdates; memoryPlan = nil }
     }
+    /// The declared role of outputs, by output name (outputs without a role are absent).
+    public var outputRoles: [String: OutputRole] = [:]
     private var storedInputs: [Input]
     private var storedParams: [Param]
     private var storedNodes: [Node]
@@ -198,7 +208,19 @@ public struct Graph: Hashable, Sendable {
 
     public static func == (a: Graph, b: Graph) -> Bool {
         a.name == b.name && a.inputs == b.inputs && a.params == b.params && a.nodes == b.nodes
-            && a.outputs == b.outputs && a.updates == b.updates
+            && a.outputs == b.outputs && a.updates == b.updates && a.declaredRoles == b.declaredRoles
+    }
+
+    /// Roles of current outputs only: a pass that drops an output drops its role with it.
+    private var declaredRoles: [String: OutputRole] { outputRoles.filter { outputs.contains($0.key) } }
+
+    /// The outputs declared with `role`, in output order.
+    public func outputs(withRole role: OutputRole) -> [String] { outputs.filter { outputRoles[$0] == role } }
+
+    /// The single output declared with `role`, or nil when none (or several) are.
+    public func output(withRole role: OutputRole) -> String? {
+        let named = outputs(withRole: role)
+        return named.count == 1 ? named[0] : nil
     }
     public func hash(into h: inout Hasher) { h.combine(name); h.combine(nodes) }
 

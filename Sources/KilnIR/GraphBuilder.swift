@@ -93,11 +93,17 @@ public struct GraphBuilder {
         graph.nodes.append(node)
     }
 
-    public mutating func addOutput(_ name: String, at location: SourceLocation? = nil) throws {
+    /// Makes `name` an output, with an optional declared role (at most one output per role
+    /// among loss, logits, probabilities and reconstruction, which consumers look up singly).
+    public mutating func addOutput(_ name: String, role: OutputRole? = nil, at location: SourceLocation? = nil) throws {
         guard taken.contains(name) else { throw Diagnostic("output of undefined value '\(name)'\(Suggestions.hint(for: name, among: taken))", at: location) }
         guard !outputNames.contains(name) else { throw Diagnostic("'\(name)' is already an output", at: location) }
+        if let role, role != .sample && role != .prediction, let other = graph.output(withRole: role) {
+            throw Diagnostic("'\(other)' is already the output with role \(role.rawValue); a graph has one", at: location)
+        }
         graph.outputs.append(name)
         outputNames.insert(name)
+        if let role { graph.outputRoles[name] = role }
     }
 
     public mutating func addUpdate(_ target: String, _ value: String, at location: SourceLocation? = nil) throws {
@@ -199,6 +205,7 @@ extension GraphBuilder {
         if outputNames.remove(old) != nil {
             graph.outputs = graph.outputs.map { $0 == old ? new : $0 }
             outputNames.insert(new)
+            if let role = graph.outputRoles.removeValue(forKey: old) { graph.outputRoles[new] = role }
         }
         if updateValues.remove(old) != nil {
             for i in graph.updates.indices where graph.updates[i].value == old { graph.updates[i].value = new }

@@ -3,15 +3,18 @@
 /// exhaustively, so adding a case makes the compiler list every place that needs a rule.
 public enum OpKind: String, CaseIterable, Sendable, Hashable {
     // Sources
-    case constant, random_normal
+    case constant, random_normal, random_uniform, iota
     // Elementwise, binary with numpy broadcasting
     case add, sub, mul, div, max, min, pow
     case equal, not_equal, less, less_equal, greater, greater_equal
     // Elementwise, ternary
     case select
+    // The first operand in training graphs, the second in evaluation graphs (`eval-mode`)
+    case if_training
     // Elementwise, unary
     case neg, exp, log, sqrt, rsqrt, square, abs, sign, tanh, sigmoid, relu, leaky_relu, elu, cast
-    case dropout
+    case softplus, stop_gradient
+    case dropout, bernoulli
     // Contractions and convolution
     case matmul, conv2d, max_pool2d, avg_pool2d
     // Layout
@@ -38,11 +41,11 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
 
     public var category: Category {
         switch self {
-        case .constant, .random_normal: return .source
+        case .constant, .random_normal, .random_uniform, .iota: return .source
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .leaky_relu, .elu, .cast, .dropout:
+             .leaky_relu, .elu, .cast, .softplus, .stop_gradient, .dropout, .bernoulli, .if_training:
             return .elementwise
         case .matmul, .conv2d, .max_pool2d, .avg_pool2d: return .contraction
         case .transpose, .reshape, .broadcast_to, .concat, .slice, .pad, .gather, .one_hot, .argmax:
@@ -78,15 +81,15 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
 
     public var arity: Arity {
         switch self {
-        case .constant, .random_normal: return .exactly(0)
+        case .constant, .random_normal, .random_uniform, .iota: return .exactly(0)
         case .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .leaky_relu, .elu, .cast, .dropout, .transpose, .reshape, .broadcast_to, .slice, .pad,
+             .leaky_relu, .elu, .cast, .softplus, .stop_gradient, .dropout, .bernoulli, .transpose, .reshape, .broadcast_to, .slice, .pad,
              .one_hot, .argmax, .reduce_sum, .reduce_mean, .reduce_max, .softmax, .log_softmax,
              .max_pool2d, .avg_pool2d, .avg_pool2d_grad:
             return .exactly(1)
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal,
-             .matmul, .conv2d, .gather, .softmax_cross_entropy, .mse, .binary_cross_entropy,
+             .matmul, .conv2d, .gather, .softmax_cross_entropy, .if_training, .mse, .binary_cross_entropy,
              .sigmoid_cross_entropy, .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad,
              .gather_grad:
             return .exactly(2)
@@ -110,6 +113,13 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         case .random_normal:
             return [AttrSpec("shape", .ints), AttrSpec("mean", .float, .value(.float(0))),
                     AttrSpec("std", .float, .value(.float(1))), seed]
+        case .random_uniform:
+            return [AttrSpec("shape", .ints), AttrSpec("low", .float, .value(.float(0))),
+                    AttrSpec("high", .float, .value(.float(1))), seed]
+        case .iota:
+            return [AttrSpec("shape", .ints), AttrSpec("axis", .int, .value(.int(0))),
+                    AttrSpec("dtype", .dtype, .value(.dtype(.i32)))]
+        case .bernoulli: return [seed]
         case .leaky_relu: return [AttrSpec("alpha", .float, .value(.float(0.01)))]
         case .elu: return [AttrSpec("alpha", .float, .value(.float(1)))]
         case .cast: return [AttrSpec("dtype", .dtype)]
@@ -136,14 +146,16 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .gather, .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy,
+             .softplus, .stop_gradient, .if_training, .gather, .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy,
              .softmax_cross_entropy_grad, .fused:
             return []
         }
     }
 
     /// Whether the op draws random numbers (its value depends on the seed and the step).
-    public var isRandom: Bool { self == .random_normal || self == .dropout }
+    public var isRandom: Bool {
+        self == .random_normal || self == .random_uniform || self == .dropout || self == .bernoulli
+    }
 
     public func attributeSpec(named name: String) -> AttrSpec? {
         attributes.first { $0.name == name }

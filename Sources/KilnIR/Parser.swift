@@ -117,7 +117,18 @@ public struct Parser {
                 let token = current
                 let output = try identifier("an output name")
                 if poisoned.contains(output) { throw ConsequentialError() }
-                try builder.addOutput(output, at: location(of: token))
+                var role: OutputRole?
+                // `as` is the role keyword unless it starts a definition (`as = relu(x)`).
+                if case .identifier("as") = current.kind, peek().kind != .symbol("="), peek().kind != .symbol(":") {
+                    _ = next()
+                    let roleToken = current
+                    let spelling = try identifier("an output role")
+                    guard let known = OutputRole(rawValue: spelling) else {
+                        throw error("unknown output role '\(spelling)' (\(OutputRole.spellings))", at: roleToken)
+                    }
+                    role = known
+                }
+                try builder.addOutput(output, role: role, at: location(of: token))
             } while isSymbolThenAdvance(",")
         case "update" where !isDefinition:
             _ = next()
@@ -321,6 +332,18 @@ public struct Parser {
         let token = current
         let name = try identifier("an initializer")
         var args: [Double] = []
+        // The option spelling of the command line: `normal:std=0.01`, `uniform:a=0.05`.
+        if isSymbolThenAdvance(":") {
+            var options: [String: Double] = [:]
+            repeat {
+                let keyToken = current
+                let key = try identifier("an initializer option")
+                try expect("=", "after '\(key)'")
+                guard options[key] == nil else { throw error("initializer option '\(key)' is given twice", at: keyToken) }
+                options[key] = try parseSignedNumber()
+            } while isSymbolThenAdvance(",")
+            return try initializerWithOptions(name, options, at: token)
+        }
         if isSymbolThenAdvance("(") {
             if !isSymbol(")") {
                 repeat { args.append(try parseSignedNumber()) } while isSymbolThenAdvance(",")
@@ -335,6 +358,8 @@ public struct Parser {
         case "ones": try arity(0); return .ones
         case "glorot_uniform": try arity(0); return .glorotUniform
         case "he_normal": try arity(0); return .heNormal
+        case "glorot_normal": try arity(0); return .glorotNormal
+        case "he_uniform": try arity(0); return .heUniform
         case "constant": try arity(1); return .constant(args[0])
         case "uniform":
             try arity(2)
@@ -345,7 +370,31 @@ public struct Parser {
             guard args[1] >= 0 else { throw error("normal needs std >= 0, got \(formatFloat(args[1]))", at: token) }
             return .normal(mean: args[0], std: args[1])
         default:
-            throw error("unknown initializer '\(name)' (expected zeros, ones, constant(v), uniform(lo, hi), normal(mean, std), glorot_uniform or he_normal)", at: token)
+            throw error("unknown initializer '\(name)' (expected zeros, ones, constant(v), uniform(lo, hi), uniform:a=A, normal(mean, std), "
+                        + "normal:std=S[,mean=M], glorot_uniform, glorot_normal, he_normal or he_uniform)", at: token)
+        }
+    }
+
+    /// `normal:std=S[,mean=M]` (mean 0 by default) and `uniform:a=A` (U(−A, A)).
+    private func initializerWithOptions(_ name: String, _ options: [String: Double], at token: Token) throws -> Initializer {
+        func take(_ accepted: Set<String>) throws {
+            if let unknown = options.keys.sorted().first(where: { !accepted.contains($0) }) {
+                throw error("initializer '\(name)' has no option '\(unknown)' (it takes \(accepted.sorted().joined(separator: ", ")))", at: token)
+            }
+        }
+        switch name {
+        case "normal":
+            try take(["std", "mean"])
+            guard let std = options["std"] else { throw error("normal: needs std=S", at: token) }
+            guard std >= 0, std.isFinite else { throw error("normal needs a finite std >= 0, got \(formatFloat(std))", at: token) }
+            return .normal(mean: options["mean"] ?? 0, std: std)
+        case "uniform":
+            try take(["a"])
+            guard let a = options["a"] else { throw error("uniform: needs a=A", at: token) }
+            guard a > 0, a.isFinite else { throw error("uniform needs a finite a > 0, got \(formatFloat(a))", at: token) }
+            return .uniform(-a, a)
+        default:
+            throw error("initializer '\(name)' takes no options (options are for normal:std=S and uniform:a=A)", at: token)
         }
     }
 }

@@ -17,7 +17,7 @@ public struct Printer {
             return " @arena+\(a.offset)"
         }
         for node in graph.nodes { out += lines(for: node, indent: "  ", annotation: annotation) }
-        for output in graph.outputs { out += "  output \(output)\n" }
+        for output in graph.outputs { out += "  output \(output)\(graph.outputRoles[output].map { " as \($0.rawValue)" } ?? "")\n" }
         for update in graph.updates { out += "  update \(update.target) = \(update.value)\n" }
         out += "}\n"
         return out

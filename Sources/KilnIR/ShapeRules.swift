@@ -10,6 +10,20 @@ extension OpKind {
             return TensorType(attrs.dtype("dtype"), try checkedShape(attrs.ints("shape"), "shape"))
         case .random_normal:
             return TensorType(.f32, try checkedShape(attrs.ints("shape"), "shape"))
+        case .random_uniform:
+            let low = attrs.float("low"), high = attrs.float("high")
+            guard low.isFinite, high.isFinite, low <= high else {
+                throw TypeError("low and high must be finite with low <= high, got \(formatFloat(low)) and \(formatFloat(high))")
+            }
+            return TensorType(.f32, try checkedShape(attrs.ints("shape"), "shape"))
+        case .iota:
+            let shape = try checkedShape(attrs.ints("shape"), "shape")
+            let type = TensorType(attrs.dtype("dtype"), shape)
+            let axis = try normalizedAxis(attrs.int("axis"), rank: shape.rank, type)
+            guard type.dtype == .f32 || shape[axis] <= Int(Int32.max) else {
+                throw TypeError("axis \(axis) of \(type) is longer than the i32 range")
+            }
+            return type
 
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal:
@@ -23,9 +37,16 @@ extension OpKind {
             let ab = try broadcastShapes(a.shape, b.shape, a, b)
             return TensorType(a.dtype, try broadcastShapes(c.shape, ab, c, TensorType(a.dtype, ab)))
 
-        case .neg, .abs, .square, .sign, .relu:
+        case .if_training:
+            let (a, b) = (operands[0], operands[1])
+            guard a.dtype == b.dtype else { throw TypeError("element types differ: \(a) and \(b)") }
+            guard (try? broadcastShapes(a.shape, b.shape, a, b)) == a.shape else {
+                throw TypeError("the evaluation value \(b) must broadcast to the training value \(a)")
+            }
+            return a
+        case .neg, .abs, .square, .sign, .relu, .stop_gradient:
             return operands[0]
-        case .exp, .log, .sqrt, .rsqrt, .tanh, .sigmoid, .leaky_relu, .elu:
+        case .exp, .log, .sqrt, .rsqrt, .tanh, .sigmoid, .leaky_relu, .elu, .softplus, .bernoulli:
             try f32Only(operands[0])
             return operands[0]
         case .cast:
@@ -215,17 +236,20 @@ private func reshaped(_ x: TensorType, _ target: [Int]) throws -> Shape {
 
 private func matmulType(_ a: TensorType, _ b: TensorType, _ ta: Bool, _ tb: Bool) throws -> TensorType {
     guard a.dtype == .f32, b.dtype == .f32 else { throw TypeError("expects f32 operands, got \(a) and \(b)") }
-    guard (2...3).contains(a.rank), (2...3).contains(b.rank) else {
-        throw TypeError("operands must be rank 2 or 3, got \(a) and \(b)")
+    guard a.rank >= 2, b.rank >= 2 else {
+        throw TypeError("operands must have rank 2 or more, got \(a) and \(b)")
     }
     let (m, k1) = ta ? (a.shape[a.rank - 1], a.shape[a.rank - 2]) : (a.shape[a.rank - 2], a.shape[a.rank - 1])
     let (k2, n) = tb ? (b.shape[b.rank - 1], b.shape[b.rank - 2]) : (b.shape[b.rank - 2], b.shape[b.rank - 1])
     guard k1 == k2 else { throw TypeError("inner dimensions differ: \(a) × \(b) (\(k1) vs \(k2))") }
-    if a.rank == 3, b.rank == 3, a.shape[0] != b.shape[0] {
-        throw TypeError("batch dimensions differ: \(a) × \(b)")
+    // Batch axes (all but the last two) broadcast like NumPy's matmul.
+    let batchA = Shape(Array(a.shape.dims.dropLast(2))), batchB = Shape(Array(b.shape.dims.dropLast(2)))
+    let batch: Shape
+    do { batch = try broadcastShapes(batchA, batchB, a, b) } catch {
+        throw TypeError("batch dimensions do not broadcast: \(a) × \(b)")
     }
-    let batch = a.rank == 3 ? [a.shape[0]] : (b.rank == 3 ? [b.shape[0]] : [])
-    return TensorType(.f32, Shape(batch + [m, n]))
+    guard let _ = representableCount(batch.dims + [m, n]) else { throw TypeError("the product of \(a) and \(b) has more than 2^40 elements") }
+    return TensorType(.f32, Shape(batch.dims + [m, n]))
 }
 
 private func concatType(_ operands: [TensorType], axis rawAxis: Int) throws -> TensorType {

@@ -2,6 +2,7 @@ import Foundation
 import KilnIR
 import KilnPasses
 import KilnRuntime
+import KilnSupport
 
 /// Runs a graph as a sequence of JIT-compiled kernels over the memory plan's arena.
 /// Compiled modules are cached by the optimised graph's printed text, so a training loop (or

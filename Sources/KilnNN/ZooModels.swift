@@ -11,25 +11,16 @@ extension Models {
          ("lenet5_dropout", try lenet5(dropout: 0.3))]
     }
 
-    /// Row t of a [batch, time, features] sequence as a [batch, features] matrix.
-    static func step(_ x: Value, _ t: Int, batch: Int, features: Int) -> Value {
-        x.slice(begin: [0, t, 0], end: [batch, t + 1, features]).reshape([batch, features])
-    }
-
     /// Elman RNN over the 28 rows of an image (28 pixels per step), tanh, classify from the last state.
     public static func rnn(batch: Int = 64, hidden: Int = 128) throws -> Graph {
         let m = ModelBuilder("rnn")
         let x = m.input("x", .f32, [batch, 28, 28])
         let labels = m.input("labels", .i32, [batch])
-        let w = m.param("w_in", [28, hidden]), u = m.param("w_rec", [hidden, hidden], initializer: .uniform(-0.05, 0.05))
-        let b = m.param("b_h", [hidden], initializer: .zeros)
-        var h = add(step(x, 0, batch: batch, features: 28).matmul(w), b).tanh()
-        for t in 1..<28 {
-            h = add(add(step(x, t, batch: batch, features: 28).matmul(w), h.matmul(u)), b).tanh()
-        }
-        let out = Dense(m, inputs: hidden, outputs: 10, weight: "w_out", bias: "b_out")
-        let logits = out(h, name: "logits")
-        m.output(softmaxCrossEntropy(logits, labels).named("loss"), logits)
+        let rnn = RNN(RNNCell(hidden, recurrentInitializer: .uniform(-0.05, 0.05), weight: "w_in", recurrentWeight: "w_rec", bias: "b_h"))
+        let out = Dense(10, weight: "w_out", bias: "b_out")
+        let logits = out(rnn(x), name: "logits")
+        m.output(softmaxCrossEntropy(logits, labels).named("loss"), role: .loss)
+        m.output(logits, role: .logits)
         return try m.build()
     }
 
@@ -38,23 +29,11 @@ extension Models {
         let m = ModelBuilder("lstm")
         let x = m.input("x", .f32, [batch, 28, 28])
         let labels = m.input("labels", .i32, [batch])
-        let w = m.param("w_gates", [28, 4 * hidden]), u = m.param("u_gates", [hidden, 4 * hidden])
-        let b = m.param("b_gates", [4 * hidden], initializer: .zeros)
-        func gate(_ z: Value, _ k: Int) -> Value { z.slice(begin: [0, k * hidden], end: [batch, (k + 1) * hidden]) }
-        var h: Value?, c: Value?
-        for t in 0..<28 {
-            var z = step(x, t, batch: batch, features: 28).matmul(w)
-            if let h { z = add(z, h.matmul(u)) }
-            z = add(z, b)
-            let i = gate(z, 0).sigmoid(), f = gate(z, 1).sigmoid(), g = gate(z, 2).tanh(), o = gate(z, 3).sigmoid()
-            let candidate = i * g
-            let cell = c.map { f * $0 + candidate } ?? candidate
-            c = cell
-            h = o * cell.tanh()
-        }
-        let out = Dense(m, inputs: hidden, outputs: 10, weight: "w_out", bias: "b_out")
-        let logits = out(h ?? x, name: "logits")
-        m.output(softmaxCrossEntropy(logits, labels).named("loss"), logits)
+        let lstm = RNN(LSTMCell(hidden, weight: "w_gates", recurrentWeight: "u_gates", bias: "b_gates"))
+        let out = Dense(10, weight: "w_out", bias: "b_out")
+        let logits = out(lstm(x), name: "logits")
+        m.output(softmaxCrossEntropy(logits, labels).named("loss"), role: .loss)
+        m.output(logits, role: .logits)
         return try m.build()
     }
 
@@ -62,13 +41,14 @@ extension Models {
     public static func autoencoder(batch: Int = 128) throws -> Graph {
         let m = ModelBuilder("autoencoder")
         let x = m.input("x", .f32, [batch, 784])
-        let e1 = Dense(m, inputs: 784, outputs: 256, weight: "enc_w1", bias: "enc_b1", activation: .relu)
-        let e2 = Dense(m, inputs: 256, outputs: 32, weight: "enc_w2", bias: "enc_b2", activation: .relu)
-        let d1 = Dense(m, inputs: 32, outputs: 256, weight: "dec_w1", bias: "dec_b1", activation: .relu)
-        let d2 = Dense(m, inputs: 256, outputs: 784, weight: "dec_w2", bias: "dec_b2", activation: .sigmoid)
+        let e1 = Dense(256, activation: .relu, weight: "enc_w1", bias: "enc_b1")
+        let e2 = Dense(32, activation: .relu, weight: "enc_w2", bias: "enc_b2")
+        let d1 = Dense(256, activation: .relu, weight: "dec_w1", bias: "dec_b1")
+        let d2 = Dense(784, activation: .sigmoid, weight: "dec_w2", bias: "dec_b2")
         let code = e2(e1(x), name: "code")
         let reconstruction = d2(d1(code), name: "reconstruction")
-        m.output(mse(reconstruction, x).named("loss"), reconstruction)
+        m.output(mse(reconstruction, x).named("loss"), role: .loss)
+        m.output(reconstruction, role: .reconstruction)
         return try m.build()
     }
 
@@ -78,11 +58,11 @@ extension Models {
     public static func vae(batch: Int = 128, latent: Int = 16) throws -> Graph {
         let m = ModelBuilder("vae")
         let x = m.input("x", .f32, [batch, 784])
-        let encoder = Dense(m, inputs: 784, outputs: 256, weight: "enc_w", bias: "enc_b", activation: .relu)
-        let toMean = Dense(m, inputs: 256, outputs: latent, weight: "mu_w", bias: "mu_b")
-        let toLogVar = Dense(m, inputs: 256, outputs: latent, weight: "logvar_w", bias: "logvar_b")
-        let decoder = Dense(m, inputs: latent, outputs: 256, weight: "dec_w1", bias: "dec_b1", activation: .relu)
-        let output = Dense(m, inputs: 256, outputs: 784, weight: "dec_w2", bias: "dec_b2")
+        let encoder = Dense(256, activation: .relu, weight: "enc_w", bias: "enc_b")
+        let toMean = Dense(latent, weight: "mu_w", bias: "mu_b")
+        let toLogVar = Dense(latent, weight: "logvar_w", bias: "logvar_b")
+        let decoder = Dense(256, activation: .relu, weight: "dec_w1", bias: "dec_b1")
+        let output = Dense(784, weight: "dec_w2", bias: "dec_b2")
         let h = encoder(x)
         let mu = toMean(h, name: "mu"), logvar = toLogVar(h, name: "logvar")
         let epsilon = m.randomNormal(shape: [batch, latent], seed: 11)
@@ -91,7 +71,9 @@ extension Models {
         let reconstruction = (sigmoidCrossEntropy(logits, x) * 784).named("reconstruction")
         let klTerms = 1 + logvar - mu.square() - logvar.exp()
         let kl = (klTerms.sum(axes: [0, 1]) * (-0.5 / Float(batch))).named("kl")
-        m.output(add(reconstruction, kl).named("loss"), logits.sigmoid().named("decoded"), reconstruction, kl)
+        m.output(add(reconstruction, kl).named("loss"), role: .loss)
+        m.output(logits.sigmoid().named("decoded"), role: .reconstruction)
+        m.output(reconstruction, kl)
         return try m.build()
     }
 
@@ -100,7 +82,7 @@ extension Models {
     /// residuals, layer norm, mean-pooled tokens, linear classifier.
     public static func transformer(batch: Int = 64, width: Int = 64, heads: Int = 4) throws -> Graph {
         let m = ModelBuilder("transformer")
-        let tokens = 49, headWidth = width / heads
+        let tokens = 49
         let x = m.input("x", .f32, [batch, 28, 28])
         let labels = m.input("labels", .i32, [batch])
         let patches = x.reshape([batch, 7, 4, 7, 4]).transpose([0, 1, 3, 2, 4]).reshape([batch, tokens, 16]).named("patches")
@@ -108,29 +90,21 @@ extension Models {
         let position = m.param("position", [tokens, width], initializer: .normal(mean: 0, std: 0.02))
         let h0 = add(patches.matmul(embed), position).named("embedded")
 
-        func layerNorm(_ v: Value, _ name: String) -> Value {
-            let gamma = m.param("\(name)_gamma", [width], initializer: .ones), beta = m.param("\(name)_beta", [width], initializer: .zeros)
-            let centered = v - v.mean(axes: [2], keepDims: true)
-            let variance = centered.square().mean(axes: [2], keepDims: true)
-            return add(centered * (variance + 1e-5).rsqrt() * gamma, beta)
-        }
-        func splitHeads(_ v: Value) -> Value {
-            v.reshape([batch, tokens, heads, headWidth]).transpose([0, 2, 1, 3]).reshape([batch * heads, tokens, headWidth])
-        }
-        let n1 = layerNorm(h0, "ln1")
-        let q = splitHeads(n1.matmul(m.param("wq", [width, width])))
-        let k = splitHeads(n1.matmul(m.param("wk", [width, width])))
-        let v = splitHeads(n1.matmul(m.param("wv", [width, width])))
-        let scores = (q.matmul(k, transposeB: true) * (1 / Float(headWidth).squareRoot())).softmax(axis: 2).named("attention")
-        let mixed = scores.matmul(v).reshape([batch, heads, tokens, headWidth]).transpose([0, 2, 1, 3]).reshape([batch, tokens, width])
-        let h1 = add(h0, mixed.matmul(m.param("wo", [width, width]))).named("attended")
+        func layerNorm(_ v: Value, _ name: String) -> Value { LayerNorm(weight: "\(name)_gamma", bias: "\(name)_beta")(v) }
+        let attention = MultiHeadAttention(heads: heads, useBias: false,
+                                           names: ["query.weight": "wq", "key.weight": "wk", "value.weight": "wv", "output.weight": "wo"])
+        let mixed = attention(layerNorm(h0, "ln1"))
+        _ = attention.attentionWeights?.named("attention")
+        let h1 = add(h0, mixed).named("attended")
         let n2 = layerNorm(h1, "ln2")
-        let hidden = add(n2.matmul(m.param("mlp_w1", [width, 2 * width])), m.param("mlp_b1", [2 * width], initializer: .zeros)).relu()
-        let h2 = add(h1, add(hidden.matmul(m.param("mlp_w2", [2 * width, width])), m.param("mlp_b2", [width], initializer: .zeros))).named("encoded")
+        let expand = Dense(2 * width, activation: .relu, weight: "mlp_w1", bias: "mlp_b1")
+        let contract = Dense(width, weight: "mlp_w2", bias: "mlp_b2")
+        let h2 = add(h1, contract(expand(n2))).named("encoded")
         let pooled = layerNorm(h2, "ln3").mean(axes: [1]).named("pooled")
-        let head = Dense(m, inputs: width, outputs: 10, weight: "w_out", bias: "b_out")
+        let head = Dense(10, weight: "w_out", bias: "b_out")
         let logits = head(pooled, name: "logits")
-        m.output(softmaxCrossEntropy(logits, labels).named("loss"), logits)
+        m.output(softmaxCrossEntropy(logits, labels).named("loss"), role: .loss)
+        m.output(logits, role: .logits)
         return try m.build()
     }
 }

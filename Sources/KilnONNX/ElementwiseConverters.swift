@@ -1,7 +1,7 @@
 import KilnIR
 
 /// Arithmetic, activations and comparisons: one Kiln op each, or an exact composition
-/// (`Softplus`, `Clip`, `HardSigmoid`, `PRelu`, …); `Erf` and `Gelu` use `ErfExpansion`.
+/// (`Clip`, `HardSigmoid`, `PRelu`, …); `Erf` and `Gelu` use `ErfExpansion`.
 enum ElementwiseConverters {
     static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
         let binaries: [String: OpKind] = ["Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div, "Pow": .pow,
@@ -51,12 +51,7 @@ enum ElementwiseConverters {
             try ctx.define(0, try ctx.emit(.elu, [try ctx.operand(0)], [("alpha", .float(try ctx.attributes.float("alpha", 1)))]))
         }
         t["Reciprocal"] = { ctx in try ctx.define(0, try ctx.emit(.div, [try ctx.constantNode(1), try ctx.operand(0)])) }
-        t["Softplus"] = { ctx in
-            // log(1 + eˣ) = max(x, 0) + log(1 + e^−|x|): never overflows.
-            let x = try ctx.operand(0)
-            let tail = try ctx.emit(.log, [try ctx.emit(.add, [try ctx.constantNode(1), try ctx.emit(.exp, [try ctx.emit(.neg, [try ctx.emit(.abs, [x])])])])])
-            try ctx.define(0, try ctx.emit(.add, [try ctx.emit(.relu, [x]), tail]))
-        }
+        t["Softplus"] = { ctx in try ctx.define(0, try ctx.emit(.softplus, [try ctx.operand(0)])) }
         t["Softsign"] = { ctx in
             let x = try ctx.operand(0)
             try ctx.define(0, try ctx.emit(.div, [x, try ctx.emit(.add, [try ctx.constantNode(1), try ctx.emit(.abs, [x])])]))

@@ -11,7 +11,8 @@ enum ExportRules {
         func dtypeCode(_ d: DType) -> Int { d == .f32 ? Int(ONNXDataType.float) : Int(ONNXDataType.int32) }
         let simple: [OpKind: String] = [.add: "Add", .sub: "Sub", .mul: "Mul", .div: "Div", .max: "Max", .min: "Min", .pow: "Pow",
                                         .neg: "Neg", .exp: "Exp", .log: "Log", .sqrt: "Sqrt", .abs: "Abs", .sign: "Sign",
-                                        .tanh: "Tanh", .sigmoid: "Sigmoid", .relu: "Relu", .dropout: "Identity"]
+                                        .tanh: "Tanh", .sigmoid: "Sigmoid", .relu: "Relu", .dropout: "Identity",
+                                        .softplus: "Softplus", .stop_gradient: "Identity"]
         if let op = simple[n.op] { w.node(op, x, out); return }
         let comparisons: [OpKind: String] = [.equal: "Equal", .less: "Less", .less_equal: "LessOrEqual", .greater: "Greater", .greater_equal: "GreaterOrEqual"]
         if let op = comparisons[n.op] {
@@ -96,13 +97,26 @@ enum ExportRules {
             let softplus = w.node("Log", [w.node("Add", [w.scalar(1), w.node("Exp", [w.node("Neg", [w.node("Abs", [z])])])])])
             let terms = w.node("Add", [w.node("Sub", [w.node("Relu", [z]), w.node("Mul", [z, x[1]])]), softplus])
             w.node("ReduceMean", [terms], out, [Attr.int("keepdims", 0)])
-        case .random_normal:
+        case .if_training:
+            // Inference graphs take the evaluation branch.
+            w.node("Identity", [x[1]], out)
+        case .iota:
+            // Each element's index along `axis`: known at export time, written as an initializer.
+            let t = try type(out), axis = a.int("axis"), dims = t.shape.dims
+            let inner = dims[(axis + 1)...].reduce(1, *)
+            let values = (0..<t.elementCount).map { ($0 / inner) % dims[axis] }
+            var value = Onnx_TensorProto()
+            value.name = out
+            value.dims = dims.map(Int64.init)
+            if t.dtype == .f32 { value.dataType = ONNXDataType.float; value.floatData = values.map(Float.init) } else { value.dataType = ONNXDataType.int32; value.int32Data = values.map { Int32($0) } }
+            w.graph.initializer.append(value)
+        case .random_normal, .random_uniform, .bernoulli:
             throw ConversionError("random ops have no inference meaning in ONNX; export the graph without them")
         case .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad, .softmax_cross_entropy_grad, .gather_grad:
             throw ConversionError("gradient helper ops are not exported; export the inference graph")
         case .fused:
             throw ConversionError("nested fused kernel")
-        case .add, .sub, .mul, .div, .max, .min, .pow, .neg, .exp, .log, .sqrt, .abs, .sign, .tanh, .sigmoid, .relu, .dropout,
+        case .add, .sub, .mul, .div, .max, .min, .pow, .neg, .exp, .log, .sqrt, .abs, .sign, .tanh, .sigmoid, .relu, .dropout, .softplus, .stop_gradient,
              .equal, .less, .less_equal, .greater, .greater_equal:
             break  // handled by the tables above
         }

@@ -13,9 +13,14 @@ extension OpKind {
     /// Whether a gradient can flow from this op's result to operand `index`.
     func gradientRule(operand index: Int) -> GradientRule {
         switch self {
-        case .constant, .random_normal: return .zero
+        // Sources, and stop_gradient by definition; bernoulli's samples have no useful
+        // derivative in p (it is zero almost everywhere): estimators such as contrastive
+        // divergence write their gradient through the energy, not through the sampler.
+        case .constant, .random_normal, .random_uniform, .iota, .stop_gradient, .bernoulli: return .zero
         case .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .sign: return .zero
         case .select: return index == 0 ? .zero : .defined
+        // A training graph computes the first operand; the second only exists in evaluation.
+        case .if_training: return index == 0 ? .defined : .zero
         case .gather, .softmax_cross_entropy: return index == 0 ? .defined : .zero
         case .argmax, .one_hot, .cast, .gather_grad,
              .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad,
@@ -23,7 +28,7 @@ extension OpKind {
             return self == .cast ? .defined : .undefined
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
-             .dropout, .matmul, .conv2d, .max_pool2d, .avg_pool2d,
+             .softplus, .dropout, .matmul, .conv2d, .max_pool2d, .avg_pool2d,
              .transpose, .reshape, .broadcast_to, .concat, .slice, .pad,
              .reduce_sum, .reduce_mean, .reduce_max, .softmax, .log_softmax,
              .mse, .binary_cross_entropy, .sigmoid_cross_entropy:
@@ -47,7 +52,8 @@ func emitGradients(of node: Node, dy: String, wanted: Set<Int>, _ e: inout NodeE
     func shape(_ i: Int) -> Shape { e.shape(x[i]) }
 
     switch node.op {
-    case .constant, .random_normal, .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .sign:
+    case .constant, .random_normal, .random_uniform, .iota, .stop_gradient, .bernoulli,
+         .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .sign:
         break
     case .argmax, .one_hot, .gather_grad, .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad,
          .avg_pool2d_grad, .softmax_cross_entropy_grad, .fused:
@@ -91,6 +97,7 @@ func emitGradients(of node: Node, dy: String, wanted: Set<Int>, _ e: inout NodeE
             try e.unbroadcast(try e.emit(.select, [x[0], try e.constant(0), dy]), to: shape(2))
         }
 
+    case .if_training: try give(0) { _ in dy }
     case .neg: try give(0) { try $0.neg(dy) }
     case .exp: try give(0) { try $0.mul(dy, y) }
     case .log: try give(0) { try $0.div(dy, x[0]) }
@@ -119,6 +126,9 @@ func emitGradients(of node: Node, dy: String, wanted: Set<Int>, _ e: inout NodeE
             let negative = try e.mul(dy, try e.add(y, attrs.float("alpha")))
             return try e.emit(.select, [try e.emit(.greater, [y, try e.constant(0)]), dy, negative])
         }
+    case .softplus:
+        // d/dx log(1 + eˣ) = sigmoid(x)
+        try give(0) { e in try e.mul(dy, try e.emit(.sigmoid, [x[0]])) }
     case .dropout:
         // Same seed and step give the same mask, so the gradient is dropout of dy.
         try give(0) { try $0.emit(.dropout, [dy], [("rate", attrs["rate"] ?? .float(0)), ("seed", attrs["seed"] ?? .int(0))]) }

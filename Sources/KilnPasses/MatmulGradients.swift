@@ -15,40 +15,37 @@ func emitMatmulGradients(_ node: Node, dy: String, wanted: Set<Int>, _ e: inout 
     func matmul(_ l: String, _ r: String, _ tl: Bool, _ tr: Bool) throws -> String {
         try e.emit(.matmul, [l, r], [("transpose_a", .bool(tl)), ("transpose_b", .bool(tr))])
     }
-    let rankA = e.shape(a).rank, rankB = e.shape(b).rank
+    let rankA = e.shape(a).rank
 
     if wanted.contains(0) {
-        var da: String
+        let da: String
         switch (ta, tb) {
         case (false, false): da = try matmul(dy, b, false, true)
         case (true, false): da = try matmul(b, dy, false, true)
         case (false, true): da = try matmul(dy, b, false, false)
         case (true, true): da = try matmul(b, dy, true, true)
         }
-        if rankA == 2, e.shape(da).rank == 3 {
-            da = try e.emit(.reduce_sum, [da], [("axes", .ints([0]))])
-        }
-        result[0] = da
+        // Batch axes along which A was broadcast are summed back (any rank, NumPy rules).
+        result[0] = try e.unbroadcast(da, to: e.shape(a))
     }
     if wanted.contains(1) {
-        var db: String
-        if rankB == 2, rankA == 3, !ta, !tb {
-            // Σ_batch A_bᵀ·dy_b is one GEMM over the flattened batch: [k, b·m] × [b·m, n].
+        let sb = e.shape(b)
+        if sb.rank == 2, rankA >= 3, !ta, !tb {
+            // Σ_batch A_bᵀ·dy_b is one GEMM over the flattened batch: [k, B·m] × [B·m, n].
             let sa = e.shape(a), sy = e.shape(dy)
-            let flatA = try e.reshape(a, to: Shape([sa[0] * sa[1], sa[2]]))
-            let flatDy = try e.reshape(dy, to: Shape([sy[0] * sy[1], sy[2]]))
-            db = try matmul(flatA, flatDy, true, false)
+            let rows = sa.dims.dropLast().reduce(1, *)
+            let flatA = try e.reshape(a, to: Shape([rows, sa[sa.rank - 1]]))
+            let flatDy = try e.reshape(dy, to: Shape([rows, sy[sy.rank - 1]]))
+            result[1] = try matmul(flatA, flatDy, true, false)
         } else {
+            let db: String
             switch (ta, tb) {
             case (false, false): db = try matmul(a, dy, true, false)
             case (true, false): db = try matmul(a, dy, false, false)
             case (false, true): db = try matmul(dy, a, true, false)
             case (true, true): db = try matmul(dy, a, true, true)
             }
-            if rankB == 2, e.shape(db).rank == 3 {
-                db = try e.emit(.reduce_sum, [db], [("axes", .ints([0]))])
-            }
+            result[1] = try e.unbroadcast(db, to: sb)
         }
-        result[1] = db
     }
 }

@@ -1,4 +1,5 @@
 import KilnIR
+import KilnSupport
 
 /// A graph-to-graph transformation with a name the pipeline and the CLI refer to.
 public protocol Pass {

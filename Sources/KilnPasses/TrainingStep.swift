@@ -4,6 +4,11 @@ import KilnIR
 /// trainable parameter's optimiser update, written back through `update` statements.
 /// Optimiser state (`vel_w`, `m_w`, `v_w`, `sq_w`, `opt_step`) becomes persistent `state`,
 /// and the learning rate becomes the scalar input `lr`.
+///
+/// The graph's own `update` statements (batch norm's running statistics, an RBM's persistent
+/// chain) are kept next to the optimiser's: every update reads the values from before the
+/// step, so the two sets do not interfere. A trainable param may not be both: its new value
+/// would be ambiguous.
 public struct TrainingStep: Pass {
     public let name = "training-step"
     public var loss: String
@@ -23,8 +28,13 @@ public struct TrainingStep: Pass {
     public static let learningRateInput = "lr"
 
     public func run(_ graph: Graph) throws -> Graph {
-        guard graph.updates.isEmpty else { throw Diagnostic("graph '\(graph.name)' already has state updates") }
         let (withGradients, gradients) = try Differentiation(loss: loss, wrt: params, outputsGradients: false).differentiate(graph)
+        let graphUpdates = Dictionary(graph.updates.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
+        for (param, _) in gradients {
+            guard let own = graphUpdates[param] else { continue }
+            throw Diagnostic("param '\(param)' is written by the graph's 'update \(param) = \(own.value)' and by the optimizer; "
+                             + "declare it 'state' (not trained) or drop the update", at: own.location)
+        }
         var e = NodeEmitter(withGradients)
         let lrName = e.builder.freeName(Self.learningRateInput)
         try e.builder.addInput(lrName, TensorType(.f32, .scalar))
@@ -52,9 +62,10 @@ public struct TrainingStep: Pass {
             guard let type = paramTypes[param] else { continue }
             var g = gradient
             if o.weightDecay != 0 { g = try e.add(g, try e.mul(param, o.weightDecay)) }
-            func state(_ prefix: String) throws -> String {
+            if o.l1 != 0 { g = try e.add(g, try e.mul(try e.emit(.sign, [param]), o.l1)) }
+            func state(_ prefix: String, _ initializer: Initializer = .zeros) throws -> String {
                 let stateName = e.builder.freeName("\(prefix)_\(param)")
-                try e.builder.addParam(stateName, type, .zeros, role: .state)
+                try e.builder.addParam(stateName, type, initializer, role: .state)
                 return stateName
             }
             func update(_ target: String, _ value: String) throws {
@@ -86,6 +97,12 @@ public struct TrainingStep: Pass {
                 let s = try e.add(try e.mul(square, o.beta1), try e.mul(try e.emit(.square, [g]), 1 - o.beta1))
                 try update(square, s)
                 let denominator = try e.add(try e.emit(.sqrt, [try newName(square)]), o.epsilon)
+                step = try e.mul(try e.div(g, denominator), lrName)
+            case .adagrad:
+                // s ← s + g²;  w ← w − lr·g/(√s + ε)   (s starts at initial_accumulator)
+                let sum = try state("acc", .constant(o.initialAccumulator))
+                try update(sum, try e.add(sum, try e.emit(.square, [g])))
+                let denominator = try e.add(try e.emit(.sqrt, [try newName(sum)]), o.epsilon)
                 step = try e.mul(try e.div(g, denominator), lrName)
             case .adam:
                 // m ← β1m + (1−β1)g;  v ← β2v + (1−β2)g²;  w ← w − lr·m̂/(√v̂ + ε)

@@ -28,21 +28,21 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// `matmul` with its transpose flags mapped onto sgemm's (no transposed copies), looping
-    /// over the batch for rank-3 operands; a rank-2 operand is shared by every batch entry.
+    /// `matmul` with its transpose flags mapped onto sgemm's (no transposed copies), one call
+    /// per entry of the broadcast batch (`MatmulGeometry`), or one call for a whole batch of
+    /// row blocks against a shared matrix.
     static func matmul(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool, into out: Tensor) {
         _ = warmUp
-        let sa = a.shape.dims, sb = b.shape.dims
-        let (ar, ac) = (sa[sa.count - 2], sa[sa.count - 1])
-        let (br, bc) = (sb[sb.count - 2], sb[sb.count - 1])
-        let m = transA ? ac : ar, k = transA ? ar : ac
-        let n = transB ? br : bc
-        let batch = out.rank == 3 ? out.shape[0] : 1
-        let strideA = a.rank == 3 ? ar * ac : 0, strideB = b.rank == 3 ? br * bc : 0
-        for i in 0..<batch {
-            gemm(transA: transA, transB: transB, m: m, n: n, k: k,
-                 a: a.floatPointer + i * strideA, lda: ac, b: b.floatPointer + i * strideB, ldb: bc,
-                 c: out.floatPointer + i * m * n, ldc: n)
+        let g = MatmulGeometry(a: a.shape, b: b.shape, transposeA: transA, transposeB: transB)
+        if g.flattensLeft {
+            gemm(transA: false, transB: transB, m: g.batchCount * g.m, n: g.n, k: g.k,
+                 a: a.floatPointer, lda: g.lda, b: b.floatPointer, ldb: g.ldb, c: out.floatPointer, ldc: g.n)
+            return
+        }
+        for i in 0..<g.batchCount {
+            gemm(transA: transA, transB: transB, m: g.m, n: g.n, k: g.k,
+                 a: a.floatPointer + g.aOffsets[i], lda: g.lda, b: b.floatPointer + g.bOffsets[i], ldb: g.ldb,
+                 c: out.floatPointer + i * g.m * g.n, ldc: g.n)
         }
     }
 }

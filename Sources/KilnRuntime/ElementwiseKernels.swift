@@ -140,6 +140,23 @@ enum ElementwiseKernels {
         }
     }
 
+    /// 1 where uniform(seed, step, i) < p, else 0: P(1) = p for p in [0, 1] (24-bit uniforms,
+    /// so p is effectively rounded to a multiple of 2⁻²⁴).
+    static func bernoulli(_ p: Tensor, seed: Int, step: Int, into out: Tensor) {
+        let key = KilnRandom.key(seed: UInt64(bitPattern: Int64(seed)), step: UInt64(bitPattern: Int64(step)))
+        let pp = p.floatPointer, po = out.floatPointer
+        for i in 0..<p.elementCount { po[i] = KilnRandom.uniform(key: key, index: UInt64(i)) < pp[i] ? 1 : 0 }
+    }
+
+    /// softplus(x) = max(x, 0) + log1p(exp(−|x|)): never exponentiates a positive number.
+    static func softplus(_ x: Tensor, into out: Tensor) {
+        let px = x.floatPointer, po = out.floatPointer
+        for i in 0..<x.elementCount {
+            let v = px[i]
+            po[i] = (v > 0 ? v : 0) + log1pf(expf(-Swift.abs(v)))
+        }
+    }
+
     static func constant(_ attrs: Attributes, into out: Tensor) {
         let value = attrs.float("value")
         if out.dtype == .i32 {
@@ -155,5 +172,24 @@ enum ElementwiseKernels {
         let key = KilnRandom.key(seed: UInt64(bitPattern: Int64(attrs.int("seed"))), step: UInt64(bitPattern: Int64(step)))
         let mean = Float(attrs.float("mean")), std = Float(attrs.float("std"))
         for i in 0..<out.elementCount { out.floatPointer[i] = mean + std * KilnRandom.normal(key: key, index: UInt64(i)) }
+    }
+
+    /// low + (high − low)·u with u uniform in [0, 1): the same float operations as the JIT.
+    static func randomUniform(_ attrs: Attributes, step: Int, into out: Tensor) {
+        let key = KilnRandom.key(seed: UInt64(bitPattern: Int64(attrs.int("seed"))), step: UInt64(bitPattern: Int64(step)))
+        let low = Float(attrs.float("low")), width = Float(attrs.float("high")) - Float(attrs.float("low"))
+        for i in 0..<out.elementCount { out.floatPointer[i] = low + width * KilnRandom.uniform(key: key, index: UInt64(i)) }
+    }
+
+    /// Each element's index along `axis` (negative counts from the end).
+    static func iota(axis rawAxis: Int, into out: Tensor) {
+        let dims = out.shape.dims
+        let axis = rawAxis < 0 ? rawAxis + dims.count : rawAxis
+        let inner = dims[(axis + 1)...].reduce(1, *), extent = dims[axis]
+        for i in 0..<out.elementCount {
+            let v = (i / inner) % extent
+            // The shape rule keeps an i32 iota's axis within Int32.
+            if out.dtype == .i32 { out.intPointer[i] = Int32(truncatingIfNeeded: v) } else { out.floatPointer[i] = Float(v) }
+        }
     }
 }

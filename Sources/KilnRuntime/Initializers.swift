@@ -45,6 +45,12 @@ public func initialValue(_ param: Param, seed: UInt64) -> Tensor {
     case .heNormal:
         let std = Float((2.0 / Double(fanIn)).squareRoot())
         for i in 0..<count { p[i] = std * KilnRandom.normal(key: key, index: UInt64(i)) }
+    case .glorotNormal:
+        let std = Float((2.0 / Double(fanIn + fanOut)).squareRoot())
+        for i in 0..<count { p[i] = std * KilnRandom.normal(key: key, index: UInt64(i)) }
+    case .heUniform:
+        let limit = Float((6.0 / Double(fanIn)).squareRoot())
+        for i in 0..<count { p[i] = limit * (2 * KilnRandom.uniform(key: key, index: UInt64(i)) - 1) }
     }
     return tensor
 }

@@ -1,5 +1,6 @@
 import KilnIR
 import KilnPasses
+import KilnSupport
 
 /// Memory and time of the last run.
 public struct ExecutionStats: Sendable {

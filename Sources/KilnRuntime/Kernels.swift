@@ -9,6 +9,8 @@ enum Kernels {
         switch node.op {
         case .constant: ElementwiseKernels.constant(attrs, into: out)
         case .random_normal: ElementwiseKernels.randomNormal(attrs, step: step, into: out)
+        case .random_uniform: ElementwiseKernels.randomUniform(attrs, step: step, into: out)
+        case .iota: ElementwiseKernels.iota(axis: attrs.int("axis"), into: out)
         case .add: ElementwiseKernels.binary(.add, x[0], x[1], into: out)
         case .sub: ElementwiseKernels.binary(.sub, x[0], x[1], into: out)
         case .mul: ElementwiseKernels.binary(.mul, x[0], x[1], into: out)
@@ -37,6 +39,11 @@ enum Kernels {
         case .leaky_relu: ElementwiseKernels.unary(.leakyRelu, x[0], attrs, into: out)
         case .elu: ElementwiseKernels.unary(.elu, x[0], attrs, into: out)
         case .cast: ElementwiseKernels.cast(x[0], into: out)
+        case .softplus: ElementwiseKernels.softplus(x[0], into: out)
+        case .stop_gradient: LayoutKernels.copy(x[0], into: out)
+        // Training value; `eval-mode` rewrites the node before an evaluation graph runs.
+        case .if_training: LayoutKernels.copy(x[0], into: out)
+        case .bernoulli: ElementwiseKernels.bernoulli(x[0], seed: attrs.int("seed"), step: step, into: out)
         case .dropout:
             ElementwiseKernels.dropout(x[0], rate: Float(attrs.float("rate")), seed: attrs.int("seed"), step: step, into: out)
         case .matmul:

@@ -4,6 +4,7 @@ import KilnIR
 import KilnJIT
 import KilnPasses
 import KilnRuntime
+import KilnSupport
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import KilnData
 import KilnIR
 import KilnPasses
 import KilnRuntime
+import KilnTraining
 
 /// The inputs of each step of `kiln compare`: given `.npy` files, batches of a data set, or
 /// seeded random values that look like real data; the training step's `lr` from the optimiser.
@@ -16,7 +17,7 @@ struct CompareFeeds {
 
     /// `data` is nil, `fashion-mnist`, or a `.npz` file: arrays named after inputs (the input's
     /// shape, used every step, or one more leading axis, step s taking slice s mod its length),
-    /// or a data set as `features` and `labels` arrays, cut into batches like `kiln train`.
+    /// or a data set whose arrays feed the inputs as in `kiln train`, cut into batches.
     init(graph: Graph, given: [String: Tensor], data: String?, steps: Int, learningRate: Float, seed: UInt64) throws {
         self.graph = graph
         self.given = given
@@ -32,21 +33,21 @@ struct CompareFeeds {
             perStep = { ComparisonInputs.random(for: g, step: $0, seed: seed, learningRate: rate) }
             description = describeRandom()
         case "fashion-mnist":
-            let (feature, batch) = try batchShape()
+            let batch = try batchSize()
             let set = try FashionMNIST.load(train: true, limit: Swift.max(batch, steps * batch))
-                .reshaped(Array(feature.type.shape.dims.dropFirst()))
-            try useBatches(of: set, feature: feature, batch: batch)
+            try useBatches(of: set, batch: batch)
             description = "Fashion-MNIST training images, batches of \(batch) (seed \(seed))"
         case let path?:
             let arrays = try NumPyFormat.readArchive(path: path)
-            if let features = arrays["features"], let labels = arrays["labels"], graph.input(named: "features") == nil {
-                let (feature, batch) = try batchShape()
-                let set = try Dataset(features: features, labels: labels).reshaped(Array(feature.type.shape.dims.dropFirst()))
-                try useBatches(of: set, feature: feature, batch: batch)
-                description = "\(path): \(set.count) examples, batches of \(batch) (seed \(seed))"
-            } else {
+            if arrays.keys.allSatisfy({ graph.input(named: $0) != nil }) {
                 try useArrays(arrays, path: path)
                 description = "\(path): arrays \(arrays.keys.sorted().joined(separator: ", "))"
+            } else {
+                let batch = try batchSize()
+                let set: Dataset
+                do { set = try Dataset(arrays) } catch let d as Diagnostic { throw CLIError("--data \(path): \(d.message)") }
+                try useBatches(of: set, batch: batch)
+                description = "\(path): \(set.count) examples, batches of \(batch) (seed \(seed))"
             }
         }
         if !given.isEmpty { description += (description == "given" ? ": " : "; given: ") + given.keys.sorted().joined(separator: ", ") }
@@ -72,32 +73,29 @@ struct CompareFeeds {
         return "random (seed \(seed)): floats uniform in [0, 1)" + (ints.isEmpty ? "" : ", " + ints.joined(separator: ", "))
     }
 
-    /// The input taking examples (the first f32 input other than `lr`) and the batch size.
-    private func batchShape() throws -> (Input, Int) {
-        guard let feature = graph.inputs.first(where: { $0.type.dtype == .f32 && $0.name != TrainingStep.learningRateInput }),
-              let batch = feature.type.shape.dims.first, batch > 0 else {
-            throw CLIError("--data needs an f32 input with a batch axis to feed examples to")
-        }
-        return (feature, batch)
+    /// The data inputs (all but `lr` and given ones) and their common batch size.
+    private var dataInputs: [Input] {
+        graph.inputs.filter { $0.name != TrainingStep.learningRateInput && given[$0.name] == nil }
     }
 
-    private mutating func useBatches(of set: Dataset, feature: Input, batch: Int) throws {
+    private func batchSize() throws -> Int {
+        guard let batch = dataInputs.first?.type.shape.dims.first, batch > 0 else {
+            throw CLIError("--data needs an input with a batch axis to feed examples to")
+        }
+        return batch
+    }
+
+    /// Batches of a data set, each graph input fed by its array as `kiln train` feeds it.
+    private mutating func useBatches(of set: Dataset, batch: Int) throws {
         let batches = set.trainingBatches(size: batch, seed: seed)
         guard !batches.isEmpty else { throw CLIError("--data: no batch of \(batch) examples") }
-        let label = graph.inputs.first { $0.type.dtype == .i32 }
+        let inputs = dataInputs
+        let plan: FeedPlan
+        do { plan = try FeedPlan(inputs: inputs, dataset: set) } catch let d as Diagnostic { throw CLIError("--data: \(d.message)") }
         perStep = { step in
-            let b = batches[step % batches.count]
-            guard b.features.elementCount == feature.type.elementCount else {
-                throw CLIError("--data: a batch of \(b.features.type) does not fit input '\(feature.name)' \(feature.type)")
+            do { return try plan.feeds(batches[step % batches.count], inputs: inputs) } catch let d as Diagnostic {
+                throw CLIError("--data: \(d.message)")
             }
-            var feeds = [feature.name: Tensor(type: feature.type, storage: b.features.storage)]
-            if let label {
-                guard b.labels.type == label.type else {
-                    throw CLIError("--data: labels \(b.labels.type) do not fit input '\(label.name)' \(label.type)")
-                }
-                feeds[label.name] = b.labels
-            }
-            return feeds
         }
     }
 
@@ -105,7 +103,7 @@ struct CompareFeeds {
         var fixed: [String: Tensor] = [:], stepped: [String: Tensor] = [:]
         for (name, tensor) in arrays {
             guard let input = graph.input(named: name) else {
-                throw CLIError("--data \(path): array '\(name)' is not an input of the graph (nor features/labels)")
+                throw CLIError("--data \(path): array '\(name)' is not an input of the graph")
             }
             if tensor.type == input.type {
                 fixed[name] = tensor

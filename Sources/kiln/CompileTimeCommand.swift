@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnIR
 import KilnPasses
+import KilnSupport
 
 /// `kiln compile-time FILE [--grad LOSS | --train LOSS --optimizer SPEC]`: seconds spent in each compiler phase, one line per
 /// phase, for the compile-time curve in Docs/BENCHMARKS.md (graphs from Benchmarks/big_graph.py).

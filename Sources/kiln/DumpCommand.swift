@@ -4,6 +4,7 @@ import KilnCodegen
 import KilnIR
 import KilnJIT
 import KilnPasses
+import KilnSupport
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,13 +4,15 @@ import KilnIR
 import KilnNN
 import KilnPasses
 import KilnRuntime
+import KilnSupport
+import KilnTraining
 
 extension Train {
     /// Alternating GAN training for graphs with `d_loss` and `g_loss` outputs.
     func trainGAN(_ g: Graph, kind: BackendKind) throws {
         let gan = try GANTrainer(graph: g, optimizer: try Optimizer.parse(optimizer), backend: kind, seed: seed)
-        let data = try FashionMNIST.load(train: true, limit: limit)
-        print("training GAN \(g.name) on Fashion-MNIST: \(data.count) images, batch \(gan.batchSize), backend \(backend)")
+        let data = try loadData().train
+        print("training GAN \(g.name) on \(self.data): \(data.count) examples, batch \(gan.batchSize), backend \(backend)")
         var curves: [(Double, Double)] = []
         for epoch in 1...epochs {
             let start = monotonicSeconds()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnIR
 import KilnPasses
+import KilnSupport
 
 /// Options shared by verbs that can turn the forward graph into a gradient or training graph.
 struct GraphTransformOptions: ParsableArguments {

@@ -3,6 +3,7 @@ import Foundation
 import KilnIR
 import KilnPasses
 import KilnRuntime
+import KilnSupport
 
 @main
 struct Kiln: ParsableCommand {

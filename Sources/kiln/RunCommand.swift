@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import KilnIR
-import KilnPasses
 import KilnJIT
+import KilnPasses
 import KilnRuntime
+import KilnSupport
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,28 +5,32 @@ import KilnIR
 import KilnNN
 import KilnPasses
 import KilnRuntime
+import KilnTraining
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a graph on Fashion-MNIST, with a progress bar and one line per epoch.",
+        abstract: "Train a graph on Fashion-MNIST or on any arrays (--data), with a progress bar and one line per epoch.",
         discussion: """
             A graph with outputs d_loss and g_loss (and params disc_*, gen_*) trains as a GAN: a \
-            discriminator step then a generator step per batch. Otherwise the graph's f32 input receives a batch of images (reshaped to its shape, e.g. [64, 784] or \
-            [64, 1, 28, 28]) and its i32 input the labels; its `logits` output is used for accuracy. \
+            discriminator step then a generator step per batch. Otherwise each graph input is fed a data-set array: the one \
+            given with --feed, else the array of the same name, else the one array whose dtype and values per example match \
+            (Fashion-MNIST's arrays are `images` f32[N, 784] and `labels` i32[N]; rows are viewed with the input's shape). \
+            The loss is the output declared `as loss` (else `loss`); an output declared `as logits` gives accuracy and class \
+            metrics. A --batch other than the graph's re-specialises the graph (static shapes: it is compiled for that batch). \
             A NaN or infinite loss stops training with an error; a checkpoint is only written from finite params, \
             and an existing one is only replaced with --resume or --overwrite.
             """)
     @OptionGroup var graph: GraphFile
 
-    @Option(help: "The scalar loss to minimise.")
-    var loss: String = "loss"
+    @Option(help: "The scalar output to minimise (default: the output declared `as loss`, else `loss`).")
+    var loss: String?
 
     // `.unconditional` so that `--epochs -1` reaches validation (and its message) instead of
     // ArgumentParser reading "-1" as a flag and reporting a missing value.
     @Option(parsing: .unconditional, help: "Epochs to train (1-1000000).")
     var epochs: Int = 1
 
-    @Option(parsing: .unconditional, help: "Batch size; must equal the graph's static batch (default: the graph's).")
+    @Option(parsing: .unconditional, help: "Batch size (1-65536); the graph is re-specialised to it (default: the graph's).")
     var batch: Int?
 
     @Option(help: "sgd|momentum|nesterov|rmsprop|adam[:lr=…,momentum=…,beta1=…,beta2=…,eps=…,weight_decay=…].")
@@ -35,8 +39,11 @@ struct Train: ParsableCommand {
     @Option(help: "Backend: interp or jit.")
     var backend: String = "interp"
 
-    @Option(help: "Data set: fashion-mnist.")
+    @Option(help: "Data set: fashion-mnist, an .npz file, or a directory of .npy files (arrays NAME_test / NAME_val form the test / validation splits).")
     var data: String = "fashion-mnist"
+
+    @Option(help: "Which array feeds which input: INPUT=ARRAY[,INPUT=ARRAY…] (default: by name, then by dtype and size).")
+    var feed: String?
 
     @Option(parsing: .unconditional, help: "Use only the first N training examples (quick runs; N >= 1).")
     var limit: Int?
@@ -78,14 +85,14 @@ struct Train: ParsableCommand {
     var memoryBudget: String?
 
     static let maximumEpochs = 1_000_000
-    /// The largest epoch number a checkpoint may carry.
-    static let maximumCheckpointEpoch = 1_000_000_000
+    static let maximumBatch = 65_536
+    static let fashionMNIST = "fashion-mnist"
 
     func validate() throws {
         guard (1...Self.maximumEpochs).contains(epochs) else {
             throw ValidationError("--epochs must be between 1 and \(Self.maximumEpochs), got \(epochs)")
         }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if let batch, !(1...Self.maximumBatch).contains(batch) { throw ValidationError("--batch must be between 1 and \(Self.maximumBatch), got \(batch)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
         guard validation.isFinite, validation >= 0, validation < 1 else {
             throw ValidationError("--validation must be a fraction in [0, 1), got \(validation)")
@@ -99,7 +106,10 @@ struct Train: ParsableCommand {
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint PATH") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite are exclusive") }
         if overwrite && checkpoint == nil { throw ValidationError("--overwrite needs --checkpoint PATH") }
-        guard data == "fashion-mnist" else { throw ValidationError("unknown data set '\(data)' (available: fashion-mnist)") }
+        if data != Self.fashionMNIST && !FileManager.default.fileExists(atPath: data) {
+            throw ValidationError("--data '\(data)' is neither fashion-mnist nor an existing .npz file or directory of .npy files")
+        }
+        do { _ = try feedMapping() } catch let e as CLIError { throw ValidationError(e.description.replacingOccurrences(of: "error: ", with: "")) }
         guard BackendKind(rawValue: backend) != nil else { throw ValidationError("unknown backend '\(backend)' (interp or jit)") }
         for (flag, check) in [("--optimizer", { _ = try Optimizer.parse(optimizer) }),
                               ("--schedule", { _ = try LearningRateSchedule.parse(schedule, epochs: epochs) }),
@@ -129,12 +139,13 @@ struct Train: ParsableCommand {
                 try trainGAN(g, kind: kind)
                 return
             }
+            // Data first: a missing or malformed array is reported before minutes of compiling.
+            let splits = try loadData()
             let trainer = try Trainer(graph: g, loss: loss, optimizer: try Optimizer.parse(optimizer), backend: kind,
-                                      seed: seed, optimize: !noOptimize, memoryBudget: try budget())
-            if let batch, batch != trainer.batchSize {
-                throw CLIError("--batch \(batch) does not match the graph's static batch \(trainer.batchSize) (input '\(trainer.featureInput.name)' \(trainer.featureInput.type))")
-            }
-            try train(trainer, g)
+                                      seed: seed, optimize: !noOptimize, memoryBudget: try budget(), batchSize: batch)
+            trainer.feedMapping = try feedMapping()
+            if let batch, batch != g.inputs.first?.type.shape.dims.first { print("re-specialised \(g.name) to batch \(batch)") }
+            try train(trainer, splits)
         }
     }
 }

@@ -20,7 +20,7 @@ struct OptionValidationTests {
         (["--patience", "-1"], "--patience must be between 1 and 1000000, got -1"),
         (["--patience", "2", "--validation", "0"], "--patience needs a validation set: --validation must be > 0"),
         (["--limit", "0"], "--limit must be at least 1, got 0"),
-        (["--batch", "-3"], "--batch must be at least 1, got -3"),
+        (["--batch", "-3"], "--batch must be between 1 and 65536, got -3"),
         (["--optimizer", "adam:lr=inf"], "--optimizer: optimizer option lr=inf is out of range: expected a finite number >= 0"),
         (["--optimizer", "adam:eps=0"], "--optimizer: optimizer option eps=0 is out of range: expected a finite number > 0"),
         (["--optimizer", "adam:eps=-1"], "--optimizer: optimizer option eps=-1 is out of range: expected a finite number > 0"),

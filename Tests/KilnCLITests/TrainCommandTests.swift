@@ -3,6 +3,7 @@ import KilnData
 import KilnIR
 import KilnNN
 import KilnRuntime
+import KilnTraining
 import Testing
 @testable import kiln
 
@@ -18,7 +19,7 @@ struct TrainCommandTests {
           param b: f32[10] = zeros
           logits = add(matmul(x, w), b)
           loss = softmax_cross_entropy(logits, labels)
-          output loss, logits
+          output loss as loss, logits as logits
         }
         """
 
@@ -54,7 +55,7 @@ struct TrainCommandTests {
         try SafetensorsFormat.write(trainer.state, metadata: metadata, to: path)
         let r = try runKiln(["train", graph, "--limit", "200", "--checkpoint", path, "--resume"])
         #expect(r.status == 1)
-        let range = key == "kiln.epoch" ? "0...\(Train.maximumCheckpointEpoch)" : "0...\(Trainer.maximumSteps)"
+        let range = key == "kiln.epoch" ? "0...\(Trainer.maximumCheckpointEpoch)" : "0...\(Trainer.maximumSteps)"
         #expect(r.err == "error: checkpoint '\(path)': \(key) '\(value)' is not an integer in \(range)\n")
     }
 

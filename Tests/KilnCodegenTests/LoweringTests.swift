@@ -35,6 +35,9 @@ struct LoweringTests {
     static let samples: [OpKind: String] = [
         .constant: "y = constant(value=2.5, shape=[3, 2])",
         .random_normal: "y = random_normal(shape=[4, 4], seed=3)",
+        .random_uniform: "y = random_uniform(shape=[3, 5], low=-1, high=2, seed=4)",
+        .iota: "y = iota(shape=[3, 4], axis=1, dtype=f32)", .softplus: "y = softplus(a)", .stop_gradient: "y = stop_gradient(a)",
+        .bernoulli: "y = bernoulli(sigmoid(a), seed=7)", .if_training: "y = if_training(a, c)",
         .add: "y = add(a, c)", .sub: "y = sub(a, b)", .mul: "y = mul(a, b)", .div: "y = div(a, b)",
         .max: "y = max(a, b)", .min: "y = min(a, b)", .pow: "y = pow(a, b)", .equal: "y = equal(a, b)",
         .not_equal: "y = not_equal(a, b)", .less: "y = less(a, b)", .less_equal: "y = less_equal(a, b)",

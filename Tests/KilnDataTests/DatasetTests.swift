@@ -6,8 +6,8 @@ import Testing
 struct DatasetTests {
     /// Example i has features [i, i + 0.5] and label i.
     static func numbered(_ n: Int) throws -> Dataset {
-        try Dataset(features: Tensor([n, 2], floats: (0..<(2 * n)).map { Float($0 / 2) + ($0 % 2 == 0 ? 0 : 0.5) }),
-                    labels: Tensor([n], ints: (0..<n).map { Int32($0) }))
+        try Dataset(["x": Tensor([n, 2], floats: (0..<(2 * n)).map { Float($0 / 2) + ($0 % 2 == 0 ? 0 : 0.5) }),
+                     "labels": Tensor([n], ints: (0..<n).map { Int32($0) })])
     }
 
     /// Every row's features still belong to its label.
@@ -82,15 +82,15 @@ struct DatasetTests {
         #expect(throws: Diagnostic("dataset: a k-fold split of 5 examples needs 2 ≤ k ≤ 5, not k = 6")) { try data.folds(6, seed: 0) }
         #expect(throws: Diagnostic("dataset: a k-fold split of 5 examples needs 2 ≤ k ≤ 5, not k = 1")) { try data.folds(1, seed: 0) }
         #expect(throws: Diagnostic("dataset: index 5 is outside the 5 examples")) { try data.subset([0, 5]) }
-        #expect(throws: Diagnostic("dataset: labels i32[2] do not match features f32[3, 2] (one int32 label per example)")) {
-            try Dataset(features: Tensor([3, 2], floats: [0, 0, 0, 0, 0, 0]), labels: Tensor([2], ints: [0, 1]))
+        #expect(throws: Diagnostic("dataset: array 'x' f32[3, 2] has 3 rows but 'labels' has 2; every array holds one row per example")) {
+            try Dataset(["x": Tensor([3, 2], floats: [0, 0, 0, 0, 0, 0]), "labels": Tensor([2], ints: [0, 1])])
         }
-        #expect(throws: Diagnostic("dataset: cannot view examples of shape [2] as [3]")) { try data.reshaped([3]) }
+        #expect(throws: Diagnostic("dataset: cannot view rows of 'x' [2] as [3]")) { try data.reshaped("x", [3]) }
     }
 
     @Test("integer features (token ids) keep their dtype through subsets and batches")
     func integerFeatures() throws {
-        let data = try Dataset(features: Tensor([3, 2], ints: [10, 11, 20, 21, 30, 31]), labels: Tensor([3], ints: [1, 2, 3]))
+        let data = try Dataset(["x": Tensor([3, 2], ints: [10, 11, 20, 21, 30, 31]), "labels": Tensor([3], ints: [1, 2, 3])])
         let picked = try data.subset([2, 0])
         #expect(picked.features.dtype == .i32 && picked.features.ints == [30, 31, 10, 11] && picked.labels.ints == [3, 1])
         #expect(data.evaluationBatches(size: 2)[1].features.ints == [30, 31, 30, 31])
@@ -98,12 +98,23 @@ struct DatasetTests {
 
     @Test("standardisation gives zero mean and unit variance")
     func standardize() throws {
-        let data = try Dataset(features: Tensor([4, 2], floats: [0, 1, 2, 3, 4, 5, 6, 7]), labels: Tensor([4], ints: [0, 1, 0, 1]))
-        let (mean, std) = data.featureStatistics
+        let data = try Dataset(["x": Tensor([4, 2], floats: [0, 1, 2, 3, 4, 5, 6, 7]), "labels": Tensor([4], ints: [0, 1, 0, 1])])
+        let (mean, std) = try #require(data.statistics(of: "x"))
         #expect(mean == 3.5 && Swift.abs(std - Float(5.25).squareRoot()) < 1e-6)
-        let s = data.standardized(mean: mean, std: std).features.floats
+        let s = try data.standardized("x", mean: mean, std: std).features.floats
         let m = s.reduce(0, +) / 8, v = s.reduce(0) { $0 + $1 * $1 } / 8
         #expect(Swift.abs(m) < 1e-6 && Swift.abs(v - 1) < 1e-5)
-        #expect(try data.reshaped([1, 2]).features.shape == Shape([4, 1, 2]))
+        #expect(try data.reshaped("x", [1, 2]).features.shape == Shape([4, 1, 2]))
     }
+}
+
+/// The arrays these tests build their data sets from (`x` features, `labels`).
+extension Dataset {
+    var features: Tensor { self["x"] ?? Tensor.scalar(.nan) }
+    var labels: Tensor { self["labels"] ?? Tensor.scalar(.nan) }
+}
+
+extension Batch {
+    var features: Tensor { self["x"] ?? Tensor.scalar(.nan) }
+    var labels: Tensor { self["labels"] ?? Tensor.scalar(.nan) }
 }

@@ -11,18 +11,18 @@ struct FashionMNISTTests {
             return
         }
         let test = try FashionMNIST.load(train: false)
-        #expect(test.count == 10_000 && test.features.shape == Shape([10_000, 784]))
-        let labels = test.labels.ints
+        #expect(test.count == 10_000 && test["images"]?.shape == Shape([10_000, 784]))
+        let labels = (test["labels"]?.ints ?? [])
         #expect(labels.allSatisfy { (0..<10).contains($0) } && Set(labels).count == 10)
         #expect((0..<10).allSatisfy { c in labels.filter { $0 == c }.count == 1000 }, "the test set is balanced")
-        let pixels = test.features.floats
+        let pixels = test["images"]?.floats ?? []
         #expect(pixels.min() == 0 && pixels.max() == 1)
         let train = try FashionMNIST.load(train: true)
-        #expect(train.count == 60_000 && train.labels.ints.allSatisfy { (0..<10).contains($0) })
-        let (mean, std) = train.featureStatistics
+        #expect(train.count == 60_000 && (train["labels"]?.ints ?? []).allSatisfy { (0..<10).contains($0) })
+        let (mean, std) = try #require(train.statistics(of: "images"))
         #expect(Swift.abs(mean - 0.286) < 0.001 && Swift.abs(std - 0.353) < 0.001, "the published statistics")
         let images = try FashionMNIST.load(train: false, limit: 5, exampleShape: [1, 28, 28])
-        #expect(images.features.shape == Shape([5, 1, 28, 28]) && images.labels.ints == Array(labels.prefix(5)))
+        #expect(images["images"]?.shape == Shape([5, 1, 28, 28]) && images["labels"]?.ints == Array(labels.prefix(5)))
         #expect(FashionMNIST.classNames.count == 10 && FashionMNIST.classNames[9] == "Ankle boot")
     }
 
@@ -45,7 +45,7 @@ struct FashionMNISTTests {
         #expect(throws: Diagnostic("Fashion-MNIST: the example limit must be positive, not 0")) {
             try FashionMNIST.load(train: false, directory: directory, limit: 0)
         }
-        #expect(throws: Diagnostic("dataset: cannot view examples of shape [784] as [1, 28, 27]")) {
+        #expect(throws: Diagnostic("dataset: cannot view rows of 'images' [784] as [1, 28, 27]")) {
             try FashionMNIST.load(train: false, directory: directory, limit: 1, exampleShape: [1, 28, 27])
         }
         try writeFile(idxBytes([3], [1, 2, 3]), path: labels)

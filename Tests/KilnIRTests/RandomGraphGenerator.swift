@@ -64,7 +64,8 @@ struct RandomGraphGenerator {
         try b.addParam("shift", TensorType(.f32, [1]), .constant(float()))
         try b.addParam("u", square, .uniform(-1, 2.5e-3))
         try b.addParam("noise", TensorType(.f32, [rows, cols]), .normal(mean: float(), std: 0.02))
-        try b.addParam("h", square, .heNormal)
+        try b.addParam("h", square, rng.chance(50) ? .heNormal : .heUniform)
+        try b.addParam("g", vector, rng.chance(50) ? .glorotNormal : .glorotUniform)
         try b.addParam("counter", TensorType(.f32, .scalar), .zeros, role: .state)
         try b.addParam("moment", vector, .zeros, role: .state)
         pool = ["x", "noise"]
@@ -92,9 +93,12 @@ struct RandomGraphGenerator {
         case 0:
             try add(rng.pick([.neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu]), [a])
         case 1:
-            switch rng.next(3) {
+            switch rng.next(6) {
             case 0: try add(.leaky_relu, [a], [("alpha", .float(rng.pick([0.01, 0.25, 2e-3])))])
             case 1: try add(.elu, [a], rng.chance(50) ? [("alpha", .float(0.5))] : [])
+            case 2: try add(.softplus, [a])
+            case 3: try add(.stop_gradient, [a])
+            case 4: try add(.bernoulli, [try b.add(.sigmoid, [a])], [("seed", .int(rng.next(100)))])
             default: try add(.dropout, [a], [("rate", .float(rng.pick([0, 0.25, 0.5]))), ("seed", .int(rng.next(100)))])
             }
         case 2:
@@ -102,6 +106,12 @@ struct RandomGraphGenerator {
         case 3:
             let condition = try b.add(rng.pick([.equal, .not_equal, .less, .less_equal, .greater, .greater_equal]), [a, try partner(for: a)])
             try add(.select, [condition, a, try partner(for: a)])
+            if rng.chance(30) {
+                // The evaluation side must broadcast to the training side.
+                let p = try partner(for: a)
+                let fits = (try? broadcastShapes(t.shape, type(p).shape, t, type(p))) == t.shape
+                try add(.if_training, [a, fits ? p : a])
+            }
         case 4: try matmul(a, t)
         case 5 where small: try layout(a, t)
         case 6: try reduction(a, t)
@@ -121,12 +131,26 @@ struct RandomGraphGenerator {
             let noise = try b.add(.random_normal, [], [("shape", .ints(t.shape.dims)), ("mean", .float(float())),
                                                       ("std", .float(0.5)), ("seed", .int(rng.next(1000)))])
             try add(.add, [a, noise])
+            let uniform = try b.add(.random_uniform, [], [("shape", .ints(t.shape.dims)), ("low", .float(-0.5)),
+                                                          ("high", .float(rng.pick([0.5, 2.0]))), ("seed", .int(rng.next(1000)))])
+            try add(.mul, [a, uniform])
+            if t.rank > 0 {
+                let positions = try b.add(.iota, [], [("shape", .ints(t.shape.dims)), ("axis", .int(-1 - rng.next(t.rank))),
+                                                      ("dtype", .dtype(rng.pick([.f32, .i32])))])
+                try add(.add, [a, type(positions).dtype == .f32 ? positions : try b.add(.cast, [positions], [("dtype", .dtype(.f32))])])
+            }
         default: try fused(a)
         }
     }
 
     mutating func matmul(_ a: String, _ t: TensorType) throws {
         guard t.rank == 2 || t.rank == 3 else { return }
+        if t.rank == 3, rng.chance(30) {
+            // Rank 4 against rank 3: batch axes [1, B] and [B] broadcast to [1, B].
+            let lifted = try b.add(.reshape, [a], [("shape", .ints([1] + t.shape.dims))])
+            try add(.matmul, [lifted, a], [("transpose_b", .bool(true))])
+            return
+        }
         if t.rank == 2, t.shape[1] == cols, rng.chance(50) {
             try add(.matmul, [a, rng.pick(["w", "u", "h"])])
         } else if rng.chance(50) {

@@ -38,14 +38,20 @@ struct ShapeRuleErrorTests {
         Case(.dropout, [t([2])], [("rate", .float(1))], "rate must be in [0, 1), got 1.0"),
         Case(.dropout, [t([2])], [("rate", .float(-0.25))], "rate must be in [0, 1), got -0.25"),
         Case(.dropout, [t([2], .i32)], [("rate", .float(0.5))], "expects f32, got i32[2]"),
+        Case(.bernoulli, [t([2], .i32)], "expects f32, got i32[2]"),
+        Case(.softplus, [t([2], .i32)], "expects f32, got i32[2]"),
+        Case(.if_training, [t([1, 3]), t([4, 3])], "the evaluation value f32[4, 3] must broadcast to the training value f32[1, 3]"),
+        Case(.if_training, [t([3]), t([3], .i32)], "element types differ: f32[3] and i32[3]"),
+        Case(.random_uniform, [], [("shape", .ints([2])), ("low", .float(2)), ("high", .float(1))],
+             "low and high must be finite with low <= high, got 2.0 and 1.0"),
+        Case(.iota, [], [("shape", .ints([2, 3])), ("axis", .int(2))], "axis 2 is out of range for i32[2, 3]"),
         // matmul
         Case(.matmul, [t([2, 3], .i32), t([3, 2])], "expects f32 operands, got i32[2, 3] and f32[3, 2]"),
-        Case(.matmul, [t([3]), t([3, 2])], "operands must be rank 2 or 3, got f32[3] and f32[3, 2]"),
-        Case(.matmul, [t([2, 3, 4, 5]), t([5, 2])], "operands must be rank 2 or 3, got f32[2, 3, 4, 5] and f32[5, 2]"),
+        Case(.matmul, [t([3]), t([3, 2])], "operands must have rank 2 or more, got f32[3] and f32[3, 2]"),
         Case(.matmul, [t([2, 3]), t([2, 3])], "inner dimensions differ: f32[2, 3] × f32[2, 3] (3 vs 2)"),
         Case(.matmul, [t([2, 3]), t([2, 3])], [("transpose_b", .bool(true)), ("transpose_a", .bool(true))],
              "inner dimensions differ: f32[2, 3] × f32[2, 3] (2 vs 3)"),
-        Case(.matmul, [t([2, 2, 3]), t([3, 3, 4])], "batch dimensions differ: f32[2, 2, 3] × f32[3, 3, 4]"),
+        Case(.matmul, [t([2, 2, 3]), t([3, 3, 4])], "batch dimensions do not broadcast: f32[2, 2, 3] × f32[3, 3, 4]"),
         // conv2d and pooling
         Case(.conv2d, [t([1, 3, 8]), t([4, 3, 3, 3])], "input must be rank 4 (NCHW), got f32[1, 3, 8]"),
         Case(.conv2d, [t([1, 3, 8, 8]), t([4, 3, 3])], "filter must be rank 4 (OIHW), got f32[4, 3, 3]"),
@@ -131,7 +137,7 @@ struct ShapeRuleErrorTests {
         // Ops whose rule cannot fail: they accept any operand type the arity allows.
         let total: Set<OpKind> = [.neg, .abs, .square, .sign, .relu, .cast, .max_pool2d_grad,
                                   .div, .max, .min, .equal, .not_equal, .less, .less_equal, .greater, .greater_equal,
-                                  .sqrt, .rsqrt, .tanh, .sigmoid, .elu]
+                                  .sqrt, .rsqrt, .tanh, .sigmoid, .elu, .stop_gradient]
         for op in OpKind.allCases where !covered.contains(op) {
             #expect(total.contains(op), "\(op.name) has no error case")
         }

@@ -10,6 +10,11 @@ struct ShapeRuleTests {
     static let examples: [OpKind: ([TensorType], [(String, AttrValue)], TensorType)] = [
         .constant: ([], [("value", .float(2)), ("shape", .ints([2, 3]))], t([2, 3])),
         .random_normal: ([], [("shape", .ints([5]))], t([5])),
+        .random_uniform: ([], [("shape", .ints([2, 5])), ("low", .float(-1))], t([2, 5])),
+        .iota: ([], [("shape", .ints([3, 4])), ("axis", .int(-1))], t([3, 4], .i32)),
+        .softplus: ([t([2])], [], t([2])), .stop_gradient: ([t([2], .i32)], [], t([2], .i32)),
+        .bernoulli: ([t([3, 2])], [("seed", .int(4))], t([3, 2])),
+        .if_training: ([t([4, 3]), t([1, 3])], [], t([4, 3])),
         .add: ([t([3, 1, 4]), t([5, 4])], [], t([3, 5, 4])),
         .sub: ([t([]), t([2])], [], t([2])), .mul: ([t([2, 1]), t([1, 3])], [], t([2, 3])),
         .div: ([t([4]), t([4])], [], t([4])), .max: ([t([1]), t([6, 1])], [], t([6, 1])),
@@ -81,6 +86,10 @@ struct ShapeRuleTests {
         (.matmul, [t([2, 3]), t([5, 3, 4])], [], t([5, 2, 4])),
         (.matmul, [t([5, 2, 3]), t([5, 3, 4])], [], t([5, 2, 4])),
         (.matmul, [t([5, 3, 2]), t([5, 4, 3])], [("transpose_a", .bool(true)), ("transpose_b", .bool(true))], t([5, 2, 4])),
+        // Any rank: batch axes broadcast like NumPy's matmul.
+        (.matmul, [t([2, 1, 3, 4]), t([6, 4, 5])], [], t([2, 6, 3, 5])),
+        (.matmul, [t([7, 2, 3]), t([1, 1, 3, 4])], [], t([1, 7, 2, 4])),
+        (.matmul, [t([3, 2, 5, 2, 3]), t([3, 4])], [], t([3, 2, 5, 2, 4])),
         // conv2d / pooling: out = (in + 2·pad − window) / stride + 1, rounded down.
         (.conv2d, [t([64, 1, 28, 28]), t([6, 1, 5, 5])], [("padding", .ints([2, 2]))], t([64, 6, 28, 28])),
         (.conv2d, [t([64, 6, 14, 14]), t([16, 6, 5, 5])], [], t([64, 16, 10, 10])),

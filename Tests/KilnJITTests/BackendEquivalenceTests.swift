@@ -55,6 +55,9 @@ struct BackendEquivalenceTests {
         "y = softmax(a, axis=1)", "y = log_softmax(a, axis=0)", "y = transpose(a, perm=[1, 0])", "y = reshape(a, shape=[4, 12])",
         "y = concat(a, b, axis=0)", "y = slice(a, begin=[1, 2], end=[5, 7])", "y = pad(a, before=[1, 0], after=[0, 2])",
         "y = mse(a, b)", "y = binary_cross_entropy(sigmoid(a), b)", "y = sigmoid_cross_entropy(a, b)",
+        "y = softplus(mul(sub(a, 0.7), 40.0))", "y = stop_gradient(a)", "y = bernoulli(a, seed=3)",
+        "y = add(a, random_uniform(shape=[6, 8], low=-2, high=3, seed=9))", "y = add(a, iota(shape=[6, 8], axis=0, dtype=f32))",
+        "y = matmul(reshape(a, shape=[2, 1, 3, 8]), reshape(b, shape=[2, 8, 3]))",
         "y = tanh(add(mul(a, 2.0), c))", "y = add(mul(exp(neg(a)), b), relu(c))",
     ]
 

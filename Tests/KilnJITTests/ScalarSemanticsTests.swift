@@ -46,7 +46,7 @@ struct ScalarSemanticsTests {
     }
 
     static let unary = ["exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "neg", "abs", "sign", "square",
-                        "leaky_relu", "elu", "elu_alpha"]
+                        "leaky_relu", "elu", "elu_alpha", "softplus", "stop_gradient"]
 
     @Test("unary f32 ops agree over sweeps and edge values", arguments: unary)
     func unaryOps(_ op: String) throws {

@@ -4,6 +4,7 @@ import KilnIR
 import KilnNN
 import KilnPasses
 import KilnRuntime
+import KilnTraining
 import Testing
 
 struct ZooTests {
@@ -22,13 +23,13 @@ struct ZooTests {
 
     /// A fixed batch of synthetic images (pixel patterns depending on the label) for overfitting.
     static func batch(_ trainer: Trainer) -> Batch {
-        let n = trainer.batchSize, size = trainer.featureInput.type.elementCount / n
+        let n = trainer.batchSize, size = (trainer.featureInput?.type.elementCount ?? 0) / n
         let labels = (0..<n).map { Int32($0 % 10) }
         var pixels: [Float] = []
         for (i, label) in labels.enumerated() {
             for p in 0..<size { pixels.append(p % 10 == Int(label) ? 0.9 : 0.1 * KilnRandom.uniform(seed: 3, step: UInt64(i), index: UInt64(p))) }
         }
-        return Batch(features: Tensor(Shape([n, size]), floats: pixels), labels: Tensor(Shape([n]), ints: labels), count: n)
+        return Batch(arrays: ["images": Tensor(Shape([n, size]), floats: pixels), "labels": Tensor(Shape([n]), ints: labels)], count: n)
     }
 
     @Test("every zoo model: the loss falls over 20 steps on a fixed batch",
@@ -49,7 +50,7 @@ struct ZooTests {
         let interp = try GANTrainer(graph: graph, optimizer: try .parse("adam:lr=0.001"))
         let jit = try GANTrainer(graph: graph, optimizer: try .parse("adam:lr=0.001"), backend: .jit)
         let before = interp.state
-        let images = Batch(features: Tensor([8, 784], floats: (0..<(8 * 784)).map { Float($0 % 7) / 7 }), labels: Tensor([8], ints: [Int32](repeating: 0, count: 8)), count: 8)
+        let images = Batch(arrays: ["images": Tensor([8, 784], floats: (0..<(8 * 784)).map { Float($0 % 7) / 7 })], count: 8)
         let (d, g) = try interp.step(images)
         _ = try jit.step(images)
         #expect(d.isFinite && g.isFinite)

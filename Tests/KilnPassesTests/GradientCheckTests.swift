@@ -45,6 +45,14 @@ struct GradientCheckTests {
         c.append(Case(name: "batched matmul", declarations: "param a: f32[2, 3, 4] = uniform(-1.0, 1.0)\n param b: f32[2, 4, 2] = uniform(-1.0, 1.0)", body: "y = matmul(a, b)"))
         c.append(Case(name: "matmul 3-D × 2-D", declarations: "param a: f32[2, 3, 4] = uniform(-1.0, 1.0)\n param b: f32[4, 2] = uniform(-1.0, 1.0)", body: "y = matmul(a, b)"))
         c.append(Case(name: "matmul 2-D × 3-D", declarations: "param a: f32[3, 4] = uniform(-1.0, 1.0)\n param b: f32[2, 4, 2] = uniform(-1.0, 1.0)", body: "y = matmul(a, b)"))
+        c.append(Case(name: "matmul 4-D × 3-D broadcast", declarations: "param a: f32[2, 1, 3, 4] = uniform(-1.0, 1.0)\n param b: f32[3, 4, 2] = uniform(-1.0, 1.0)", body: "y = matmul(a, b)"))
+        c.append(Case(name: "matmul 2-D × 4-D, both transposed", declarations: "param a: f32[4, 3] = uniform(-1.0, 1.0)\n param b: f32[2, 2, 5, 4] = uniform(-1.0, 1.0)", body: "y = matmul(a, b, transpose_a=true, transpose_b=true)"))
+        c.append(Case(name: "matmul 4-D × 2-D", declarations: "param a: f32[2, 2, 3, 4] = uniform(-1.0, 1.0)\n param b: f32[4, 2] = uniform(-1.0, 1.0)", body: "y = matmul(a, b)"))
+        c.append(Case(name: "if_training", declarations: p, body: "y = if_training(mul(a, b), b)"))
+        c.append(Case(name: "softplus", declarations: p, body: "y = softplus(mul(a, 8.0))"))
+        c.append(Case(name: "iota and random sources", declarations: p,
+                      body: "y = add(mul(a, iota(shape=[3, 4], axis=1, dtype=f32)), mul(a, random_uniform(shape=[3, 4], seed=2)))"))
+        c.append(Case(name: "bernoulli of a constant", declarations: p, body: "y = mul(a, bernoulli(constant(value=0.5, shape=[3, 4]), seed=4))"))
         c.append(Case(name: "conv2d", declarations: "param x: f32[2, 2, 6, 5] = uniform(-1.0, 1.0)\n param w: f32[3, 2, 3, 3] = uniform(-1.0, 1.0)",
                       body: "y = conv2d(x, w, stride=[2, 1], padding=[1, 1])"))
         let distinct = Tensor([1, 2, 5, 5], floats: (0..<50).map { Float(($0 * 37) % 50) * 0.04 - 1 })

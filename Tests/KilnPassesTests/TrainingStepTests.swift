@@ -109,7 +109,7 @@ struct TrainingStepTests {
         let o = Optimizer(kind, learningRate: 0.1, beta1: 0.9, weightDecay: 0.01)
         let step = try TrainingStep(loss: "loss", optimizer: o).run(forward)
         var state = initialState(for: step, seed: 0)
-        var w = 1.0, v = 0.0, s = 0.0, m = 0.0, vv = 0.0
+        var w = 1.0, v = 0.0, s = 0.0, m = 0.0, vv = 0.0, accumulated = 0.1
         for t in 1...3 {
             _ = try train(step, [:], state: &state, lr: 0.1, steps: 1)
             let g = w + 0.01 * w
@@ -118,6 +118,7 @@ struct TrainingStepTests {
             case .momentum: v = 0.9 * v + g; w -= 0.1 * v
             case .nesterov: v = 0.9 * v + g; w -= 0.1 * (g + 0.9 * v)
             case .rmsprop: s = 0.9 * s + 0.1 * g * g; w -= 0.1 * g / (s.squareRoot() + 1e-7)
+            case .adagrad: accumulated += g * g; w -= 0.1 * g / (accumulated.squareRoot() + 1e-7)
             case .adam:
                 m = 0.9 * m + 0.1 * g; vv = 0.999 * vv + 0.001 * g * g
                 let mHat = m / (1 - pow(0.9, Double(t))), vHat = vv / (1 - pow(0.999, Double(t)))

@@ -111,6 +111,24 @@ def avg_pool_grad(dy, shape, window, stride, pad):
     return dxp[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w].astype(f32)
 
 
+U64 = np.uint64
+
+
+def mix(z):
+    """KilnRandom.mix (splitmix64's finaliser) on uint64 arrays, wrapping like Swift's &* and &+."""
+    z = z + U64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> U64(30))) * U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> U64(27))) * U64(0x94D049BB133111EB)
+    return z ^ (z >> U64(31))
+
+
+def kiln_uniform(seed, count, step=0):
+    """KilnRandom.uniform at indices 0..<count of the stream (seed, step): 24-bit floats in [0, 1)."""
+    key = mix(np.array([seed], U64) ^ mix(np.array([step], U64)))
+    bits = mix(key ^ np.arange(count, dtype=U64)) >> U64(40)
+    return bits.astype(f32) * f32(1.0 / 16777216.0)
+
+
 def ew(name, np_fn, shapes=((3, 1, 4), (5, 4)), lo=-2.0, hi=2.0):
     a, b = rand(*shapes[0], lo=lo, hi=hi), rand(*shapes[1], lo=lo, hi=hi)
     ta, tb = "f32" + str(list(shapes[0])), "f32" + str(list(shapes[1]))
@@ -158,6 +176,19 @@ def cases():
     c.append(un("relu", lambda x: np.maximum(x, 0)))
     c.append(un("leaky_relu", lambda x: np.where(x > 0, x, f32(0.2) * x), attrs=", alpha=0.2"))
     c.append(un("elu", lambda x: np.where(x > 0, x, f32(0.5) * np.expm1(x)), attrs=", alpha=0.5"))
+    c.append(un("softplus", lambda x: (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x.astype(np.float64))))).astype(f32), lo=-40, hi=40))
+    c.append(un("stop_gradient", lambda x: x))
+    c.append(case("if_training", "input a: f32[3, 4]\n input b: f32[4]\n y = if_training(a, b)", {"a": rand(3, 4), "b": rand(4)},
+                  lambda a, b: a, "exact"))
+    bp = rand(6, 9, lo=-0.2, hi=1.2)
+    c.append(case("bernoulli", "input p: f32[6, 9]\n y = bernoulli(p, seed=21)", {"p": bp},
+                  lambda p: (kiln_uniform(21, p.size).reshape(p.shape) < p).astype(f32), "exact"))
+    c.append(case("random_uniform", "input x: f32[2]\n y = random_uniform(shape=[5, 7], low=-1.5, high=2.25, seed=8)", {"x": rand(2)},
+                  lambda x: f32(-1.5) + (f32(2.25) - f32(-1.5)) * kiln_uniform(8, 35).reshape(5, 7), "exact"))
+    c.append(case("iota", "input x: f32[2]\n y = iota(shape=[3, 4, 2], axis=1, dtype=f32)", {"x": rand(2)},
+                  lambda x: np.broadcast_to(np.arange(4, dtype=f32)[None, :, None], (3, 4, 2)).copy(), "exact"))
+    c.append(case("iota_i32", "input x: f32[2]\n y = iota(shape=[5, 3], axis=-1)", {"x": rand(2)},
+                  lambda x: np.broadcast_to(np.arange(3, dtype=np.int32), (5, 3)).copy(), "exact"))
     c.append(case("cast", "input x: f32[2, 5]\n y = cast(x, dtype=i32)", {"x": rand(2, 5, lo=-9, hi=9)},
                   lambda x: np.trunc(x).astype(np.int32), "exact"))
     c.append(case("constant", "input x: f32[2]\n k = constant(value=2.5, shape=[2, 3])\n y = add(k, 0.0)", {"x": rand(2)},
@@ -173,6 +204,10 @@ def cases():
                   {"a": rand(4, 2, 6), "b": rand(3, 6)}, lambda a, b: a @ b.T))
     c.append(case("matmul_2x3_ta", "input a: f32[6, 2]\n input b: f32[4, 6, 3]\n y = matmul(a, b, transpose_a=true)",
                   {"a": rand(6, 2), "b": rand(4, 6, 3)}, lambda a, b: a.T @ b))
+    c.append(case("matmul_4d_broadcast", "input a: f32[2, 1, 3, 6]\n input b: f32[5, 6, 4]\n y = matmul(a, b)",
+                  {"a": rand(2, 1, 3, 6), "b": rand(5, 6, 4)}, lambda a, b: a @ b))
+    c.append(case("matmul_4d_gemm_tb", "input a: f32[3, 40, 30]\n input b: f32[2, 1, 50, 30]\n y = matmul(a, b, transpose_b=true)",
+                  {"a": rand(3, 40, 30), "b": rand(2, 1, 50, 30)}, lambda a, b: a @ np.swapaxes(b, -1, -2)))
     x, w = rand(2, 3, 9, 8), rand(4, 3, 3, 3)
     c.append(case("conv2d", "input x: f32[2, 3, 9, 8]\n input w: f32[4, 3, 3, 3]\n y = conv2d(x, w, stride=[2, 2], padding=[1, 1])",
                   {"x": x, "w": w}, lambda x, w: conv2d(x, w, (2, 2), (1, 1))))

@@ -47,7 +47,8 @@ public enum ComparisonInputs {
                     count = (1, node.operands.first.flatMap { types[$0] ?? typeInBody($0, nodes) }?.shape.dims.first)
                 case .gather_grad:
                     count = (1, Optional(node.attributes.int("rows")))
-                case .constant, .random_normal, .add, .sub, .mul, .div, .max, .min, .pow, .equal, .not_equal, .less,
+                case .constant, .random_normal, .random_uniform, .iota, .softplus, .stop_gradient, .bernoulli, .if_training,
+                     .add, .sub, .mul, .div, .max, .min, .pow, .equal, .not_equal, .less,
                      .less_equal, .greater, .greater_equal, .select, .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs,
                      .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu, .cast, .dropout, .matmul, .conv2d,
                      .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d, .avg_pool2d, .max_pool2d_grad,

@@ -1,5 +1,6 @@
 import KilnNN
 import KilnRuntime
+import KilnTraining
 import Testing
 
 /// Early stopping: a NaN epoch is never the best, and the best state is what is restored.

@@ -3,6 +3,7 @@ import KilnData
 import KilnIR
 import KilnNN
 import KilnRuntime
+import KilnTraining
 import Testing
 
 /// What the trainer refuses to do: read past a logits row, carry on with a NaN loss, write a
@@ -24,7 +25,7 @@ struct TrainerSafetyTests {
         let text = "graph narrow {\n input x: f32[8, 4]\n input labels: i32[8]\n param w: f32[4, 3] = glorot_uniform\n logits = matmul(x, w)\n loss = reduce_mean(square(logits), axes=[0, 1])\n output loss, logits\n}\n"
         let t = try Trainer(graph: try Parser.parse(text), loss: "loss", optimizer: try .parse("sgd"))
         let labels = (0..<16).map { Int32($0 % 10) }
-        let data = try Dataset(features: Tensor([16, 4], floats: (0..<64).map { Float($0) / 64 }), labels: Tensor([16], ints: labels))
+        let data = try Dataset(["x": Tensor([16, 4], floats: (0..<64).map { Float($0) / 64 }), "labels": Tensor([16], ints: labels)])
         #expect(throws: Diagnostic("label 3 is outside the 3 classes of output 'logits' f32[8, 3]; the graph's logits must have one column per class")) {
             try t.evaluate(data)
         }
@@ -79,13 +80,13 @@ struct TrainerSafetyTests {
     func firstNonFinite() throws {
         let text = "graph g {\n  input x: f32[8, 4]\n  input labels: i32[8]\n  param w: f32[4, 3] = zeros\n  logits = matmul(x, w)\n  s = log(sub(x, 0.5))\n  loss = add(softmax_cross_entropy(logits, labels), reduce_mean(s, axes=[0, 1]))\n  output loss, logits\n}\n"
         let t = try Trainer(graph: try Parser.parse(text, file: "n.kiln"), loss: "loss", optimizer: try .parse("sgd"))
-        let batch = Batch(features: Tensor([8, 4], floats: [Float](repeating: 0.25, count: 32)),
-                          labels: Tensor([8], ints: [Int32](repeating: 1, count: 8)), count: 8)
+        let batch = Batch(arrays: ["x": Tensor([8, 4], floats: [Float](repeating: 0.25, count: 32)),
+                                  "labels": Tensor([8], ints: [Int32](repeating: 1, count: 8))], count: 8)
         let before = t.state
         #expect(throws: Diagnostic.self) { try t.step(batch) }
         let origin = try t.firstNonFinite(batch: batch, state: before, step: 0)
         #expect(origin == "'s' = log(%2) at n.kiln:6:7")
-        let fine = Batch(features: Tensor([8, 4], floats: [Float](repeating: 0.75, count: 32)), labels: batch.labels, count: 8)
+        let fine = Batch(arrays: ["x": Tensor([8, 4], floats: [Float](repeating: 0.75, count: 32)), "labels": batch["labels"] ?? Tensor.scalar(0)], count: 8)
         #expect(try t.firstNonFinite(batch: fine, state: before, step: 0) == nil)
     }
 }

@@ -3,6 +3,7 @@ import KilnData
 import KilnIR
 import KilnNN
 import KilnRuntime
+import KilnTraining
 import Testing
 
 struct TrainerTests {
@@ -27,7 +28,7 @@ struct TrainerTests {
             values += row
             labels.append(Int32(row.prefix(3).indices.max { row[$0] < row[$1] } ?? 0))
         }
-        return try Dataset(features: Tensor([n, 4], floats: values), labels: Tensor([n], ints: labels))
+        return try Dataset(["x": Tensor([n, 4], floats: values), "labels": Tensor([n], ints: labels)])
     }
 
     func trainer() throws -> Trainer {

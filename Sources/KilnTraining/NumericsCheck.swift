@@ -10,7 +10,7 @@ extension Trainer {
     /// in program order, holding a NaN or an infinity — e.g. `'%3' = log(x) at mlp.kiln:7:9`.
     /// Nil when the replay stays finite. For `kiln train --check-numerics`.
     public func firstNonFinite(batch: Batch, state: [String: Tensor], step: Int) throws -> String? {
-        var inputs = try feeds(batch)
+        var inputs = try feeds(batch, plan: nil)
         inputs[TrainingStep.learningRateInput] = Tensor.scalar(learningRate)
         for (name, tensor) in inputs.sorted(by: { $0.key < $1.key }) where !isFinite(tensor) {
             return "input '\(name)' holds NaN or infinity"

@@ -4,30 +4,6 @@ import KilnJIT
 import KilnPasses
 import KilnRuntime
 
-extension Models {
-    /// A GAN on Fashion-MNIST: an MLP generator (noise → 256 → 784, sigmoid) and an MLP
-    /// discriminator (784 → 256 → 1 logit, leaky ReLU) in one graph with two losses,
-    /// `d_loss` (real → 1, fake → 0) and `g_loss` (fake → 1). `GANTrainer` builds one training
-    /// step per loss, each updating only its half of the params.
-    public static func gan(batch: Int = 64, noise: Int = 64) throws -> Graph {
-        let m = ModelBuilder("gan")
-        let real = m.input("x", .f32, [batch, 784])
-        let g1 = Dense(m, inputs: noise, outputs: 256, weight: "gen_w1", bias: "gen_b1", activation: .relu)
-        let g2 = Dense(m, inputs: 256, outputs: 784, weight: "gen_w2", bias: "gen_b2", activation: .sigmoid)
-        let d1 = Dense(m, inputs: 784, outputs: 256, weight: "disc_w1", bias: "disc_b1", activation: .leakyRelu(0.2))
-        let d2 = Dense(m, inputs: 256, outputs: 1, weight: "disc_w2", bias: "disc_b2")
-        let z = m.randomNormal(shape: [batch, noise], seed: 21)
-        let fake = g2(g1(z), name: "fake")
-        let realLogits = d2(d1(real), name: "real_logits")
-        let fakeLogits = d2(d1(fake), name: "fake_logits")
-        let ones = m.constant(1).broadcast(to: [batch, 1]), zeros = m.constant(0).broadcast(to: [batch, 1])
-        let dLoss = add(sigmoidCrossEntropy(realLogits, ones), sigmoidCrossEntropy(fakeLogits, zeros)).named("d_loss")
-        let gLoss = sigmoidCrossEntropy(fakeLogits, ones).named("g_loss")
-        m.output(dLoss, gLoss, fake)
-        return try m.build()
-    }
-}
-
 /// Alternating GAN training: a discriminator step (`d_loss`, params named `disc_*`) then a
 /// generator step (`g_loss`, params `gen_*`), two compiled graphs sharing one state.
 public final class GANTrainer {
@@ -40,7 +16,7 @@ public final class GANTrainer {
     private let generator: ExecutionBackend
     public let featureInput: Input
 
-    public init(graph: Graph, optimizer: Optimizer, backend: BackendKind = .interp, seed: UInt64 = 0) throws {
+    public init(graph: Graph, optimizer: Optimizer, backend: BackendKind = .interpreter, seed: UInt64 = 0) throws {
         let forward = graph.nodes.contains { $0.type == nil } ? try inferTypes(graph) : graph
         let params = forward.trainableParams.map(\.name)
         let disc = params.filter { $0.hasPrefix("disc_") }, gen = params.filter { $0.hasPrefix("gen_") }
@@ -53,11 +29,8 @@ public final class GANTrainer {
         }
         discriminatorStep = try build("d_loss", disc)
         generatorStep = try build("g_loss", gen)
-        func backendFor(_ g: Graph) throws -> ExecutionBackend {
-            backend == .jit ? try JITBackend(graph: g) : try Interpreter(graph: g, usePlan: true)
-        }
-        discriminator = try backendFor(discriminatorStep)
-        generator = try backendFor(generatorStep)
+        discriminator = try backend.makeBackend(for: discriminatorStep)
+        generator = try backend.makeBackend(for: generatorStep)
         state = initialState(for: discriminatorStep, seed: seed).merging(initialState(for: generatorStep, seed: seed)) { a, _ in a }
         learningRate = Float(optimizer.learningRate)
         guard let input = forward.inputs.first(where: { $0.type.dtype == .f32 }) else { throw Diagnostic("the GAN graph needs a real-image input") }
@@ -70,8 +43,8 @@ public final class GANTrainer {
     /// Returns (d_loss, g_loss); the generator's samples of that step come back in `lastFake`.
     @discardableResult
     public func step(_ batch: Batch) throws -> (Float, Float) {
-        let feeds = [featureInput.name: Tensor(type: featureInput.type, storage: batch.features.storage),
-                     TrainingStep.learningRateInput: Tensor.scalar(learningRate)]
+        var feeds = try FeedPlan(inputs: [featureInput], arrays: FeedPlan.exampleTypes(batch.arrays)).feeds(batch, inputs: [featureInput])
+        feeds[TrainingStep.learningRateInput] = Tensor.scalar(learningRate)
         let d = try discriminator.run(inputs: feeds, state: &state, step: 2 * stepCount)
         let g = try generator.run(inputs: feeds, state: &state, step: 2 * stepCount + 1)
         stepCount += 1

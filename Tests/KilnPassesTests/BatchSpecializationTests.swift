@@ -1,0 +1,32 @@
+import Foundation
+import KilnIR
+import KilnPasses
+import Testing
+
+struct BatchSpecializationTests {
+    func graph(_ name: String) throws -> Graph {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return try Parser.parse(try String(contentsOfFile: root.appendingPathComponent("Graphs/\(name).kiln").path, encoding: .utf8), file: name)
+    }
+
+    @Test("zoo graphs re-specialise: inputs, reshapes, whole-batch slices, noise shapes", arguments: ["mlp", "lenet5", "rnn", "lstm", "gan", "transformer", "autoencoder", "vae"])
+    func zoo(name: String) throws {
+        let g = try inferTypes(try graph(name))
+        let from = try #require(g.inputs.first?.type.shape.dims.first)
+        let s = try BatchSpecialization(from: from, to: 5).run(g)
+        for input in s.inputs where g.input(named: input.name)?.type.shape.dims.first == from {
+            #expect(input.type.shape.dims.first == 5)
+        }
+        for output in g.outputs {
+            let old = try #require(g.valueTypes[output]), new = try #require(s.valueTypes[output])
+            #expect(Array(old.shape.dims.dropFirst()) == Array(new.shape.dims.dropFirst()))
+        }
+        try Verifier().verify(s)
+    }
+
+    @Test("a batch hidden where the rewrite cannot see it is refused, naming the value")
+    func refused() throws {
+        let text = "graph g {\n input x: f32[4, 3]\n t = transpose(x, perm=[1, 0])\n r = reshape(t, shape=[3, 4])\n output r\n}\n"
+        #expect(throws: Diagnostic.self) { try BatchSpecialization(from: 4, to: 6).run(try Parser.parse(text)) }
+    }
+}

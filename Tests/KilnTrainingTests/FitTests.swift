@@ -1,0 +1,106 @@
+import Foundation
+import KilnData
+import KilnIR
+import KilnRuntime
+import KilnTraining
+import Testing
+
+/// Records what `fit` reports to its callbacks.
+final class Recorder: TrainingCallback {
+    var began = 0, batches = 0, epochs: [Int] = [], ended = 0
+
+    func trainingWillBegin(trainer: Trainer, plan: TrainingPlan) throws { began += 1 }
+    func batchDidEnd(epoch: Int, batch: Int, of batches: Int, loss: Double, seconds: Double) { self.batches += 1 }
+    func epochDidEnd(_ record: EpochRecord, trainer: Trainer) throws { epochs.append(record.epoch) }
+    func trainingDidEnd(_ history: TrainingHistory, trainer: Trainer) throws { ended += 1 }
+}
+
+struct FitTests {
+    static let graphText = TrainerTests.graphText.replacingOccurrences(of: "output loss\n", with: "output loss as loss\n")
+        .replacingOccurrences(of: "output logits\n", with: "output logits as logits\n")
+
+    func trainer(_ backend: BackendKind = .interpreter) throws -> Trainer {
+        try Trainer(graph: try Parser.parse(Self.graphText), optimizer: try .parse("adam:lr=0.05"), backend: backend)
+    }
+
+    @Test("fit learns the toy task, reports every epoch to callbacks and measures validation and test", arguments: BackendKind.allCases)
+    func learns(backend: BackendKind) throws {
+        let t = try trainer(backend), recorder = Recorder()
+        let history = try t.fit(try TrainerTests.data(400), epochs: 4, test: try TrainerTests.data(64),
+                                callbacks: [recorder], progress: .silent)
+        #expect(t.warnings.isEmpty, "roles are declared, nothing is guessed")
+        #expect(history.epochs.map(\.epoch) == [1, 2, 3, 4] && recorder.epochs == [1, 2, 3, 4])
+        #expect(recorder.began == 1 && recorder.ended == 1 && recorder.batches == 4 * (360 / 8))
+        let last = try #require(history.last)
+        #expect((last.validationAccuracy ?? 0) > 0.85 && (last.testAccuracy ?? 0) > 0.85)
+        #expect(last.trainLoss < history.epochs[0].trainLoss)
+    }
+
+    @Test("resuming from a checkpoint continues bit-identically to an uninterrupted run")
+    func resumeIsBitIdentical() throws {
+        let directory = NSTemporaryDirectory() + "kiln-fit-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = try TrainerTests.data(200), path = "\(directory)/c.safetensors"
+        let straight = try trainer()
+        try straight.fit(data, epochs: 3, progress: .silent, seed: 5)
+        let first = try trainer()
+        try first.fit(data, epochs: 2, checkpoint: CheckpointPolicy(path: path), progress: .silent, seed: 5)
+        let resumed = try trainer()
+        let history = try resumed.fit(data, epochs: 1, checkpoint: CheckpointPolicy(path: path, resume: true), progress: .silent, seed: 5)
+        #expect(history.epochs.map(\.epoch) == [3])
+        #expect(resumed.stepCount == straight.stepCount)
+        for (name, tensor) in straight.state {
+            let a = tensor.floats.map(\.bitPattern), b = resumed.state[name]?.floats.map(\.bitPattern)
+            #expect(a == b, "\(name) differs after resuming")
+        }
+    }
+
+    @Test("early stopping restores the best epoch's state")
+    func earlyStopping() throws {
+        // A learning rate this high makes the validation loss climb after the first epochs.
+        let t = try Trainer(graph: try Parser.parse(Self.graphText), optimizer: try .parse("sgd:lr=40"))
+        t.stopsOnNonFiniteLoss = false
+        let history = try t.fit(try TrainerTests.data(200), epochs: 30, earlyStopping: EarlyStopping(patience: 2), progress: .silent)
+        if let restored = history.restoredEpoch {
+            let best = history.epochs.compactMap(\.validationLoss).filter(\.isFinite).min()
+            #expect(history.epochs.first { $0.epoch == restored }?.validationLoss == best)
+            #expect(history.epochs.count < 30)
+        }
+    }
+
+    @Test("fit refuses what it cannot do, before training")
+    func errors() throws {
+        let t = try trainer(), data = try TrainerTests.data(16)
+        #expect(throws: Diagnostic("fit: epochs must be at least 1, got 0")) { try t.fit(data, epochs: 0, progress: .silent) }
+        #expect(throws: Diagnostic("validation fraction must be in [0, 1), got 1.0")) {
+            try t.fit(data, epochs: 1, validation: .fraction(1), progress: .silent)
+        }
+        #expect(throws: Diagnostic("fit: early stopping needs validation data")) {
+            try t.fit(data, epochs: 1, validation: .none, earlyStopping: EarlyStopping(patience: 1), progress: .silent)
+        }
+        let wrong = try Dataset(["pixels": Tensor([16, 3], floats: [Float](repeating: 0, count: 48))])
+        #expect(throws: Diagnostic.self) { try t.fit(wrong, epochs: 1, progress: .silent) }
+        #expect(t.stepCount == 0)
+    }
+
+    @Test("roles: a logits output not named 'logits' gives accuracy; guessing by name warns")
+    func roles() throws {
+        let renamed = Self.graphText.replacingOccurrences(of: "logits", with: "scores").replacingOccurrences(of: "as scores", with: "as logits")
+        let t = try Trainer(graph: try Parser.parse(renamed), optimizer: try .parse("sgd"))
+        #expect(t.isClassifier && t.logits == "scores" && t.loss == "loss" && t.warnings.isEmpty)
+        let legacy = try Trainer(graph: try Parser.parse(TrainerTests.graphText), optimizer: try .parse("sgd"))
+        #expect(legacy.isClassifier && legacy.warnings.count == 2)
+        let unnamed = TrainerTests.graphText.replacingOccurrences(of: "logits", with: "scores")
+        let silent = try Trainer(graph: try Parser.parse(unnamed), optimizer: try .parse("sgd"))
+        #expect(!silent.isClassifier && silent.warnings.contains { $0.contains("no output declared 'as logits'") })
+    }
+
+    @Test("a batch size other than the graph's re-specialises it")
+    func batchSize() throws {
+        let t = try Trainer(graph: try Parser.parse(Self.graphText), optimizer: try .parse("adam:lr=0.05"), batchSize: 5)
+        #expect(t.batchSize == 5 && t.forward.input(named: "x")?.type.shape == Shape([5, 4]))
+        let history = try t.fit(try TrainerTests.data(100), epochs: 2, progress: .silent)
+        #expect(history.epochs.allSatisfy { $0.steps == 90 / 5 })
+    }
+}
