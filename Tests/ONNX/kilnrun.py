@@ -62,11 +62,13 @@ def as_kiln_array(a: np.ndarray) -> np.ndarray:
     raise TypeError(f"input dtype {a.dtype} is not supported by Kiln")
 
 
-def kiln_run(kiln: str, kiln_file: str, feeds: dict[str, np.ndarray], workdir: str, backend: str, timeout: float = 600) -> dict[str, np.ndarray]:
-    """Runs the imported graph on one backend; returns its outputs by Kiln name."""
+def kiln_run(kiln: str, kiln_file: str, feeds: dict[str, np.ndarray], workdir: str, backend: str, timeout: float = 600,
+             params: str | None = None) -> dict[str, np.ndarray]:
+    """Runs the imported graph on one backend (params: the import's checkpoint unless given);
+    returns its outputs by Kiln name."""
     out_dir = os.path.join(workdir, "out_" + backend)
     cmd = [kiln, "run", kiln_file, "--backend", backend, "--output-dir", out_dir]
-    weights = os.path.splitext(kiln_file)[0] + ".safetensors"
+    weights = params or os.path.splitext(kiln_file)[0] + ".safetensors"
     if os.path.exists(weights):
         cmd += ["--params", weights]
     for name, value in feeds.items():
