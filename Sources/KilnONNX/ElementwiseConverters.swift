@@ -86,6 +86,24 @@ enum ElementwiseConverters {
             if low == nil && high == nil { y = try ctx.emit(.reshape, [y], [("shape", .ints(try ctx.dims(y)))]) }
             try ctx.define(0, y)
         }
+        t["ThresholdedRelu"] = { ctx in
+            let x = try ctx.operand(0)
+            let above = try ctx.emit(.greater, [x, try ctx.constantNode(try ctx.attributes.float("alpha", 1))])
+            try ctx.define(0, try ctx.emit(.mul, [x, above]))
+        }
+        t["Swish"] = { ctx in
+            let x = try ctx.operand(0)
+            let scaled = try ctx.emit(.mul, [x, try ctx.constantNode(try ctx.attributes.float("alpha", 1))])
+            try ctx.define(0, try ctx.emit(.mul, [x, try ctx.emit(.sigmoid, [scaled])]))
+        }
+        t["Mish"] = { ctx in
+            let x = try ctx.operand(0)
+            try ctx.define(0, try ctx.emit(.mul, [x, try ctx.emit(.tanh, [try ctx.emit(.softplus, [x])])]))
+        }
+        t["CastLike"] = { ctx in
+            let x = try ctx.operand(0), target = try ctx.type(1).dtype
+            try ctx.define(0, try ctx.kilnType(x).dtype == target ? x : try ctx.emit(.cast, [x], [("dtype", .dtype(target))]))
+        }
         t["Erf"] = { ctx in try ctx.define(0, try ErfExpansion.erf(ctx, try ctx.operand(0))) }
         t["Gelu"] = { ctx in
             let x = try ctx.operand(0)

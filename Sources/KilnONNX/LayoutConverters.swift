@@ -93,6 +93,19 @@ enum LayoutConverters {
             let x = try ctx.operand(0)
             try ctx.define(0, target == dims ? try ctx.emit(.reshape, [x], [("shape", .ints(dims))]) : try ctx.emit(.broadcast_to, [x], [("shape", .ints(target))]))
         }
+        t["Trilu"] = { ctx in
+            // Shapes are static, so the kept triangle is a constant 0/1 mask over the last two axes.
+            let dims = try ctx.shape(0), x = try ctx.operand(0)
+            guard dims.count >= 2 else { throw ConversionError("input must have rank 2 or more") }
+            let k = ctx.hasInput(1) ? Int(try ctx.requiredConstant(1, "k").scalar("k")) : 0
+            let upper = try ctx.attributes.int("upper", 1) != 0
+            let (rows, cols) = (dims[dims.count - 2], dims[dims.count - 1])
+            var mask: [Double] = []
+            for i in 0..<rows { for j in 0..<cols { mask.append((upper ? j - i >= k : j - i <= k) ? 1 : 0) } }
+            let dtype = try ctx.kilnType(x).dtype
+            let m = try ctx.stateTensor("trilu_mask", ConstantTensor(shape: [rows, cols], values: mask, isInteger: dtype == .i32))
+            try ctx.define(0, try ctx.emit(.select, [m, x, try ctx.constantNode(0, dtype: dtype)]))
+        }
         t["Tile"] = { ctx in
             let dims = try ctx.shape(0), repeats = try ctx.requiredConstant(1, "repeats").integers("repeats")
             guard repeats.count == dims.count, repeats.allSatisfy({ $0 > 0 }) else { throw ConversionError("repeats \(repeats) must be positive, one per axis of \(dims)") }

@@ -28,13 +28,37 @@ enum NormalizationConverters {
             try ctx.define(0, y)
         }
         t["LayerNormalization"] = { ctx in
-            guard !ctx.wantsOutput(1), !ctx.wantsOutput(2) else { throw ConversionError("the Mean and InvStdDev outputs are not supported") }
             let x = try ctx.operand(0), rank = try ctx.rank(0)
             let axis = try ctx.axis(try ctx.attributes.int("axis", -1), rank: rank)
-            var y = try normalize(ctx, x, axes: Array(axis..<rank), eps: try ctx.attributes.float("epsilon", 1e-5))
-            y = try ctx.emit(.mul, [y, try ctx.operand(1)])
+            let axes = Array(axis..<rank), eps = try ctx.attributes.float("epsilon", 1e-5)
+            let mean = try ctx.emit(.reduce_mean, [x], [("axes", .ints(axes)), ("keep_dims", .bool(true))])
+            let centered = try ctx.emit(.sub, [x, mean])
+            let variance = try ctx.emit(.reduce_mean, [try ctx.emit(.square, [centered])], [("axes", .ints(axes)), ("keep_dims", .bool(true))])
+            let inv = try ctx.emit(.rsqrt, [try ctx.emit(.add, [variance, try ctx.constantNode(eps)])])
+            var y = try ctx.emit(.mul, [try ctx.emit(.mul, [centered, inv]), try ctx.operand(1)])
             if ctx.hasInput(2) { y = try ctx.emit(.add, [y, try ctx.operand(2)]) }
             try ctx.define(0, y)
+            try ctx.define(1, mean)
+            try ctx.define(2, inv)
+        }
+        t["RMSNormalization"] = { ctx in
+            let x = try ctx.operand(0), rank = try ctx.rank(0)
+            let axis = try ctx.axis(try ctx.attributes.int("axis", -1), rank: rank)
+            let meanSquare = try ctx.emit(.reduce_mean, [try ctx.emit(.square, [x])], [("axes", .ints(Array(axis..<rank))), ("keep_dims", .bool(true))])
+            let inv = try ctx.emit(.rsqrt, [try ctx.emit(.add, [meanSquare, try ctx.constantNode(try ctx.attributes.float("epsilon", 1e-5))])])
+            try ctx.define(0, try ctx.emit(.mul, [try ctx.emit(.mul, [x, inv]), try ctx.operand(1)]))
+        }
+        t["LpNormalization"] = { ctx in
+            let x = try ctx.operand(0), rank = try ctx.rank(0)
+            let axis = try ctx.axis(try ctx.attributes.int("axis", -1), rank: rank), p = try ctx.attributes.int("p", 2)
+            let attrs: [(String, AttrValue)] = [("axes", .ints([axis])), ("keep_dims", .bool(true))]
+            let norm: String
+            switch p {
+            case 1: norm = try ctx.emit(.reduce_sum, [try ctx.emit(.abs, [x])], attrs)
+            case 2: norm = try ctx.emit(.sqrt, [try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)])
+            default: throw ConversionError("p=\(p) is not supported (1 or 2)")
+            }
+            try ctx.define(0, try ctx.emit(.div, [x, norm]))
         }
         t["InstanceNormalization"] = { ctx in
             let x = try ctx.operand(0), rank = try ctx.rank(0)

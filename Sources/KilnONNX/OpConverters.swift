@@ -10,6 +10,7 @@ enum OpConverters {
         ReductionConverters.register(&t)
         LayoutConverters.register(&t)
         LossConverters.register(&t)
+        RoundingConverters.register(&t)
         return t
     }()
 

@@ -7,8 +7,12 @@ enum ReductionConverters {
         for name in ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp"] {
             t[name] = { ctx in try ctx.define(0, try reduce(ctx, name)) }
         }
-        t["ArgMax"] = { ctx in
-            let x = try ctx.operand(0), dims = try ctx.shape(0)
+        for name in ["ArgMax", "ArgMin"] {
+          t[name] = { ctx in
+            var x = try ctx.operand(0)
+            let dims = try ctx.shape(0)
+            // The first minimum is the first maximum of −x (ties map to ties exactly).
+            if name == "ArgMin" { x = try ctx.emit(.neg, [x]) }
             guard try ctx.attributes.int("select_last_index", 0) == 0 else { throw ConversionError("select_last_index=1 is not supported") }
             let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: dims.count)
             var y = try ctx.emit(.argmax, [x], [("axis", .int(axis))])
@@ -16,6 +20,23 @@ enum ReductionConverters {
                 var kept = dims
                 kept[axis] = 1
                 y = try ctx.emit(.reshape, [y], [("shape", .ints(kept))])
+            }
+            try ctx.define(0, y)
+          }
+        }
+        t["Hardmax"] = { ctx in
+            // One-hot of the first maximum along `axis` (last axis moved there and back).
+            let x = try ctx.operand(0), dims = try ctx.shape(0)
+            let axis = try ctx.axis(try ctx.attributes.int("axis", -1), rank: dims.count)
+            guard ctx.opset >= 13 else { throw ConversionError("Hardmax before opset 13 (flattening semantics) is not supported") }
+            var perm = Array(0..<dims.count)
+            perm.remove(at: axis); perm.append(axis)
+            let last = axis == dims.count - 1 ? x : try ctx.emit(.transpose, [x], [("perm", .ints(perm))])
+            var y = try ctx.emit(.one_hot, [try ctx.emit(.argmax, [last], [("axis", .int(dims.count - 1))])], [("depth", .int(dims[axis]))])
+            if axis != dims.count - 1 {
+                var inverse = Array(repeating: 0, count: perm.count)
+                for (i, p) in perm.enumerated() { inverse[p] = i }
+                y = try ctx.emit(.transpose, [y], [("perm", .ints(inverse))])
             }
             try ctx.define(0, y)
         }

@@ -57,6 +57,8 @@ class Case:
 def to_array(item):
     if isinstance(item, onnx.TensorProto):
         return numpy_helper.to_array(item)
+    if isinstance(item, np.generic):  # a reduced loss comes as a NumPy scalar
+        return np.asarray(item)
     return item
 
 
