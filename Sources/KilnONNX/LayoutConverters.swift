@@ -87,6 +87,37 @@ enum LayoutConverters {
             if try ctx.dims(y) != shape { y = try ctx.emit(.reshape, [y], [("shape", .ints(shape))]) }
             try ctx.define(0, y)
         }
+        t["GatherElements"] = { ctx in
+            // out[…, i, …] = data[…, indices[…, i, …], …] along `axis`: with the axis moved last,
+            // a one-hot of each index selects its element from the data row, summed away.
+            let dims = try ctx.shape(0), indexDims = try ctx.shape(1), rank = dims.count
+            let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: rank)
+            guard indexDims.count == rank else { throw ConversionError("indices must have the rank of data") }
+            var data = try ctx.operand(0), indices = try ctx.operand(1)
+            if try ctx.kilnType(indices).dtype != .i32 { throw ConversionError("indices must be integers") }
+            let n = try ctx.constantNode(Double(dims[axis]), dtype: .i32)
+            indices = try ctx.emit(.add, [indices, try ctx.emit(.mul, [try ctx.emit(.less, [indices, try ctx.constantNode(0, dtype: .i32)]), n])])
+            var sliceEnd = indexDims
+            sliceEnd[axis] = dims[axis]
+            if sliceEnd != dims { data = try ctx.emit(.slice, [data], [("begin", .ints(Array(repeating: 0, count: rank))), ("end", .ints(sliceEnd))]) }
+            var perm = Array(0..<rank)
+            perm.remove(at: axis); perm.append(axis)
+            let moved = axis == rank - 1
+            let dataLast = moved ? data : try ctx.emit(.transpose, [data], [("perm", .ints(perm))])
+            let indexLast = moved ? indices : try ctx.emit(.transpose, [indices], [("perm", .ints(perm))])
+            let rows = try ctx.dims(dataLast)
+            let hot = try ctx.emit(.one_hot, [indexLast], [("depth", .int(dims[axis]))])
+            let spread = try ctx.emit(.reshape, [dataLast], [("shape", .ints(Array(rows.dropLast()) + [1, dims[axis]]))])
+            let zero = try ctx.constantNode(0, dtype: try ctx.kilnType(data).dtype)
+            let picked = try ctx.emit(.select, [hot, spread, zero])
+            var y = try ctx.emit(.reduce_sum, [picked], [("axes", .ints([rank]))])
+            if !moved {
+                var inverse = Array(repeating: 0, count: rank)
+                for (i, p) in perm.enumerated() { inverse[p] = i }
+                y = try ctx.emit(.transpose, [y], [("perm", .ints(inverse))])
+            }
+            try ctx.define(0, y)
+        }
         t["Expand"] = { ctx in
             let dims = try ctx.shape(0)
             let target = try broadcastShape(dims, try ctx.requiredConstant(1, "shape").integers("shape"))
