@@ -44,7 +44,10 @@ enum ConstantFolder {
             result = ConstantTensor(shape: x.shape, values: x.values.map { isInteger ? ($0.isFinite ? $0.rounded(.towardZero) : 0) : Double(Float($0)) }, isInteger: isInteger)
         case "ConstantOfShape":
             let dims = try x.integers("shape")
-            guard dims.allSatisfy({ $0 > 0 }) else { throw ConversionError("ConstantOfShape: shape \(dims) has an empty dimension") }
+            guard dims.allSatisfy({ $0 > 0 }) else { throw ConversionError("ConstantOfShape: shape \(dims) has an empty dimension, which Kiln cannot represent") }
+            guard dims.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) <= 1 << 28 else {
+                throw ConversionError("ConstantOfShape: shape \(dims) is too large to fold")
+            }
             let fill = try a.tensor("value").map { try ConstantTensor(proto: $0, what: "attribute 'value'") } ?? ConstantTensor(shape: [1], values: [0], isInteger: false)
             result = ConstantTensor(shape: dims, values: Array(repeating: try fill.scalar("value"), count: dims.reduce(1, *)), isInteger: fill.isInteger)
         case "Unsqueeze", "Squeeze", "Reshape", "Flatten":
@@ -72,7 +75,9 @@ enum ConstantFolder {
             guard inputs.count == 3, let limit = inputs[1], let delta = inputs[2] else { return false }
             let (s, l, d) = (try x.scalar("start"), try limit.scalar("limit"), try delta.scalar("delta"))
             guard d != 0 else { throw ConversionError("Range: delta is 0") }
-            let n = max(Int(((l - s) / d).rounded(.up)), 0)
+            let steps = ((l - s) / d).rounded(.up)
+            guard steps.isFinite, steps < Double(1 << 28) else { throw ConversionError("Range: \(s) to \(l) by \(d) is too long to fold") }
+            let n = max(Int(steps), 0)
             result = ConstantTensor(shape: [n], values: (0..<n).map { s + Double($0) * d }, isInteger: x.isInteger)
         case "Expand":
             guard inputs.count == 2, let shape = inputs[1] else { return false }

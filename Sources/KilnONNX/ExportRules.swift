@@ -36,7 +36,7 @@ enum ExportRules {
             var value = Onnx_TensorProto()
             value.dataType = Int32(dtypeCode(t.dtype))
             value.dims = t.rank == 0 ? [] : [1]
-            if t.dtype == .f32 { value.floatData = [Float(a.float("value"))] } else { value.int32Data = [Int32(clamping: Int(a.float("value")))] }
+            if t.dtype == .f32 { value.floatData = [Float(a.float("value"))] } else { value.int32Data = [Int32(saturating: a.float("value"))] }
             if t.rank == 0 {
                 w.node("Constant", [], out, [Attr.tensor("value", value)])
             } else {

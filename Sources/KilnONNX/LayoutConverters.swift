@@ -128,7 +128,7 @@ enum LayoutConverters {
             // Shapes are static, so the kept triangle is a constant 0/1 mask over the last two axes.
             let dims = try ctx.shape(0), x = try ctx.operand(0)
             guard dims.count >= 2 else { throw ConversionError("input must have rank 2 or more") }
-            let k = ctx.hasInput(1) ? Int(try ctx.requiredConstant(1, "k").scalar("k")) : 0
+            let k = ctx.hasInput(1) ? try ctx.requiredConstant(1, "k").clampedIntegers("k")[0] : 0
             let upper = try ctx.attributes.int("upper", 1) != 0
             let (rows, cols) = (dims[dims.count - 2], dims[dims.count - 1])
             var mask: [Double] = []

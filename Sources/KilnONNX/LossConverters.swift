@@ -22,7 +22,8 @@ enum LossConverters {
             try ctx.define(1, logProb)
         }
         t["OneHot"] = { ctx in
-            let depth = try ctx.requiredConstant(1, "depth").scalar("depth")
+            let depth = try ctx.requiredConstant(1, "depth").clampedIntegers("depth")[0]
+            guard depth > 0, depth <= 1 << 24 else { throw ConversionError("depth \(depth) is not in 1…2^24") }
             let values = try ctx.requiredConstant(2, "values")
             let rank = try ctx.rank(0)
             guard values.values == [0, 1], try ctx.axis(try ctx.attributes.int("axis", -1), rank: rank + 1) == rank else {
@@ -30,7 +31,7 @@ enum LossConverters {
             }
             var indices = try ctx.operand(0)
             if try ctx.kilnType(indices).dtype != .i32 { indices = try ctx.emit(.cast, [indices], [("dtype", .dtype(.i32))]) }
-            try ctx.define(0, try ctx.emit(.one_hot, [indices], [("depth", .int(Int(depth)))]))
+            try ctx.define(0, try ctx.emit(.one_hot, [indices], [("depth", .int(depth))]))
         }
     }
 

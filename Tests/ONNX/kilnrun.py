@@ -73,7 +73,8 @@ def kiln_run(kiln: str, kiln_file: str, feeds: dict[str, np.ndarray], workdir: s
         cmd += ["--params", weights]
     for name, value in feeds.items():
         path = os.path.join(workdir, f"in_{len(cmd)}.npy")
-        np.save(path, as_kiln_array(np.ascontiguousarray(value)))
+        # (np.ascontiguousarray would turn a 0-d scalar into shape (1,).)
+        np.save(path, as_kiln_array(np.array(value, order="C")))
         cmd += ["--input", f"{name}={path}"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
