@@ -71,7 +71,13 @@ enum ElementwiseConverters {
             try ctx.define(0, try ctx.emit(.mul, [try ctx.constantNode(gamma), try ctx.emit(.elu, [x], [("alpha", .float(alpha))])]))
         }
         t["PRelu"] = { ctx in
-            let x = try ctx.operand(0), slope = try ctx.operand(1)
+            let x = try ctx.operand(0)
+            var slope = try ctx.operand(1)
+            // Before opset 7 a [C] slope runs along the channel axis.
+            let xd = try ctx.shape(0), sd = try ctx.shape(1)
+            if ctx.opset < 7, sd.count == 1, xd.count >= 2, sd[0] == xd[1], sd[0] != xd[xd.count - 1] || xd.count > 2 {
+                slope = try ctx.emit(.reshape, [slope], [("shape", .ints([sd[0]] + Array(repeating: 1, count: xd.count - 2)))])
+            }
             let negative = try ctx.emit(.less, [x, try ctx.constantNode(0)])
             try ctx.define(0, try ctx.emit(.select, [negative, try ctx.emit(.mul, [x, slope]), x]))
         }

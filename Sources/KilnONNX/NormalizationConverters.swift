@@ -58,7 +58,9 @@ enum NormalizationConverters {
             case 2: norm = try ctx.emit(.sqrt, [try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)])
             default: throw ConversionError("p=\(p) is not supported (1 or 2)")
             }
-            try ctx.define(0, try ctx.emit(.div, [x, norm]))
+            // A zero norm gives zeros (as ONNX's reference does), not 0/0.
+            let zero = try ctx.emit(.equal, [norm, try ctx.constantNode(0)])
+            try ctx.define(0, try ctx.emit(.select, [zero, try ctx.constantNode(0), try ctx.emit(.div, [x, norm])]))
         }
         t["InstanceNormalization"] = { ctx in
             let x = try ctx.operand(0), rank = try ctx.rank(0)
