@@ -34,11 +34,14 @@ public struct ONNXImportResult: @unchecked Sendable {
 /// import time.
 public enum ONNXImporter {
     /// The opsets the converters are written against: 13 (where `Squeeze`, `ReduceSum`, `Split`
-    /// and `Slice` take their axes as inputs) to the current one. Older models (6–12) are read
+    /// and `Slice` take their axes as inputs) to 28, ONNX 1.23's current one. Older models (6–12) are read
     /// too — each converter also accepts the older attribute forms (legacy `broadcast`/`axis`,
     /// attribute axes and shapes) — but are not the contract.
-    public static let supportedOpsets = 13...25
+    public static let supportedOpsets = 13...28
     public static let oldestReadableOpset = 6
+    /// The ONNX op types the importer converts (including those only folded at import time).
+    public static var supportedOps: [String] { OpConverters.supportedOps }
+
     /// The largest model file read (2 GiB: protobuf's own limit).
     public static let maximumBytes = Int(Int32.max)
 

@@ -17,7 +17,10 @@ struct Import: ParsableCommand {
             """)
 
     @Argument(help: "The .onnx model.")
-    var model: String
+    var model: String = ""
+
+    @Flag(help: "List the ONNX op types Kiln imports, one per line, and exit.")
+    var listOps = false
 
     @Option(name: .shortAndLong, help: "The .kiln file to write (default: the model's name with .kiln); the weights go beside it as .safetensors.")
     var output: String?
@@ -25,7 +28,15 @@ struct Import: ParsableCommand {
     @Option(name: .customLong("shape"), help: "An input's full shape: NAME=1x3x224x224 (repeatable).")
     var shapes: [String] = []
 
+    func validate() throws {
+        if !listOps && model.isEmpty { throw ValidationError("missing the .onnx model to import") }
+    }
+
     func run() throws {
+        if listOps {
+            for op in ONNXImporter.supportedOps { print(op) }
+            return
+        }
         try reportingErrors {
             var given: [String: [Int]] = [:]
             for item in shapes {

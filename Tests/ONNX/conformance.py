@@ -20,7 +20,9 @@ import concurrent.futures
 import glob
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -178,7 +180,7 @@ def run_case(case: Case, kiln: str, root: str) -> dict:
     return result
 
 
-def markdown(results: list[dict]) -> str:
+def markdown(results: list[dict], imported: set[str]) -> str:
     lines = []
     by_suite = defaultdict(lambda: defaultdict(int))
     for r in results:
@@ -209,13 +211,26 @@ def markdown(results: list[dict]) -> str:
             per_op[op]["cases"] += 1
             for b in BACKENDS:
                 per_op[op][(b, r["status"][b])] += 1
-    supported = [op for op in per_op if per_op[op][("interp", "unsupported")] < per_op[op]["cases"]]
+    supported = [op for op in per_op if op in imported]
     for op in sorted(supported):
         s = per_op[op]
         lines.append(f"| {op} | {s['cases']} | {s[('interp', 'pass')]} | {s[('interp', 'fail')]} | {s[('jit', 'pass')]} | {s[('jit', 'fail')]} | {s[('interp', 'unsupported')]} | {s[('interp', 'rejected')]} |")
     unsupported = sorted(op for op in per_op if op not in supported)
     lines.append("")
-    lines.append(f"Ops whose every case is unsupported ({len(unsupported)}): " + ", ".join(unsupported) + ".")
+    lines.append(f"Ops in these cases that Kiln does not import ({len(unsupported)}; a case using one is unsupported, or rejected "
+                 "when the runner or the importer stops earlier): " + ", ".join(f"{op} ({per_op[op]['cases']})" for op in unsupported) + ".")
+    reasons = defaultdict(int)
+    for r in results:
+        if r["status"]["interp"] == "rejected":
+            text = re.sub(r"^.*?\): ", "", r["reason"].split(".onnx: ")[-1])
+            text = re.sub(r"'[^']*'", "'…'", text)
+            text = re.sub(r"\[[^\]]*\]|\b\d+\b", "N", text)
+            reasons[text[:110]] += 1
+    lines.append("")
+    lines.append("Most common reasons for rejection (cases):")
+    lines.append("")
+    for text, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:15]:
+        lines.append(f"- {n}: {text}")
     failing = [r for r in results if "fail" in r["status"].values()]
     lines.append("")
     lines.append(f"Failing cases ({len(failing)}), with the first reason:")
@@ -223,6 +238,12 @@ def markdown(results: list[dict]) -> str:
     for r in failing:
         lines.append(f"- `{r['name']}` ({r['suite']}; interp {r['status']['interp']}, jit {r['status']['jit']}): {r['reason'][:300]}")
     return "\n".join(lines) + "\n"
+
+
+def imported_ops(kiln: str) -> set[str]:
+    """The op types `kiln import` converts (`kiln import --list-ops`)."""
+    out = subprocess.run([kiln, "import", "--list-ops"], capture_output=True, text=True, check=True).stdout
+    return {line.strip() for line in out.splitlines() if line.strip()}
 
 
 def main() -> int:
@@ -234,29 +255,34 @@ def main() -> int:
     ap.add_argument("--json", default=".build/onnx-conformance/results.json")
     ap.add_argument("--doc", default="Docs/ONNX.md", help="rewrite the table between the conformance markers (full runs only)")
     ap.add_argument("--match", help="only cases whose name contains this")
+    ap.add_argument("--from-json", help="rewrite the Docs table from an earlier run's results instead of running")
     args = ap.parse_args()
     wanted = None
     if args.cases:
         wanted = {line.strip() for line in open(args.cases) if line.strip() and not line.startswith("#")}
-    cases = load_cases(wanted)
-    if args.match:
-        cases = [c for c in cases if args.match in c.name]
-    root = tempfile.mkdtemp(prefix="kiln-onnx-conformance-")
     start = time.time()
     results = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for r in pool.map(lambda c: run_case(c, os.path.abspath(args.kiln), root), cases):
-            results.append(r)
-            if "fail" in r["status"].values():
-                print(f"FAIL {r['name']}: {r['reason'][:200]}", flush=True)
-    shutil.rmtree(root, ignore_errors=True)
-    elapsed = time.time() - start
+    if args.from_json:
+        results = json.load(open(args.from_json))
+    else:
+        cases = load_cases(wanted)
+        if args.match:
+            cases = [c for c in cases if args.match in c.name]
+        root = tempfile.mkdtemp(prefix="kiln-onnx-conformance-")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for r in pool.map(lambda c: run_case(c, os.path.abspath(args.kiln), root), cases):
+                results.append(r)
+                if "fail" in r["status"].values():
+                    print(f"FAIL {r['name']}: {r['reason'][:200]}", flush=True)
+        shutil.rmtree(root, ignore_errors=True)
+    elapsed = time.time() - start if not args.from_json else sum(r["seconds"] for r in results) / max(args.jobs, 1)
     count = lambda b, s: sum(1 for r in results if r["status"][b] == s)
     print(f"{len(results)} cases in {elapsed:.0f} s: interp {count('interp', 'pass')} pass / {count('interp', 'fail')} fail, "
           f"jit {count('jit', 'pass')} pass / {count('jit', 'fail')} fail, {count('interp', 'unsupported')} unsupported, {count('interp', 'rejected')} rejected")
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(results, f, indent=1)
+    if not args.from_json:
+        os.makedirs(os.path.dirname(args.json), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
     if not args.cases and not args.match and args.doc:
         text = open(args.doc).read()
         begin, end = "<!-- conformance:begin -->", "<!-- conformance:end -->"
@@ -266,7 +292,7 @@ def main() -> int:
             stamp = f"Run: {time.strftime('%Y-%m-%d', time.gmtime())}, onnx {onnx.__version__}, {len(results)} cases, {elapsed:.0f} s on {os.cpu_count()} cores.\n\n"
             tmp = args.doc + ".tmp"
             with open(tmp, "w") as f:
-                f.write(head + begin + "\n" + stamp + markdown(results) + end + tail)
+                f.write(head + begin + "\n" + stamp + markdown(results, imported_ops(args.kiln)) + end + tail)
             os.replace(tmp, args.doc)
     if args.check:
         bad = [r for r in results if any(s != "pass" for s in r["status"].values())]
