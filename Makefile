@@ -1,17 +1,30 @@
 # Kiln: two commands on a fresh Debian 12 machine with the Swift toolchain.
 #   make demo   install what is missing, build in release, run the main demo
-#   make test   install what is missing, build, run every test (Swift Testing + NumPy oracle)
+#   make test   install what is missing, build, run every test (Swift Testing + NumPy oracle +
+#               the training report in headless Chromium)
 SWIFT      ?= swift
-DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev
+# Open MPI for data-parallel training (KilnDistributed links libmpi, so it is needed to build);
+# iproute2 for the two-host network-namespace test.
+# graphviz: `dot` draws the compiled graph in training reports (optional at run time).
+DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev graphviz libopenmpi-dev openmpi-bin iproute2
+# Only the browser test needs a browser.
+BROWSER_DEPS := chromium
 KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps pydeps build release test demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer onnx-venv onnx-torch onnx-conformance onnx-models
+.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
-	@missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(DEB_DEPS)"
+
+browser-deps:
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(BROWSER_DEPS)"
+
+.PHONY: install-missing
+install-missing:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
@@ -28,19 +41,38 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps pydeps
+test: deps browser-deps pydeps
 	$(SWIFT) build
 	$(SWIFT) test
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
 	$(MAKE) onnx-venv
 	$(ONNX_VENV)/bin/python Tests/ONNX/conformance.py --kiln $(KILN_DEBUG) --cases Tests/ONNX/conformance_subset.txt --check
+	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
 	$(MAKE) consumer
+	$(MAKE) test-distributed
+
+# The training report in a real browser: trains LeNet-5 briefly (--limit 2000 --epochs 2),
+# opens the report in headless Chromium, fails on a missing image or a script error, and
+# saves a screenshot in .build/browser-test/report.png (about 45 s).
+test-report: deps browser-deps
+	$(SWIFT) build
+	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
 
 # Examples/FashionClassifier built against a tagged copy of this tree as a versioned
 # dependency (as another package would use Kiln), then run for one short epoch.
 consumer: deps
 	sh Tests/Consumer/run.sh
+
+# Multi-process data parallelism over Open MPI (Tests/Distributed, about 2 minutes): 2 ranks
+# against one process on the doubled batch (MLP, LeNet-5; SGD, Adam; both backends), two
+# "hosts" in network namespaces over TCP (root only; skipped otherwise), and a rank killed
+# or hung mid-training. mpirun runs as root with --oversubscribe (common.sh).
+test-distributed: deps pydeps
+	$(SWIFT) build
+	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/equivalence.sh
+	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/netns.sh
+	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/rank-death.sh
 
 # The main demo: the compiler's views of LeNet-5, then training it on Fashion-MNIST.
 demo: release
@@ -65,6 +97,11 @@ bench: release
 	$(BENCH_VENV)/bin/python Benchmarks/driver.py
 	$(MAKE) onnx-torch
 	$(ONNX_VENV)/bin/python Benchmarks/onnx_bench.py
+
+# Data-parallel LeNet-5 on 1 and 2 ranks, all-reduce latency and bandwidth, and the scaling
+# model; rewrites the measurements section of Docs/DISTRIBUTED.md. Run on a quiet machine.
+bench-distributed: release pydeps
+	$(PYTHON) Benchmarks/distributed.py
 
 # libFuzzer over the .kiln parser and the .npy, .npz, safetensors and IDX readers (Fuzz/), with
 # AddressSanitizer; FUZZ_SECONDS per target. Seeds in Fuzz/Corpus/TARGET; what the fuzzer finds

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "KilnJIT", targets: ["KilnJIT"]),
         .library(name: "KilnData", targets: ["KilnData"]),
         .library(name: "KilnTraining", targets: ["KilnTraining"]),
+        .library(name: "KilnDistributed", targets: ["KilnDistributed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +27,9 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Open MPI (Debian's libopenmpi-dev): its headers live off the default path, and
+        // pkg-config's ompi-c.pc says where, so no unsafeFlags are needed.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
 
         // Pipeline stages; a stage imports only earlier ones (Docs/ARCHITECTURE.md draws the graph).
         .target(name: "KilnSupport"),
@@ -41,11 +45,13 @@ let package = Package(
         .target(name: "KilnData", dependencies: ["KilnIR", "KilnRuntime", "CZlib"]),
         .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "KilnTraining", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnSupport"]),
+        // Data-parallel training over MPI (Docs/DISTRIBUTED.md).
+        .target(name: "KilnDistributed", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining", "KilnSupport", "CMPI"]),
         .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnTraining"]),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnTraining", "KilnSupport", "KilnONNX",
+                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnTraining", "KilnSupport", "KilnDistributed", "KilnONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,6 +62,7 @@ let package = Package(
         .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnTrainingTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
+        .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed", "KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"], exclude: ["Golden"]),
         .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),

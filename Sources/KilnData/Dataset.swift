@@ -8,6 +8,10 @@ public struct Dataset: @unchecked Sendable {
     public private(set) var arrays: [String: Tensor]
     /// The number of examples.
     public let count: Int
+    /// Names of the classes that integer labels index, when the data set knows them
+    /// (Fashion-MNIST does); reports show them instead of class numbers. Kept by subsets
+    /// and splits.
+    public var classNames: [String]?
 
     /// Checks that there is at least one array and that all have the same number of rows.
     public init(_ arrays: [String: Tensor]) throws {
@@ -43,7 +47,9 @@ public struct Dataset: @unchecked Sendable {
 
     /// `subset` for indices known to be in range.
     func rows(_ indices: [Int]) -> Dataset {
-        Dataset(trusted: arrays.mapValues { Self.rows(indices, of: $0) }, count: indices.count)
+        var subset = Dataset(trusted: arrays.mapValues { Self.rows(indices, of: $0) }, count: indices.count)
+        subset.classNames = classNames
+        return subset
     }
 
     static func rows(_ indices: [Int], of array: Tensor) -> Tensor {

@@ -50,6 +50,8 @@ public enum FashionMNIST {
         images.bytes.withUnsafeBufferPointer { pixels in
             for i in 0..<(n * size) { features.floatPointer[i] = Float(pixels[i]) / 255 }
         }
-        return try Dataset([imagesArray: features, labelsArray: labelTensor]).reshaped(imagesArray, exampleShape)
+        var dataset = try Dataset([imagesArray: features, labelsArray: labelTensor])
+        dataset.classNames = classNames
+        return try dataset.reshaped(imagesArray, exampleShape)
     }
 }

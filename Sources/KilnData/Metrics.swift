@@ -37,14 +37,48 @@ public struct ClassificationMetrics: Sendable {
         return p + r == 0 ? 0 : 2 * p * r / (p + r)
     }
 
-    /// A text table: per-class precision, recall, specificity, F1, then the confusion matrix.
+    /// Examples whose true class is `c`.
+    public func support(_ c: Int) -> Int { confusion[c].reduce(0, +) }
+
+    /// Precision, recall and F1 averaged over classes.
+    public struct Average: Sendable, Equatable {
+        public var precision: Double
+        public var recall: Double
+        public var f1: Double
+
+        public init(precision: Double, recall: Double, f1: Double) {
+            self.precision = precision
+            self.recall = recall
+            self.f1 = f1
+        }
+    }
+
+    /// The unweighted mean over classes: every class counts the same, however rare.
+    public var macroAverage: Average { average { _ in 1 } }
+
+    /// The mean over classes weighted by support (true examples per class); weighted recall
+    /// equals accuracy.
+    public var weightedAverage: Average { average { Double(support($0)) } }
+
+    private func average(_ weight: (Int) -> Double) -> Average {
+        let total = (0..<classes).reduce(0.0) { $0 + weight($1) }
+        guard total > 0 else { return Average(precision: 0, recall: 0, f1: 0) }
+        func mean(_ f: (Int) -> Double) -> Double { (0..<classes).reduce(0.0) { $0 + weight($1) * f($1) } / total }
+        return Average(precision: mean(precision), recall: mean(recall), f1: mean(f1))
+    }
+
+    /// A text table: per-class precision, recall, specificity, F1 and support, macro and
+    /// weighted averages, then the confusion matrix.
     public func report(classNames: [String]? = nil) -> String {
         var out = String(format: "accuracy %.4f over %d examples\n", accuracy, total)
-        out += "class                 precision  recall  specificity  f1\n"
+        out += "class                 precision  recall  specificity  f1      support\n"
+        func pad(_ name: String) -> String { name.count >= 20 ? name : name + String(repeating: " ", count: 20 - name.count) }
         for c in 0..<classes {
             let name = classNames.map { c < $0.count ? $0[c] : "\(c)" } ?? "\(c)"
-            let padded = name.count >= 20 ? name : name + String(repeating: " ", count: 20 - name.count)
-            out += padded + String(format: "  %9.4f  %6.4f  %11.4f  %.4f\n", precision(c), recall(c), specificity(c), f1(c))
+            out += pad(name) + String(format: "  %9.4f  %6.4f  %11.4f  %.4f  %7ld\n", precision(c), recall(c), specificity(c), f1(c), support(c))
+        }
+        for (name, a) in [("macro average", macroAverage), ("weighted average", weightedAverage)] {
+            out += pad(name) + String(format: "  %9.4f  %6.4f  %11@  %.4f  %7ld\n", a.precision, a.recall, "", a.f1, total)
         }
         out += "confusion (rows: truth, columns: prediction)\n"
         for row in confusion { out += row.map { String(format: "%5d", $0) }.joined() + "\n" }

@@ -70,3 +70,19 @@ public enum Pictures {
         return svg + "</svg>\n"
     }
 }
+
+extension Pictures {
+    /// A PNG as a `data:` URI, for images embedded in a page (one file to copy, nothing to
+    /// go missing).
+    public static func dataURI(png bytes: [UInt8]) -> String {
+        "data:image/png;base64," + Data(bytes).base64EncodedString()
+    }
+
+    /// Rescales values to [0, 1] by their own minimum and maximum (filters, weights: their
+    /// sign and scale are arbitrary, their pattern is what matters); a constant image is grey.
+    public static func normalized(_ values: [Float]) -> [Float] {
+        let finite = values.filter(\.isFinite)
+        guard let lo = finite.min(), let hi = finite.max(), hi > lo else { return values.map { _ in 0.5 } }
+        return values.map { $0.isFinite ? ($0 - lo) / (hi - lo) : 0.5 }
+    }
+}

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import KilnIR
 import KilnRuntime
+import KilnSupport
 
 /// What generated code calls back into — only the thread pool and error reporting; every op
 /// is compiled. Both are defined in the JIT under fixed names (`kiln_parallel_for`,
@@ -29,9 +30,9 @@ let failEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, Int64, Int64) ->
 
 typealias KernelFunction = @convention(c) (Int64, Int64, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int64, Int64) -> Void
 
-/// Threads used by generated kernels: one per core. OpenBLAS uses the same cores, but never
+/// Threads used by generated kernels: one per core this process may use (`kilnThreadCount`). OpenBLAS uses the same cores, but never
 /// at the same time (GEMMs and loops run one after the other), so nothing is oversubscribed.
-let kernelThreads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+let kernelThreads = kilnThreadCount
 
 /// `void kiln_parallel_for(kernel, extent, buffers, ctx, step, failures)`: contiguous ranges
 /// of the kernel's outer loop, one per core.

@@ -35,6 +35,14 @@ public struct TrainingStep: Pass {
             throw Diagnostic("param '\(param)' is written by the graph's 'update \(param) = \(own.value)' and by the optimizer; "
                              + "declare it 'state' (not trained) or drop the update", at: own.location)
         }
+        return try appendingUpdates(to: withGradients, gradients: gradients)
+    }
+
+    /// Appends the optimiser update of each `(param, gradient)` pair to `graph`: the `lr`
+    /// input, optimiser state and `update` statements. `run` calls it after differentiating;
+    /// data-parallel training (KilnDistributed) calls it on a graph whose gradients are
+    /// inputs, so the update runs after the all-reduce.
+    public func appendingUpdates(to withGradients: Graph, gradients: [(wrt: String, gradient: String)]) throws -> Graph {
         var e = NodeEmitter(withGradients)
         let lrName = e.builder.freeName(Self.learningRateInput)
         try e.builder.addInput(lrName, TensorType(.f32, .scalar))

@@ -1,15 +1,17 @@
 import CBLAS
 import Foundation
 import KilnIR
+import KilnSupport
 
 /// OpenBLAS set-up and the GEMM calls every backend shares.
 public enum BLAS {
-    /// Pins OpenBLAS's thread count to the cores and runs one throw-away 1024³ sgemm.
+    /// Pins OpenBLAS's thread count to the cores this process may use (`kilnThreadCount`) and
+    /// runs one throw-away 1024³ sgemm.
     /// Measured on this machine: in a process that has only run small GEMMs, OpenBLAS keeps
     /// its buffers cold and single-thread sgemm on the MLP's shapes stays up to 3× slower for
     /// the life of the process; one large GEMM at start-up fixes that. Runs once.
     public static let warmUp: Void = {
-        openblas_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
+        openblas_set_num_threads(Int32(kilnThreadCount))
         let n = 1024
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)

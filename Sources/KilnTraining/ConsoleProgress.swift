@@ -11,11 +11,13 @@ public enum ProgressStyle: Sendable, Equatable {
     case silent
 }
 
-/// The progress bar (epoch, step, steps/s, running loss, ETA) and per-epoch lines of `fit`.
+/// The progress bar (epoch, step, steps/s, running loss, ETA of the epoch and of the run) on
+/// a terminal, and one line per epoch, flushed as it is printed (pipes and logs buffer).
 final class ConsoleProgress: TrainingCallback {
     let style: ProgressStyle
     private let bar: Bool
     private var running = 0.0
+    private var lastEpoch = 0
 
     init(style: ProgressStyle) {
         self.style = style
@@ -23,6 +25,7 @@ final class ConsoleProgress: TrainingCallback {
     }
 
     func trainingWillBegin(trainer: Trainer, plan: TrainingPlan) throws {
+        lastEpoch = plan.lastEpoch
         if let from = plan.resumedFrom { print("resumed from \(from) at epoch \(plan.firstEpoch - 1), step \(trainer.stepCount)") }
         for warning in trainer.warnings { FileHandleOutput.standardError.write("warning: \(warning)\n") }
         print("training \(trainer.forward.name): \(plan.trainCount) train, \(plan.validationCount) validation, \(plan.testCount) test; batch \(trainer.batchSize), \(trainer.optimizer), backend \(trainer.backend.rawValue); feeds \(plan.feeds)")
@@ -34,9 +37,11 @@ final class ConsoleProgress: TrainingCallback {
         let width = 30, filled = batches > 0 ? width * batch / batches : width
         let rate = Double(batch) / Swift.max(seconds, 1e-9)
         let eta = Double(batches - batch) / Swift.max(rate, 1e-9)
-        FileHandleOutput.standardError.write(String(format: "\repoch %d [%@] %d/%d  %.1f steps/s  loss %.4f  ETA %@",
-                                                    epoch, String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled),
-                                                    batch, batches, rate, running, Self.duration(eta)))
+        let later = Double(Swift.max(lastEpoch - epoch, 0) * batches) / Swift.max(rate, 1e-9)
+        let total = lastEpoch > epoch ? " (run \(Self.duration(eta + later)))" : ""
+        FileHandleOutput.standardError.write(String(format: "\repoch %ld/%ld [%@] %ld/%ld  %.1f steps/s  loss %.4f  ETA %@%@\u{1B}[K",
+                                                    epoch, lastEpoch, String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled),
+                                                    batch, batches, rate, running, Self.duration(eta), total))
     }
 
     func epochDidEnd(_ r: EpochRecord, trainer: Trainer) throws {
@@ -49,11 +54,13 @@ final class ConsoleProgress: TrainingCallback {
         if !classifier, let l = r.testLoss { parts.append(String(format: "test loss %.4f", l)) }
         parts.append(String(format: "%.1f s (%.1f steps/s)", r.seconds, Double(r.steps) / Swift.max(r.seconds, 1e-9)))
         print(parts.joined(separator: ", "))
+        fflush(stdout)
     }
 
     func trainingDidEnd(_ history: TrainingHistory, trainer: Trainer) throws {
         guard let restored = history.restoredEpoch, let best = history.epochs.first(where: { $0.epoch == restored }) else { return }
         print(String(format: "early stop: no better validation loss; restored epoch %d (validation loss %.4f)", restored, best.validationLoss ?? .nan))
+        fflush(stdout)
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -36,7 +36,7 @@ extension Trainer {
     /// after every epoch, a checkpoint after every epoch (atomic; never from non-finite
     /// params), early stopping that restores and saves the best epoch, and `callbacks`.
     /// `progress` prints a progress bar and one line per epoch (`.automatic`: the bar only on
-    /// a terminal); `report` writes the HTML report there at the end.
+    /// a terminal); `report` writes the HTML report there, rewritten after every epoch (`ReportWriter`).
     ///
     /// A NaN or infinite loss stops training with an error naming the epoch and batch; with
     /// `checkNumerics` the step is replayed op by op to name the first non-finite value.

@@ -35,7 +35,11 @@ public final class GANTrainer {
         learningRate = Float(optimizer.learningRate)
         guard let input = forward.inputs.first(where: { $0.type.dtype == .f32 }) else { throw Diagnostic("the GAN graph needs a real-image input") }
         featureInput = input
+        sampleOutput = forward.output(withRole: .sample) ?? "fake"
     }
+
+    /// The generator output kept in `lastFake`: the one declared `as sample`, else `fake`.
+    public let sampleOutput: String
 
     public var batchSize: Int { featureInput.type.shape.dims.first ?? 1 }
 
@@ -48,7 +52,7 @@ public final class GANTrainer {
         let d = try discriminator.run(inputs: feeds, state: &state, step: 2 * stepCount)
         let g = try generator.run(inputs: feeds, state: &state, step: 2 * stepCount + 1)
         stepCount += 1
-        lastFake = g["fake"]
+        lastFake = g[sampleOutput]
         return (d["d_loss"]?.floats.first ?? .nan, g["g_loss"]?.floats.first ?? .nan)
     }
 

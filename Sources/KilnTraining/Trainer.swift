@@ -24,7 +24,9 @@ public final class Trainer {
     /// Params and optimiser state, by name.
     public var state: [String: Tensor]
     public var learningRate: Float
-    public internal(set) var stepCount = 0
+    /// Steps taken; settable so a data-parallel trainer (KilnDistributed) that runs its own
+    /// step graphs keeps the count checkpoints and dropout seeds read.
+    public var stepCount = 0
     /// The largest step count a checkpoint may carry (2^53).
     public static let maximumSteps = 1 << 53
     /// What the trainer had to guess (an output role found by name, not declared).

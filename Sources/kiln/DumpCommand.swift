@@ -22,8 +22,12 @@ struct Dump: ParsableCommand {
     @Flag(help: "Print the loop IR of every kernel the code generator makes (after simplify, fuse and plan-memory).")
     var loops = false
 
+    @Option(parsing: .unconditional, help: "With --train: print the data-parallel step for N ranks instead (gradient graph, the all-reduce cut, update graph).")
+    var dataParallel: Int?
+
     func run() throws {
         try reportingErrors {
+            if let ranks = dataParallel { return try dumpDataParallel(ranks: ranks) }
             var g = try pipeline.run(try transform.apply(try graph.load()))
             if loops {
                 if !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }

@@ -13,7 +13,12 @@ extension Train {
         let gan = try GANTrainer(graph: g, optimizer: try Optimizer.parse(optimizer), backend: kind, seed: seed)
         let data = try loadData().train
         print("training GAN \(g.name) on \(self.data): \(data.count) examples, batch \(gan.batchSize), backend \(backend)")
-        var curves: [(Double, Double)] = []
+        var report = GANReport(graphName: g.name, summary: "GAN, \(optimizer), batch \(gan.batchSize), backend \(backend), \(data.count) training examples.",
+                               lastEpoch: epochs, sampleOutput: gan.sampleOutput)
+        if let directory = self.report {
+            try AtomicFile.makeDirectory(directory)
+            try report.write(to: directory, finished: false)
+        }
         for epoch in 1...epochs {
             let start = monotonicSeconds()
             var d = 0.0, gl = 0.0
@@ -27,19 +32,14 @@ extension Train {
                 gl += Double(gLoss)
             }
             let n = Double(Swift.max(batches.count, 1))
-            curves.append((d / n, gl / n))
             print(String(format: "epoch %d: discriminator loss %.4f, generator loss %.4f, %.1f s", epoch, d / n, gl / n, monotonicSeconds() - start))
+            fflush(stdout)
+            guard let directory = self.report else { continue }
+            // Rewritten after every epoch, so an open page follows the run.
+            try report.record(epoch: epoch, discriminator: d / n, generator: gl / n, fake: gan.lastFake)
+            try report.write(to: directory, finished: epoch == epochs)
         }
-        guard let report else { return }
-        try AtomicFile.makeDirectory(report)
-        try AtomicFile.write(Pictures.lineChart(title: "GAN losses per epoch", series: [("discriminator", curves.map(\.0)), ("generator", curves.map(\.1))])
-            , to: "\(report)/loss.svg")
-        if let fake = gan.lastFake {
-            let images = (0..<Swift.min(32, gan.batchSize)).map { Array(UnsafeBufferPointer(start: fake.floatPointer + $0 * 784, count: 784)) }
-            try AtomicFile.write(try Pictures.grid(images, side: 28, columns: 8), to: "\(report)/samples.png")
-        }
-        let html = "<!doctype html><html><body style=\"font-family:sans-serif\"><h1>\(g.name)</h1><img src=\"loss.svg\"><h2>Generated samples</h2><img src=\"samples.png\" style=\"image-rendering:pixelated;width:600px\"></body></html>\n"
-        try AtomicFile.write(html, to: "\(report)/index.html")
+        guard let report = self.report else { return }
         print("report written to \(report)/index.html")
     }
 }

@@ -75,7 +75,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Standardise pixels with the training set's mean and standard deviation (instead of [0, 1]).")
     var standardize = false
 
-    @Option(help: "Write training curves (SVG), samples (PNG), metrics and index.html into this directory.")
+    @Option(help: "Write an HTML training report into this directory (index.html: curves, class metrics and pictures, the compiled graph), rewritten after every epoch while training runs.")
     var report: String?
 
     @Option(parsing: .unconditional, help: "Early stopping: stop after this many epochs (1-1000000) without a better validation loss, keeping and saving the best params.")
@@ -83,6 +83,12 @@ struct Train: ParsableCommand {
 
     @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
+
+    @Flag(help: "Data-parallel training under mpirun (Docs/DISTRIBUTED.md): each rank trains on its shard of every global batch (--batch per rank × ranks), gradients are all-reduced over Open MPI; rank 0 prints and writes checkpoints and the report.")
+    var distributed = false
+
+    @Option(parsing: .unconditional, help: "With --distributed: the largest all-reduce bucket, in KiB (default 1024).")
+    var bucketKb: Int = 1024
 
     static let maximumEpochs = 1_000_000
     static let maximumBatch = 65_536
@@ -116,7 +122,8 @@ struct Train: ParsableCommand {
                               ("--memory-budget", { _ = try budget() })] as [(String, () throws -> Void)] {
             do { try check() } catch let d as Diagnostic { throw ValidationError("\(flag): \(d.message)") }
         }
-        if let checkpoint {
+        // Only rank 0 reads and writes the checkpoint; other hosts need not have the file.
+        if let checkpoint, !(distributed && Self.isNonRootRank) {
             let exists = FileManager.default.fileExists(atPath: checkpoint)
             if resume && !exists { throw ValidationError("--resume: checkpoint '\(checkpoint)' does not exist (drop --resume to start from scratch)") }
             if exists && !resume && !overwrite {
@@ -135,6 +142,7 @@ struct Train: ParsableCommand {
         try reportingErrors {
             guard let kind = BackendKind(rawValue: backend) else { throw CLIError("unknown backend '\(backend)' (interp or jit)") }
             let g = try graph.load()
+            if distributed { return try trainDistributed(g, kind: kind) }
             if g.outputs.contains("d_loss") && g.outputs.contains("g_loss") {
                 try trainGAN(g, kind: kind)
                 return

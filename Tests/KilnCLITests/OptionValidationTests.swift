@@ -27,7 +27,7 @@ struct OptionValidationTests {
         (["--optimizer", "adam:eps=nan"], "--optimizer: optimizer option eps=nan is out of range: expected a finite number > 0"),
         (["--optimizer", "adam:weight_decay=nan"], "--optimizer: optimizer option weight_decay=nan is out of range: expected a finite number >= 0"),
         (["--optimizer", "adam:weight_decay=-5"], "--optimizer: optimizer option weight_decay=-5 is out of range: expected a finite number >= 0"),
-        (["--optimizer", "sgd:momentum=0.5"], "--optimizer: sgd has no option 'momentum' (it takes lr, weight_decay, wd)"),
+        (["--optimizer", "sgd:momentum=0.5"], "--optimizer: sgd has no option 'momentum' (it takes lr, weight_decay, wd, l1)"),
         (["--optimizer", "adam:beta1=1"], "--optimizer: optimizer option beta1=1 is out of range: expected a number in [0, 1)"),
         (["--schedule", "step:foo=1"], "--schedule: schedule step has no option 'foo' (it takes every, gamma)"),
         (["--schedule", "step:every=nan"], "--schedule: schedule option every=nan is out of range: expected an integer in 1...1000000"),

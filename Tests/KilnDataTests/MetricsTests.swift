@@ -37,4 +37,33 @@ struct MetricsTests {
         #expect(curve.auc == 0.75)
         #expect(curve.points.first! == (0, 0) && curve.points.last! == (1, 1))
     }
+
+    /// The three-class matrix above, by hand (rows truth, columns prediction):
+    ///   [[1, 0, 0], [0, 2, 1], [1, 0, 2]]; supports 1, 3, 3.
+    ///   class 0: precision 1/2, recall 1,   F1 2/3
+    ///   class 1: precision 1,   recall 2/3, F1 4/5
+    ///   class 2: precision 2/3, recall 2/3, F1 2/3
+    @Test("macro and weighted averages of precision, recall and F1 by hand")
+    func averages() {
+        let m = ClassificationMetrics(predictions: [0, 1, 2, 2, 1, 0, 2], labels: [0, 1, 2, 1, 1, 2, 2], classes: 3)
+        #expect((0..<3).map(m.support) == [1, 3, 3])
+        func close(_ a: Double, _ b: Double) -> Bool { Swift.abs(a - b) < 1e-12 }
+        let macro = m.macroAverage, weighted = m.weightedAverage
+        #expect(close(macro.precision, 13.0 / 18))   // (1/2 + 1 + 2/3) / 3
+        #expect(close(macro.recall, 7.0 / 9))        // (1 + 2/3 + 2/3) / 3
+        #expect(close(macro.f1, 32.0 / 45))          // (2/3 + 4/5 + 2/3) / 3
+        #expect(close(weighted.precision, 11.0 / 14)) // (1·1/2 + 3·1 + 3·2/3) / 7
+        #expect(close(weighted.recall, 5.0 / 7))      // = accuracy
+        #expect(close(weighted.recall, m.accuracy))
+        #expect(close(weighted.f1, 76.0 / 105))       // (1·2/3 + 3·4/5 + 3·2/3) / 7
+        let text = m.report(classNames: ["ant", "bee", "cat"])
+        #expect(text.contains("macro average") && text.contains("weighted average") && text.contains("bee"))
+    }
+
+    @Test("averages of an empty matrix are zero, not NaN")
+    func emptyAverages() {
+        let m = ClassificationMetrics(predictions: [], labels: [], classes: 2)
+        #expect(m.macroAverage == ClassificationMetrics.Average(precision: 0, recall: 0, f1: 0))
+        #expect(m.weightedAverage == ClassificationMetrics.Average(precision: 0, recall: 0, f1: 0))
+    }
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# A rank that dies or hangs must not leave the others waiting forever, and the last checkpoint
+# must stay intact (rank 0 writes it atomically: a temporary file, then rename).
+#  1. kill -9 rank 1 mid-training: Open MPI's launcher sees the death and ends the job; mpirun
+#     exits non-zero, naming the rank and the signal.
+#  2. SIGSTOP rank 1 (a hung peer the launcher cannot see die): rank 0's watchdog ends it after
+#     KILN_MPI_TIMEOUT seconds with a message naming the blocked MPI call.
+# Both: the checkpoint then parses, holds finite params, and `kiln train --resume` continues from it.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+"$PYTHON" "$HERE/checkpoints.py" make-data "$work/toy.npz" 512 1
+
+# The PID of the kiln process that is MPI rank $2 under mpirun PID $1.
+rank_pid() {
+    local deadline=$((SECONDS + 60))
+    while [ $SECONDS -lt $deadline ]; do
+        for p in $(pgrep -f "$KILN train" || true); do
+            if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then echo "$p"; return 0; fi
+        done
+        sleep 0.2
+    done
+    return 1
+}
+
+scenario() {
+    local name=$1 signal=$2 expect=$3
+    local ckpt="$work/$name.safetensors" log="$work/$name.log"
+    KILN_MPI_TIMEOUT=8 "${MPIRUN[@]}" -x KILN_MPI_TIMEOUT -np 2 "$KILN" train Graphs/mlp.kiln --distributed --data "$work/toy.npz" \
+        --batch 32 --validation 0 --optimizer sgd:lr=0.05 --epochs 100000 --checkpoint "$ckpt" > "$log" 2>&1 &
+    local launcher=$!
+    pids+=("$launcher")
+    # Wait for the first checkpoint, then strike rank 1 mid-epoch.
+    local deadline=$((SECONDS + 120))
+    until [ -f "$ckpt" ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+    [ -f "$ckpt" ] || { echo "FAIL [$name]: no checkpoint after 120 s"; cat "$log"; exit 1; }
+    local victim; victim=$(rank_pid "$launcher" 1) || { echo "FAIL [$name]: rank 1 not found"; exit 1; }
+    pids+=("$victim")
+    sleep 0.5
+    kill "-$signal" "$victim"
+    local start=$SECONDS status=0
+    # The job must end on its own well within 60 s (watchdog 8 s + launcher teardown).
+    local waited=0
+    while kill -0 "$launcher" 2>/dev/null && [ $waited -lt 60 ]; do sleep 1; waited=$((waited + 1)); done
+    if kill -0 "$launcher" 2>/dev/null; then echo "FAIL [$name]: job still running 60 s after SIG$signal to rank 1"; cat "$log"; exit 1; fi
+    wait "$launcher" || status=$?
+    [ "$status" -ne 0 ] || { echo "FAIL [$name]: mpirun exited 0 after SIG$signal to rank 1"; cat "$log"; exit 1; }
+    grep -qE "$expect" "$log" || { echo "FAIL [$name]: no clear error (expected /$expect/)"; cat "$log"; exit 1; }
+    echo "ok [$name]: job ended $((SECONDS - start)) s after SIG$signal to rank 1, exit $status; message: $(grep -m1 -oE "$expect.{0,100}" "$log")"
+    "$PYTHON" "$HERE/checkpoints.py" check "$ckpt"
+    "$KILN" train Graphs/mlp.kiln --data "$work/toy.npz" --batch 64 --validation 0 --optimizer sgd:lr=0.05 --epochs 1 \
+        --checkpoint "$ckpt" --resume > "$work/$name.resume.log" 2>&1 || { echo "FAIL [$name]: resume failed"; cat "$work/$name.resume.log"; exit 1; }
+    echo "ok [$name]: resumed from the checkpoint: $(grep -m1 '^epoch' "$work/$name.resume.log")"
+}
+
+scenario killed KILL "exited on signal 9|rank 1"
+scenario hung STOP "has not completed after"
+echo "rank death: ok"
