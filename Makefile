@@ -13,7 +13,7 @@ KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed
+.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -46,6 +46,8 @@ test: deps browser-deps pydeps
 	$(SWIFT) test
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
+	$(MAKE) onnx-venv
+	$(ONNX_VENV)/bin/python Tests/ONNX/conformance.py --kiln $(KILN_DEBUG) --cases Tests/ONNX/conformance_subset.txt --check
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
 	$(MAKE) consumer
 	$(MAKE) test-distributed
@@ -93,6 +95,8 @@ bench: release
 	@[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import jax, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q jax numpy
 	$(BENCH_VENV)/bin/python Benchmarks/driver.py
+	$(MAKE) onnx-torch
+	$(ONNX_VENV)/bin/python Benchmarks/onnx_bench.py
 
 # Data-parallel LeNet-5 on 1 and 2 ranks, all-reduce latency and bandwidth, and the scaling
 # model; rewrites the measurements section of Docs/DISTRIBUTED.md. Run on a quiet machine.
@@ -136,3 +140,24 @@ fuzz-diff: deps
 test-sanitize: deps pydeps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --scratch-path .build-asan --sanitize=address
 	$(SWIFT) test --scratch-path .build-tsan --sanitize=thread
+
+# ONNX (Docs/ONNX.md): a venv with onnx and onnxruntime (and, for the PyTorch exports, torch
+# and torchvision from PyPI) under .build.
+ONNX_VENV := .build/onnx-venv
+onnx-venv:
+	@[ -x $(ONNX_VENV)/bin/python ] || $(PYTHON) -m venv $(ONNX_VENV)
+	@$(ONNX_VENV)/bin/python -c "import onnx, onnxruntime, numpy" 2>/dev/null || $(ONNX_VENV)/bin/pip install -q onnx onnxruntime numpy
+
+onnx-torch: onnx-venv
+	@$(ONNX_VENV)/bin/python -c "import torch, torchvision" 2>/dev/null || $(ONNX_VENV)/bin/pip install -q torch torchvision
+
+# ONNX's backend test cases (node, pytorch-converted, pytorch-operator, simple, light models)
+# through kiln import + kiln run on both backends; rewrites the table in Docs/ONNX.md.
+onnx-conformance: release onnx-venv
+	$(ONNX_VENV)/bin/python Tests/ONNX/conformance.py --kiln $(KILN)
+
+# PyTorch exports (MLP, LeNet-5, ResNet-18, MobileNetV2, transformer) against onnxruntime, and
+# one epoch of fine-tuning the imported LeNet-5 on Fashion-MNIST.
+onnx-models: release onnx-torch
+	$(ONNX_VENV)/bin/python Tests/ONNX/models.py --kiln $(KILN)
+	$(ONNX_VENV)/bin/python Tests/ONNX/finetune.py --kiln $(KILN)

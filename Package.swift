@@ -20,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries: Debian's OpenBLAS and LLVM 14 (installed by the Makefile).
@@ -42,6 +43,7 @@ let package = Package(
         // versioned dependency of another package.
         .target(name: "KilnJIT", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCodegen", "KilnSupport", "CLLVM", "CBLAS"]),
         .target(name: "KilnData", dependencies: ["KilnIR", "KilnRuntime", "CZlib"]),
+        .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "KilnTraining", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnSupport"]),
         // Data-parallel training over MPI (Docs/DISTRIBUTED.md).
         .target(name: "KilnDistributed", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining", "KilnSupport", "CMPI"]),
@@ -49,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnTraining", "KilnSupport", "KilnDistributed",
+                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnTraining", "KilnSupport", "KilnDistributed", "KilnONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed", "KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"], exclude: ["Golden"]),
+        .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),
         .testTarget(name: "KilnCodegenTests", dependencies: ["KilnCodegen", "KilnIR", "KilnPasses"], resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v5]

@@ -143,7 +143,12 @@ extension ElementwiseLowering {
     static func lowerIndexed(_ b: inout KernelBuilder, shape: Shape, body: [Node], operands: [String],
                              results: [String], types: [String: TensorType]) -> [Stmt] {
         var buffers: [String: Int] = [:]
-        for operand in operands where b.constants[operand] == nil { buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar)) }
+        // An index map (pad, slice, …) loads its operand at a mapped position, so it needs the
+        // operand's buffer even when the operand is a known constant (a padded constant tensor).
+        let mapped = Set(body.filter { $0.op.fusionRole == .indexMap }.compactMap(\.operands.first))
+        for operand in operands where b.constants[operand] == nil || mapped.contains(operand) {
+            buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar))
+        }
         let resultBuffers = results.map { b.buffer($0, types[$0] ?? TensorType(.f32, shape)) }
         let fused = FusedBody(nodes: body, shape: shape, types: types, buffers: buffers)
         return b.forEachElement(of: shape) { b, index, flat in

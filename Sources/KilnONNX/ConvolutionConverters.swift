@@ -1,0 +1,237 @@
+import KilnIR
+
+/// `Conv`, `MaxPool`, `AveragePool` (1-d and 2-d) on Kiln's `conv2d` and poolings, which take
+/// symmetric padding, no dilation and no groups: asymmetric padding becomes a `pad`, a dilated
+/// filter is spread with zeros (in the graph, so it stays one trainable param), grouped
+/// convolutions are one convolution per group, and depthwise ones a sum of shifted products.
+enum ConvolutionConverters {
+    static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
+        t["Conv"] = { ctx in try ctx.define(0, try conv(ctx)) }
+        t["MaxPool"] = { ctx in
+            guard !ctx.wantsOutput(1) else { throw ConversionError("the Indices output is not supported") }
+            try ctx.define(0, try pool(ctx, max: true))
+        }
+        t["AveragePool"] = { ctx in try ctx.define(0, try pool(ctx, max: false)) }
+        t["ConvTranspose"] = { ctx in try ctx.define(0, try convTranspose(ctx)) }
+    }
+
+    /// The transposed convolution is the input gradient of a convolution whose filter is W
+    /// ([C_in, C_out/group, kh, kw] read as OIHW): `conv2d_grad_input` at the unpadded size
+    /// (output_padding added at the end), then the pads cropped.
+    static func convTranspose(_ ctx: ImportContext) throws -> String {
+        let (x, restore) = try as2D(ctx, try ctx.operand(0))
+        let (w, _) = try as2D(ctx, try ctx.operand(1))
+        let xd = try ctx.dims(x), wd = try ctx.dims(w)
+        let spatial = Array(try ctx.shape(0).dropFirst(2))
+        let kernel = try ctx.attributes.ints("kernel_shape") ?? Array(try ctx.shape(1).dropFirst(2))
+        guard !ctx.attributes.has("output_shape") else { throw ConversionError("output_shape is not supported (give pads)") }
+        let a = ctx.attributes
+        guard a.string("auto_pad", "NOTSET") == "NOTSET" || a.string("auto_pad", "NOTSET") == "VALID" else { throw ConversionError("auto_pad SAME is not supported") }
+        let n = spatial.count
+        let strides = try a.ints("strides") ?? Array(repeating: 1, count: n)
+        guard try (a.ints("dilations") ?? Array(repeating: 1, count: n)).allSatisfy({ $0 == 1 }) else { throw ConversionError("dilations are not supported") }
+        let pads = try a.ints("pads") ?? Array(repeating: 0, count: 2 * n)
+        let extra = try a.ints("output_padding") ?? Array(repeating: 0, count: n)
+        guard strides.count == n, pads.count == 2 * n, extra.count == n, kernel.count == n else { throw ConversionError("strides, pads and output_padding must match the \(n) spatial axes") }
+        func widen(_ v: [Int], _ fill: Int) -> [Int] { n == 2 ? v : [fill] + v }
+        let (s, k, pb, pe, op) = (widen(strides, 1), widen(kernel, 1), widen(Array(pads[..<n]), 0), widen(Array(pads[n...]), 0), widen(extra, 0))
+        let groups = try a.int("group", 1)
+        guard groups > 0, xd[1] % groups == 0, wd[0] == xd[1] else { throw ConversionError("group \(groups) does not fit input \(xd) and weights \(wd)") }
+        var full: [Int] = [], out: [Int] = []
+        for i in 0..<2 {
+            let extent: Int = (xd[2 + i] - 1) * s[i] + k[i] + op[i]
+            full.append(extent)
+            out.append(extent - pb[i] - pe[i])
+        }
+        guard out.allSatisfy({ $0 > 0 }) else { throw ConversionError("the output would be empty") }
+        let (cg, og) = (xd[1] / groups, wd[1])
+        var parts: [String] = []
+        for g in 0..<groups {
+            let xs = groups == 1 ? x : try ctx.emit(.slice, [x], [("begin", .ints([0, g * cg, 0, 0])), ("end", .ints([xd[0], (g + 1) * cg, xd[2], xd[3]]))])
+            let ws = groups == 1 ? w : try ctx.emit(.slice, [w], [("begin", .ints([g * cg, 0, 0, 0])), ("end", .ints([(g + 1) * cg, og, wd[2], wd[3]]))])
+            parts.append(try ctx.emit(.conv2d_grad_input, [xs, ws], [("shape", .ints([xd[0], og] + full)), ("stride", .ints(s))]))
+        }
+        var y = parts.count == 1 ? parts[0] : try ctx.emit(.concat, parts, [("axis", .int(1))])
+        if pb != [0, 0] || pe != [0, 0] {
+            y = try ctx.emit(.slice, [y], [("begin", .ints([0, 0] + pb)), ("end", .ints([xd[0], og * groups] + zip(pb, out).map { $0 + $1 }))])
+        }
+        if ctx.hasInput(2) {
+            y = try ctx.emit(.add, [y, try ctx.emit(.reshape, [try ctx.operand(2)], [("shape", .ints([1, og * groups, 1, 1]))])])
+        }
+        return try restore(y)
+    }
+
+    /// The input as 4-d NCHW (a 1-d input gets height 1) and a function restoring the rank.
+    static func as2D(_ ctx: ImportContext, _ x: String) throws -> (String, (String) throws -> String) {
+        let dims = try ctx.dims(x)
+        switch dims.count {
+        case 4: return (x, { $0 })
+        case 3:
+            let x4 = try ctx.emit(.reshape, [x], [("shape", .ints([dims[0], dims[1], 1, dims[2]]))])
+            return (x4, { y in let d = try ctx.dims(y); return try ctx.emit(.reshape, [y], [("shape", .ints([d[0], d[1], d[3]]))]) })
+        default: throw ConversionError("only 1-d and 2-d inputs (rank 3 or 4) are supported, got rank \(dims.count)")
+        }
+    }
+
+    static func conv(_ ctx: ImportContext) throws -> String {
+        let (x, restore) = try as2D(ctx, try ctx.operand(0))
+        var (w, _) = try as2D(ctx, try ctx.operand(1))
+        let xd = try ctx.dims(x), wd = try ctx.dims(w)
+        let spatial = Array(try ctx.shape(0).dropFirst(2))
+        let kernel = try ctx.attributes.ints("kernel_shape") ?? Array(try ctx.shape(1).dropFirst(2))
+        let win = try WindowAttributes(ctx, spatial: spatial, kernel: kernel)
+        let groups = try ctx.attributes.int("group", 1)
+        let (channels, outputs) = (xd[1], wd[0])
+        guard groups > 0, channels % groups == 0, outputs % groups == 0, wd[1] == channels / groups else {
+            throw ConversionError("group \(groups) does not fit input \(xd) and filter \(wd)")
+        }
+        var y: String
+        if groups > 1 && groups == channels && wd[1] == 1 {
+            y = try depthwise(ctx, x, w, win)
+        } else {
+            if win.dilations != [1, 1] { w = try dilate(ctx, w, win.dilations) }
+            var input = x, padding = win.begin
+            if !win.isSymmetric {
+                input = try ctx.emit(.pad, [x], [("before", .ints([0, 0] + win.begin)), ("after", .ints([0, 0] + win.end))])
+                padding = [0, 0]
+            }
+            let attrs: [(String, AttrValue)] = [("stride", .ints(win.strides)), ("padding", .ints(padding))]
+            if groups == 1 {
+                y = try ctx.emit(.conv2d, [input, w], attrs)
+            } else {
+                let id = try ctx.dims(input), fd = try ctx.dims(w)
+                let (cg, og) = (channels / groups, outputs / groups)
+                var parts: [String] = []
+                for g in 0..<groups {
+                    let xs = try ctx.emit(.slice, [input], [("begin", .ints([0, g * cg, 0, 0])), ("end", .ints([id[0], (g + 1) * cg, id[2], id[3]]))])
+                    let ws = try ctx.emit(.slice, [w], [("begin", .ints([g * og, 0, 0, 0])), ("end", .ints([(g + 1) * og, fd[1], fd[2], fd[3]]))])
+                    parts.append(try ctx.emit(.conv2d, [xs, ws], attrs))
+                }
+                y = try ctx.emit(.concat, parts, [("axis", .int(1))])
+            }
+        }
+        if ctx.hasInput(2) {
+            y = try ctx.emit(.add, [y, try ctx.emit(.reshape, [try ctx.operand(2)], [("shape", .ints([1, outputs, 1, 1]))])])
+        }
+        return try restore(y)
+    }
+
+    /// A filter [O, I, kh, kw] with d−1 zeros between taps: [O, I, kh, 1, kw, 1] padded after
+    /// the unit axes, reshaped, and the trailing zeros sliced off.
+    static func dilate(_ ctx: ImportContext, _ w: String, _ d: [Int]) throws -> String {
+        let s = try ctx.dims(w)
+        let spread = try ctx.emit(.reshape, [w], [("shape", .ints([s[0], s[1], s[2], 1, s[3], 1]))])
+        let padded = try ctx.emit(.pad, [spread], [("before", .ints([0, 0, 0, 0, 0, 0])), ("after", .ints([0, 0, 0, d[0] - 1, 0, d[1] - 1]))])
+        let flat = try ctx.emit(.reshape, [padded], [("shape", .ints([s[0], s[1], s[2] * d[0], s[3] * d[1]]))])
+        return try ctx.emit(.slice, [flat], [("begin", .ints([0, 0, 0, 0])), ("end", .ints([s[0], s[1], (s[2] - 1) * d[0] + 1, (s[3] - 1) * d[1] + 1]))])
+    }
+
+    /// Depthwise convolution (one input channel per group, multiplier m = O / C): the sum over
+    /// filter taps of the shifted, strided input times that tap's per-channel weight.
+    static func depthwise(_ ctx: ImportContext, _ x: String, _ w: String, _ win: WindowAttributes) throws -> String {
+        let xd = try ctx.dims(x), wd = try ctx.dims(w)
+        let (n, c, o) = (xd[0], xd[1], wd[0])
+        var input = x
+        if win.begin != [0, 0] || win.end != [0, 0] {
+            input = try ctx.emit(.pad, [x], [("before", .ints([0, 0] + win.begin)), ("after", .ints([0, 0] + win.end))])
+        }
+        if o != c {
+            let pd = try ctx.dims(input), m = o / c
+            let expanded = try ctx.emit(.broadcast_to, [try ctx.emit(.reshape, [input], [("shape", .ints([n, c, 1, pd[2], pd[3]]))])], [("shape", .ints([n, c, m, pd[2], pd[3]]))])
+            input = try ctx.emit(.reshape, [expanded], [("shape", .ints([n, o, pd[2], pd[3]]))])
+        }
+        let pd = try ctx.dims(input)
+        let out = win.output([xd[2], xd[3]])
+        let (sh, sw) = (win.strides[0], win.strides[1])
+        // With strides, view the input as [N, O, H/sh, sh, W/sw, sw] (padded to multiples) so that
+        // every tap is a plain slice.
+        var strided = input
+        if sh > 1 || sw > 1 {
+            let (hp, wp) = ((pd[2] + sh - 1) / sh * sh, (pd[3] + sw - 1) / sw * sw)
+            if hp != pd[2] || wp != pd[3] {
+                strided = try ctx.emit(.pad, [input], [("before", .ints([0, 0, 0, 0])), ("after", .ints([0, 0, hp - pd[2], wp - pd[3]]))])
+            }
+            strided = try ctx.emit(.reshape, [strided], [("shape", .ints([n, o, hp / sh, sh, wp / sw, sw]))])
+        }
+        var sum: String?
+        for i in 0..<wd[2] {
+            for j in 0..<wd[3] {
+                let (di, dj) = (i * win.dilations[0], j * win.dilations[1])
+                let window: String
+                if sh == 1 && sw == 1 {
+                    window = try ctx.emit(.slice, [strided], [("begin", .ints([0, 0, di, dj])), ("end", .ints([n, o, di + out[0], dj + out[1]]))])
+                } else {
+                    let b = [0, 0, di / sh, di % sh, dj / sw, dj % sw]
+                    let e = [n, o, di / sh + out[0], di % sh + 1, dj / sw + out[1], dj % sw + 1]
+                    let s = try ctx.emit(.slice, [strided], [("begin", .ints(b)), ("end", .ints(e))])
+                    window = try ctx.emit(.reshape, [s], [("shape", .ints([n, o, out[0], out[1]]))])
+                }
+                let tap = try ctx.emit(.slice, [w], [("begin", .ints([0, 0, i, j])), ("end", .ints([o, 1, i + 1, j + 1]))])
+                let weight = try ctx.emit(.reshape, [tap], [("shape", .ints([1, o, 1, 1]))])
+                let product = try ctx.emit(.mul, [window, weight])
+                sum = try sum.map { try ctx.emit(.add, [$0, product]) } ?? product
+            }
+        }
+        guard let sum else { throw ConversionError("the filter is empty") }
+        return sum
+    }
+
+    static func pool(_ ctx: ImportContext, max isMax: Bool) throws -> String {
+        var source = try ctx.operand(0)
+        // Kiln pools f32; integer maxima (uint8 images) are exact in f32 below 2^24.
+        let integer = try ctx.kilnType(source).dtype == .i32
+        if integer {
+            guard isMax else { throw ConversionError("average pooling of integers is not supported") }
+            source = try ctx.emit(.cast, [source], [("dtype", .dtype(.f32))])
+        }
+        let (x, restoreRank) = try as2D(ctx, source)
+        let restore: (String) throws -> String = { y in
+            let r = try restoreRank(y)
+            return integer ? try ctx.emit(.cast, [r], [("dtype", .dtype(.i32))]) : r
+        }
+        let xd = try ctx.dims(x)
+        guard let kernel = try ctx.attributes.ints("kernel_shape") else { throw ConversionError("kernel_shape is missing") }
+        let spatial = Array(try ctx.shape(0).dropFirst(2))
+        let win = try WindowAttributes(ctx, spatial: spatial, kernel: kernel, ceilMode: try ctx.attributes.int("ceil_mode", 0) != 0)
+        guard win.dilations == [1, 1] else { throw ConversionError("dilations \(win.dilations) are not supported for pooling") }
+        let hw = [xd[2], xd[3]]
+        if isMax {
+            if win.isSymmetric, win.begin[0] < win.kernel[0], win.begin[1] < win.kernel[1] {
+                return try restore(try ctx.emit(.max_pool2d, [x], [("window", .ints(win.kernel)), ("stride", .ints(win.strides)), ("padding", .ints(win.begin))]))
+            }
+            // Asymmetric: pad, and let the padding lose every comparison (−∞ where the mask is 0).
+            let padded = try ctx.emit(.pad, [x], [("before", .ints([0, 0] + win.begin)), ("after", .ints([0, 0] + win.end))])
+            let inside = try ctx.emit(.pad, [try ctx.constantNode(1, shape: [1, 1] + hw)], [("before", .ints([0, 0] + win.begin)), ("after", .ints([0, 0] + win.end))])
+            let masked = try ctx.emit(.select, [inside, padded, try ctx.constantNode(-Double.infinity)])
+            return try restore(try ctx.emit(.max_pool2d, [masked], [("window", .ints(win.kernel)), ("stride", .ints(win.strides))]))
+        }
+        // Average: Kiln divides by the full window; ONNX by the window's positions inside the
+        // input (count_include_pad=0) or inside input and declared pads (=1), never counting the
+        // extension ceil_mode adds. A per-position factor corrects the mean where they differ.
+        let declared = try WindowAttributes(ctx, spatial: spatial, kernel: kernel, ceilMode: false)
+        let includePad = try ctx.attributes.int("count_include_pad", 0) != 0
+        var input = x
+        if win.begin != [0, 0] || win.end != [0, 0] {
+            input = try ctx.emit(.pad, [x], [("before", .ints([0, 0] + win.begin)), ("after", .ints([0, 0] + win.end))])
+        }
+        var y = try ctx.emit(.avg_pool2d, [input], [("window", .ints(win.kernel)), ("stride", .ints(win.strides))])
+        let out = win.output(hw), area = Double(win.kernel[0] * win.kernel[1])
+        var factors: [Double] = []
+        for oh in 0..<out[0] {
+            for ow in 0..<out[1] {
+                var count = 1
+                for (axis, o) in [oh, ow].enumerated() {
+                    let start = o * win.strides[axis] - win.begin[axis]
+                    let (lo, hi) = includePad ? (-declared.begin[axis], hw[axis] + declared.end[axis]) : (0, hw[axis])
+                    count *= max(0, min(start + win.kernel[axis], hi) - max(start, lo))
+                }
+                factors.append(count > 0 ? area / Double(count) : 0)
+            }
+        }
+        if factors.contains(where: { $0 != 1 }) {
+            let factor = try ctx.stateTensor("pool_factor", ConstantTensor(shape: [1, 1] + out, values: factors, isInteger: false))
+            y = try ctx.emit(.mul, [y, factor])
+        }
+        return try restore(y)
+    }
+}

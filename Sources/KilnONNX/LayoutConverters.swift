@@ -1,0 +1,205 @@
+import KilnIR
+
+/// Reshaping, transposing, joining and indexing ops. Index lists known at import time become
+/// `slice`s when contiguous, else a `gather` over a state index vector.
+enum LayoutConverters {
+    static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
+        for name in ["Reshape", "Flatten", "Squeeze", "Unsqueeze"] {
+            t[name] = { ctx in
+                let dims = try LayoutRules.outputShape(ctx, name, inputShape: try ctx.shape(0))
+                try ctx.define(0, try ctx.emit(.reshape, [try ctx.operand(0)], [("shape", .ints(dims))]))
+            }
+        }
+        t["Transpose"] = { ctx in
+            let rank = try ctx.rank(0)
+            let perm = try ctx.attributes.ints("perm") ?? Array((0..<rank).reversed())
+            try ctx.define(0, try ctx.emit(.transpose, [try ctx.operand(0)], [("perm", .ints(perm))]))
+        }
+        t["Concat"] = { ctx in
+            let operands = try (0..<ctx.inputCount).filter { ctx.hasInput($0) }.map { try ctx.operand($0) }
+            let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: try ctx.rank(0))
+            try ctx.define(0, try ctx.emit(.concat, operands, [("axis", .int(axis))]))
+        }
+        t["Slice"] = { ctx in
+            let plan = try SliceRules.plan(ctx, shape: try ctx.shape(0))
+            try ctx.define(0, try take(ctx, try ctx.operand(0), plan))
+        }
+        t["Split"] = { ctx in
+            let dims = try ctx.shape(0), x = try ctx.operand(0)
+            let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: dims.count)
+            var sizes: [Int]
+            if let given = try ctx.attributes.ints("split") { sizes = given }
+            else if ctx.hasInput(1) { sizes = try ctx.requiredConstant(1, "split").integers("split") }
+            else {
+                let parts = try ctx.attributes.int("num_outputs", ctx.node.output.count)
+                guard parts > 0 else { throw ConversionError("num_outputs must be positive") }
+                let chunk = (dims[axis] + parts - 1) / parts
+                sizes = (0..<parts).map { min(chunk, dims[axis] - $0 * chunk) }
+            }
+            if sizes.contains(0) { throw ConversionError("split sizes \(sizes) make an empty output, which Kiln cannot represent") }
+            guard sizes.reduce(0, +) == dims[axis], sizes.allSatisfy({ $0 > 0 }), sizes.count == ctx.node.output.count else {
+                throw ConversionError("split sizes \(sizes) do not divide axis \(axis) of \(dims) into \(ctx.node.output.count) non-empty parts")
+            }
+            var begin = 0
+            for (i, size) in sizes.enumerated() {
+                var b = Array(repeating: 0, count: dims.count), e = dims
+                b[axis] = begin; e[axis] = begin + size
+                begin += size
+                try ctx.define(i, try ctx.emit(.slice, [x], [("begin", .ints(b)), ("end", .ints(e))]))
+            }
+        }
+        t["Gather"] = { ctx in
+            let dims = try ctx.shape(0), x = try ctx.operand(0)
+            let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: dims.count)
+            if let indices = ctx.constant(1) {
+                let n = dims[axis]
+                let list = try indices.integers("indices").map { i -> Int in
+                    let j = i < 0 ? i + n : i
+                    guard j >= 0, j < n else { throw ConversionError("index \(i) is out of range for axis \(axis) of size \(n)") }
+                    return j
+                }
+                var plan = SlicePlan(indices: dims.map { Array(0..<$0) })
+                plan.indices[axis] = list
+                let taken = try take(ctx, x, plan)
+                let shape = Array(dims[..<axis]) + indices.shape + Array(dims[(axis + 1)...])
+                try ctx.define(0, try ctx.emit(.reshape, [taken], [("shape", .ints(shape))]))
+                return
+            }
+            // Run-time indices: Kiln's gather takes rows (axis 0); other axes go to the front and back.
+            var indices = try ctx.operand(1)
+            if try ctx.kilnType(indices).dtype != .i32 { throw ConversionError("indices must be integers") }
+            let indexShape = try ctx.dims(indices)
+            // ONNX counts negative indices from the end; Kiln's gather takes them in [0, n).
+            let n = try ctx.constantNode(Double(dims[axis]), dtype: .i32)
+            let negative = try ctx.emit(.less, [indices, try ctx.constantNode(0, dtype: .i32)])
+            indices = try ctx.emit(.add, [indices, try ctx.emit(.mul, [negative, n])])
+            if indexShape.isEmpty { indices = try ctx.emit(.reshape, [indices], [("shape", .ints([1]))]) }
+            let front = axis == 0 ? x : try ctx.emit(.transpose, [x], [("perm", .ints([axis] + (0..<dims.count).filter { $0 != axis }))])
+            var y = try ctx.emit(.gather, [front, indices])
+            let q = max(indexShape.count, 1)
+            if axis != 0 {
+                // y: [indices…, the other axes in order]; move the index axes to position `axis`.
+                let rest = dims.count - 1
+                let perm = Array(q..<(q + axis)) + Array(0..<q) + Array((q + axis)..<(q + rest))
+                y = try ctx.emit(.transpose, [y], [("perm", .ints(perm))])
+            }
+            let shape = Array(dims[..<axis]) + indexShape + Array(dims[(axis + 1)...])
+            if try ctx.dims(y) != shape { y = try ctx.emit(.reshape, [y], [("shape", .ints(shape))]) }
+            try ctx.define(0, y)
+        }
+        t["GatherElements"] = { ctx in
+            // out[…, i, …] = data[…, indices[…, i, …], …] along `axis`: with the axis moved last,
+            // a one-hot of each index selects its element from the data row, summed away.
+            let dims = try ctx.shape(0), indexDims = try ctx.shape(1), rank = dims.count
+            let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: rank)
+            guard indexDims.count == rank else { throw ConversionError("indices must have the rank of data") }
+            var data = try ctx.operand(0), indices = try ctx.operand(1)
+            if try ctx.kilnType(indices).dtype != .i32 { throw ConversionError("indices must be integers") }
+            let n = try ctx.constantNode(Double(dims[axis]), dtype: .i32)
+            indices = try ctx.emit(.add, [indices, try ctx.emit(.mul, [try ctx.emit(.less, [indices, try ctx.constantNode(0, dtype: .i32)]), n])])
+            var sliceEnd = indexDims
+            sliceEnd[axis] = dims[axis]
+            if sliceEnd != dims { data = try ctx.emit(.slice, [data], [("begin", .ints(Array(repeating: 0, count: rank))), ("end", .ints(sliceEnd))]) }
+            var perm = Array(0..<rank)
+            perm.remove(at: axis); perm.append(axis)
+            let moved = axis == rank - 1
+            let dataLast = moved ? data : try ctx.emit(.transpose, [data], [("perm", .ints(perm))])
+            let indexLast = moved ? indices : try ctx.emit(.transpose, [indices], [("perm", .ints(perm))])
+            let rows = try ctx.dims(dataLast)
+            let hot = try ctx.emit(.one_hot, [indexLast], [("depth", .int(dims[axis]))])
+            let spread = try ctx.emit(.reshape, [dataLast], [("shape", .ints(Array(rows.dropLast()) + [1, dims[axis]]))])
+            let zero = try ctx.constantNode(0, dtype: try ctx.kilnType(data).dtype)
+            let picked = try ctx.emit(.select, [hot, spread, zero])
+            var y = try ctx.emit(.reduce_sum, [picked], [("axes", .ints([rank]))])
+            if !moved {
+                var inverse = Array(repeating: 0, count: rank)
+                for (i, p) in perm.enumerated() { inverse[p] = i }
+                y = try ctx.emit(.transpose, [y], [("perm", .ints(inverse))])
+            }
+            try ctx.define(0, y)
+        }
+        t["Expand"] = { ctx in
+            let dims = try ctx.shape(0)
+            let target = try broadcastShape(dims, try ctx.requiredConstant(1, "shape").integers("shape"))
+            let x = try ctx.operand(0)
+            try ctx.define(0, target == dims ? try ctx.emit(.reshape, [x], [("shape", .ints(dims))]) : try ctx.emit(.broadcast_to, [x], [("shape", .ints(target))]))
+        }
+        t["Trilu"] = { ctx in
+            // Shapes are static, so the kept triangle is a constant 0/1 mask over the last two axes.
+            let dims = try ctx.shape(0), x = try ctx.operand(0)
+            guard dims.count >= 2 else { throw ConversionError("input must have rank 2 or more") }
+            let k = ctx.hasInput(1) ? try ctx.requiredConstant(1, "k").clampedIntegers("k")[0] : 0
+            let upper = try ctx.attributes.int("upper", 1) != 0
+            let (rows, cols) = (dims[dims.count - 2], dims[dims.count - 1])
+            var mask: [Double] = []
+            for i in 0..<rows { for j in 0..<cols { mask.append((upper ? j - i >= k : j - i <= k) ? 1 : 0) } }
+            let dtype = try ctx.kilnType(x).dtype
+            let m = try ctx.stateTensor("trilu_mask", ConstantTensor(shape: [rows, cols], values: mask, isInteger: dtype == .i32))
+            try ctx.define(0, try ctx.emit(.select, [m, x, try ctx.constantNode(0, dtype: dtype)]))
+        }
+        t["Tile"] = { ctx in
+            let dims = try ctx.shape(0), repeats = try ctx.requiredConstant(1, "repeats").integers("repeats")
+            guard repeats.count == dims.count, repeats.allSatisfy({ $0 > 0 }) else { throw ConversionError("repeats \(repeats) must be positive, one per axis of \(dims)") }
+            // [d0, d1] → [1, d0, 1, d1] → broadcast [r0, d0, r1, d1] → [r0·d0, r1·d1].
+            let spread = dims.flatMap { [1, $0] }, target = zip(repeats, dims).flatMap { [$0, $1] }
+            let x = try ctx.emit(.reshape, [try ctx.operand(0)], [("shape", .ints(spread))])
+            let b = try ctx.emit(.broadcast_to, [x], [("shape", .ints(target))])
+            try ctx.define(0, try ctx.emit(.reshape, [b], [("shape", .ints(zip(repeats, dims).map { $0 * $1 }))]))
+        }
+        t["Pad"] = { ctx in
+            let dims = try ctx.shape(0), x = try ctx.operand(0)
+            guard ctx.attributes.string("mode", "constant") == "constant" else { throw ConversionError("mode '\(ctx.attributes.string("mode", ""))' is not supported (constant only)") }
+            var pads = try ctx.attributes.ints("pads") ?? (try ctx.requiredConstant(1, "pads").integers("pads"))
+            var value = try ctx.attributes.float("value", 0)
+            if ctx.hasInput(2) { value = try ctx.requiredConstant(2, "constant_value").scalar("constant_value") }
+            if ctx.hasInput(3) {
+                let axes = try ctx.requiredConstant(3, "axes").integers("axes").map { try ctx.axis($0, rank: dims.count) }
+                var full = Array(repeating: 0, count: 2 * dims.count)
+                for (k, a) in axes.enumerated() { full[a] = pads[k]; full[dims.count + a] = pads[axes.count + k] }
+                pads = full
+            }
+            guard pads.count == 2 * dims.count else { throw ConversionError("pads needs \(2 * dims.count) entries, has \(pads.count)") }
+            guard pads.allSatisfy({ $0 >= 0 }) else { throw ConversionError("negative pads (cropping) are not supported") }
+            try ctx.define(0, try pad(ctx, x, before: Array(pads[..<dims.count]), after: Array(pads[dims.count...]), value: value))
+        }
+    }
+
+    /// Zero padding, then `value` added where the padding is (a constant mask) when non-zero.
+    static func pad(_ ctx: ImportContext, _ x: String, before: [Int], after: [Int], value: Double) throws -> String {
+        let dims = try ctx.dims(x)
+        let padded = try ctx.emit(.pad, [x], [("before", .ints(before)), ("after", .ints(after))])
+        guard value != 0 else { return padded }
+        // mask: 1 inside the original box, 0 in the padding → value·(1 − mask) fills the border.
+        let ones = try ctx.emit(.pad, [try ctx.constantNode(1, shape: dims, dtype: try ctx.kilnType(x).dtype)], [("before", .ints(before)), ("after", .ints(after))])
+        let border = try ctx.emit(.sub, [try ctx.constantNode(1, dtype: try ctx.kilnType(x).dtype), ones])
+        return try ctx.emit(.add, [padded, try ctx.emit(.mul, [border, try ctx.constantNode(value, dtype: try ctx.kilnType(x).dtype)])])
+    }
+
+    /// The elements of `x` at the index lists of `plan`: one `slice` when every list is a
+    /// contiguous run, else per axis a slice or a `gather` over a state index vector.
+    static func take(_ ctx: ImportContext, _ x: String, _ plan: SlicePlan) throws -> String {
+        let dims = try ctx.dims(x)
+        if plan.isContiguous {
+            let begin = plan.indices.map { $0[0] }, end = plan.indices.map { $0[$0.count - 1] + 1 }
+            if begin == Array(repeating: 0, count: dims.count) && end == dims { return try ctx.emit(.reshape, [x], [("shape", .ints(dims))]) }
+            return try ctx.emit(.slice, [x], [("begin", .ints(begin)), ("end", .ints(end))])
+        }
+        var y = x
+        for (axis, list) in plan.indices.enumerated() where list != Array(0..<dims[axis]) {
+            var single = SlicePlan(indices: try ctx.dims(y).map { Array(0..<$0) })
+            single.indices[axis] = list
+            if single.isContiguous { y = try take(ctx, y, single); continue }
+            let current = try ctx.dims(y)
+            let perm = [axis] + (0..<current.count).filter { $0 != axis }
+            let front = axis == 0 ? y : try ctx.emit(.transpose, [y], [("perm", .ints(perm))])
+            let index = try ctx.stateTensor("indices", ConstantTensor(integers: list))
+            y = try ctx.emit(.gather, [front, index])
+            if axis != 0 {
+                var inverse = Array(repeating: 0, count: perm.count)
+                for (i, p) in perm.enumerated() { inverse[p] = i }
+                y = try ctx.emit(.transpose, [y], [("perm", .ints(inverse))])
+            }
+        }
+        return y
+    }
+}

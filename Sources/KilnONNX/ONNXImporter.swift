@@ -1,0 +1,196 @@
+import Foundation
+import KilnIR
+import KilnRuntime
+import SwiftProtobuf
+
+/// What `kiln import` needs beyond the model: sizes for its dynamic dimensions.
+public struct ONNXImportOptions: Sendable {
+    /// Full shapes of graph inputs by their ONNX names (`--shape x=1x3x224x224`).
+    public var shapes: [String: [Int]]
+    /// The Kiln graph's name (default: the ONNX graph's name).
+    public var graphName: String?
+
+    public init(shapes: [String: [Int]] = [:], graphName: String? = nil) {
+        self.shapes = shapes
+        self.graphName = graphName
+    }
+}
+
+/// An imported model: the Kiln graph and the values of its params and state.
+public struct ONNXImportResult: @unchecked Sendable {
+    public var graph: Graph
+    /// Initializers (params, trainable) and import-time constants (state), by Kiln name.
+    public var tensors: [String: Tensor]
+    /// The default-domain opset the model declares.
+    public var opset: Int
+    /// Graph inputs and outputs in ONNX order: (ONNX name, Kiln name).
+    public var inputs: [(onnx: String, kiln: String)]
+    public var outputs: [(onnx: String, kiln: String)]
+}
+
+/// ONNX `ModelProto` → Kiln IR. Static shapes are Kiln's contract: every dimension of every
+/// graph input must be known (from the model or from `ONNXImportOptions.shapes`), and every
+/// shape-computing subgraph (`Shape`, `Gather`, `Concat`, … feeding a `Reshape`) is folded at
+/// import time.
+public enum ONNXImporter {
+    /// The opsets the converters are written against: 13 (where `Squeeze`, `ReduceSum`, `Split`
+    /// and `Slice` take their axes as inputs) to 28, ONNX 1.23's current one. Older models (6–12) are read
+    /// too — each converter also accepts the older attribute forms (legacy `broadcast`/`axis`,
+    /// attribute axes and shapes) — but are not the contract.
+    public static let supportedOpsets = 13...28
+    public static let oldestReadableOpset = 6
+    /// The ONNX op types the importer converts (including those only folded at import time).
+    public static var supportedOps: [String] { OpConverters.supportedOps }
+
+    /// The largest model file read (2 GiB: protobuf's own limit).
+    public static let maximumBytes = Int(Int32.max)
+
+    /// Reads and imports the model at `path`.
+    public static func importModel(path: String, options: ONNXImportOptions = ONNXImportOptions()) throws -> ONNXImportResult {
+        let bytes = try AtomicFile.read(path, limit: maximumBytes)
+        return try importModel(bytes: bytes, source: path, options: options)
+    }
+
+    /// Imports serialized `ModelProto` bytes; `source` (a file name) starts every error message.
+    public static func importModel(bytes: [UInt8], source: String, options: ONNXImportOptions = ONNXImportOptions()) throws -> ONNXImportResult {
+        let model: Onnx_ModelProto
+        do {
+            model = try Onnx_ModelProto(serializedBytes: bytes)
+        } catch {
+            throw ONNXError("\(source): not a valid ONNX model (protobuf decoding failed: \(error)); the file may be truncated or not ONNX")
+        }
+        guard model.hasGraph, !model.graph.node.isEmpty || !model.graph.output.isEmpty else {
+            throw ONNXError("\(source): the model has no graph (is this an ONNX file?)")
+        }
+        let opset = model.opsetImport.first(where: { $0.domain.isEmpty || $0.domain == "ai.onnx" }).map { Int($0.version) } ?? 1
+        guard opset >= oldestReadableOpset, opset <= supportedOpsets.upperBound else {
+            throw ONNXError("\(source): opset \(opset) is not supported (Kiln reads opsets \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound))")
+        }
+        let name = options.graphName ?? ValueNames.sanitize(model.graph.name.isEmpty ? "model" : model.graph.name)
+        let ctx = ImportContext(graphName: name, opset: opset)
+        ctx.consumed = Set(model.graph.node.flatMap(\.input) + model.graph.output.map(\.name))
+        do {
+            let inputs = try declareInputs(model.graph, ctx, options: options, source: source)
+            for (index, node) in model.graph.node.enumerated() {
+                try convertNode(node, index: index, ctx, source: source)
+            }
+            let outputs = try declareOutputs(model.graph, ctx)
+            var graph = ctx.builder.graph
+            graph.sourceFile = source
+            return ONNXImportResult(graph: graph, tensors: ctx.tensors, opset: opset, inputs: inputs, outputs: outputs)
+        } catch let error as ConversionError {
+            throw ONNXError("\(source): \(error.message)")
+        }
+    }
+
+    private static func declareInputs(_ g: Onnx_GraphProto, _ ctx: ImportContext, options: ONNXImportOptions, source: String) throws -> [(onnx: String, kiln: String)] {
+        var initialized: Set<String> = []
+        for t in g.initializer {
+            let c = try ConstantTensor(proto: t, what: "initializer '\(t.name)'")
+            guard c.count > 0 else { throw ConversionError("initializer '\(t.name)' is empty (shape \(c.shape)), which Kiln cannot represent") }
+            ctx.values[t.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, isInitializer: true)
+            initialized.insert(t.name)
+        }
+        let known = Set(g.input.map(\.name))
+        for name in options.shapes.keys where !known.contains(name) {
+            throw ConversionError("--shape \(name): the model has no input '\(name)' (inputs: \(g.input.filter { !initialized.contains($0.name) }.map(\.name).joined(separator: ", ")))")
+        }
+        var declared: [(onnx: String, kiln: String)] = []
+        // An input that is also an initializer (IR < 4 listed weights as inputs) is a weight.
+        for input in g.input where !initialized.contains(input.name) {
+            guard case .tensorType(let tensorType)? = input.type.value else {
+                throw ConversionError("input '\(input.name)' is not a tensor (sequences, maps and optionals are not supported)")
+            }
+            guard let dtype = ONNXDataType.kilnType(tensorType.elemType) else {
+                throw ConversionError("input '\(input.name)' has element type \(ONNXDataType.name(tensorType.elemType)); Kiln supports float and integer inputs")
+            }
+            var dims: [Int] = []
+            if let given = options.shapes[input.name] {
+                if tensorType.hasShape, tensorType.shape.dim.count != given.count {
+                    throw ConversionError("--shape \(input.name): the model gives the input rank \(tensorType.shape.dim.count), not \(given.count)")
+                }
+                for (axis, d) in tensorType.shape.dim.enumerated() {
+                    if case .dimValue(let v)? = d.value, v > 0, Int(v) != given[axis] {
+                        throw ConversionError("--shape \(input.name): dimension \(axis) is \(v) in the model, not \(given[axis])")
+                    }
+                }
+                dims = given
+            } else {
+                guard tensorType.hasShape else {
+                    throw ConversionError("input '\(input.name)' has no shape in the model: give it with --shape \(input.name)=D0xD1x…")
+                }
+                for (axis, d) in tensorType.shape.dim.enumerated() {
+                    switch d.value {
+                    case .dimValue(let v)? where v > 0: dims.append(Int(v))
+                    case .dimParam(let p)? where !p.isEmpty:
+                        throw ConversionError("input '\(input.name)' dimension \(axis) ('\(p)') is unknown: give the full shape with --shape \(input.name)=\(shapeHint(tensorType))")
+                    default:
+                        throw ConversionError("input '\(input.name)' dimension \(axis) is unknown: give the full shape with --shape \(input.name)=\(shapeHint(tensorType))")
+                    }
+                }
+            }
+            guard dims.allSatisfy({ $0 > 0 }) else { throw ConversionError("input '\(input.name)' has an empty dimension \(dims); Kiln needs every dimension > 0") }
+            let kiln = ctx.names.kilnName(for: input.name)
+            try ctx.builder.addInput(kiln, TensorType(dtype, dims))
+            ctx.values[input.name] = ImportedValue(type: TensorType(dtype, dims), kilnName: kiln)
+            declared.append((input.name, kiln))
+        }
+        return declared
+    }
+
+    private static func shapeHint(_ t: Onnx_TypeProto.Tensor) -> String {
+        t.shape.dim.map { d -> String in
+            if case .dimValue(let v)? = d.value, v > 0 { return String(v) }
+            if case .dimParam(let p)? = d.value, !p.isEmpty { return "<\(p)>" }
+            return "?"
+        }.joined(separator: "x")
+    }
+
+    private static func convertNode(_ node: Onnx_NodeProto, index: Int, _ ctx: ImportContext, source: String) throws {
+        let label = node.name.isEmpty ? "#\(index)" : "'\(node.name)'"
+        let domain = node.domain.isEmpty ? "" : " (domain \(node.domain))"
+        func located(_ message: String) -> ONNXError {
+            ONNXError("\(source): node \(label) (\(node.opType)\(domain), opset \(ctx.opset)): \(message)")
+        }
+        guard node.domain.isEmpty || node.domain == "ai.onnx" else {
+            throw located("unsupported op: Kiln imports only the default ONNX domain")
+        }
+        ctx.begin(node)
+        do {
+            if try ConstantFolder.fold(ctx, node.opType) { return }
+            guard let convert = OpConverters.table[node.opType] else {
+                throw located("unsupported op '\(node.opType)'")
+            }
+            try convert(ctx)
+        } catch let error as ConversionError {
+            throw located(error.message)
+        } catch let error as Diagnostic {
+            throw located(error.message)
+        } catch let error as TypeError {
+            throw located(error.message)
+        }
+        for (i, output) in node.output.enumerated() where !output.isEmpty && ctx.values[output] == nil && ctx.consumed.contains(output) {
+            throw located("output \(i) ('\(output)') is not supported")
+        }
+    }
+
+    private static func declareOutputs(_ g: Onnx_GraphProto, _ ctx: ImportContext) throws -> [(onnx: String, kiln: String)] {
+        var declared: [(onnx: String, kiln: String)] = []
+        for output in g.output {
+            guard ctx.values[output.name] != nil else { throw ConversionError("graph output '\(output.name)' is never computed") }
+            var kiln = try ctx.materialize(output.name, role: nil)
+            let wanted = ctx.names.kilnName(for: output.name)
+            // Each output gets its own name and value (an output may be an input, a param or
+            // another output's value: Identity).
+            if kiln != wanted || ctx.builder.isOutput(kiln) || ctx.builder.graph.inputs.contains(where: { $0.name == kiln })
+                || ctx.builder.graph.params.contains(where: { $0.name == kiln }) {
+                let t = try ctx.kilnType(kiln)
+                let copy = try ctx.builder.add(.reshape, [kiln], [("shape", .ints(t.shape.dims))], name: ctx.builder.isDefined(wanted) ? nil : wanted)
+                kiln = copy
+            }
+            try ctx.builder.addOutput(kiln)
+            declared.append((output.name, kiln))
+        }
+        return declared
+    }
+}

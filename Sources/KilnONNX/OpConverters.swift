@@ -1,0 +1,21 @@
+/// The converter of every ONNX op Kiln imports, by op type. Each family registers its ops in
+/// its own file; an op type not in the table is reported as unsupported, naming node and opset.
+enum OpConverters {
+    static let table: [String: (ImportContext) throws -> Void] = {
+        var t: [String: (ImportContext) throws -> Void] = [:]
+        ElementwiseConverters.register(&t)
+        MatmulConverters.register(&t)
+        ConvolutionConverters.register(&t)
+        NormalizationConverters.register(&t)
+        ReductionConverters.register(&t)
+        LayoutConverters.register(&t)
+        LossConverters.register(&t)
+        RoundingConverters.register(&t)
+        return t
+    }()
+
+    /// Op types the importer handles (folded-only ops included), for documentation and the runner.
+    static var supportedOps: [String] {
+        (Array(table.keys) + ["Constant", "Shape", "Size", "ConstantOfShape", "Range"]).sorted()
+    }
+}

@@ -1,0 +1,77 @@
+import KilnIR
+
+/// `ReduceMean/Sum/Max/Min/Prod`-family ops (axes as an attribute, or an input from opset 13
+/// for ReduceSum and 18 for the others), `ArgMax`, and the global poolings.
+enum ReductionConverters {
+    static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
+        for name in ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp"] {
+            t[name] = { ctx in try ctx.define(0, try reduce(ctx, name)) }
+        }
+        for name in ["ArgMax", "ArgMin"] {
+          t[name] = { ctx in
+            var x = try ctx.operand(0)
+            let dims = try ctx.shape(0)
+            // The first minimum is the first maximum of −x (ties map to ties exactly).
+            if name == "ArgMin" { x = try ctx.emit(.neg, [x]) }
+            guard try ctx.attributes.int("select_last_index", 0) == 0 else { throw ConversionError("select_last_index=1 is not supported") }
+            let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: dims.count)
+            var y = try ctx.emit(.argmax, [x], [("axis", .int(axis))])
+            if try ctx.attributes.int("keepdims", 1) != 0 {
+                var kept = dims
+                kept[axis] = 1
+                y = try ctx.emit(.reshape, [y], [("shape", .ints(kept))])
+            }
+            try ctx.define(0, y)
+          }
+        }
+        t["Hardmax"] = { ctx in
+            // One-hot of the first maximum along `axis` (last axis moved there and back).
+            let x = try ctx.operand(0), dims = try ctx.shape(0)
+            let axis = try ctx.axis(try ctx.attributes.int("axis", -1), rank: dims.count)
+            guard ctx.opset >= 13 else { throw ConversionError("Hardmax before opset 13 (flattening semantics) is not supported") }
+            var perm = Array(0..<dims.count)
+            perm.remove(at: axis); perm.append(axis)
+            let last = axis == dims.count - 1 ? x : try ctx.emit(.transpose, [x], [("perm", .ints(perm))])
+            var y = try ctx.emit(.one_hot, [try ctx.emit(.argmax, [last], [("axis", .int(dims.count - 1))])], [("depth", .int(dims[axis]))])
+            if axis != dims.count - 1 {
+                var inverse = Array(repeating: 0, count: perm.count)
+                for (i, p) in perm.enumerated() { inverse[p] = i }
+                y = try ctx.emit(.transpose, [y], [("perm", .ints(inverse))])
+            }
+            try ctx.define(0, y)
+        }
+        for (name, op) in [("GlobalAveragePool", OpKind.reduce_mean), ("GlobalMaxPool", .reduce_max)] {
+            t[name] = { ctx in
+                let rank = try ctx.rank(0)
+                guard rank >= 3 else { throw ConversionError("input must have rank 3 or more, got \(try ctx.type(0))") }
+                try ctx.define(0, try ctx.emit(op, [try ctx.operand(0)], [("axes", .ints(Array(2..<rank))), ("keep_dims", .bool(true))]))
+            }
+        }
+    }
+
+    private static func reduce(_ ctx: ImportContext, _ name: String) throws -> String {
+        let x = try ctx.operand(0), rank = try ctx.rank(0)
+        let keep = try ctx.attributes.int("keepdims", 1) != 0
+        let given = try LayoutRules.axes(ctx, input: 1) ?? []
+        let noop = try ctx.attributes.int("noop_with_empty_axes", 0) != 0
+        if given.isEmpty && (noop || rank == 0) {
+            return try ctx.emit(.reshape, [x], [("shape", .ints(try ctx.dims(x)))])
+        }
+        let axes = given.isEmpty ? Array(0..<rank) : try given.map { try ctx.axis($0, rank: rank) }.sorted()
+        let attrs: [(String, AttrValue)] = [("axes", .ints(axes)), ("keep_dims", .bool(keep))]
+        switch name {
+        case "ReduceMean": return try ctx.emit(.reduce_mean, [x], attrs)
+        case "ReduceSum": return try ctx.emit(.reduce_sum, [x], attrs)
+        case "ReduceMax": return try ctx.emit(.reduce_max, [x], attrs)
+        case "ReduceMin": return try ctx.emit(.neg, [try ctx.emit(.reduce_max, [try ctx.emit(.neg, [x])], attrs)])
+        case "ReduceSumSquare": return try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)
+        case "ReduceL1": return try ctx.emit(.reduce_sum, [try ctx.emit(.abs, [x])], attrs)
+        case "ReduceL2": return try ctx.emit(.sqrt, [try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)])
+        default:  // ReduceLogSumExp, stably: m + log Σ e^(x − m)
+            let m = try ctx.emit(.reduce_max, [x], [("axes", .ints(axes)), ("keep_dims", .bool(true))])
+            let s = try ctx.emit(.reduce_sum, [try ctx.emit(.exp, [try ctx.emit(.sub, [x, m])])], attrs)
+            let mk = keep ? m : try ctx.emit(.reshape, [m], [("shape", .ints(try ctx.dims(s)))])
+            return try ctx.emit(.add, [try ctx.emit(.log, [s]), mk])
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import KilnIR
+import KilnONNX
+import KilnPasses
+import KilnRuntime
+
+/// `kiln import MODEL.onnx`: an ONNX model as a `.kiln` graph plus a safetensors checkpoint of
+/// its initializers (the params) and import-time constants (state), for `--params`.
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import an ONNX model: write OUT.kiln and its weights as OUT.safetensors.",
+        discussion: """
+            Dynamic dimensions must be fixed with --shape NAME=D0xD1x… (Kiln's shapes are static). \
+            Initializers become params (trainable); run the graph with --params OUT.safetensors.
+            """)
+
+    @Argument(help: "The .onnx model.")
+    var model: String = ""
+
+    @Flag(help: "List the ONNX op types Kiln imports, one per line, and exit.")
+    var listOps = false
+
+    @Option(name: .shortAndLong, help: "The .kiln file to write (default: the model's name with .kiln); the weights go beside it as .safetensors.")
+    var output: String?
+
+    @Option(name: .customLong("shape"), help: "An input's full shape: NAME=1x3x224x224 (repeatable).")
+    var shapes: [String] = []
+
+    func validate() throws {
+        if !listOps && model.isEmpty { throw ValidationError("missing the .onnx model to import") }
+    }
+
+    func run() throws {
+        if listOps {
+            for op in ONNXImporter.supportedOps { print(op) }
+            return
+        }
+        try reportingErrors {
+            var given: [String: [Int]] = [:]
+            for item in shapes {
+                guard let eq = item.lastIndex(of: "="), eq != item.startIndex else { throw CLIError("--shape '\(item)': expected NAME=D0xD1x…") }
+                let name = String(item[..<eq]), text = item[item.index(after: eq)...]
+                let dims = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+                guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    throw CLIError("--shape \(name): '\(text)' is not a list of positive sizes like 1x3x224x224")
+                }
+                given[name] = dims.compactMap { $0 }
+            }
+            let outPath = output ?? (URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent + ".kiln")
+            let imported: ONNXImportResult
+            do {
+                imported = try ONNXImporter.importModel(path: model, options: ONNXImportOptions(shapes: given))
+            } catch let error as ONNXError {
+                throw CLIError(error.message)
+            }
+            // The graph must check like any .kiln file: verify and type it before writing.
+            try Verifier().verify(imported.graph)
+            let typed = try ShapeInference().run(imported.graph)
+            let weights = URL(fileURLWithPath: outPath).deletingPathExtension().path + ".safetensors"
+            var header = "# imported from \(URL(fileURLWithPath: model).lastPathComponent) (ONNX opset \(imported.opset)) by kiln import\n"
+            header += "# params and state: \(URL(fileURLWithPath: weights).lastPathComponent) (kiln run … --params)\n"
+            header += "# inputs: " + imported.inputs.map { "\($0.onnx) → \($0.kiln)" }.joined(separator: ", ") + "\n"
+            header += "# outputs: " + imported.outputs.map { "\($0.onnx) → \($0.kiln)" }.joined(separator: ", ") + "\n"
+            if !imported.tensors.isEmpty {
+                try SafetensorsFormat.write(imported.tensors, metadata: ["source": URL(fileURLWithPath: model).lastPathComponent], to: weights)
+            }
+            try AtomicFile.write(header + Printer().print(typed), to: outPath)
+            let count = imported.tensors.values.reduce(0) { $0 + $1.elementCount }
+            print("\(outPath): \(typed.nodes.count) nodes, \(typed.params.count) params/state (\(count) values\(imported.tensors.isEmpty ? "" : " in \(weights)"))")
+        }
+    }
+}
