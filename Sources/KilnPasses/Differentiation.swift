@@ -11,6 +11,10 @@ public struct Differentiation: Pass {
     public var wrt: [String]?
     /// Add each gradient to the graph's outputs.
     public var outputsGradients: Bool
+    /// Test switch (nil in normal use): the adjoints this op's rule emits are scaled by 1.5, a
+    /// deliberately wrong gradient for testing gradient checkers (`kiln gradcheck` sets it
+    /// from `KILN_TEST_BREAK_GRADIENT=OP`).
+    public var testBreaking: OpKind?
 
     public init(loss: String, wrt: [String]? = nil, outputsGradients: Bool = true) {
         self.loss = loss
@@ -56,7 +60,10 @@ public struct Differentiation: Pass {
             where active.contains(operand) && node.op.gradientRule(operand: i) == .defined {
                 wanted.insert(i)
             }
-            let grads = try emitGradients(of: node, dy: dy, wanted: wanted, &e)
+            var grads = try emitGradients(of: node, dy: dy, wanted: wanted, &e)
+            if node.op == testBreaking {
+                for (i, g) in grads { grads[i] = try e.mul(g, 1.5) }
+            }
             for (i, g) in grads.sorted(by: { $0.key < $1.key }) {
                 contributions[node.operands[i], default: []].append(g)
                 shares[g, default: 0] += 1

@@ -10,6 +10,13 @@ enum GradientRule {
 }
 
 extension OpKind {
+    /// Whether no gradient flows through this op to any operand (stop_gradient, bernoulli,
+    /// comparisons, sign, …): to the symbolic gradient its result is a constant. A gradient
+    /// checker must hold such values fixed to compare like with like.
+    public var blocksGradient: Bool {
+        (0..<3).allSatisfy { gradientRule(operand: $0) != .defined }
+    }
+
     /// Whether a gradient can flow from this op's result to operand `index`.
     func gradientRule(operand index: Int) -> GradientRule {
         switch self {

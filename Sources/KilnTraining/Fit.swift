@@ -125,7 +125,8 @@ extension Trainer {
             let before = checkNumerics ? state : [:]
             let value: Double
             do {
-                value = Double(try step(batch, plan: plan))
+                let fed = try augmentation.map { try $0.apply(batch, seed: seed, step: stepCount) } ?? batch
+                value = Double(try step(fed, plan: plan))
             } catch let d as Diagnostic {
                 var origin = ""
                 if checkNumerics, let first = try? firstNonFinite(batch: batch, state: before, step: stepCount - 1) {

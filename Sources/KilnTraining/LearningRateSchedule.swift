@@ -9,6 +9,11 @@ public enum LearningRateSchedule: Equatable, Sendable {
     case step(every: Int, gamma: Double)
     /// Cosine decay from the base rate to `minimum` × base over `epochs` epochs.
     case cosine(epochs: Int, minimum: Double)
+    /// Multiply by `gamma` every epoch: base · gammaᵉ.
+    case exponential(gamma: Double)
+    /// Linear warm-up from `start` × base at epoch 0 to the base rate at epoch `epochs`, then
+    /// the base rate.
+    case warmup(epochs: Int, start: Double)
 
     /// The rate for `epoch` (counted from 0).
     public func rate(base: Double, epoch: Int) -> Double {
@@ -18,12 +23,17 @@ public enum LearningRateSchedule: Equatable, Sendable {
         case .cosine(let epochs, let minimum):
             let progress = Swift.min(1, Double(epoch) / Double(Swift.max(epochs, 1)))
             return base * (minimum + (1 - minimum) * 0.5 * (1 + Foundation.cos(Double.pi * progress)))
+        case .exponential(let gamma): return base * Foundation.pow(gamma, Double(epoch))
+        case .warmup(let epochs, let start):
+            guard epoch < epochs else { return base }
+            return base * (start + (1 - start) * Double(epoch) / Double(Swift.max(epochs, 1)))
         }
     }
 
-    /// Parses `constant`, `step:every=3,gamma=0.5` or `cosine[:min=0.01]` (cosine spans `epochs`).
-    /// Ranges: every an integer in 1...1,000,000, gamma finite in (0, 10], min in [0, 1];
-    /// an unknown key is an error.
+    /// Parses `constant`, `step:every=3,gamma=0.5`, `cosine[:min=0.01]` (cosine spans `epochs`),
+    /// `exponential[:gamma=0.9]` or `warmup:epochs=N[,start=0.1]`.
+    /// Ranges: every and warm-up epochs integers in 1...1,000,000, step's gamma finite in
+    /// (0, 10], exponential's gamma in (0, 1], min and start in [0, 1]; an unknown key is an error.
     public static func parse(_ spec: String, epochs: Int) throws -> LearningRateSchedule {
         let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let kind = parts.first ?? ""
@@ -32,7 +42,10 @@ public enum LearningRateSchedule: Equatable, Sendable {
         case "constant": accepted = []
         case "step": accepted = ["every", "gamma"]
         case "cosine": accepted = ["min"]
-        default: throw Diagnostic("unknown learning-rate schedule '\(spec)' (constant, step:every=N,gamma=G, cosine[:min=F])")
+        case "exponential": accepted = ["gamma"]
+        case "warmup": accepted = ["epochs", "start"]
+        default:
+            throw Diagnostic("unknown learning-rate schedule '\(spec)' (constant, step:every=N,gamma=G, cosine[:min=F], exponential[:gamma=G], warmup:epochs=N[,start=F])")
         }
         var options: [String: Double] = [:]
         if parts.count == 2 {
@@ -57,6 +70,12 @@ public enum LearningRateSchedule: Equatable, Sendable {
             return .step(every: Int(every), gamma: try value("gamma", 0.5, { $0 > 0 && $0 <= 10 }, "a number in (0, 10]"))
         case "cosine":
             return .cosine(epochs: epochs, minimum: try value("min", 0, { (0...1).contains($0) }, "a number in [0, 1]"))
+        case "exponential":
+            return .exponential(gamma: try value("gamma", 0.9, { $0 > 0 && $0 <= 1 }, "a number in (0, 1]"))
+        case "warmup":
+            guard options["epochs"] != nil else { throw Diagnostic("schedule warmup needs epochs=N (the warm-up length)") }
+            let length = try value("epochs", 1, { $0 >= 1 && $0 <= 1_000_000 && $0.rounded() == $0 }, "an integer in 1...1000000")
+            return .warmup(epochs: Int(length), start: try value("start", 0.1, { (0...1).contains($0) }, "a number in [0, 1]"))
         default:
             return .constant
         }

@@ -34,6 +34,12 @@ public final class Trainer {
     /// Graph input → data-set array mapping that overrides the default (same name, then the
     /// unique array of matching dtype and size).
     public var feedMapping: [String: String] = [:]
+    /// Random changes applied to every training batch (never to evaluation), seeded by the
+    /// step; nil: none.
+    public var augmentation: Augmentation?
+    /// Trainable params left out of the training step: no gradient is computed for them, they
+    /// get no optimiser state, and their values never change.
+    public let frozen: [String]
     let stepBackend: ExecutionBackend
     let evaluationBackend: ExecutionBackend
 
@@ -43,8 +49,10 @@ public final class Trainer {
     /// - Parameters:
     ///   - loss: the output to minimise; default: the output declared `as loss`, else `loss`.
     ///   - batchSize: re-specialise the graph to this static batch (`BatchSpecialization`).
+    ///   - frozen: trainable params not to train (see `ParamSelection` for globs).
     public init(graph: Graph, loss: String? = nil, optimizer: Optimizer, backend: BackendKind = .interpreter,
-                seed: UInt64 = 0, optimize: Bool = true, memoryBudget: MemoryBudget? = nil, batchSize: Int? = nil) throws {
+                seed: UInt64 = 0, optimize: Bool = true, memoryBudget: MemoryBudget? = nil, batchSize: Int? = nil,
+                frozen: [String] = []) throws {
         var typed = graph.nodes.contains { $0.type == nil } ? try inferTypes(graph) : graph
         var notes: [String] = []
         let batch = typed.inputs.first?.type.shape.dims.first
@@ -59,7 +67,14 @@ public final class Trainer {
         self.backend = backend
         learningRate = Float(optimizer.learningRate)
         let pipeline: [any Pass] = optimize ? [Simplify(), Fusion(), MemoryPlanner()] : []
-        var stepManager = PassManager([TrainingStep(loss: self.loss, optimizer: optimizer)] + pipeline)
+        let trainable = typed.trainableParams.map(\.name)
+        for name in frozen where !trainable.contains(name) {
+            throw Diagnostic("cannot freeze '\(name)': not a trainable param of graph '\(typed.name)'")
+        }
+        let trained = trainable.filter { !frozen.contains($0) }
+        guard frozen.isEmpty || !trained.isEmpty else { throw Diagnostic("every param of graph '\(typed.name)' is frozen: nothing to train") }
+        self.frozen = frozen
+        var stepManager = PassManager([TrainingStep(loss: self.loss, optimizer: optimizer, params: frozen.isEmpty ? nil : trained)] + pipeline)
         trainingGraph = try stepManager.run(forward)
         var evalManager = PassManager([EvaluationMode()] + pipeline)
         evaluationGraph = try evalManager.run(forward)

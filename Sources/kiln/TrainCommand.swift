@@ -33,7 +33,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Batch size (1-65536); the graph is re-specialised to it (default: the graph's).")
     var batch: Int?
 
-    @Option(help: "sgd|momentum|nesterov|rmsprop|adam[:lr=…,momentum=…,beta1=…,beta2=…,eps=…,weight_decay=…].")
+    @Option(help: "sgd|momentum|nesterov|rmsprop|adam|adagrad[:lr=…,momentum=…,beta1=…,beta2=…,eps=…,initial_accumulator=…,weight_decay=…,l1=…].")
     var optimizer: String = "adam:lr=0.001"
 
     @Option(help: "Backend: interp or jit.")
@@ -69,8 +69,20 @@ struct Train: ParsableCommand {
     @Flag(help: "Run the graphs unoptimised (no simplify/fuse/plan-memory).")
     var noOptimize = false
 
-    @Option(help: "Learning-rate schedule: constant, step:every=N,gamma=G, or cosine[:min=F] (over --epochs).")
+    @Option(help: "Learning-rate schedule: constant, step:every=N,gamma=G, cosine[:min=F] (over --epochs), exponential[:gamma=G], or warmup:epochs=N[,start=F] (linear).")
     var schedule: String = "constant"
+
+    @Option(help: "Augment training batches (never evaluation): shift=N (random shifts/crops up to N pixels), flip (horizontal, p = 1/2), noise=STD (Gaussian), comma-separated; seeded.")
+    var augment: String?
+
+    @Option(parsing: .unconditional, help: "k-fold cross-validation (2-100): train a fresh model per fold, print each fold and mean ± std.")
+    var folds: Int?
+
+    @Option(help: "Start from the params of another graph's checkpoint, matched by name and shape (reports loaded, shape-mismatched, skipped).")
+    var initFrom: String?
+
+    @Option(help: "Params not to train: names or globs, comma-separated (e.g. enc_*,w1): no gradient, no optimiser state, values unchanged.")
+    var freeze: String?
 
     @Flag(help: "Standardise pixels with the training set's mean and standard deviation (instead of [0, 1]).")
     var standardize = false
@@ -116,9 +128,11 @@ struct Train: ParsableCommand {
             throw ValidationError("--data '\(data)' is neither fashion-mnist nor an existing .npz file or directory of .npy files")
         }
         do { _ = try feedMapping() } catch let e as CLIError { throw ValidationError(e.description.replacingOccurrences(of: "error: ", with: "")) }
+        try validateCourseOptions()
         guard BackendKind(rawValue: backend) != nil else { throw ValidationError("unknown backend '\(backend)' (interp or jit)") }
         for (flag, check) in [("--optimizer", { _ = try Optimizer.parse(optimizer) }),
                               ("--schedule", { _ = try LearningRateSchedule.parse(schedule, epochs: epochs) }),
+                              ("--augment", { _ = try augment.map(Augmentation.parse) }),
                               ("--memory-budget", { _ = try budget() })] as [(String, () throws -> Void)] {
             do { try check() } catch let d as Diagnostic { throw ValidationError("\(flag): \(d.message)") }
         }
@@ -149,11 +163,27 @@ struct Train: ParsableCommand {
             }
             // Data first: a missing or malformed array is reported before minutes of compiling.
             let splits = try loadData()
-            let trainer = try Trainer(graph: g, loss: loss, optimizer: try Optimizer.parse(optimizer), backend: kind,
-                                      seed: seed, optimize: !noOptimize, memoryBudget: try budget(), batchSize: batch)
-            trainer.feedMapping = try feedMapping()
+            let frozen: [String]
+            do { frozen = try freeze.map { try ParamSelection.select($0, in: g) } ?? [] } catch let d as Diagnostic { throw CLIError("--freeze: \(d.message)") }
+            let makeTrainer = { (seed: UInt64) throws -> Trainer in
+                let trainer = try Trainer(graph: g, loss: loss, optimizer: try Optimizer.parse(optimizer), backend: kind, seed: seed,
+                                          optimize: !noOptimize, memoryBudget: try budget(), batchSize: batch, frozen: frozen)
+                trainer.feedMapping = try feedMapping()
+                trainer.augmentation = try augment.map(Augmentation.parse)
+                if let initFrom {
+                    do { print("params from \(initFrom):\n" + (try trainer.loadParameters(from: initFrom)).summary) } catch let d as Diagnostic {
+                        throw CLIError("--init-from: \(d.message)")
+                    }
+                }
+                return trainer
+            }
+            if !frozen.isEmpty { print("frozen: \(frozen.joined(separator: ", "))") }
             if let batch, batch != g.inputs.first?.type.shape.dims.first { print("re-specialised \(g.name) to batch \(batch)") }
-            try train(trainer, splits)
+            if let folds {
+                try crossValidate(folds, splits, makeTrainer)
+                return
+            }
+            try train(try makeTrainer(seed), splits)
         }
     }
 }

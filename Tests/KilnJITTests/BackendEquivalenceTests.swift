@@ -22,13 +22,20 @@ struct BackendEquivalenceTests {
         return feeds
     }
 
-    static func close(_ a: Tensor?, _ b: Tensor?) -> Bool {
+    static func close(_ a: Tensor?, _ b: Tensor?, atol: Float = 1e-6, rtol: Float = 1e-5) -> Bool {
         guard let a, let b, a.type == b.type else { return false }
-        return zip(a.floats, b.floats).allSatisfy { Swift.abs($0 - $1) <= 1e-6 + 1e-5 * Swift.abs($0) || ($0.isNaN && $1.isNaN) }
+        return zip(a.floats, b.floats).allSatisfy { Swift.abs($0 - $1) <= atol + rtol * Swift.abs($0) || ($0.isNaN && $1.isNaN) }
     }
 
+    /// Models whose outputs amplify last-bit differences: batch norm subtracts the batch mean
+    /// (differences of nearly equal numbers) and divides by the batch's standard deviation, so
+    /// sgemm-ordering differences in the convolution (7e-7) reach ~1e-5 in logits near zero.
+    /// `kiln compare --nodes Graphs/bn_cnn.kiln` shows every node agreeing on its own operands.
+    /// These use `kiln compare`'s defaults (atol 1e-5, rtol 1e-4).
+    static let amplifying: Set<String> = ["bn_cnn.kiln"]
+
     /// Runs `graph` (optimised and planned) on both backends and compares outputs and updates.
-    static func compare(_ graph: Graph, steps: Int = 1, _ label: String) throws {
+    static func compare(_ graph: Graph, steps: Int = 1, _ label: String, atol: Float = 1e-6, rtol: Float = 1e-5) throws {
         var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
         let optimized = try manager.run(graph)
         let feeds = Self.feeds(graph, seed: 5)
@@ -38,9 +45,9 @@ struct BackendEquivalenceTests {
         for step in 0..<steps {
             let a = try interpreter.run(inputs: feeds, state: &s1, step: step)
             let b = try jit.run(inputs: feeds, state: &s2, step: step)
-            for output in graph.outputs { #expect(close(a[output], b[output]), "\(label) step \(step): output \(output)") }
+            for output in graph.outputs { #expect(close(a[output], b[output], atol: atol, rtol: rtol), "\(label) step \(step): output \(output)") }
         }
-        for update in graph.updates { #expect(close(s1[update.target], s2[update.target]), "\(label): \(update.target)") }
+        for update in graph.updates { #expect(close(s1[update.target], s2[update.target], atol: atol, rtol: rtol), "\(label): \(update.target)") }
     }
 
     static let ops: [String] = [
@@ -102,9 +109,11 @@ struct BackendEquivalenceTests {
     func models(_ file: String) throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/\(file)"), encoding: .utf8)
         let graph = try inferTypes(try Parser.parse(text, file: file))
-        try Self.compare(graph, "\(file) forward")
+        let (atol, rtol): (Float, Float) = Self.amplifying.contains(file) ? (1e-5, 1e-4) : (1e-6, 1e-5)
+        try Self.compare(graph, "\(file) forward", atol: atol, rtol: rtol)
         if graph.valueTypes["loss"]?.rank == 0 {
-            try Self.compare(try TrainingStep(loss: "loss", optimizer: Optimizer(.sgd, learningRate: 0.1)).run(graph), "\(file) sgd step")
+            try Self.compare(try TrainingStep(loss: "loss", optimizer: Optimizer(.sgd, learningRate: 0.1)).run(graph), "\(file) sgd step",
+                             atol: atol, rtol: rtol)
         }
     }
 

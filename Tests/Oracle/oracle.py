@@ -341,6 +341,63 @@ def run_mlp(kiln, workdir, backend="interp"):
     return None if abs(got - want) <= 1e-5 * abs(want) else f"loss {got} != NumPy {want}"
 
 
+BATCH_NORM = """graph bn {
+  input x: f32[16, 3]
+  input t: f32[16, 2]
+  param gamma: f32[3] = ones
+  param beta: f32[3] = zeros
+  param w: f32[3, 2] = glorot_uniform
+  state running_mean: f32[1, 3] = zeros
+  state running_var: f32[1, 3] = ones
+  mean = reduce_mean(x, axes=[0], keep_dims=true)
+  var = reduce_mean(square(sub(x, mean)), axes=[0], keep_dims=true)
+  m = if_training(mean, running_mean)
+  v = if_training(var, running_var)
+  y = matmul(add(mul(mul(sub(x, m), rsqrt(add(v, 0.00001))), gamma), beta), w)
+  loss = mse(y, t)
+  output loss
+  next_mean = add(mul(running_mean, 0.9), mul(mean, 0.1))
+  next_var = add(mul(running_var, 0.9), mul(var, 0.1))
+  update running_mean = next_mean
+  update running_var = next_var
+}
+"""
+
+
+def run_batchnorm(kiln, workdir, backend="interp", steps=4):
+    """Batch norm's running statistics after N training steps (kiln run --train, state fed
+    back each step) equal NumPy's exponential averages of x.mean(0) and x.var(0)."""
+    d = os.path.join(workdir, "batchnorm")
+    os.makedirs(d, exist_ok=True)
+    graph = os.path.join(d, "bn.kiln")
+    with open(graph, "w") as f:
+        f.write(BATCH_NORM)
+    mean, var = np.zeros((1, 3)), np.ones((1, 3))
+    carried = {}
+    for step in range(steps):
+        x = rand(16, 3, lo=-1, hi=3) * np.array([1, 4, 0.5], f32)
+        t = rand(16, 2)
+        out = os.path.join(d, f"out{step}")
+        args = [kiln, "run", graph, "--backend", backend, "--train", "loss", "--optimizer", "sgd:lr=0.1",
+                "--step", str(step), "--output-dir", out]
+        for k, v in [("x", x), ("t", t)]:
+            write_npy(os.path.join(d, f"{k}{step}.npy"), v)
+            args += ["--input", f"{k}={os.path.join(d, f'{k}{step}.npy')}"]
+        for name, path in carried.items():
+            args += ["--param", f"{name}={path}"]
+        proc = subprocess.run(args, capture_output=True, text=True)
+        if proc.returncode != 0:
+            return f"kiln run failed at step {step}: {proc.stderr.strip()}"
+        carried = {name: os.path.join(out, f"{name}.npy") for name in ["gamma", "beta", "w", "running_mean", "running_var"]}
+        x64 = x.astype(np.float64)
+        mean = 0.9 * mean + 0.1 * x64.mean(axis=0, keepdims=True)
+        var = 0.9 * var + 0.1 * x64.var(axis=0, keepdims=True)
+    got_mean, got_var = np.load(carried["running_mean"]), np.load(carried["running_var"])
+    if not (np.allclose(got_mean, mean, rtol=1e-5, atol=1e-6) and np.allclose(got_var, var, rtol=1e-5, atol=1e-6)):
+        return f"running statistics {got_mean}, {got_var} != NumPy {mean}, {var}"
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--kiln", required=True)
@@ -363,6 +420,13 @@ def main():
         if problem:
             failures.append(("mlp", problem))
             print(f"FAIL mlp: {problem}")
+        else:
+            passed += 1
+    if "batchnorm" in "batchnorm" + args.k:
+        problem = run_batchnorm(args.kiln, workdir, args.backend)
+        if problem:
+            failures.append(("batchnorm", problem))
+            print(f"FAIL batchnorm: {problem}")
         else:
             passed += 1
     print(f"oracle ({args.backend}): {passed} passed, {len(failures)} failed")

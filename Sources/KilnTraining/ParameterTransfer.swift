@@ -1,0 +1,49 @@
+import KilnIR
+import KilnRuntime
+
+/// What `loadParameters(from:)` did with each tensor of a checkpoint (`kiln train --init-from`).
+public struct ParameterTransfer: Sendable, Equatable {
+    /// Params of this graph given the checkpoint's values.
+    public var loaded: [String] = []
+    /// Params of this graph the checkpoint does not hold (they keep their initialisers).
+    public var missing: [String] = []
+    /// Names in both whose types differ: "name: checkpoint type vs graph type" (initialiser kept).
+    public var mismatched: [String] = []
+    /// Checkpoint tensors that are not params of this graph (other layers, optimiser state).
+    public var skipped: [String] = []
+
+    /// One line per kind, for the console.
+    public var summary: String {
+        func list(_ names: [String]) -> String { names.isEmpty ? "" : ": " + names.joined(separator: ", ") }
+        return ["loaded \(loaded.count)\(list(loaded))", "shape-mismatched \(mismatched.count)\(list(mismatched))",
+                "skipped \(skipped.count)\(list(skipped))", "not in the checkpoint \(missing.count)\(list(missing))"]
+            .joined(separator: "\n")
+    }
+}
+
+extension Trainer {
+    /// Starts from another graph's trained params: every trainable param whose name and type
+    /// match a tensor of the safetensors file at `path` takes its value; the rest keep their
+    /// initialisers. Optimiser state and step counts are not taken (this is a new run).
+    @discardableResult
+    public func loadParameters(from path: String) throws -> ParameterTransfer {
+        let (tensors, _) = try SafetensorsFormat.read(path: path)
+        var transfer = ParameterTransfer()
+        let params = Set(forward.trainableParams.map(\.name))
+        for name in params.sorted() {
+            guard let current = state[name] else { continue }
+            guard let saved = tensors[name] else {
+                transfer.missing.append(name)
+                continue
+            }
+            if saved.type == current.type {
+                state[name] = saved
+                transfer.loaded.append(name)
+            } else {
+                transfer.mismatched.append("\(name): \(saved.type) vs \(current.type)")
+            }
+        }
+        transfer.skipped = tensors.keys.filter { !params.contains($0) }.sorted()
+        return transfer
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import KilnIR
+import KilnRuntime
+import KilnTraining
+import Testing
+
+/// `--init-from`: params taken by name and type from another graph's checkpoint.
+struct ParameterTransferTests {
+    @Test("matching params load, a different shape is reported and kept, extra tensors are skipped")
+    func transfer() throws {
+        let source = try Trainer(graph: try Parser.parse("""
+            graph a {
+              input x: f32[4, 3]
+              param w: f32[3, 5] = glorot_uniform
+              param b: f32[5] = uniform(-1.0, 1.0)
+              param head: f32[5, 2] = glorot_uniform
+              loss = reduce_mean(matmul(add(matmul(x, w), b), head), axes=[0, 1])
+              output loss as loss
+            }
+            """), optimizer: try .parse("adam"), seed: 1)
+        let path = NSTemporaryDirectory() + "kiln-transfer-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try source.saveCheckpoint(to: path)
+        let target = try Trainer(graph: try Parser.parse("""
+            graph b {
+              input x: f32[4, 3]
+              param w: f32[3, 5] = zeros
+              param b: f32[5] = zeros
+              param head: f32[5, 7] = zeros
+              param extra: f32[7] = zeros
+              loss = reduce_mean(add(matmul(add(matmul(x, w), b), head), extra), axes=[0, 1])
+              output loss as loss
+            }
+            """), optimizer: try .parse("sgd"), seed: 2)
+        let report = try target.loadParameters(from: path)
+        #expect(report.loaded == ["b", "w"])
+        #expect(report.mismatched == ["head: f32[5, 2] vs f32[5, 7]"])
+        #expect(report.missing == ["extra"])
+        // Adam's moments and step counter of the source are not params of the target.
+        #expect(report.skipped.contains("m_w") && report.skipped.contains("opt_step") && !report.skipped.contains("w"))
+        #expect(try #require(target.state["w"]).floats == (try #require(source.state["w"])).floats)
+        #expect(try #require(target.state["head"]).floats.allSatisfy { $0 == 0 })
+        #expect(report.summary.hasPrefix("loaded 2: b, w\nshape-mismatched 1: head: f32[5, 2] vs f32[5, 7]"))
+    }
+}
