@@ -9,7 +9,7 @@ import Testing
 /// outputs as the original on the interpreter.
 @Suite struct RoundTripTests {
     static let zoo = ["perceptron", "xor_mlp", "linear_regression", "mlp", "lenet5", "lenet5_dropout", "rnn", "lstm",
-                      "autoencoder", "transformer"]
+                      "autoencoder", "transformer", "bn_cnn", "denoising_autoencoder", "gru", "maxout_mlp", "perceptron_fashion"]
 
     @Test(arguments: zoo)
     func roundTrip(name: String) throws {
