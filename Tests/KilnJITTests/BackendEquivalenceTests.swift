@@ -31,8 +31,12 @@ struct BackendEquivalenceTests {
     /// (differences of nearly equal numbers) and divides by the batch's standard deviation, so
     /// sgemm-ordering differences in the convolution (7e-7) reach ~1e-5 in logits near zero.
     /// `kiln compare --nodes Graphs/bn_cnn.kiln` shows every node agreeing on its own operands.
+    /// The DBN's RBMs (784↔256, 256↔128) minimise a difference of two free energies of a few
+    /// hundred each, so a last-bit difference in either (the test feeds values up to 1.25, beyond
+    /// the binary pixels they are trained on) is a large relative error of the small difference;
+    /// `kiln compare Graphs/dbn_rbm1.kiln` on data-like inputs agrees to 0 ULP.
     /// These use `kiln compare`'s defaults (atol 1e-5, rtol 1e-4).
-    static let amplifying: Set<String> = ["bn_cnn.kiln"]
+    static let amplifying: Set<String> = ["bn_cnn.kiln", "dbn_rbm1.kiln", "dbn_rbm2.kiln"]
 
     /// Runs `graph` (optimised and planned) on both backends and compares outputs and updates.
     static func compare(_ graph: Graph, steps: Int = 1, _ label: String, atol: Float = 1e-6, rtol: Float = 1e-5) throws {
