@@ -14,20 +14,29 @@ public struct PoolGeometry: Sendable {
     }
 }
 
+/// A pooling layer: built from a rectangular window, stride and padding, so a square one comes
+/// for free (`MaxPool2D(2)`, `AvgPool2D(3, stride: 1, padding: 1)`).
+public protocol PoolingLayer: Layer {
+    /// Rectangular window, stride (default: the window) and padding, as (height, width).
+    init(_ window: (Int, Int), stride: (Int, Int)?, padding: (Int, Int))
+}
+
+extension PoolingLayer {
+    /// A square window, the same stride (default: the window) and padding on both axes.
+    public init(_ window: Int, stride: Int? = nil, padding: Int = 0) {
+        self.init((window, window), stride: stride.map { ($0, $0) }, padding: (padding, padding))
+    }
+}
+
 /// Max pooling over NCHW input (padding counts as −∞): `MaxPool2D(2)` for 2×2 windows with
 /// stride 2, `MaxPool2D((2, 3), stride: (1, 1))` for rectangular ones.
-public final class MaxPool2D: Layer {
+public final class MaxPool2D: PoolingLayer {
     /// The window, stride and padding.
     public let geometry: PoolGeometry
 
     /// Rectangular window, stride (default: the window) and padding, as (height, width).
     public init(_ window: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) {
         geometry = PoolGeometry(window: window, stride: stride ?? window, padding: padding)
-    }
-
-    /// A square window, the same stride (default: the window) and padding on both axes.
-    public convenience init(_ window: Int, stride: Int? = nil, padding: Int = 0) {
-        self.init((window, window), stride: stride.map { ($0, $0) }, padding: (padding, padding))
     }
 
     /// The maximum of each window of each channel.
@@ -39,18 +48,13 @@ public final class MaxPool2D: Layer {
 
 /// Average pooling over NCHW input (dividing by the full window, padding included):
 /// `AvgPool2D(2)`, `AvgPool2D((3, 2), stride: (1, 1), padding: (1, 0))`.
-public final class AvgPool2D: Layer {
+public final class AvgPool2D: PoolingLayer {
     /// The window, stride and padding.
     public let geometry: PoolGeometry
 
     /// Rectangular window, stride (default: the window) and padding, as (height, width).
     public init(_ window: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) {
         geometry = PoolGeometry(window: window, stride: stride ?? window, padding: padding)
-    }
-
-    /// A square window, the same stride (default: the window) and padding on both axes.
-    public convenience init(_ window: Int, stride: Int? = nil, padding: Int = 0) {
-        self.init((window, window), stride: stride.map { ($0, $0) }, padding: (padding, padding))
     }
 
     /// The mean of each window of each channel.
