@@ -11,11 +11,11 @@ enum ConvolutionLowering {
     /// cols[p][n·S + oy·OW + ox] = x[n, ci, oy·sh + i − ph, ox·sw + j − pw] (0 outside), p = (ci·KH + i)·KW + j.
     static func im2col(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, cols: Int) -> [Stmt] {
         let total = g.n * g.spatial
-        return b.loop(g.patch, parallel: true) { b, p in
+        return b.loop(g.patch, .dataParallel) { b, p in
             let ci = p.div(g.kh * g.kw), i = p.div(g.kw).rem(g.kh), j = p.rem(g.kw)
-            return b.loop(g.n, parallel: false) { b, n in
-                b.loop(g.oh, parallel: false) { b, oy in
-                    b.loop(g.ow, parallel: true) { _, ox in
+            return b.loop(g.n, .ordered) { b, n in
+                b.loop(g.oh, .ordered) { b, oy in
+                    b.loop(g.ow, .dataParallel) { _, ox in
                         let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
                         let plane = n.mul(g.c).plus(ci).mul(g.h * g.w)
                         let value = Expr.select(inside, .load(buffer: x, index: plane.plus(offset)), .f32(0))
@@ -28,9 +28,9 @@ enum ConvolutionLowering {
 
     /// [N, O, S] ↔ [O, N·S]: `toChannelMajor` reads NCHW and writes channel-major.
     static func permute(_ b: inout KernelBuilder, from: Int, to: Int, n: Int, channels: Int, spatial: Int, toChannelMajor: Bool) -> [Stmt] {
-        b.loop(channels, parallel: true) { b, c in
-            b.loop(n, parallel: false) { b, i in
-                b.loop(spatial, parallel: true) { _, s in
+        b.loop(channels, .dataParallel) { b, c in
+            b.loop(n, .ordered) { b, i in
+                b.loop(spatial, .dataParallel) { _, s in
                     let nchw = i.mul(channels).plus(c).mul(spatial).plus(s)
                     let major = c.mul(n * spatial).plus(i.mul(spatial)).plus(s)
                     return toChannelMajor ? [.store(buffer: to, index: major, value: .load(buffer: from, index: nchw))]
@@ -45,18 +45,18 @@ enum ConvolutionLowering {
     /// cols, the innermost loop running along x so it vectorises; planes split across threads.
     static func col2im(_ b: inout KernelBuilder, cols: Int, _ g: WindowGeometry, out: Int) -> [Stmt] {
         let total = g.n * g.spatial
-        return b.loop(g.n * g.c, parallel: true) { b, plane in
+        return b.loop(g.n * g.c, .dataParallel) { b, plane in
             let n = plane.div(g.c), ci = plane.rem(g.c)
-            return b.loop(g.h, parallel: false) { b, y in
+            return b.loop(g.h, .ordered) { b, y in
                 let row = plane.mul(g.h * g.w).plus(y.mul(g.w))
-                let zero = b.loop(g.w, parallel: true) { _, x in [.store(buffer: out, index: row.plus(x), value: .f32(0))] }
-                let taps = b.loop(g.kh, parallel: false) { b, i in
+                let zero = b.loop(g.w, .dataParallel) { _, x in [.store(buffer: out, index: row.plus(x), value: .f32(0))] }
+                let taps = b.loop(g.kh, .ordered) { b, i in
                     let ty = y.plus(.i64(g.ph)).minus(i), oy = ty.div(g.sh)
                     var rowHit = ty.compare(.ge, .i64(0)).and(oy.compare(.lt, .i64(g.oh)))
                     if g.sh > 1 { rowHit = rowHit.and(ty.rem(g.sh).compare(.eq, .i64(0))) }
-                    let inner = b.loop(g.kw, parallel: false) { b, j in
+                    let inner = b.loop(g.kw, .ordered) { b, j in
                         let p = ci.mul(g.kh).plus(i).mul(g.kw).plus(j)
-                        return b.loop(g.w, parallel: true) { _, x in
+                        return b.loop(g.w, .dataParallel) { _, x in
                             let tx = x.plus(.i64(g.pw)).minus(j), ox = tx.div(g.sw)
                             var hit = tx.compare(.ge, .i64(0)).and(ox.compare(.lt, .i64(g.ow)))
                             if g.sw > 1 { hit = hit.and(tx.rem(g.sw).compare(.eq, .i64(0))) }
@@ -81,13 +81,13 @@ enum ConvolutionLowering {
     /// each output row is zeroed, then every tap adds a weighted, shifted input row; the innermost
     /// loop runs along the row so it vectorises, and (n, o) planes split across threads.
     static func direct(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [Stmt] {
-        b.loop(g.n * o, parallel: true) { b, plane in
+        b.loop(g.n * o, .dataParallel) { b, plane in
             let n = plane.div(o), oc = plane.rem(o)
-            return b.loop(g.oh, parallel: false) { b, oy in
+            return b.loop(g.oh, .ordered) { b, oy in
                 let row = plane.mul(g.spatial).plus(oy.mul(g.ow))
-                let zero = b.loop(g.ow, parallel: true) { _, ox in [.store(buffer: out, index: row.plus(ox), value: .f32(0))] }
-                let taps = b.loop(g.c, parallel: false) { b, c in
-                    b.loop(g.kh, parallel: false) { b, i in
+                let zero = b.loop(g.ow, .dataParallel) { _, ox in [.store(buffer: out, index: row.plus(ox), value: .f32(0))] }
+                let taps = b.loop(g.c, .ordered) { b, c in
+                    b.loop(g.kh, .ordered) { b, i in
                         let y = oy.mul(g.sh).plus(i).minus(.i64(g.ph))
                         let rowInside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h)))
                         let inputRow = n.mul(g.c).plus(c).mul(g.h * g.w).plus(LayoutLowering.clamp(y, g.h).mul(g.w))
@@ -98,7 +98,7 @@ enum ConvolutionLowering {
                             guard count > 0 else { continue }
                             let weight = b.fresh()
                             columns.append(.bind(weight, .load(buffer: w, index: oc.mul(g.c).plus(c).mul(g.kh).plus(i).mul(g.kw).plus(.i64(j)))))
-                            columns += b.loop(count, parallel: true) { _, v in
+                            columns += b.loop(count, .dataParallel) { _, v in
                                 let ox = v.plus(first)
                                 let target = row.plus(ox)
                                 let input = Expr.load(buffer: x, index: inputRow.plus(ox.mul(g.sw).plus(j - g.pw)))

@@ -20,7 +20,7 @@ enum ElementwiseLowering {
         let rowLength = dims.last ?? 1
         let rows = dims.dropLast().reduce(1, *)
         let bodyTypes = body.map { ScalarType(($0.type ?? TensorType(.f32, .scalar)).dtype) }
-        return b.loop(rows, parallel: rows > 1) { b, row in
+        return b.loop(rows, rows > 1 ? .dataParallel : .ordered) { b, row in
             // Row offsets per operand, decomposed over the outer coalesced dims.
             var rowOffsets: [Expr] = []
             var hoisted: [Stmt] = []
@@ -39,7 +39,7 @@ enum ElementwiseLowering {
                     values[operands[j]] = .value(v)
                 }
             }
-            let inner = b.loop(rowLength, parallel: true) { b, i in
+            let inner = b.loop(rowLength, .dataParallel) { b, i in
                 var stmts: [Stmt] = []
                 var local = values
                 for j in operands.indices where local[operands[j]] == nil {

@@ -11,10 +11,13 @@ public struct KernelBuilder {
     /// Values produced by `constant` nodes: kernels use the number itself instead of loading
     /// the filled buffer (constants folded into code).
     public let constants: [String: Expr]
+    /// The machine the kernels are for (vector width, registers, threads, caches).
+    public let target: CodegenTarget
 
-    public init(name: String, constants: [String: Expr] = [:]) {
+    public init(name: String, constants: [String: Expr] = [:], target: CodegenTarget = .avx2) {
         self.name = name
         self.constants = constants
+        self.target = target
     }
 
     /// The kernel buffer of graph value `value` (one per value, however often it is asked for).
@@ -52,22 +55,23 @@ public struct KernelBuilder {
         LoopKernel(name: name + suffix, buffers: buffers, body: body, failures: failures, work: work)
     }
 
-    /// `for v in 0..<extent { body(v) }`; an extent of 1 binds the index to 0 without a loop.
-    public mutating func loop(_ extent: Int, parallel: Bool, _ body: (inout KernelBuilder, Expr) -> [Stmt]) -> [Stmt] {
+    /// `for v in 0..<extent { body(v) }`, a serial loop of the given axis (the schedule
+    /// decides how it runs); an ordered extent of 1 binds the index to 0 without a loop.
+    public mutating func loop(_ extent: Int, _ axis: LoopAxis, _ body: (inout KernelBuilder, Expr) -> [Stmt]) -> [Stmt] {
         if extent <= 0 { return [] }
-        if extent == 1 && !parallel { return body(&self, .i64(0)) }
+        if extent == 1 && axis == .ordered { return body(&self, .i64(0)) }
         let v = fresh()
-        return [.loop(Loop(variable: v, extent: extent, parallel: parallel, body: body(&self, .loopVar(v))))]
+        return [.loop(Loop(variable: v, extent: extent, axis: axis, body: body(&self, .loopVar(v))))]
     }
 
-    /// Every element of `shape` in row-major order: an outer loop over rows (split across
-    /// threads when `parallel`), an inner loop along the last axis. `body(index, flat)`.
-    public mutating func forEachElement(of shape: Shape, parallel: Bool = true,
+    /// Every element of `shape` in row-major order: an outer loop over rows, an inner loop
+    /// along the last axis, both data-parallel. `body(index, flat)`.
+    public mutating func forEachElement(of shape: Shape,
                                         _ body: (inout KernelBuilder, [Expr], Expr) -> [Stmt]) -> [Stmt] {
         let dims = shape.dims
         guard let last = dims.last else { return body(&self, [], .i64(0)) }
         let rows = dims.dropLast().reduce(1, *)
-        return loop(rows, parallel: parallel && rows > 1) { b, row in
+        return loop(rows, rows > 1 ? .dataParallel : .ordered) { b, row in
             var index: [Expr] = []
             var inner = 1
             for axis in stride(from: dims.count - 2, through: 0, by: -1) {
@@ -75,7 +79,7 @@ public struct KernelBuilder {
                 index.insert(axis == 0 ? row.div(inner) : row.div(inner).rem(dims[axis]), at: 0)
                 inner *= dims[axis]
             }
-            return b.loop(last, parallel: true) { b, j in
+            return b.loop(last, .dataParallel) { b, j in
                 body(&b, index + [j], row.mul(last).plus(j))
             }
         }

@@ -64,9 +64,9 @@ enum LayoutLowering {
     static func gather(_ b: inout KernelBuilder, table: Int, _ tableType: TensorType, indices: Int, count: Int, out: Int) -> [Stmt] {
         let rows = tableType.shape[0], width = tableType.shape.elementCount / Swift.max(rows, 1)
         let code = b.failure("gather: index {0} is out of range for a table of \(rows) rows")
-        return b.loop(count, parallel: true) { b, i in
+        return b.loop(count, .dataParallel) { b, i in
             let (read, idx) = checkedIndex(&b, indices, at: i, rows: rows, failure: code)
-            return read + b.loop(width, parallel: true) { _, j in
+            return read + b.loop(width, .dataParallel) { _, j in
                     [.store(buffer: out, index: i.mul(width).plus(j), value: .load(buffer: table, index: idx.mul(width).plus(j)))]
                 }
         }
@@ -86,9 +86,9 @@ enum LayoutLowering {
         let rows = outType.shape[0], width = outType.shape.elementCount / Swift.max(rows, 1)
         let code = b.failure("gather_grad: index {0} is out of range for \(rows) rows")
         let zero = b.forEachElement(of: outType.shape) { _, _, flat in [.store(buffer: out, index: flat, value: .f32(0))] }
-        return zero + b.loop(count, parallel: false) { b, i in
+        return zero + b.loop(count, .ordered) { b, i in
             let (read, idx) = checkedIndex(&b, indices, at: i, rows: rows, failure: code)
-            return read + b.loop(width, parallel: true) { _, j in
+            return read + b.loop(width, .dataParallel) { _, j in
                     let target = idx.mul(width).plus(j)
                     return [.store(buffer: out, index: target,
                                    value: .binary(.add, .load(buffer: out, index: target), .load(buffer: dy, index: i.mul(width).plus(j))))]
@@ -98,10 +98,10 @@ enum LayoutLowering {
 
     /// Rows of an identity matrix; an index outside [0, depth) gives a row of zeros.
     static func oneHot(_ b: inout KernelBuilder, indices: Int, count: Int, depth: Int, out: Int) -> [Stmt] {
-        b.loop(count, parallel: true) { b, i in
+        b.loop(count, .dataParallel) { b, i in
             let index = b.fresh()
             return [.bind(index, .convert(.load(buffer: indices, index: i), .i64))]
-                + b.loop(depth, parallel: true) { _, j in
+                + b.loop(depth, .dataParallel) { _, j in
                     [.store(buffer: out, index: i.mul(depth).plus(j),
                             value: .select(Expr.value(index).compare(.eq, j), .f32(1), .f32(0)))]
                 }
@@ -111,11 +111,11 @@ enum LayoutLowering {
     /// The index of the first maximum along `axis`.
     static func argmax(_ b: inout KernelBuilder, _ x: Int, _ xType: TensorType, axis: Int, out: Int) -> [Stmt] {
         let (outer, extent, inner) = split(xType.shape, axis: axis)
-        return b.loop(outer * inner, parallel: true) { b, o in
+        return b.loop(outer * inner, .dataParallel) { b, o in
             let base = o.div(inner).mul(extent * inner).plus(o.rem(inner))
             let best = b.fresh(), bestValue = b.fresh()
             let t = ScalarType(xType.dtype)
-            let scan = b.loop(extent, parallel: false) { _, r in
+            let scan = b.loop(extent, .ordered) { _, r in
                 let v = Expr.load(buffer: x, index: base.plus(r.mul(inner)))
                 let better = v.compare(.gt, .value(bestValue))
                 return [.assign(best, .select(better, r, .value(best))),

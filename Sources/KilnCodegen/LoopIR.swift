@@ -5,9 +5,32 @@ import KilnIR
 /// (`Lowering`); the JIT renders it (`KilnJIT.LoopRenderer`); `LoopPrinter` prints it for
 /// golden tests. It has no LLVM in it: a kernel is data a test can read.
 
-/// The scalar types a loop kernel computes with: element types, 64-bit indices and booleans.
+/// The types a loop kernel computes with: element types, 64-bit indices, booleans, and f32
+/// vectors of the widths the targets have (SSE/NEON, AVX2, AVX-512), which only generated
+/// micro-kernels use: a vector is a value in registers, loaded and stored contiguously.
 public enum ScalarType: String, Sendable, Hashable {
     case f32, i32, i64, i1
+    case f32x4, f32x8, f32x16
+
+    /// The f32 vector of `lanes` lanes, if a target has it.
+    public static func vector(_ lanes: Int) -> ScalarType? {
+        switch lanes {
+        case 4: return .f32x4
+        case 8: return .f32x8
+        case 16: return .f32x16
+        default: return nil
+        }
+    }
+
+    /// Lanes of a vector type; 1 for a scalar.
+    public var lanes: Int {
+        switch self {
+        case .f32, .i32, .i64, .i1: return 1
+        case .f32x4: return 4
+        case .f32x8: return 8
+        case .f32x16: return 16
+        }
+    }
 
     public init(_ dtype: DType) {
         switch dtype {
@@ -75,6 +98,12 @@ public indirect enum Expr: Hashable, Sendable {
     case convert(Expr, ScalarType)
     /// A random number of the stream (seed, the step being run) at element `index` (i64).
     case random(RandomKind, seed: Int, index: Expr)
+    /// `lanes` consecutive f32 elements of `buffer` from `index` (an f32 vector).
+    case vectorLoad(buffer: Int, index: Expr, lanes: Int)
+    /// An f32 scalar in every lane.
+    case splat(Expr, lanes: Int)
+    /// a·b + c rounded once (scalars or vectors of one type).
+    case fma(Expr, Expr, Expr)
 }
 
 /// `C[m×n] = op(A)·op(B)` in row-major f32 through BLAS, A, B and C at element offsets of buffers.
@@ -103,21 +132,46 @@ public struct Failure: Hashable, Sendable {
     public init(_ message: String) { self.message = message }
 }
 
+/// What a loop's iterations are, as the lowering knows it.
+public enum LoopAxis: String, Sendable, Hashable {
+    /// Iterations are independent and touch disjoint outputs: any order, any thread, any lane.
+    case dataParallel = "data-parallel"
+    /// Iterations may depend on earlier ones (a reduction's accumulation, a scatter-add), or
+    /// were not shown independent: they run in order.
+    case ordered
+}
+
+/// How a loop runs. Lowering writes every loop `serial`; only schedule primitives
+/// (`SchedulePrimitives`), after checking they are legal, set another kind.
+public enum LoopKind: String, Sendable, Hashable {
+    case serial
+    /// Split across threads: the kernel's outermost loop only, whose iterations
+    /// [first, end) the caller hands to each thread.
+    case parallel
+    /// Each iteration handles one vector of lanes: the body is written in vector values.
+    case vectorized
+    /// The body holds several iterations of the original loop, one after the other.
+    case unrolled
+}
+
 /// One loop: `for v in 0..<extent`.
 public struct Loop: Hashable, Sendable {
     public var variable: Int
     public var extent: Int
-    /// Iterations are independent and touch disjoint outputs: the loop may be split across
-    /// threads (outermost only) and vectorised without alias checks.
-    public var parallel: Bool
+    public var axis: LoopAxis
+    public var kind: LoopKind
     public var body: [Stmt]
 
-    public init(variable: Int, extent: Int, parallel: Bool, body: [Stmt]) {
+    public init(variable: Int, extent: Int, axis: LoopAxis, kind: LoopKind = .serial, body: [Stmt]) {
         self.variable = variable
         self.extent = extent
-        self.parallel = parallel
+        self.axis = axis
+        self.kind = kind
         self.body = body
     }
+
+    /// Iterations are independent (the renderer lets LLVM vectorise such a loop without alias checks).
+    public var isDataParallel: Bool { axis == .dataParallel }
 }
 
 public indirect enum Stmt: Hashable, Sendable {
@@ -132,6 +186,8 @@ public indirect enum Stmt: Hashable, Sendable {
     /// Raises failure `failures[code]` with two i64 values and ends the kernel.
     case fail(code: Int, Expr, Expr)
     case gemm(Gemm)
+    /// Stores the lanes of the f32 vector `value` at consecutive elements of `buffer` from `index`.
+    case vectorStore(buffer: Int, index: Expr, value: Expr)
 }
 
 /// A buffer a kernel reads or writes: a graph value (found in the step's table by name) or
@@ -157,10 +213,10 @@ public struct LoopKernel: Hashable, Sendable {
     public var buffers: [KernelBuffer]
     public var body: [Stmt]
     public var failures: [Failure]
-    /// The body is one parallel loop whose iterations the caller may split.
+    /// The body is one loop the schedule made parallel: the caller splits its iterations.
     public var splitsOuterLoop: Bool {
         guard body.count == 1, case .loop(let loop) = body[0] else { return false }
-        return loop.parallel
+        return loop.kind == .parallel
     }
     /// Scalar operations the kernel performs, roughly: the caller splits it only when large.
     public var work: Int

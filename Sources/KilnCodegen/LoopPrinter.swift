@@ -2,7 +2,7 @@
 ///
 ///     kernel k0_add(%0: f32[48] a, %1: f32[8] c, %2: f32[48] y) {
 ///       parallel for v1 in 0..<6 {
-///         parallel for v2 in 0..<8 {
+///         for v2 in 0..<8 {
 ///           v3 = load %0[v1 * 8 + v2]
 ///           ...
 public enum LoopPrinter {
@@ -17,7 +17,9 @@ public enum LoopPrinter {
     static func print(_ stmt: Stmt, indent: String) -> String {
         switch stmt {
         case .loop(let l):
-            var out = "\(indent)\(l.parallel ? "parallel " : "")for v\(l.variable) in 0..<\(l.extent) {\n"
+            let kind = l.kind == .serial ? "" : "\(l.kind.rawValue) "
+            let axis = l.axis == .dataParallel ? "" : " ordered"
+            var out = "\(indent)\(kind)for v\(l.variable) in 0..<\(l.extent)\(axis) {\n"
             for s in l.body { out += print(s, indent: indent + "  ") }
             return out + "\(indent)}\n"
         case .bind(let id, let e): return "\(indent)v\(id) = \(print(e))\n"
@@ -36,6 +38,7 @@ public enum LoopPrinter {
         case .gemm(let g):
             return "\(indent)sgemm(%\(g.a)+\(g.aOffset)\(g.transposeA ? "ᵀ" : ""), %\(g.b)+\(g.bOffset)\(g.transposeB ? "ᵀ" : "") -> %\(g.c)+\(g.cOffset)"
                 + ", m=\(g.m) n=\(g.n) k=\(g.k) lda=\(g.lda) ldb=\(g.ldb) ldc=\(g.ldc)\(g.accumulate ? " accumulate" : ""))\n"
+        case .vectorStore(let buffer, let index, let value): return "\(indent)store %\(buffer)[\(print(index))...] = \(print(value))\n"
         }
     }
 
@@ -61,6 +64,9 @@ public enum LoopPrinter {
         case .select(let c, let a, let b): return "select(\(print(c)), \(print(a)), \(print(b)))"
         case .convert(let x, let t): return "\(t.rawValue)(\(print(x)))"
         case .random(let kind, let seed, let index): return "random_\(kind.rawValue)(seed \(seed), \(print(index)))"
+        case .vectorLoad(let buffer, let index, let lanes): return "%\(buffer)[\(print(index))...+\(lanes)]"
+        case .splat(let x, let lanes): return "splat\(lanes)(\(print(x)))"
+        case .fma(let a, let b, let c): return "fma(\(print(a)), \(print(b)), \(print(c)))"
         }
     }
 }

@@ -7,12 +7,12 @@ enum LossLowering {
     private static func rowStatistics(_ b: inout KernelBuilder, _ logits: Int, row: Expr, classes c: Int) -> (stmts: [Stmt], m: Expr, sum: Expr) {
         let (m, sum) = (b.fresh(), b.fresh())
         var stmts: [Stmt] = [.declare(m, .f32, .f32(-.infinity))]
-        stmts += b.loop(c, parallel: false) { _, j in
+        stmts += b.loop(c, .ordered) { _, j in
             let v = Expr.load(buffer: logits, index: row.mul(c).plus(j))
             return [.assign(m, .select(v.compare(.ge, .value(m)), v, .value(m)))]
         }
         stmts.append(.declare(sum, .f32, .f32(0)))
-        stmts += b.loop(c, parallel: false) { _, j in
+        stmts += b.loop(c, .ordered) { _, j in
             [.assign(sum, .binary(.addReassoc, .value(sum),
                                   .unary(.exp, .binary(.sub, .load(buffer: logits, index: row.mul(c).plus(j)), .value(m)))))]
         }
@@ -32,7 +32,7 @@ enum LossLowering {
     static func softmaxCrossEntropy(_ b: inout KernelBuilder, logits: Int, labels: Int, rows n: Int, classes c: Int, out: Int) -> [Stmt] {
         let total = b.fresh()
         var stmts: [Stmt] = [.declare(total, .f32, .f32(0))]
-        stmts += b.loop(n, parallel: false) { b, r in
+        stmts += b.loop(n, .ordered) { b, r in
             let (check, l) = label(&b, labels, row: r, classes: c, op: .softmax_cross_entropy)
             let (stats, m, sum) = rowStatistics(&b, logits, row: r, classes: c)
             // (m − x[label]) first: two nearby large logits subtract exactly, where m + log Σ
@@ -45,13 +45,13 @@ enum LossLowering {
 
     /// (softmax(logits) − onehot(labels)) · dloss / N.
     static func softmaxCrossEntropyGrad(_ b: inout KernelBuilder, logits: Int, labels: Int, dloss: Int, rows n: Int, classes c: Int, out: Int) -> [Stmt] {
-        b.loop(n, parallel: true) { b, r in
+        b.loop(n, .dataParallel) { b, r in
             let (check, l) = label(&b, labels, row: r, classes: c, op: .softmax_cross_entropy_grad)
             let (stats, m, sum) = rowStatistics(&b, logits, row: r, classes: c)
             let (scale, inv) = (b.fresh(), b.fresh())
             let prelude: [Stmt] = [.bind(scale, .binary(.div, .load(buffer: dloss, index: .i64(0)), .f32(Float(n)))),
                                    .bind(inv, .binary(.div, .f32(1), sum))]
-            let write = b.loop(c, parallel: true) { _, j in
+            let write = b.loop(c, .dataParallel) { _, j in
                 let p = Expr.binary(.mul, .binary(.mul, .unary(.exp, .binary(.sub, .load(buffer: logits, index: r.mul(c).plus(j)), m)), .value(inv)), .value(scale))
                 let value = Expr.select(j.compare(.eq, l), .binary(.sub, p, .value(scale)), p)
                 return [.store(buffer: out, index: r.mul(c).plus(j), value: value)]
@@ -64,7 +64,7 @@ enum LossLowering {
     /// cross-entropy on logits (max(x, 0) − x·t + log1p(exp(−|x|))), averaged over elements.
     static func pointwise(_ b: inout KernelBuilder, _ loss: PointwiseLoss, _ x: Int, _ t: Int, count: Int, out: Int) -> [Stmt] {
         let total = b.fresh()
-        let sweep = b.loop(count, parallel: false) { _, i in
+        let sweep = b.loop(count, .ordered) { _, i in
             let (xv, tv) = (Expr.load(buffer: x, index: i), Expr.load(buffer: t, index: i))
             let term: Expr
             switch loss {

@@ -5,9 +5,11 @@ import KilnIR
 /// `default:`), so a compiled step never calls back into the interpreter.
 public enum Lowering {
     /// The kernels of a whole typed graph, node by node (kernel names start `k<node index>_<op>`).
-    public static func lower(_ graph: Graph) throws -> [LoopKernel] {
+    public static func lower(_ graph: Graph, target: CodegenTarget = .avx2) throws -> [LoopKernel] {
         let types = graph.valueTypes, constants = foldableConstants(graph)
-        return try graph.nodes.enumerated().flatMap { i, node in try lower(node, types: types, name: "k\(i)_\(node.op.name)", constants: constants) }
+        return try graph.nodes.enumerated().flatMap { i, node in
+            try lower(node, types: types, name: "k\(i)_\(node.op.name)", constants: constants, target: target)
+        }
     }
 
     /// The value of every `constant` node, as the number kernels use in place of a load.
@@ -20,8 +22,9 @@ public enum Lowering {
     }
 
     /// The kernels computing `node`. `types` holds the type of every graph value.
-    public static func lower(_ node: Node, types: [String: TensorType], name: String, constants: [String: Expr] = [:]) throws -> [LoopKernel] {
-        var b = KernelBuilder(name: name, constants: constants)
+    public static func lower(_ node: Node, types: [String: TensorType], name: String, constants: [String: Expr] = [:],
+                             target: CodegenTarget = .avx2) throws -> [LoopKernel] {
+        var b = KernelBuilder(name: name, constants: constants, target: target)
         if let region = node.region { return try FusedLowering.lower(&b, node, region, types: types) }
         return try lowerPlain(&b, node, types: types, into: node.name)
     }

@@ -1,3 +1,4 @@
+import Glibc
 import KilnIR
 
 /// Matrix products: OpenBLAS `sgemm` — one call when a batch of rank-3 left operands meets a
@@ -15,7 +16,7 @@ enum MatmulLowering {
         let (m, n, k, batch) = (g.m, g.n, g.k, g.batchCount)
         let work = 2 * batch * m * n * k
         if m * n * k <= loopLimit || (n <= 16 && batch == 1) {
-            let body = b.loop(batch, parallel: batch > 1) { b, i in
+            let body = b.loop(batch, batch > 1 ? .dataParallel : .ordered) { b, i in
                 let aBase = batchOffset(i, g.aOffsets, g.batch), bBase = batchOffset(i, g.bOffsets, g.batch)
                 let cBase = i.mul(m * n)
                 return loops(&b, a: a, aBase: aBase, b: rhs, bBase: bBase, out: out, cBase: cBase,
@@ -23,6 +24,7 @@ enum MatmulLowering {
             }
             return [b.kernel(body, work: work, suffix: "_loops")]
         }
+        if batch == 1 || g.flattensLeft, let kernels = generated(&b, a: a, b: rhs, g, transposeA: transposeA, transposeB: transposeB, out: out) { return kernels }
         if g.flattensLeft {
             // A batch of row blocks against one matrix: a single [B·M, K] × [K, N] product.
             let gemm = Gemm(a: a, b: rhs, c: out, transposeA: false, transposeB: transposeB, m: batch * m, n: n, k: k, lda: g.lda, ldb: g.ldb, ldc: n)
@@ -36,6 +38,28 @@ enum MatmulLowering {
             return .gemm(gemm)
         }
         return [b.kernel(calls, work: work)]
+    }
+
+    /// Which GEMM serves products too large for plain loops: Kiln's generated micro-kernel
+    /// (the default) or OpenBLAS's `sgemm` (`KILN_GEMM=sgemm`, for side-by-side benchmarks).
+    nonisolated(unsafe) public static var useGeneratedGemm = getenv("KILN_GEMM").map { String(cString: $0) } != "sgemm"
+
+    /// C = op(A)·op(B) as a generated GEMM (a single product, or a batch of row blocks against
+    /// one right operand, flattened to one), or nil when a tiling does not fit the target.
+    static func generated(_ b: inout KernelBuilder, a: Int, b rhs: Int, _ g: MatmulGeometry, transposeA: Bool, transposeB: Bool,
+                          out: Int) -> [LoopKernel]? {
+        guard useGeneratedGemm else { return nil }
+        let rows = g.batchCount * g.m
+        let tiling = GemmTiling.choose(m: rows, n: g.n, k: g.k, target: b.target)
+        guard tiling.isLegal else { return nil }
+        let (lda, ldb) = (g.lda, g.ldb)
+        let operands = GemmOperands(m: rows, n: g.n, k: g.k, a: a, aOffset: g.aOffsets.first ?? 0,
+                                    aRowStride: transposeA ? 1 : lda, aColumnStride: transposeA ? lda : 1,
+                                    c: out, cRowStride: g.n, segment: g.n)
+        let bOffset = g.bOffsets.first ?? 0
+        return GeneratedGemm.kernels(&b, operands, tiling: tiling) { _, p, j in
+            .load(buffer: rhs, index: (transposeB ? j.mul(ldb).plus(p) : p.mul(ldb).plus(j)).plus(bOffset))
+        }
     }
 
     /// The element offset of batch entry `i`'s matrix as index arithmetic: the flat batch
@@ -63,21 +87,21 @@ enum MatmulLowering {
     static func loops(_ b: inout KernelBuilder, a: Int, aBase: Expr, b rhs: Int, bBase: Expr, out: Int, cBase: Expr,
                       m: Int, n: Int, k: Int, lda: Int, ldb: Int, transposeA: Bool, transposeB: Bool, parallelRows: Bool) -> [Stmt] {
         func aAt(_ i: Expr, _ p: Expr) -> Expr { .load(buffer: a, index: aBase.plus(transposeA ? p.mul(lda).plus(i) : i.mul(lda).plus(p))) }
-        return b.loop(m, parallel: parallelRows) { b, i in
+        return b.loop(m, parallelRows ? .dataParallel : .ordered) { b, i in
             let row = cBase.plus(i.mul(n))
             if transposeB {
-                return b.loop(n, parallel: false) { b, j in
+                return b.loop(n, .ordered) { b, j in
                     let acc = b.fresh()
-                    let sum = b.loop(k, parallel: false) { _, p in
+                    let sum = b.loop(k, .ordered) { _, p in
                         [.assign(acc, .binary(.addReassoc, .value(acc), .binary(.mul, aAt(i, p), .load(buffer: rhs, index: bBase.plus(j.mul(ldb).plus(p))))))]
                     }
                     return [.declare(acc, .f32, .f32(0))] + sum + [.store(buffer: out, index: row.plus(j), value: .value(acc))]
                 }
             }
-            let zero = b.loop(n, parallel: true) { _, j in [.store(buffer: out, index: row.plus(j), value: .f32(0))] }
-            let accumulate = b.loop(k, parallel: false) { b, p in
+            let zero = b.loop(n, .dataParallel) { _, j in [.store(buffer: out, index: row.plus(j), value: .f32(0))] }
+            let accumulate = b.loop(k, .ordered) { b, p in
                 let scale = b.fresh()
-                return [.bind(scale, aAt(i, p))] + b.loop(n, parallel: true) { _, j in
+                return [.bind(scale, aAt(i, p))] + b.loop(n, .dataParallel) { _, j in
                     let target = row.plus(j)
                     return [.store(buffer: out, index: target, value: .binary(.add, .load(buffer: out, index: target),
                                                                             .binary(.mul, .value(scale), .load(buffer: rhs, index: bBase.plus(p.mul(ldb).plus(j))))))]

@@ -37,7 +37,7 @@ enum ReductionLowering {
             // Kept axes outside, reduced axes inside: one accumulator per output.
             let kept = (0..<input.rank).filter { !reduced.contains($0) }
             let sorted = axes.sorted()
-            return b.loop(outCount, parallel: true) { b, o in
+            return b.loop(outCount, .dataParallel) { b, o in
                 var index = [Expr](repeating: .i64(0), count: input.rank)
                 var rest = o
                 for axis in kept.reversed() {
@@ -50,7 +50,7 @@ enum ReductionLowering {
                         let (stmts, value) = source(&b, index, .linear(index, inStrides))
                         return stmts + [.assign(acc, combine(.value(acc), value))]
                     }
-                    return b.loop(input[sorted[k]], parallel: false) { b, v in
+                    return b.loop(input[sorted[k]], .ordered) { b, v in
                         var next = index
                         next[sorted[k]] = v
                         return nest(&b, k + 1, next)
@@ -63,7 +63,7 @@ enum ReductionLowering {
         }
 
         // The last axis is kept: initialise the outputs, then sweep the input in order.
-        let initial = b.loop(outCount, parallel: true) { _, o in [.store(buffer: out, index: o, value: identity)] }
+        let initial = b.loop(outCount, .dataParallel) { _, o in [.store(buffer: out, index: o, value: identity)] }
         func nest(_ b: inout KernelBuilder, _ axis: Int, _ index: [Expr]) -> [Stmt] {
             if axis == input.rank {
                 let (stmts, value) = source(&b, index, .linear(index, inStrides))
@@ -73,11 +73,11 @@ enum ReductionLowering {
             // Threads may split the first axis only if it is kept (disjoint outputs); the last
             // (kept) axis is independent per iteration.
             let parallel = !reduced.contains(axis) && (axis == 0 || axis == input.rank - 1)
-            return b.loop(input[axis], parallel: parallel) { b, v in nest(&b, axis + 1, index + [v]) }
+            return b.loop(input[axis], parallel ? .dataParallel : .ordered) { b, v in nest(&b, axis + 1, index + [v]) }
         }
         var stmts = initial + nest(&b, 0, [])
         if let scale {
-            stmts += b.loop(outCount, parallel: true) { _, o in
+            stmts += b.loop(outCount, .dataParallel) { _, o in
                 [.store(buffer: out, index: o, value: .binary(.mul, .load(buffer: out, index: o), .f32(scale)))]
             }
         }
@@ -87,28 +87,28 @@ enum ReductionLowering {
     /// softmax / log_softmax along `axis`: max, then the sum of exponentials, then the row.
     static func softmax(_ b: inout KernelBuilder, _ x: Int, shape: Shape, axis: Int, log: Bool, out: Int) -> [Stmt] {
         let (outer, extent, inner) = LayoutLowering.split(shape, axis: axis)
-        return b.loop(outer * inner, parallel: true) { b, o in
+        return b.loop(outer * inner, .dataParallel) { b, o in
             let base = o.div(inner).mul(extent * inner).plus(o.rem(inner))
             func at(_ r: Expr) -> Expr { base.plus(r.mul(inner)) }
             let (m, sum) = (b.fresh(), b.fresh())
             var stmts: [Stmt] = [.declare(m, .f32, .f32(-.infinity))]
-            stmts += b.loop(extent, parallel: false) { _, r in
+            stmts += b.loop(extent, .ordered) { _, r in
                 let v = Expr.load(buffer: x, index: at(r))
                 return [.assign(m, .select(v.compare(.ge, .value(m)), v, .value(m)))]
             }
             stmts.append(.assign(m, .select(Expr.value(m).compare(.eq, .f32(-.infinity)), .f32(0), .value(m))))
             stmts.append(.declare(sum, .f32, .f32(0)))
             if log {
-                stmts += b.loop(extent, parallel: false) { _, r in
+                stmts += b.loop(extent, .ordered) { _, r in
                     [.assign(sum, .binary(.addReassoc, .value(sum), .unary(.exp, .binary(.sub, .load(buffer: x, index: at(r)), .value(m)))))]
                 }
                 let lse = b.fresh()
                 stmts.append(.bind(lse, .binary(.add, .value(m), .unary(.log, .value(sum)))))
-                stmts += b.loop(extent, parallel: true) { _, r in
+                stmts += b.loop(extent, .dataParallel) { _, r in
                     [.store(buffer: out, index: at(r), value: .binary(.sub, .load(buffer: x, index: at(r)), .value(lse)))]
                 }
             } else {
-                stmts += b.loop(extent, parallel: false) { b, r in
+                stmts += b.loop(extent, .ordered) { b, r in
                     let e = b.fresh()
                     return [.bind(e, .unary(.exp, .binary(.sub, .load(buffer: x, index: at(r)), .value(m)))),
                             .store(buffer: out, index: at(r), value: .value(e)),
@@ -116,7 +116,7 @@ enum ReductionLowering {
                 }
                 let inv = b.fresh()
                 stmts.append(.bind(inv, .binary(.div, .f32(1), .value(sum))))
-                stmts += b.loop(extent, parallel: true) { _, r in
+                stmts += b.loop(extent, .dataParallel) { _, r in
                     [.store(buffer: out, index: at(r), value: .binary(.mul, .load(buffer: out, index: at(r)), .value(inv)))]
                 }
             }

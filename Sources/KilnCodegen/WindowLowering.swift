@@ -25,9 +25,9 @@ extension WindowGeometry {
 /// full window area. Planes are independent, so they are split across threads.
 enum PoolingLowering {
     private static func forEachOutput(_ b: inout KernelBuilder, _ g: WindowGeometry, _ body: (inout KernelBuilder, Expr, Expr, Expr, Expr) -> [Stmt]) -> [Stmt] {
-        b.loop(g.n * g.c, parallel: true) { b, plane in
-            b.loop(g.oh, parallel: false) { b, oy in
-                b.loop(g.ow, parallel: false) { b, ox in
+        b.loop(g.n * g.c, .dataParallel) { b, plane in
+            b.loop(g.oh, .ordered) { b, oy in
+                b.loop(g.ow, .ordered) { b, ox in
                     body(&b, plane, oy, ox, plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox))
                 }
             }
@@ -40,12 +40,12 @@ enum PoolingLowering {
     /// value, as the interpreter keeps); average: the in-image taps summed in tap order, divided
     /// by the full window area.
     private static func rowPool(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, out: Int, max: Bool) -> [Stmt] {
-        b.loop(g.n * g.c, parallel: true) { b, plane in
-            b.loop(g.oh, parallel: false) { b, oy in
+        b.loop(g.n * g.c, .dataParallel) { b, plane in
+            b.loop(g.oh, .ordered) { b, oy in
                 let row = plane.mul(g.spatial).plus(oy.mul(g.ow))
                 let initial: Expr = max ? .f32(-.infinity) : .f32(0)
-                let start = b.loop(g.ow, parallel: true) { _, ox in [.store(buffer: out, index: row.plus(ox), value: initial)] }
-                let taps = b.loop(g.kh, parallel: false) { b, i in
+                let start = b.loop(g.ow, .dataParallel) { _, ox in [.store(buffer: out, index: row.plus(ox), value: initial)] }
+                let taps = b.loop(g.kh, .ordered) { b, i in
                     let y = oy.mul(g.sh).plus(i).minus(.i64(g.ph))
                     let rowInside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h)))
                     let inputRow = plane.mul(g.h * g.w).plus(LayoutLowering.clamp(y, g.h).mul(g.w))
@@ -54,7 +54,7 @@ enum PoolingLowering {
                     var columns: [Stmt] = []
                     for j in 0..<g.kw {
                         let (first, count) = g.columns(tap: j)
-                        columns += b.loop(count, parallel: true) { _, v in
+                        columns += b.loop(count, .dataParallel) { _, v in
                             let ox = v.plus(first)
                             let target = row.plus(ox)
                             let current = Expr.load(buffer: out, index: target)
@@ -68,7 +68,7 @@ enum PoolingLowering {
                     }
                     return [.when(rowInside, then: columns, otherwise: [])]
                 }
-                let finish = max ? [] : b.loop(g.ow, parallel: true) { _, ox in
+                let finish = max ? [] : b.loop(g.ow, .dataParallel) { _, ox in
                     [.store(buffer: out, index: row.plus(ox), value: .binary(.div, .load(buffer: out, index: row.plus(ox)), .f32(Float(g.kh * g.kw))))]
                 }
                 return start + taps + finish
@@ -85,18 +85,18 @@ enum PoolingLowering {
     /// scratch rows private to the plane), then each output's gradient is added at that position.
     static func maxPoolGrad(_ b: inout KernelBuilder, _ x: Int, dy: Int, _ g: WindowGeometry, out: Int) -> [Stmt] {
         let best = b.scratch(.f32, count: g.n * g.c * g.ow), where_ = b.scratch(.i32, count: g.n * g.c * g.ow)
-        return b.loop(g.n * g.c, parallel: true) { b, plane in
-            b.loop(g.oh, parallel: false) { b, oy in
+        return b.loop(g.n * g.c, .dataParallel) { b, plane in
+            b.loop(g.oh, .ordered) { b, oy in
                 let scratchRow = plane.mul(g.ow)
-                let start = b.loop(g.ow, parallel: true) { _, ox in
+                let start = b.loop(g.ow, .dataParallel) { _, ox in
                     [.store(buffer: best, index: scratchRow.plus(ox), value: .f32(-.infinity)),
                      .store(buffer: where_, index: scratchRow.plus(ox), value: .i32(-1))]
                 }
-                let taps = b.loop(g.kh, parallel: false) { b, i in
+                let taps = b.loop(g.kh, .ordered) { b, i in
                     let y = oy.mul(g.sh).plus(i).minus(.i64(g.ph))
                     let rowInside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h)))
-                    let columns = b.loop(g.kw, parallel: false) { b, j in
-                        b.loop(g.ow, parallel: true) { b, ox in
+                    let columns = b.loop(g.kw, .ordered) { b, j in
+                        b.loop(g.ow, .dataParallel) { b, ox in
                             let xx = ox.mul(g.sw).plus(j).minus(.i64(g.pw))
                             let inside = xx.compare(.ge, .i64(0)).and(xx.compare(.lt, .i64(g.w)))
                             let offset = LayoutLowering.clamp(y, g.h).mul(g.w).plus(LayoutLowering.clamp(xx, g.w))
@@ -114,7 +114,7 @@ enum PoolingLowering {
                     }
                     return [.when(rowInside, then: columns, otherwise: [])]
                 }
-                let route = b.loop(g.ow, parallel: false) { b, ox in
+                let route = b.loop(g.ow, .ordered) { b, ox in
                     let position = b.fresh()
                     let target = plane.mul(g.h * g.w).plus(.value(position))
                     let o = plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox)
@@ -134,8 +134,8 @@ enum PoolingLowering {
     static func avgPoolGrad(_ b: inout KernelBuilder, dy: Int, _ g: WindowGeometry, out: Int) -> [Stmt] {
         forEachOutput(&b, g) { b, plane, oy, ox, o in
             let share = b.fresh()
-            let taps = b.loop(g.kh, parallel: false) { b, i in
-                b.loop(g.kw, parallel: false) { _, j in
+            let taps = b.loop(g.kh, .ordered) { b, i in
+                b.loop(g.kw, .ordered) { _, j in
                     let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
                     let target = plane.mul(g.h * g.w).plus(offset)
                     return [.when(inside, then: [.store(buffer: out, index: target, value: .binary(.add, .load(buffer: out, index: target), .value(share)))],
@@ -148,6 +148,6 @@ enum PoolingLowering {
 
     /// Zeroes a buffer of `count` floats (the adjoints accumulate).
     static func zero(_ b: inout KernelBuilder, _ buffer: Int, count: Int) -> [Stmt] {
-        b.loop(count, parallel: true) { _, i in [.store(buffer: buffer, index: i, value: .f32(0))] }
+        b.loop(count, .dataParallel) { _, i in [.store(buffer: buffer, index: i, value: .f32(0))] }
     }
 }

@@ -70,7 +70,7 @@ public final class JITBackend: ExecutionBackend {
         } else {
             Self.moduleCounter += 1
             let start = monotonicSeconds()
-            var compiler = StepCompiler(graph: g, prefix: "kiln\(Self.moduleCounter)")
+            var compiler = StepCompiler(graph: g, prefix: "kiln\(Self.moduleCounter)", target: session.codegenTarget)
             let (ir, compiled, calls) = try compiler.compile()
             let result = try session.compile(ir, symbols: compiler.functions, keepOptimizedIR: keepOptimizedIR)
             entry = Module(compiled: result, ir: ir, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures,

@@ -1,6 +1,8 @@
 import CLLVM
 import Foundation
+import KilnCodegen
 import KilnIR
+import KilnSupport
 
 /// One ORC LLJIT instance for the host CPU. Modules arrive as LLVM IR text, are parsed,
 /// verified and optimised (`default<O3>` with the loop and SLP vectorisers, target machine of
@@ -13,6 +15,13 @@ public final class JITSession {
     public let cpuFeatures: String
     public let triple: String
     private var moduleCount = 0
+
+    /// What the code generator targets: this CPU's vector width and registers (from LLVM's
+    /// host features), Kiln's thread count and the caches glibc reports.
+    public var codegenTarget: CodegenTarget {
+        CodegenTarget.cpu(features: cpuFeatures, threads: kilnThreadCount,
+                          l1Bytes: sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE)), l2Bytes: sysconf(Int32(_SC_LEVEL2_CACHE_SIZE)))
+    }
 
     public init() throws {
         LLVMInitializeX86TargetInfo()

@@ -5,9 +5,17 @@ struct IRType: Hashable, CustomStringConvertible {
 
     static let f32 = IRType(text: "float"), i32 = IRType(text: "i32"), i64 = IRType(text: "i64"), i1 = IRType(text: "i1")
     static let i8Pointer = IRType(text: "i8*"), void = IRType(text: "void")
+    /// `<lanes x float>`.
+    static func vector(_ lanes: Int) -> IRType { IRType(text: "<\(lanes) x float>") }
     var pointer: IRType { IRType(text: text + "*") }
     var pointee: IRType? { text.hasSuffix("*") ? IRType(text: String(text.dropLast())) : nil }
-    var isFloat: Bool { self == .f32 }
+    /// f32 or a vector of f32: the operands of `fadd`, `fmul`, `fcmp`.
+    var isFloat: Bool { self == .f32 || (text.hasPrefix("<") && text.hasSuffix(" x float>")) }
+    /// The lane count of `<N x float>`; nil for scalars.
+    var lanes: Int? {
+        guard text.hasPrefix("<"), let x = text.firstIndex(of: " ") else { return nil }
+        return Int(text[text.index(after: text.startIndex)..<x])
+    }
     var isInteger: Bool { self == .i32 || self == .i64 || self == .i1 }
 }
 
@@ -71,13 +79,15 @@ struct FunctionBuilder {
         return emit("\(opcode)\(flags.isEmpty ? "" : " " + flags) \(a.type) \(a.text), \(b.text)", a.type)
     }
 
+    /// A comparison: an i1, or a `<N x i1>` mask of vector operands.
     mutating func compare(_ predicate: String, _ a: IRValue, _ b: IRValue) -> IRValue {
         check(a.type == b.type, "compare \(predicate): operand types differ (\(a.typed), \(b.typed))")
-        return emit("\(a.type.isFloat ? "fcmp" : "icmp") \(predicate) \(a.type) \(a.text), \(b.text)", .i1)
+        let result = a.type.lanes.map { IRType(text: "<\($0) x i1>") } ?? .i1
+        return emit("\(a.type.isFloat ? "fcmp" : "icmp") \(predicate) \(a.type) \(a.text), \(b.text)", result)
     }
 
     mutating func select(_ c: IRValue, _ a: IRValue, _ b: IRValue) -> IRValue {
-        check(c.type == .i1, "select condition is \(c.type), not i1")
+        check(c.type == .i1 || c.type.text == "<\(a.type.lanes ?? 0) x i1>", "select condition is \(c.type), not i1 or a mask of \(a.type)")
         check(a.type == b.type, "select: arms differ (\(a.typed), \(b.typed))")
         return emit("select i1 \(c.text), \(a.typed), \(b.typed)", a.type)
     }
@@ -115,6 +125,14 @@ struct FunctionBuilder {
     mutating func store(_ value: IRValue, _ pointer: IRValue, metadata: String = "") {
         check(pointer.type == value.type.pointer, "store of \(value.typed) through \(pointer.typed)")
         raw("store \(value.typed), \(pointer.typed), align \(value.type == .i64 ? 8 : 4)\(metadata)")
+    }
+
+    /// The f32 scalar `x` in every lane of a `<lanes x float>`.
+    mutating func splat(_ x: IRValue, lanes: Int) -> IRValue {
+        check(x.type == .f32, "splat of \(x.typed)")
+        let vector = IRType.vector(lanes)
+        let one = emit("insertelement \(vector) undef, \(x.typed), i32 0", vector)
+        return emit("shufflevector \(vector) \(one.text), \(vector) undef, <\(lanes) x i32> zeroinitializer", vector)
     }
 
     mutating func branch(_ label: String) { raw("br label %\(label)") }

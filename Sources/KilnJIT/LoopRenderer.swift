@@ -96,10 +96,23 @@ struct LoopRenderer {
                                        .i32(Int32(clamping: g.m)), .i32(Int32(clamping: g.n)), .i32(Int32(clamping: g.k)), .f32(1),
                                        a, .i32(Int32(clamping: g.lda)), b, .i32(Int32(clamping: g.ldb)), .f32(g.accumulate ? 1 : 0),
                                        c, .i32(Int32(clamping: g.ldc))])
+        case .vectorStore(let buffer, let index, let e):
+            let v = try value(e)
+            guard let lanes = v.type.lanes else { throw Diagnostic("internal: \(kernel.name) stores \(v.typed) as a vector") }
+            let p = f.cast("bitcast", f.elementPointer(buffers[buffer], try value(index)), to: IRType.vector(lanes).pointer)
+            f.store(v, p, metadata: access)
         }
     }
 
     private mutating func renderLoop(_ loop: Loop, _ metadata: inout MetadataTable, split: Bool) throws {
+        if loop.kind == .vectorized {
+            // One iteration on vectors: the body's indices are those of lane 0.
+            loopVars[loop.variable] = .i64(0)
+            let savedBound = bound
+            for s in loop.body { try render(s, &metadata) }
+            bound = savedBound
+            return
+        }
         let (header, latch, exit) = (f.label("loop"), f.label("latch"), f.label("exit"))
         let start: IRValue = split ? IRValue(text: "%first", type: .i64) : .i64(0)
         let end: IRValue = split ? IRValue(text: "%end", type: .i64) : .i64(loop.extent)
@@ -116,7 +129,8 @@ struct LoopRenderer {
         let innermost = !loop.body.contains { if case .loop = $0 { return true } else { return false } }
         let savedAccess = access, savedBound = bound
         var loopMetadata = ""
-        if loop.parallel && innermost {
+        if loop.isDataParallel && innermost {
+            // Scalar data-parallel loops the schedule did not vectorise: LLVM may, without alias checks.
             let group = metadata.add { _ in "distinct !{}" }
             let parallel = metadata.add { _ in "!{!\"llvm.loop.parallel_accesses\", !\(group)}" }
             let vectorize = metadata.add { _ in "!{!\"llvm.loop.vectorize.enable\", i1 true}" }
@@ -142,6 +156,7 @@ struct LoopRenderer {
         case .i32: return .i32
         case .i64: return .i64
         case .i1: return .i1
+        case .f32x4, .f32x8, .f32x16: return .vector(t.lanes)
         }
     }
 
@@ -183,13 +198,23 @@ struct LoopRenderer {
         case .random(let kind, let seed, let index):
             guard let key = keys[seed] else { throw Diagnostic("internal: \(kernel.name) has no key for seed \(seed)") }
             return random(kind, key: key, index: try value(index))
+        case .vectorLoad(let buffer, let index, let lanes):
+            let p = f.cast("bitcast", f.elementPointer(buffers[buffer], try value(index)), to: IRType.vector(lanes).pointer)
+            return f.load(p, metadata: access)
+        case .splat(let x, let lanes):
+            return f.splat(try value(x), lanes: lanes)
+        case .fma(let a, let b, let c):
+            let (x, y, z) = (try value(a), try value(b), try value(c))
+            let name = x.type.lanes.map { "llvm.fma.v\($0)f32" } ?? "llvm.fma.f32"
+            return f.call(name, x.type, [x, y, z])
         }
     }
 
     private mutating func unary(_ op: UnaryOp, _ x: IRValue) throws -> IRValue {
         switch op {
-        case .neg: return x.type.isFloat ? f.emit("fneg float \(x.text)", .f32) : f.binary("sub", IRValue(text: "0", type: x.type), x)
+        case .neg: return x.type.isFloat ? f.emit("fneg \(x.typed)", x.type) : f.binary("sub", IRValue(text: "0", type: x.type), x)
         case .abs:
+            if let lanes = x.type.lanes { return f.call("llvm.fabs.v\(lanes)f32", x.type, [x]) }
             if x.type.isFloat { return f.call("llvm.fabs.f32", .f32, [x]) }
             let negative = f.compare("slt", x, IRValue(text: "0", type: x.type))
             return f.select(negative, f.binary("sub", IRValue(text: "0", type: x.type), x), x)
@@ -197,7 +222,7 @@ struct LoopRenderer {
         case .expm1: return f.call("kiln_expm1", .f32, [x])
         case .log: return f.call("kiln_log", .f32, [x])
         case .log1p: return f.call("kiln_log1p", .f32, [x])
-        case .sqrt: return f.call("llvm.sqrt.f32", .f32, [x])
+        case .sqrt: return f.call(x.type.lanes.map { "llvm.sqrt.v\($0)f32" } ?? "llvm.sqrt.f32", x.type, [x])
         case .tanh: return f.call("kiln_tanh", .f32, [x])
         case .sigmoid: return f.call("kiln_sigmoid", .f32, [x])
         case .cos: return f.call("llvm.cos.f32", .f32, [x])
@@ -224,7 +249,8 @@ struct LoopRenderer {
             let takeB = f.compare(op == .maxNaN ? (float ? "oge" : "sge") : (float ? "olt" : "slt"), b, a)
             let chosen = f.select(takeB, b, a)
             guard float else { return chosen }
-            return f.select(f.compare("uno", a, b), .f32(.nan), chosen)
+            let nan = a.type.lanes.map { f.splat(.f32(.nan), lanes: $0) } ?? .f32(.nan)
+            return f.select(f.compare("uno", a, b), nan, chosen)
         }
     }
 
@@ -273,6 +299,8 @@ struct LoopRenderer {
             case .binary(_, let a, let b), .compare(_, let a, let b): visit(a); visit(b)
             case .select(let c, let a, let b): visit(c); visit(a); visit(b)
             case .random(_, let seed, let i): found.insert(seed); visit(i)
+            case .vectorLoad(_, let i, _), .splat(let i, _): visit(i)
+            case .fma(let a, let b, let c): visit(a); visit(b); visit(c)
             }
         }
         func visit(_ s: Stmt) {
@@ -283,6 +311,7 @@ struct LoopRenderer {
             case .when(let c, let t, let o): visit(c); t.forEach(visit); o.forEach(visit)
             case .fail(_, let a, let b): visit(a); visit(b)
             case .gemm: break
+            case .vectorStore(_, let i, let v): visit(i); visit(v)
             }
         }
         body.forEach(visit)

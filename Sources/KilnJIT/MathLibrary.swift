@@ -194,6 +194,16 @@ enum MathLibrary {
     }
 
     declare float @llvm.maxnum.f32(float, float)
+    declare float @llvm.fma.f32(float, float, float)
+    declare <4 x float> @llvm.fma.v4f32(<4 x float>, <4 x float>, <4 x float>)
+    declare <8 x float> @llvm.fma.v8f32(<8 x float>, <8 x float>, <8 x float>)
+    declare <16 x float> @llvm.fma.v16f32(<16 x float>, <16 x float>, <16 x float>)
+    declare <4 x float> @llvm.fabs.v4f32(<4 x float>)
+    declare <8 x float> @llvm.fabs.v8f32(<8 x float>)
+    declare <16 x float> @llvm.fabs.v16f32(<16 x float>)
+    declare <4 x float> @llvm.sqrt.v4f32(<4 x float>)
+    declare <8 x float> @llvm.sqrt.v8f32(<8 x float>)
+    declare <16 x float> @llvm.sqrt.v16f32(<16 x float>)
     declare float @llvm.minnum.f32(float, float)
     declare float @llvm.floor.f32(float)
     declare float @llvm.fabs.f32(float)

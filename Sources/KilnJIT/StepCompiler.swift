@@ -23,9 +23,6 @@ struct StepCompiler {
     let graph: Graph
     /// Prefix of the module's function names (every module shares one JIT namespace).
     let prefix: String
-    /// Kernels doing at least this much work (roughly, scalar operations) run on every core: below
-    /// it, waking a second thread costs more than it saves (an LSTM step has ~600 small kernels).
-    static let parallelThreshold = 1 << 17
 
     /// Table slot of each value the step reads or writes, then of each scratch buffer.
     private(set) var slots: [String: Int] = [:]
@@ -33,16 +30,20 @@ struct StepCompiler {
     private(set) var scratch: [(slot: Int, count: Int)] = []
     /// Every failure a kernel can raise: message template and the node's source location.
     private(set) var failures: [(message: String, location: SourceLocation?)] = []
-    /// The loop kernels, in order (for golden tests).
+    /// The scheduled loop kernels, in order (for golden tests).
     private(set) var kernels: [LoopKernel] = []
     private(set) var calls: [StepCall] = []
     /// The distinct functions the module defines.
     private(set) var functions: [String] = []
     private let types: [String: TensorType]
 
-    init(graph: Graph, prefix: String = "kiln") {
+    /// The machine the kernels are generated for.
+    let target: CodegenTarget
+
+    init(graph: Graph, prefix: String = "kiln", target: CodegenTarget = .avx2) {
         self.graph = graph
         self.prefix = prefix
+        self.target = target
         types = graph.valueTypes
         for name in graph.inputs.map(\.name) + graph.params.map(\.name) { slots[name] = slots.count }
         for node in graph.nodes { for name in node.resultNames { slots[name] = slots.count } }
@@ -58,7 +59,8 @@ struct StepCompiler {
         for (index, node) in graph.nodes.enumerated() {
             compiled += 1
             if isView(node) { continue }
-            for kernel in try Lowering.lower(node, types: types, name: "k\(index)_" + kernelName(node), constants: constants) {
+            for lowered in try Lowering.lower(node, types: types, name: "k\(index)_" + kernelName(node), constants: constants, target: target) {
+                let kernel = Scheduler.schedule(lowered, for: target).kernel
                 let kernelSlots = try kernel.buffers.map { buffer -> Int in
                     if buffer.isScratch {
                         if let slot = slots[buffer.name] { return slot }
@@ -84,7 +86,7 @@ struct StepCompiler {
                 }
                 let extent = kernel.outerExtent
                 calls.append(StepCall(function: function, slots: kernelSlots, extent: extent,
-                                      parallel: kernel.splitsOuterLoop && extent > 1 && kernel.work >= Self.parallelThreshold,
+                                      parallel: kernel.splitsOuterLoop && extent > 1,
                                       failureBase: kernel.failures.isEmpty ? nil : failures.count))
                 failures += kernel.failures.map { ($0.message, node.location) }
                 kernels.append(kernel)

@@ -19,7 +19,7 @@ struct Dump: ParsableCommand {
     @Flag(help: "With --llvm: print the IR after LLVM's O3 pipeline instead.")
     var llvmOpt = false
 
-    @Flag(help: "Print the loop IR of every kernel the code generator makes (after simplify, fuse and plan-memory).")
+    @Flag(help: "Print the loop IR of every kernel the code generator makes (after simplify, fuse and plan-memory), as lowered and as scheduled for this CPU.")
     var loops = false
 
     @Option(parsing: .unconditional, help: "With --train: print the data-parallel step for N ranks instead (gradient graph, the all-reduce cut, update graph).")
@@ -31,7 +31,15 @@ struct Dump: ParsableCommand {
             var g = try pipeline.run(try transform.apply(try graph.load()))
             if loops {
                 if !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
-                for kernel in try Lowering.lower(g) { print(LoopPrinter.print(kernel)) }
+                let target = try JITSession().codegenTarget
+                print("# target: \(target.vectorLanes) f32 lanes, \(target.vectorRegisters) vector registers, \(target.threads) threads")
+                for kernel in try Lowering.lower(g, target: target) {
+                    print(LoopPrinter.print(kernel))
+                    let schedule = Scheduler.schedule(kernel, for: target)
+                    guard !schedule.log.isEmpty else { continue }
+                    print("# scheduled: " + schedule.log.joined(separator: "; "))
+                    print(LoopPrinter.print(schedule.kernel))
+                }
                 return
             }
             if llvm || llvmOpt {

@@ -1,0 +1,61 @@
+/// How a generated GEMM splits C = A·B (m×k times k×n): into `mr`×`nr` register tiles (`mr`
+/// rows of `nr / lanes` vector accumulators), grouped into work units of `tilesPerBlock` row
+/// tiles by `panelsPerBlock` column panels. B is packed into zero-padded `nr`-wide panels, so
+/// a micro-kernel reads it contiguously; A is read in place (each row a contiguous stream).
+/// Like XLA's tiled dot emitter, the tiling is data: printed in kernel names, chosen per
+/// target by `choose`, and a test can force any legal one.
+public struct GemmTiling: Hashable, Sendable, CustomStringConvertible {
+    public var mr: Int
+    public var nr: Int
+    public var lanes: Int
+    public var tilesPerBlock: Int
+    public var panelsPerBlock: Int
+
+    public init(mr: Int, nr: Int, lanes: Int, tilesPerBlock: Int, panelsPerBlock: Int) {
+        self.mr = mr
+        self.nr = nr
+        self.lanes = lanes
+        self.tilesPerBlock = tilesPerBlock
+        self.panelsPerBlock = panelsPerBlock
+    }
+
+    public var description: String { "\(mr)x\(nr)" }
+
+    /// Vectors per tile row.
+    public var vectorsPerRow: Int { nr / lanes }
+
+    /// The problem fits this tiling: whole vectors per panel, a lane width the target has.
+    public var isLegal: Bool {
+        mr > 0 && nr > 0 && lanes > 0 && nr % lanes == 0 && ScalarType.vector(lanes) != nil
+            && tilesPerBlock > 0 && panelsPerBlock > 0
+    }
+
+    /// The tiling for an m×k·k×n product on `target`. The register tile uses all but a few
+    /// vector registers (accumulators, one B vector per column vector, one broadcast A);
+    /// a B panel (k×nr) is kept within L2 per unit of work; blocks are cut so at least two
+    /// units per thread exist when the product is large enough to split.
+    public static func choose(m: Int, n: Int, k: Int, target: CodegenTarget) -> GemmTiling {
+        let lanes = target.vectorLanes
+        // Narrow products (a 10-class layer) use one vector per row and taller tiles.
+        let vectors = n <= lanes ? 1 : 2
+        let nr = vectors * lanes
+        let available = target.vectorRegisters - vectors - 2
+        let mr = Swift.max(1, Swift.min(available / vectors, vectors == 1 ? 14 : 12, m))
+        let tiles = (m + mr - 1) / mr, panels = (n + nr - 1) / nr
+        // A block of rows stays in L2 while every panel of the block streams past it.
+        let rowBytes = Swift.max(1, 4 * k)
+        var tilesPerBlock = Swift.max(1, Swift.min(tiles, (target.l2Bytes / 2) / (rowBytes * mr)))
+        var panelsPerBlock = Swift.max(1, Swift.min(panels, (target.l2Bytes / 4) / (rowBytes * nr)))
+        let work = 2 * m * n * k
+        if work >= 1 << 18 {
+            let wanted = 2 * target.threads
+            while units(tiles, tilesPerBlock, panels, panelsPerBlock) < wanted && panelsPerBlock > 1 { panelsPerBlock = (panelsPerBlock + 1) / 2 }
+            while units(tiles, tilesPerBlock, panels, panelsPerBlock) < wanted && tilesPerBlock > 1 { tilesPerBlock = (tilesPerBlock + 1) / 2 }
+        }
+        return GemmTiling(mr: mr, nr: nr, lanes: lanes, tilesPerBlock: tilesPerBlock, panelsPerBlock: panelsPerBlock)
+    }
+
+    private static func units(_ tiles: Int, _ perBlock: Int, _ panels: Int, _ perPanelBlock: Int) -> Int {
+        ((tiles + perBlock - 1) / perBlock) * ((panels + perPanelBlock - 1) / perPanelBlock)
+    }
+}

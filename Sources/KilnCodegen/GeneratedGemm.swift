@@ -1,0 +1,169 @@
+import KilnIR
+
+/// Where a generated GEMM reads A and writes C, as index maps (so a convolution writes NCHW
+/// straight from the register tile, and a transposed operand is only other strides).
+struct GemmOperands {
+    var m: Int, n: Int, k: Int
+    /// A(i, p) = a[aOffset + i·aRowStride + p·aColumnStride].
+    var a: Int
+    var aOffset = 0
+    var aRowStride: Int, aColumnStride: Int
+    /// C(i, j) = c[cOffset + (j / segment)·segmentStride + i·cRowStride + j % segment]: C's
+    /// columns come in segments (images of a batched convolution); a plain product has one.
+    var c: Int
+    var cOffset = 0
+    var cRowStride: Int
+    var segment: Int
+    var segmentStride = 0
+    /// Add into C instead of overwriting it.
+    var accumulate = false
+
+    func cIndex(_ i: Expr, _ j: Expr) -> Expr {
+        if segment >= n { return i.mul(cRowStride).plus(j).plus(cOffset) }
+        return j.div(segment).mul(segmentStride).plus(i.mul(cRowStride)).plus(j.rem(segment)).plus(cOffset)
+    }
+}
+
+/// A GEMM generated as loop IR, BLIS-style: B packed into zero-padded panels of `nr` columns
+/// (one kernel; `element(p, j)` says what B(p, j) is, so a convolution packs straight from its
+/// input: im2col and packing in one pass), then a micro-kernel per `mr`×`nr` tile of C whose
+/// accumulators are vector registers — for every p, `nr / lanes` vector loads of the panel,
+/// `mr` broadcasts of A and `mr · nr / lanes` fused multiply-adds. Work units (a block of row
+/// tiles × a block of panels) are the parallel loop. Edge tiles compute on clamped rows and
+/// padded columns and store only what lies inside C.
+enum GeneratedGemm {
+    typealias Element = (inout KernelBuilder, _ p: Expr, _ j: Expr) -> Expr
+
+    /// The packing kernel's body: packed[(q·k + p)·nr + c] = B(p, q·nr + c), 0 past column n.
+    static func pack(_ b: inout KernelBuilder, k: Int, n: Int, tiling t: GemmTiling, into packed: Int, element: Element) -> [Stmt] {
+        let panels = (n + t.nr - 1) / t.nr
+        return b.loop(panels, .dataParallel) { b, q in
+            b.loop(k, .ordered) { b, p in
+                let row = q.mul(k).plus(p).mul(t.nr)
+                return b.loop(t.nr, .dataParallel) { b, c in
+                    let j = q.mul(t.nr).plus(c)
+                    if n % t.nr == 0 { return [.store(buffer: packed, index: row.plus(c), value: element(&b, p, j))] }
+                    let inside = j.compare(.lt, .i64(n))
+                    let clamped = Expr.select(inside, j, .i64(n - 1))
+                    return [.store(buffer: packed, index: row.plus(c), value: .select(inside, element(&b, p, clamped), .f32(0)))]
+                }
+            }
+        }
+    }
+
+    /// The compute kernel's body: every tile of C from the packed panels (`tileScratch` holds
+    /// one spilled tile per work unit, for edge tiles).
+    static func compute(_ b: inout KernelBuilder, _ g: GemmOperands, tiling t: GemmTiling, packed: Int, tileScratch: Int) -> [Stmt] {
+        let tiles = (g.m + t.mr - 1) / t.mr, panels = (g.n + t.nr - 1) / t.nr
+        let rowBlocks = (tiles + t.tilesPerBlock - 1) / t.tilesPerBlock
+        let columnBlocks = (panels + t.panelsPerBlock - 1) / t.panelsPerBlock
+        return b.loop(rowBlocks * columnBlocks, .dataParallel) { b, unit in
+            let rowBlock = unit.div(columnBlocks), columnBlock = unit.rem(columnBlocks)
+            return b.loop(t.panelsPerBlock, .ordered) { b, jr in
+                let q = columnBlock.mul(t.panelsPerBlock).plus(jr)
+                let inner = b.loop(t.tilesPerBlock, .ordered) { b, ir in
+                    let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
+                    let body = microKernel(&b, g, t, tile: tile, panel: q, packed: packed, spill: unit.mul(t.mr * t.nr), tileScratch: tileScratch)
+                    return tiles % t.tilesPerBlock == 0 ? body : [.when(tile.compare(.lt, .i64(tiles)), then: body, otherwise: [])]
+                }
+                return panels % t.panelsPerBlock == 0 ? inner : [.when(q.compare(.lt, .i64(panels)), then: inner, otherwise: [])]
+            }
+        }
+    }
+
+    private static func microKernel(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, tile: Expr, panel q: Expr,
+                                    packed: Int, spill: Expr, tileScratch: Int) -> [Stmt] {
+        guard let vector = ScalarType.vector(t.lanes) else { return [] }
+        let i0 = tile.mul(t.mr), j0 = q.mul(t.nr)
+        var stmts: [Stmt] = []
+        // Rows past m read row m − 1 (in bounds); their results are never stored.
+        var rows: [Expr] = []
+        for r in 0..<t.mr {
+            let row = i0.plus(r)
+            if g.m % t.mr == 0 { rows.append(row); continue }
+            let v = b.fresh()
+            stmts.append(.bind(v, .select(row.compare(.lt, .i64(g.m)), row, .i64(g.m - 1))))
+            rows.append(.value(v))
+        }
+        var acc: [[Int]] = []
+        for _ in 0..<t.mr {
+            var row: [Int] = []
+            for _ in 0..<t.vectorsPerRow {
+                let v = b.fresh()
+                stmts.append(.declare(v, vector, .splat(.f32(0), lanes: t.lanes)))
+                row.append(v)
+            }
+            acc.append(row)
+        }
+        stmts += b.loop(g.k, .ordered) { b, p in
+            var body: [Stmt] = []
+            var bv: [Expr] = []
+            let base = q.mul(g.k).plus(p).mul(t.nr)
+            for c in 0..<t.vectorsPerRow {
+                let v = b.fresh()
+                body.append(.bind(v, .vectorLoad(buffer: packed, index: base.plus(c * t.lanes), lanes: t.lanes)))
+                bv.append(.value(v))
+            }
+            for r in 0..<t.mr {
+                let a = b.fresh()
+                let index = rows[r].mul(g.aRowStride).plus(p.mul(g.aColumnStride)).plus(g.aOffset)
+                body.append(.bind(a, .splat(.load(buffer: g.a, index: index), lanes: t.lanes)))
+                for c in 0..<t.vectorsPerRow {
+                    body.append(.assign(acc[r][c], .fma(.value(a), bv[c], .value(acc[r][c]))))
+                }
+            }
+            return body
+        }
+        stmts += store(&b, g, t, acc: acc, i0: i0, j0: j0, spill: spill, tileScratch: tileScratch)
+        return stmts
+    }
+
+    /// Writes the accumulators into C: whole vectors where the tile's columns are inside C and
+    /// in one segment, else through the spill tile element by element.
+    private static func store(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, acc: [[Int]],
+                              i0: Expr, j0: Expr, spill: Expr, tileScratch: Int) -> [Stmt] {
+        let staticFull = g.n % t.nr == 0 && (g.segment >= g.n || g.segment % t.nr == 0)
+        var fullColumns = j0.plus(t.nr).compare(.le, .i64(g.n))
+        if g.segment < g.n { fullColumns = fullColumns.and(j0.rem(g.segment).compare(.le, .i64(g.segment - t.nr))) }
+        var stmts: [Stmt] = []
+        for r in 0..<t.mr {
+            let row = i0.plus(r)
+            var vectors: [Stmt] = []
+            for c in 0..<t.vectorsPerRow {
+                let index = g.cIndex(row, j0.plus(c * t.lanes))
+                let value: Expr = g.accumulate
+                    ? .binary(.add, .vectorLoad(buffer: g.c, index: index, lanes: t.lanes), .value(acc[r][c])) : .value(acc[r][c])
+                vectors.append(.vectorStore(buffer: g.c, index: index, value: value))
+            }
+            var rowStmts = vectors
+            if !staticFull {
+                var spilled: [Stmt] = []
+                for c in 0..<t.vectorsPerRow {
+                    spilled.append(.vectorStore(buffer: tileScratch, index: spill.plus(r * t.nr + c * t.lanes), value: .value(acc[r][c])))
+                }
+                spilled += b.loop(t.nr, .ordered) { _, c in
+                    let j = j0.plus(c)
+                    let index = g.cIndex(row, j)
+                    let v = Expr.load(buffer: tileScratch, index: spill.plus(r * t.nr).plus(c))
+                    let value: Expr = g.accumulate ? .binary(.add, .load(buffer: g.c, index: index), v) : v
+                    return [.when(j.compare(.lt, .i64(g.n)), then: [.store(buffer: g.c, index: index, value: value)], otherwise: [])]
+                }
+                rowStmts = [.when(fullColumns, then: vectors, otherwise: spilled)]
+            }
+            stmts += g.m % t.mr == 0 ? rowStmts : [.when(row.compare(.lt, .i64(g.m)), then: rowStmts, otherwise: [])]
+        }
+        return stmts
+    }
+
+    /// The two kernels of C = A·B with B given element by element: pack, then compute.
+    static func kernels(_ b: inout KernelBuilder, _ g: GemmOperands, tiling t: GemmTiling, element: Element) -> [LoopKernel] {
+        let panels = (g.n + t.nr - 1) / t.nr, tiles = (g.m + t.mr - 1) / t.mr
+        let units = ((tiles + t.tilesPerBlock - 1) / t.tilesPerBlock) * ((panels + t.panelsPerBlock - 1) / t.panelsPerBlock)
+        let packed = b.scratch(.f32, count: panels * g.k * t.nr)
+        let spill = b.scratch(.f32, count: units * t.mr * t.nr)
+        let packBody = pack(&b, k: g.k, n: g.n, tiling: t, into: packed, element: element)
+        let computeBody = compute(&b, g, tiling: t, packed: packed, tileScratch: spill)
+        return [b.kernel(packBody, work: g.k * panels * t.nr, suffix: "_pack"),
+                b.kernel(computeBody, work: 2 * g.m * g.n * g.k, suffix: "_gemm\(t)")]
+    }
+}

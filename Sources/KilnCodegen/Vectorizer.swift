@@ -1,0 +1,111 @@
+/// The legality check and rewrite behind `Schedule.vectorize`: one innermost loop's body,
+/// statement by statement, into vector form, or a `ScheduleError` naming what has none.
+struct Vectorizer {
+    let kernel: LoopKernel
+    let variable: Int
+    let lanes: Int
+    /// Types of the values bound anywhere in the kernel (numbers are unique per kernel).
+    private var types: [Int: ScalarType] = [:]
+    /// Values bound inside the loop: vectors (f32) or, when they do not depend on the loop
+    /// variable, scalars.
+    private var vectors: Set<Int> = []
+    private var varying: Set<Int> = []
+
+    init(kernel: LoopKernel, variable: Int, lanes: Int) {
+        self.kernel = kernel
+        self.variable = variable
+        self.lanes = lanes
+        collectTypes(kernel.body)
+    }
+
+    private mutating func collectTypes(_ stmts: [Stmt]) {
+        for s in stmts {
+            switch s {
+            case .loop(let l): types[l.variable] = .i64; collectTypes(l.body)
+            case .bind(let id, let e): types[id] = type(of: e)
+            case .declare(let id, let t, _): types[id] = t
+            case .when(_, let then, let otherwise): collectTypes(then); collectTypes(otherwise)
+            case .assign, .store, .fail, .gemm, .vectorStore: break
+            }
+        }
+    }
+
+    /// The type an expression computes (the loop IR is typed by its leaves).
+    func type(of e: Expr) -> ScalarType {
+        switch e {
+        case .i64, .loopVar: return .i64
+        case .i32: return .i32
+        case .f32, .random: return .f32
+        case .bool, .compare: return .i1
+        case .value(let n): return types[n] ?? .i64
+        case .load(let buffer, _): return kernel.buffers.indices.contains(buffer) ? kernel.buffers[buffer].type : .f32
+        case .unary(let op, let x): return op == .isNaN || op == .not ? .i1 : type(of: x)
+        case .binary(_, let a, _), .fma(let a, _, _): return type(of: a)
+        case .select(_, let a, _): return type(of: a)
+        case .convert(_, let t): return t
+        case .vectorLoad(_, _, let n), .splat(_, let n): return ScalarType.vector(n) ?? .f32
+        }
+    }
+
+    mutating func vectorize(_ body: [Stmt]) throws -> [Stmt] {
+        try body.map { s in
+            switch s {
+            case .bind(let id, let e):
+                if type(of: e) == .f32 {
+                    let v = try vector(e)
+                    vectors.insert(id)
+                    varying.insert(id)
+                    return .bind(id, v)
+                }
+                if LoopRewriting.mentions(e, variable, varying) {
+                    throw ScheduleError("v\(id) is a \(type(of: e).rawValue) that varies with the loop: only f32 values have vector form")
+                }
+                return s
+            case .store(let buffer, let index, let value):
+                guard kernel.buffers.indices.contains(buffer), kernel.buffers[buffer].type == .f32 else {
+                    throw ScheduleError("store to a non-f32 buffer %\(buffer)")
+                }
+                guard LoopRewriting.coefficient(of: variable, in: index, varying: varying) == 1 else {
+                    throw ScheduleError("store to %\(buffer) is not contiguous in v\(variable)")
+                }
+                return .vectorStore(buffer: buffer, index: index, value: try vector(value))
+            case .loop, .declare, .assign, .when, .fail, .gemm, .vectorStore:
+                throw ScheduleError("the loop body holds control flow or locals (only binds and stores vectorize)")
+            }
+        }
+    }
+
+    /// The vector form of the f32 expression `e`.
+    private func vector(_ e: Expr) throws -> Expr {
+        switch e {
+        case .f32: return .splat(e, lanes: lanes)
+        case .value(let n):
+            if vectors.contains(n) { return e }
+            guard types[n] == .f32, !varying.contains(n) else { throw ScheduleError("v\(n) has no vector form") }
+            return .splat(e, lanes: lanes)
+        case .load(let buffer, let index):
+            guard kernel.buffers.indices.contains(buffer), kernel.buffers[buffer].type == .f32 else {
+                throw ScheduleError("load from a non-f32 buffer %\(buffer)")
+            }
+            switch LoopRewriting.coefficient(of: variable, in: index, varying: varying) {
+            case 0: return .splat(e, lanes: lanes)
+            case 1: return .vectorLoad(buffer: buffer, index: index, lanes: lanes)
+            default: throw ScheduleError("load from %\(buffer) is neither contiguous nor invariant in v\(variable)")
+            }
+        case .unary(let op, let x):
+            switch op {
+            case .neg, .abs, .sqrt: return .unary(op, try vector(x))
+            case .exp, .expm1, .log, .log1p, .tanh, .sigmoid, .cos, .floor, .isNaN, .not:
+                throw ScheduleError("\(op.rawValue) has no vector form")
+            }
+        case .binary(let op, let a, let b):
+            switch op {
+            case .add, .sub, .mul, .div, .addReassoc, .maxNaN, .minNaN: return .binary(op, try vector(a), try vector(b))
+            case .rem, .pow, .and, .or: throw ScheduleError("\(op.rawValue) has no vector form")
+            }
+        case .fma(let a, let b, let c): return .fma(try vector(a), try vector(b), try vector(c))
+        case .i64, .i32, .bool, .loopVar, .compare, .select, .convert, .random, .vectorLoad, .splat:
+            throw ScheduleError("\(LoopPrinter.print(e)) has no vector form")
+        }
+    }
+}
