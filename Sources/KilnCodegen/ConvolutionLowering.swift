@@ -119,6 +119,25 @@ enum ConvolutionLowering {
             return [b.kernel(direct(&b, x: x, w: w, g, outChannels: o, out: out), work: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct")]
         }
         let total = g.n * g.spatial
+        if MatmulLowering.useGeneratedGemm {
+            // y[n, o, s] = Σ_p W[o, p]·cols[p, n·S + s]: W is A, the columns are B, and the register
+            // tiles store straight into NCHW (one column segment per image), so nothing is unpacked.
+            // A 1×1 stride-1 unpadded convolution of one image reads its input as the columns.
+            let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.n == 1
+            var kernels: [LoopKernel] = []
+            var columns = x
+            if !pointwise {
+                columns = b.scratch(.f32, count: g.patch * total)
+                kernels.append(b.kernel(im2col(&b, x, g, cols: columns), work: g.patch * total, suffix: "_im2col"))
+            }
+            let operands = GemmOperands(m: o, n: total, k: g.patch, a: w, aRowStride: g.patch, aColumnStride: 1,
+                                        c: out, cRowStride: g.spatial, segment: g.spatial, segmentStride: o * g.spatial)
+            let tiling = GemmTiling.choose(m: o, n: total, k: g.patch, target: b.target)
+            if tiling.isLegal {
+                let source = columns
+                return kernels + GeneratedGemm.kernels(&b, operands, tiling: tiling) { _, p, j in .load(buffer: source, index: p.mul(total).plus(j)) }
+            }
+        }
         let cols = b.scratch(.f32, count: g.patch * total), product = b.scratch(.f32, count: o * total)
         let pack = im2col(&b, x, g, cols: cols)
         let gemm = Stmt.gemm(Gemm(a: w, b: cols, c: product, transposeA: false, transposeB: false, m: o, n: total, k: g.patch,

@@ -118,41 +118,41 @@ enum GeneratedGemm {
         return stmts
     }
 
-    /// Writes the accumulators into C: whole vectors where the tile's columns are inside C and
-    /// in one segment, else through the spill tile element by element.
+    /// Writes the accumulators into C: whole vectors when the tile lies inside C (and its
+    /// columns in one segment), else through the spill tile, element by element, in one loop
+    /// nest (one per kernel, not one per row: compile time grows with the code).
     private static func store(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, acc: [[Int]],
                               i0: Expr, j0: Expr, spill: Expr, tileScratch: Int) -> [Stmt] {
-        let staticFull = g.n % t.nr == 0 && (g.segment >= g.n || g.segment % t.nr == 0)
-        var fullColumns = j0.plus(t.nr).compare(.le, .i64(g.n))
-        if g.segment < g.n { fullColumns = fullColumns.and(j0.rem(g.segment).compare(.le, .i64(g.segment - t.nr))) }
-        var stmts: [Stmt] = []
+        var full: [Stmt] = []
+        var spilled: [Stmt] = []
         for r in 0..<t.mr {
-            let row = i0.plus(r)
-            var vectors: [Stmt] = []
             for c in 0..<t.vectorsPerRow {
-                let index = g.cIndex(row, j0.plus(c * t.lanes))
+                let index = g.cIndex(i0.plus(r), j0.plus(c * t.lanes))
                 let value: Expr = g.accumulate
                     ? .binary(.add, .vectorLoad(buffer: g.c, index: index, lanes: t.lanes), .value(acc[r][c])) : .value(acc[r][c])
-                vectors.append(.vectorStore(buffer: g.c, index: index, value: value))
+                full.append(.vectorStore(buffer: g.c, index: index, value: value))
+                spilled.append(.vectorStore(buffer: tileScratch, index: spill.plus(r * t.nr + c * t.lanes), value: .value(acc[r][c])))
             }
-            var rowStmts = vectors
-            if !staticFull {
-                var spilled: [Stmt] = []
-                for c in 0..<t.vectorsPerRow {
-                    spilled.append(.vectorStore(buffer: tileScratch, index: spill.plus(r * t.nr + c * t.lanes), value: .value(acc[r][c])))
-                }
-                spilled += b.loop(t.nr, .ordered) { _, c in
-                    let j = j0.plus(c)
-                    let index = g.cIndex(row, j)
-                    let v = Expr.load(buffer: tileScratch, index: spill.plus(r * t.nr).plus(c))
-                    let value: Expr = g.accumulate ? .binary(.add, .load(buffer: g.c, index: index), v) : v
-                    return [.when(j.compare(.lt, .i64(g.n)), then: [.store(buffer: g.c, index: index, value: value)], otherwise: [])]
-                }
-                rowStmts = [.when(fullColumns, then: vectors, otherwise: spilled)]
-            }
-            stmts += g.m % t.mr == 0 ? rowStmts : [.when(row.compare(.lt, .i64(g.m)), then: rowStmts, otherwise: [])]
         }
-        return stmts
+        let rowsInside = g.m % t.mr == 0
+        let columnsInside = g.n % t.nr == 0 && (g.segment >= g.n || g.segment % t.nr == 0)
+        if rowsInside && columnsInside { return full }
+        var inside = Expr.bool(true)
+        if !rowsInside { inside = inside.and(i0.plus(t.mr).compare(.le, .i64(g.m))) }
+        if !columnsInside {
+            inside = inside.and(j0.plus(t.nr).compare(.le, .i64(g.n)))
+            if g.segment < g.n { inside = inside.and(j0.rem(g.segment).compare(.le, .i64(g.segment - t.nr))) }
+        }
+        spilled += b.loop(t.mr, .ordered) { b, r in
+            b.loop(t.nr, .ordered) { _, c in
+                let (i, j) = (i0.plus(r), j0.plus(c))
+                let index = g.cIndex(i, j)
+                let v = Expr.load(buffer: tileScratch, index: spill.plus(r.mul(t.nr)).plus(c))
+                let value: Expr = g.accumulate ? .binary(.add, .load(buffer: g.c, index: index), v) : v
+                return [.when(i.compare(.lt, .i64(g.m)).and(j.compare(.lt, .i64(g.n))), then: [.store(buffer: g.c, index: index, value: value)], otherwise: [])]
+            }
+        }
+        return [.when(inside, then: full, otherwise: spilled)]
     }
 
     /// The two kernels of C = A·B with B given element by element: pack, then compute.

@@ -6,6 +6,21 @@
 ///           v3 = load %0[v1 * 8 + v2]
 ///           ...
 public enum LoopPrinter {
+    /// Each kernel as lowered and, when the schedule changed it, the primitives applied and
+    /// the kernel as scheduled for `target` (`kiln dump --loops`, the golden loop tests).
+    public static func print(lowered kernels: [LoopKernel], scheduledFor target: CodegenTarget) -> String {
+        var out = ""
+        for kernel in kernels {
+            out += print(kernel)
+            let schedule = Scheduler.schedule(kernel, for: target)
+            if !schedule.log.isEmpty {
+                out += "# scheduled: " + schedule.log.joined(separator: "; ") + "\n" + print(schedule.kernel)
+            }
+            out += "\n"
+        }
+        return out
+    }
+
     public static func print(_ kernel: LoopKernel) -> String {
         let buffers = kernel.buffers.enumerated().map { i, b in "%\(i): \(b.type.rawValue)[\(b.count)] \(b.isScratch ? "scratch" : b.name)" }
         var out = "kernel \(kernel.name)(\(buffers.joined(separator: ", "))) {\n"

@@ -9,6 +9,8 @@ struct Vectorizer {
     /// Values bound inside the loop: vectors (f32) or, when they do not depend on the loop
     /// variable, scalars.
     private var vectors: Set<Int> = []
+    /// Values bound inside the loop that are lane masks (comparisons of f32 vectors).
+    private var masks: Set<Int> = []
     private var varying: Set<Int> = []
 
     init(kernel: LoopKernel, variable: Int, lanes: Int) {
@@ -57,6 +59,11 @@ struct Vectorizer {
                     varying.insert(id)
                     return .bind(id, v)
                 }
+                if type(of: e) == .i1, let m = try? mask(e) {
+                    masks.insert(id)
+                    varying.insert(id)
+                    return .bind(id, m)
+                }
                 if LoopRewriting.mentions(e, variable, varying) {
                     throw ScheduleError("v\(id) is a \(type(of: e).rawValue) that varies with the loop: only f32 values have vector form")
                 }
@@ -72,6 +79,16 @@ struct Vectorizer {
             case .loop, .declare, .assign, .when, .fail, .gemm, .vectorStore:
                 throw ScheduleError("the loop body holds control flow or locals (only binds and stores vectorize)")
             }
+        }
+    }
+
+    /// The lane-mask form of the i1 expression `e`: comparisons of f32 values, and/or of masks.
+    private func mask(_ e: Expr) throws -> Expr {
+        switch e {
+        case .compare(let c, let a, let b) where type(of: a) == .f32: return .compare(c, try vector(a), try vector(b))
+        case .value(let n) where masks.contains(n): return e
+        case .binary(let op, let a, let b) where op == .and || op == .or: return .binary(op, try mask(a), try mask(b))
+        default: throw ScheduleError("\(LoopPrinter.print(e)) has no mask form")
         }
     }
 
@@ -104,7 +121,8 @@ struct Vectorizer {
             case .rem, .pow, .and, .or: throw ScheduleError("\(op.rawValue) has no vector form")
             }
         case .fma(let a, let b, let c): return .fma(try vector(a), try vector(b), try vector(c))
-        case .i64, .i32, .bool, .loopVar, .compare, .select, .convert, .random, .vectorLoad, .splat:
+        case .select(let c, let a, let b): return .select(try mask(c), try vector(a), try vector(b))
+        case .i64, .i32, .bool, .loopVar, .compare, .convert, .random, .vectorLoad, .splat:
             throw ScheduleError("\(LoopPrinter.print(e)) has no vector form")
         }
     }

@@ -13,9 +13,11 @@ public final class JITBackend: ExecutionBackend {
     public let ir: String
     public private(set) var optimizedIR: String
     public let compileSeconds: Double
-    /// Kernels compiled to machine code, and ops left to shared runtime kernels.
+    /// Graph nodes compiled to machine code (every one: nothing is left to the interpreter).
     public let compiledKernels: Int
-    public let runtimeCalls: Int
+    /// `cblas_sgemm` calls one step makes (products and convolution gradients the generated
+    /// GEMM does not yet serve); measured from the scheduled kernels, not assumed.
+    public let sgemmCalls: Int
     /// Record the time of every kernel call (`kernelProfile`), for `kiln bench --profile`.
     public var profiling = false
     /// Seconds spent in each kernel function over the profiled runs, by function name.
@@ -80,7 +82,7 @@ public final class JITBackend: ExecutionBackend {
         }
         ir = entry.ir
         optimizedIR = entry.compiled.optimizedIR
-        (compiledKernels, runtimeCalls) = entry.counts
+        (compiledKernels, sgemmCalls) = entry.counts
         slots = entry.slots
         context = JITRuntimeContext()
         failures = entry.failures

@@ -43,8 +43,10 @@ public final class JITSession {
             defer { LLVMDisposeMessage(message) }
             throw Diagnostic("LLVM has no target for \(triple): \(message.map { String(cString: $0) } ?? "")")
         }
+        // Position-independent code of the default (small) model: the object is linked at any
+        // address (and may come from the on-disk cache); calls out go through stubs.
         guard let tm = LLVMCreateTargetMachine(target, triple, cpuName, cpuFeatures, LLVMCodeGenLevelAggressive,
-                                               LLVMRelocDefault, LLVMCodeModelJITDefault) else {
+                                               LLVMRelocPIC, LLVMCodeModelDefault) else {
             throw Diagnostic("LLVM could not create a target machine for \(cpuName)")
         }
         targetMachine = tm
@@ -97,15 +99,35 @@ public final class JITSession {
         /// The IR after optimisation (for `kiln dump --llvm-opt`).
         public var optimizedIR: String
         public var seconds: Double
+        /// The machine code came from the on-disk cache (`ObjectCache`): nothing was optimised.
+        public var fromCache = false
     }
 
+    /// Where compiled modules are kept between processes (nil: `KILN_CACHE_DIR=off`).
+    public var cacheDirectory: URL? { cache?.directory }
+    private let cache = ObjectCache.fromEnvironment()
+
+    /// Removes every compiled module from the on-disk cache; returns how many.
+    public func clearCache() -> Int { cache?.clear() ?? 0 }
+
     /// Parses, verifies, optimises and adds `ir`, then looks up `symbols`. A module LLVM
-    /// rejects is written to a file whose path is in the error.
+    /// rejects is written to a file whose path is in the error. Machine code is taken from the
+    /// on-disk cache when the same module was compiled for this CPU before (unless the
+    /// optimised IR is wanted), and stored there otherwise.
     public func compile(_ ir: String, symbols: [String], keepOptimizedIR: Bool = false) throws -> Compiled {
         let start = Date()
         moduleCount += 1
         let name = "kiln_module_\(moduleCount)"
+        let key = ObjectCache.key(ir + "\n; target \(triple) \(cpuName) \(cpuFeatures) llvm14")
+        if !keepOptimizedIR, let cache, let object = cache.load(key) {
+            let buffer = object.withUnsafeBytes { raw in
+                LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, name)
+            }
+            try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), buffer), "adding a cached object")
+            return Compiled(symbols: try lookup(symbols), optimizedIR: "", seconds: Date().timeIntervalSince(start), fromCache: true)
+        }
         let threadSafeContext = LLVMOrcCreateNewThreadSafeContext()
+        defer { LLVMOrcDisposeThreadSafeContext(threadSafeContext) }
         let context = LLVMOrcThreadSafeContextGetContext(threadSafeContext)
         var module: LLVMModuleRef?
         var message: UnsafeMutablePointer<CChar>?
@@ -113,9 +135,9 @@ public final class JITSession {
         if LLVMParseIRInContext(context, buffer, &module, &message) != 0 || module == nil {
             let reason = message.map { String(cString: $0) } ?? "unknown"
             LLVMDisposeMessage(message)
-            LLVMOrcDisposeThreadSafeContext(threadSafeContext)
             throw Diagnostic("LLVM rejected the generated IR: \(reason); IR written to \(dumpRejected(ir, name))")
         }
+        defer { LLVMDisposeModule(module) }
         LLVMSetTarget(module, triple)
         let layout = LLVMCreateTargetDataLayout(targetMachine)
         LLVMSetModuleDataLayout(module, layout)
@@ -123,8 +145,6 @@ public final class JITSession {
         if LLVMVerifyModule(module, LLVMReturnStatusAction, &message) != 0 {
             let reason = message.map { String(cString: $0) } ?? "unknown"
             LLVMDisposeMessage(message)
-            LLVMDisposeModule(module)
-            LLVMOrcDisposeThreadSafeContext(threadSafeContext)
             throw Diagnostic("LLVM verifier rejected the generated IR: \(reason); IR written to \(dumpRejected(ir, name))")
         }
         LLVMDisposeMessage(message)
@@ -140,16 +160,28 @@ public final class JITSession {
             optimized = String(cString: text)
             LLVMDisposeMessage(text)
         }
-        let threadSafeModule = LLVMOrcCreateNewThreadSafeModule(module, threadSafeContext)
-        LLVMOrcDisposeThreadSafeContext(threadSafeContext)
-        try Self.check(LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), threadSafeModule), "adding the module")
+        var object: LLVMMemoryBufferRef?
+        if LLVMTargetMachineEmitToMemoryBuffer(targetMachine, module, LLVMObjectFile, &message, &object) != 0 || object == nil {
+            let reason = message.map { String(cString: $0) } ?? "unknown"
+            LLVMDisposeMessage(message)
+            throw Diagnostic("LLVM could not generate code for \(name): \(reason)")
+        }
+        if let cache, let start = LLVMGetBufferStart(object) {
+            cache.store(key, Data(bytes: start, count: LLVMGetBufferSize(object)))
+        }
+        // The JIT takes ownership of the object buffer.
+        try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), object), "adding the module")
+        return Compiled(symbols: try lookup(symbols), optimizedIR: optimized, seconds: Date().timeIntervalSince(start))
+    }
+
+    private func lookup(_ symbols: [String]) throws -> [String: UInt64] {
         var addresses: [String: UInt64] = [:]
         for symbol in symbols {
             var address: LLVMOrcExecutorAddress = 0
             try Self.check(LLVMOrcLLJITLookup(jit, &address, symbol), "looking up \(symbol)")
             addresses[symbol] = address
         }
-        return Compiled(symbols: addresses, optimizedIR: optimized, seconds: Date().timeIntervalSince(start))
+        return addresses
     }
 
     private func dumpRejected(_ ir: String, _ name: String) -> String {

@@ -89,7 +89,7 @@ struct FunctionBuilder {
     mutating func select(_ c: IRValue, _ a: IRValue, _ b: IRValue) -> IRValue {
         check(c.type == .i1 || c.type.text == "<\(a.type.lanes ?? 0) x i1>", "select condition is \(c.type), not i1 or a mask of \(a.type)")
         check(a.type == b.type, "select: arms differ (\(a.typed), \(b.typed))")
-        return emit("select i1 \(c.text), \(a.typed), \(b.typed)", a.type)
+        return emit("select \(c.typed), \(a.typed), \(b.typed)", a.type)
     }
 
     mutating func cast(_ opcode: String, _ v: IRValue, to type: IRType) -> IRValue {

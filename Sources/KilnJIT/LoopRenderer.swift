@@ -139,6 +139,13 @@ struct LoopRenderer {
             loopMetadata = ", !llvm.loop !\(id)"
         } else {
             access = ""
+            if Self.holdsVectorCode(loop.body) {
+                // A register-tiled micro-kernel is already as wide as the registers allow:
+                // unrolling it only multiplies the code LLVM must schedule (and compile time).
+                let disable = metadata.add { _ in "!{!\"llvm.loop.unroll.disable\"}" }
+                let id = metadata.add { id in "distinct !{!\(id), !\(disable)}" }
+                loopMetadata = ", !llvm.loop !\(id)"
+            }
         }
         for s in loop.body { try render(s, &metadata) }
         f.branch(latch)
@@ -285,6 +292,16 @@ struct LoopRenderer {
             let radius = f.call("llvm.sqrt.f32", .f32, [f.binary("fmul", .f32(-2), f.call("llvm.log.f32", .f32, [u1]))])
             let angle = f.call("llvm.cos.f32", .f32, [f.binary("fmul", .f32(2 * Float.pi), u2)])
             return f.binary("fmul", radius, angle)
+        }
+    }
+
+    /// Whether `body` (not counting nested loops) computes on vectors: a micro-kernel's loop.
+    static func holdsVectorCode(_ body: [Stmt]) -> Bool {
+        body.contains { s in
+            switch s {
+            case .assign(_, .fma), .bind(_, .fma): return true
+            default: return false
+            }
         }
     }
 

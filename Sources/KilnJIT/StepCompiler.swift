@@ -49,18 +49,22 @@ struct StepCompiler {
         for node in graph.nodes { for name in node.resultNames { slots[name] = slots.count } }
     }
 
-    /// The module's IR, the number of graph nodes compiled, and the runtime calls left (none).
-    mutating func compile() throws -> (ir: String, compiledKernels: Int, runtimeCalls: Int) {
+    /// The module's IR, the number of graph nodes compiled, and the calls into libraries one
+    /// step makes from generated code (`cblas_sgemm` call sites, counted per kernel call; the
+    /// thread pool and the failure hook are the runtime's own and not counted).
+    mutating func compile() throws -> (ir: String, compiledKernels: Int, sgemmCalls: Int) {
         var metadata = MetadataTable()
         var definitions: [String] = []
         var shared: [LoopKernel: String] = [:]
         var compiled = 0
+        var libraryCalls = 0
         let constants = Lowering.foldableConstants(graph)
         for (index, node) in graph.nodes.enumerated() {
             compiled += 1
             if isView(node) { continue }
             for lowered in try Lowering.lower(node, types: types, name: "k\(index)_" + kernelName(node), constants: constants, target: target) {
                 let kernel = Scheduler.schedule(lowered, for: target).kernel
+                libraryCalls += Self.gemmCalls(kernel.body)
                 let kernelSlots = try kernel.buffers.map { buffer -> Int in
                     if buffer.isScratch {
                         if let slot = slots[buffer.name] { return slot }
@@ -102,7 +106,19 @@ struct StepCompiler {
             ir += "; call \(call.function)(\(call.slots.map { names[$0] }.joined(separator: ", "))) extent \(call.extent)"
                 + (call.parallel ? " parallel" : "") + (call.failureBase.map { " failures \($0)" } ?? "") + "\n"
         }
-        return (ir, compiled, 0)
+        return (ir, compiled, libraryCalls)
+    }
+
+    /// `cblas_sgemm` call sites in `body`, each loop multiplying those inside it.
+    static func gemmCalls(_ body: [Stmt]) -> Int {
+        body.reduce(0) { total, s in
+            switch s {
+            case .gemm: return total + 1
+            case .loop(let l): return total + l.extent * gemmCalls(l.body)
+            case .when(_, let then, let otherwise): return total + Swift.max(gemmCalls(then), gemmCalls(otherwise))
+            case .bind, .declare, .assign, .store, .fail, .vectorStore: return total
+            }
+        }
     }
 
     /// A reshape the memory plan placed on its operand's bytes: nothing to compute.

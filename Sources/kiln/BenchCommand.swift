@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
             let feeds = randomFeeds(g)
             let interpreter = try Interpreter(graph: g, usePlan: true)
             let jit = try JITBackend(graph: g)
-            print("graph \(g.name): \(g.nodes.count) kernels/ops after fusion; JIT compiled \(jit.compiledKernels), runtime calls \(jit.runtimeCalls); compile \(String(format: "%.1f", jit.compileSeconds * 1000)) ms")
+            print("graph \(g.name): \(g.nodes.count) kernels/ops after fusion; JIT compiled \(jit.compiledKernels), sgemm calls per step \(jit.sgemmCalls); compile \(String(format: "%.1f", jit.compileSeconds * 1000)) ms")
             var s1 = initialState(for: g, seed: 1), s2 = s1
             let a = try interpreter.run(inputs: feeds, state: &s1, step: 0)
             let b = try jit.run(inputs: feeds, state: &s2, step: 0)

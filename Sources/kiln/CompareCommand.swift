@@ -78,7 +78,7 @@ struct Compare: ParsableCommand {
             let jitInfo = JITInfo()
             let jit = ComparedBackend(name: "jit") { graph in
                 let backend = try JITBackend(graph: graph)
-                if jitInfo.first == nil { jitInfo.first = (backend.compiledKernels, backend.runtimeCalls) }
+                if jitInfo.first == nil { jitInfo.first = (backend.compiledKernels, backend.sgemmCalls) }
                 return backend
             }
             let report = try compare(graph: g, backends: (Self.interpreter(), jit), steps: steps,
@@ -86,7 +86,7 @@ struct Compare: ParsableCommand {
                                      findDivergingNode: nodes, seed: seed, state: state,
                                      inputDescription: feeds.description, feeds: feeds.feeds)
             if let (compiled, calls) = jitInfo.first {
-                print("jit: \(compiled) compiled kernels, \(calls) runtime calls; \(g.nodes.count) kernels/ops after fusion")
+                print("jit: \(compiled) compiled kernels, \(calls) sgemm calls per step; \(g.nodes.count) kernels/ops after fusion")
             }
             print(report.text, terminator: "")
             if let json {

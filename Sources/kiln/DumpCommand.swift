@@ -33,20 +33,14 @@ struct Dump: ParsableCommand {
                 if !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
                 let target = try JITSession().codegenTarget
                 print("# target: \(target.vectorLanes) f32 lanes, \(target.vectorRegisters) vector registers, \(target.threads) threads")
-                for kernel in try Lowering.lower(g, target: target) {
-                    print(LoopPrinter.print(kernel))
-                    let schedule = Scheduler.schedule(kernel, for: target)
-                    guard !schedule.log.isEmpty else { continue }
-                    print("# scheduled: " + schedule.log.joined(separator: "; "))
-                    print(LoopPrinter.print(schedule.kernel))
-                }
+                print(LoopPrinter.print(lowered: try Lowering.lower(g, target: target), scheduledFor: target), terminator: "")
                 return
             }
             if llvm || llvmOpt {
                 if !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
                 let backend = try JITBackend(graph: g, keepOptimizedIR: llvmOpt)
                 print(llvmOpt ? backend.optimizedIR : backend.ir, terminator: "")
-                FileHandleOutput.standardError.write("JIT compile: \(String(format: "%.1f", backend.compileSeconds * 1000)) ms, \(backend.compiledKernels) compiled kernels, \(backend.runtimeCalls) runtime calls\n")
+                FileHandleOutput.standardError.write("JIT compile: \(String(format: "%.1f", backend.compileSeconds * 1000)) ms, \(backend.compiledKernels) compiled kernels, \(backend.sgemmCalls) sgemm calls per step\n")
                 return
             }
             print(g.text, terminator: "")

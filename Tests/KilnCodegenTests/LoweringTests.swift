@@ -4,9 +4,10 @@ import KilnPasses
 import Testing
 @testable import KilnCodegen
 
-/// The loop IR each op lowers to: golden text for representative kernels (`Golden/NAME.kiln`
-/// with a `# passes:` line; `NAME.expected` holds `LoopPrinter` output; KILN_UPDATE_GOLDEN=1
-/// rewrites them), and a lowering for every op of the table.
+/// The loop IR each op lowers to and its schedule for an AVX2 machine with two threads: golden
+/// text for representative kernels (`Golden/NAME.kiln` with a `# passes:` line; `NAME.expected`
+/// holds what `kiln dump --loops` prints; KILN_UPDATE_GOLDEN=1 rewrites them), and a lowering
+/// for every op of the table.
 struct LoweringTests {
     static let directory = Bundle.module.resourceURL!.appendingPathComponent("Golden")
 
@@ -21,7 +22,7 @@ struct LoweringTests {
         let passes = try #require(source.split(separator: "\n").first { $0.hasPrefix("# passes:") }).dropFirst(9)
         var manager = PassManager(try PassRegistry.pipeline(String(passes)))
         let graph = try manager.run(try Parser.parse(source, file: "\(name).kiln"))
-        let actual = try Lowering.lower(graph).map(LoopPrinter.print).joined(separator: "\n")
+        let actual = LoopPrinter.print(lowered: try Lowering.lower(graph, target: .avx2), scheduledFor: .avx2)
         if ProcessInfo.processInfo.environment["KILN_UPDATE_GOLDEN"] != nil {
             let sourceDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
             try actual.write(to: sourceDir.appendingPathComponent("\(name).expected"), atomically: true, encoding: .utf8)

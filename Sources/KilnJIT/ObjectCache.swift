@@ -1,0 +1,112 @@
+import Foundation
+
+/// Compiled modules on disk, keyed by what determines the machine code: the module's
+/// deterministic IR text, the target triple, CPU and features, and LLVM's version. A hit skips
+/// optimisation and code generation (an LSTM step: seconds → milliseconds). Files are written
+/// to a temporary name and renamed, so concurrent processes never read half a file; each ends
+/// with a checksum and a magic trailer, so a damaged file is ignored and replaced. The folder
+/// is `KILN_CACHE_DIR` (default `$XDG_CACHE_HOME/kiln` or `~/.cache/kiln`; `off` disables it),
+/// kept under `capacity` bytes by removing the least recently written files.
+struct ObjectCache {
+    let directory: URL
+    var capacity = 512 << 20
+
+    static let trailerMagic: UInt64 = 0x314A_424F_4E4C_494B // "KILNOBJ1", little-endian
+
+    /// The cache the environment asks for, or nil when it is off or has no usable folder.
+    static func fromEnvironment() -> ObjectCache? {
+        let environment = ProcessInfo.processInfo.environment
+        let folder: String
+        if let chosen = environment["KILN_CACHE_DIR"] {
+            if chosen == "off" || chosen.isEmpty { return nil }
+            folder = chosen
+        } else if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty {
+            folder = xdg + "/kiln"
+        } else if let home = environment["HOME"], !home.isEmpty {
+            folder = home + "/.cache/kiln"
+        } else {
+            return nil
+        }
+        return ObjectCache(directory: URL(fileURLWithPath: folder, isDirectory: true))
+    }
+
+    /// Two independent 64-bit hashes of `text`, as 32 hex digits.
+    static func key(_ text: String) -> String {
+        var a: UInt64 = 0xCBF2_9CE4_8422_2325, b: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for byte in text.utf8 {
+            a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            b = (b &+ UInt64(byte)) &* 0xBF58_476D_1CE4_E5B9
+            b ^= b >> 29
+        }
+        return String(format: "%016llx%016llx", a, b)
+    }
+
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return h
+    }
+
+    private func path(_ key: String) -> URL { directory.appendingPathComponent(key + ".o") }
+
+    /// The object stored under `key`, if it is there whole (a regular file with a valid trailer).
+    func load(_ key: String) -> Data? {
+        let url = path(key)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+              attributes[.type] as? FileAttributeType == .typeRegular,
+              let data = try? Data(contentsOf: url), data.count > 16 else { return nil }
+        let body = data.count - 16
+        let valid = data.withUnsafeBytes { raw -> Bool in
+            let sum = raw.loadUnaligned(fromByteOffset: body, as: UInt64.self)
+            let magic = raw.loadUnaligned(fromByteOffset: body + 8, as: UInt64.self)
+            return magic == Self.trailerMagic && sum == Self.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<body]))
+        }
+        guard valid else {
+            try? FileManager.default.removeItem(at: url)
+            return nil
+        }
+        return data.prefix(body)
+    }
+
+    /// Stores `object` under `key` (best effort: a cache that cannot be written is no error).
+    func store(_ key: String, _ object: Data) {
+        let manager = FileManager.default
+        guard (try? manager.createDirectory(at: directory, withIntermediateDirectories: true)) != nil else { return }
+        var file = object
+        let sum = object.withUnsafeBytes { Self.checksum($0) }
+        withUnsafeBytes(of: sum.littleEndian) { file.append(contentsOf: $0) }
+        withUnsafeBytes(of: Self.trailerMagic.littleEndian) { file.append(contentsOf: $0) }
+        let temporary = directory.appendingPathComponent(".\(key).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        guard manager.createFile(atPath: temporary.path, contents: file, attributes: [.posixPermissions: 0o600]) else { return }
+        if rename(temporary.path, path(key).path) != 0 { try? manager.removeItem(at: temporary) }
+        trim()
+    }
+
+    /// Removes the oldest objects while the folder holds more than `capacity` bytes.
+    func trim() {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: directory.path) else { return }
+        var files: [(url: URL, size: Int, date: Date)] = []
+        for name in names where name.hasSuffix(".o") {
+            let url = directory.appendingPathComponent(name)
+            guard let a = try? manager.attributesOfItem(atPath: url.path), a[.type] as? FileAttributeType == .typeRegular else { continue }
+            files.append((url, (a[.size] as? NSNumber)?.intValue ?? 0, a[.modificationDate] as? Date ?? .distantPast))
+        }
+        var total = files.reduce(0) { $0 + $1.size }
+        for file in files.sorted(by: { $0.date < $1.date }) where total > capacity {
+            try? manager.removeItem(at: file.url)
+            total -= file.size
+        }
+    }
+
+    /// Removes every cached object; returns how many.
+    func clear() -> Int {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: directory.path) else { return 0 }
+        var removed = 0
+        for name in names where name.hasSuffix(".o") || name.hasSuffix(".tmp") {
+            if (try? manager.removeItem(at: directory.appendingPathComponent(name))) != nil { removed += 1 }
+        }
+        return removed
+    }
+}
