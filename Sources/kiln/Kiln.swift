@@ -11,7 +11,7 @@ struct Kiln: ParsableCommand {
         commandName: "kiln",
         abstract: "A computation-graph compiler with static shapes.",
         subcommands: [Dump.self, Check.self, Dot.self, Run.self, Train.self, Bench.self, Compare.self, Gradcheck.self, Import.self, Export.self,
-                      Ops.self, Zoo.self, CompileTime.self, AllReduceBench.self]
+                      Ops.self, Zoo.self, CompileTime.self, AllReduceBench.self, Cache.self]
     )
 
     /// OpenBLAS picks its kernels when it is loaded, before `main`: if it fell back to its generic

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import KilnJIT
+
+/// The on-disk cache of compiled modules: whole files only, damaged ones ignored and removed,
+/// the folder kept under its capacity, and a second session running cached machine code.
+struct ObjectCacheTests {
+    static func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cache-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test("an object comes back as stored; a damaged or truncated file is ignored and removed")
+    func roundTripAndDamage() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cache = ObjectCache(directory: folder)
+        let object = Data((0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        cache.store("k1", object)
+        #expect(cache.load("k1") == object)
+        #expect(cache.load("missing") == nil)
+        // Flip one byte of the body: the checksum no longer matches.
+        let path = folder.appendingPathComponent("k1.o")
+        var bytes = try Data(contentsOf: path)
+        bytes[10] ^= 0xFF
+        try bytes.write(to: path)
+        #expect(cache.load("k1") == nil)
+        #expect(!FileManager.default.fileExists(atPath: path.path), "a damaged object is removed")
+        // A truncated file (a writer killed mid-way could only leave a temporary name, but a
+        // file cut by hand must not load either).
+        cache.store("k2", object)
+        let path2 = folder.appendingPathComponent("k2.o")
+        try Data(try Data(contentsOf: path2).prefix(500)).write(to: path2)
+        #expect(cache.load("k2") == nil)
+        // A directory in the object's place is not read.
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("k3.o"), withIntermediateDirectories: true)
+        #expect(cache.load("k3") == nil)
+    }
+
+    @Test("the folder stays under its capacity, oldest objects removed first")
+    func capacity() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var cache = ObjectCache(directory: folder)
+        cache.capacity = 2500
+        for i in 0..<5 {
+            cache.store("k\(i)", Data(repeating: UInt8(i), count: 1000))
+            // Distinct modification times, oldest first.
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: Double(1000 + i))],
+                                                  ofItemAtPath: folder.appendingPathComponent("k\(i).o").path)
+        }
+        cache.trim()
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(left == ["k3.o", "k4.o"])
+        #expect(cache.clear() == 2)
+    }
+
+    @Test("a second session runs the cached machine code without optimising")
+    func secondSessionHitsTheCache() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        setenv("KILN_CACHE_DIR", folder.path, 1)
+        defer { unsetenv("KILN_CACHE_DIR") }
+        let ir = """
+            define i64 @cache_test_triple(i64 %x) {
+              %y = mul i64 %x, 3
+              ret i64 %y
+            }
+            """
+        typealias F = @convention(c) (Int64) -> Int64
+        for expectHit in [false, true] {
+            let session = try JITSession()
+            #expect(session.cacheDirectory?.path == folder.path)
+            let compiled = try session.compile(ir, symbols: ["cache_test_triple"])
+            #expect(compiled.fromCache == expectHit)
+            let address = try #require(compiled.symbols["cache_test_triple"])
+            let f = unsafeBitCast(try #require(UnsafeRawPointer(bitPattern: UInt(address))), to: F.self)
+            #expect(f(14) == 42)
+        }
+    }
+}
