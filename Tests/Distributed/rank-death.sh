@@ -14,7 +14,10 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# A failed check leaves mpirun and its ranks running under the timeout wrapper: end each
+# started process with everything it started.
+kill_tree() { local c; for c in $(pgrep -P "$1" || true); do kill_tree "$c"; done; kill -9 "$1" 2>/dev/null || true; }
+cleanup() { for p in "${pids[@]}"; do kill_tree "$p"; done; rm -rf "$work"; }
 trap cleanup EXIT
 "$PYTHON" "$HERE/checkpoints.py" make-data "$work/toy.npz" 512 1
 
