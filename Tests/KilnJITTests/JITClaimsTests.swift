@@ -6,8 +6,8 @@ import Testing
 @testable import KilnJIT
 
 /// Claims Docs/ARCHITECTURE.md makes about the JIT: compiled modules are cached per process
-/// by the graph's text; an unrolled LSTM's Adam step has LSTMStep.calls kernel calls sharing
-/// LSTMStep.functions distinct functions.
+/// by the graph's text; an unrolled LSTM's Adam step's hundreds of kernel calls share a few
+/// dozen functions.
 struct JITClaimsTests {
     @Test("a graph compiled once is not compiled again in the same process; another graph is")
     func moduleCache() throws {
@@ -28,14 +28,7 @@ struct JITClaimsTests {
         #expect(try first.run(inputs: ["x": x], state: &s1, step: 0)["y"]?.floats == second.run(inputs: ["x": x], state: &s2, step: 0)["y"]?.floats)
     }
 
-    enum LSTMStep {
-        // Measured 2026-12-06 (simplify, fuse, plan-memory; Adam); `kiln bench` reports the
-        // 601 kernels (nodes) these calls come from.
-        static let calls = 605
-        static let functions = 71
-    }
-
-    @Test("the LSTM's Adam step: 605 kernel calls, 71 distinct functions (Docs/ARCHITECTURE.md)")
+    @Test("the LSTM's Adam step: hundreds of kernel calls share a few dozen functions (Docs/ARCHITECTURE.md)")
     func lstmKernelSharing() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent("Graphs/lstm.kiln"), encoding: .utf8)
@@ -43,8 +36,13 @@ struct JITClaimsTests {
         var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
         var compiler = StepCompiler(graph: try manager.run(step), prefix: "lstm")
         _ = try compiler.compile()
-        print("lstm adam step: \(compiler.calls.count) calls, \(compiler.functions.count) functions")
-        #expect(compiler.calls.count == LSTMStep.calls)
-        #expect(compiler.functions.count == LSTMStep.functions)
+        let (calls, functions) = (compiler.calls.count, compiler.functions.count)
+        print("lstm adam step: \(calls) calls, \(functions) functions")
+        // Measured 2026-12-06: 605 calls, 71 functions; 743 and 77 with the schedule layer's
+        // generated GEMM (the count of calls depends on the code generator's schedule). Without
+        // sharing there would be one function per call.
+        #expect((500...900).contains(calls), "\(calls) calls")
+        #expect((50...100).contains(functions), "\(functions) functions")
+        #expect(functions * 5 <= calls, "kernels equal up to names must share a function")
     }
 }
