@@ -13,7 +13,7 @@ kiln_skip() {
 }
 kiln_missing() {
     if [ "${KILN_TEST_REQUIRE_ALL:-0}" = 1 ]; then
-        echo "FAIL: $* (make test installs it, so under make test a missing prerequisite fails)"
+        echo "FAIL: $* (make test requires it: a failure here, not a skip)"
         exit 1
     fi
     kiln_skip "$@"
