@@ -30,8 +30,16 @@ def compare(a, b, rtol, atol, only=None):
     if only:
         ta = {k: v for k, v in ta.items() if k in only}
         tb = {k: v for k, v in tb.items() if k in only}
+        # A filter naming a tensor neither file has would compare nothing and pass.
+        missing = sorted(set(only) - set(ta) - set(tb))
+        if missing:
+            print(f"FAIL: no tensor named {missing} in {a} or {b}")
+            return 1
     if sorted(ta) != sorted(tb):
         print(f"FAIL: tensors differ: {sorted(ta)} vs {sorted(tb)}")
+        return 1
+    if not ta:
+        print(f"FAIL: no tensors to compare in {a} and {b}")
         return 1
     if ma.get("kiln.steps") != mb.get("kiln.steps"):
         print(f"FAIL: step counts differ: {ma.get('kiln.steps')} vs {mb.get('kiln.steps')}")
@@ -39,6 +47,14 @@ def compare(a, b, rtol, atol, only=None):
     worst, worst_name = 0.0, ""
     for name in ta:
         x, y = ta[name].astype(np.float64), tb[name].astype(np.float64)
+        if x.shape != y.shape:
+            print(f"FAIL: {name}: shapes differ: {x.shape} vs {y.shape}")
+            return 1
+        # NaN compares false with everything, so `err > worst` would skip it: a non-finite
+        # value in either checkpoint is a failure (Kiln never saves one).
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            print(f"FAIL: {name}: non-finite values ({a}: {int(np.sum(~np.isfinite(x)))}, {b}: {int(np.sum(~np.isfinite(y)))})")
+            return 1
         err = float(np.max(np.abs(x - y) - rtol * np.abs(y))) if x.size else 0.0
         if err > worst:
             worst, worst_name = err, name

@@ -8,5 +8,6 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export KILN_THREADS=1 OPENBLAS_NUM_THREADS=1
 # A broken launch (a daemon that cannot call back) would otherwise wait forever in CI.
 MPIRUN=(timeout --kill-after=10 300 mpirun --oversubscribe --bind-to none)
-command -v mpirun >/dev/null || { echo "SKIP: mpirun not found (make deps installs openmpi-bin)"; exit 0; }
+source "$HERE/../Support/skip.sh"
+command -v mpirun >/dev/null || kiln_missing "mpirun not found (make deps installs openmpi-bin)"
 [ -x "$KILN" ] || { echo "FAIL: $KILN not built"; exit 1; }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnRuntime
 import Testing
 
 /// `kiln import` and `kiln export` through the built binary: files written, errors on one line
@@ -6,14 +7,60 @@ import Testing
 struct ONNXCommandTests {
     static let models = repositoryRoot.appendingPathComponent("Tests/KilnONNXTests/Models")
 
-    @Test func importWritesGraphAndWeightsThatRun() throws {
+    @Test("import writes a graph and weights that `kiln run` runs to the values of an independent reference, on both backends")
+    func importWritesGraphAndWeightsThatRun() throws {
         let dir = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = "\(dir)/model.kiln"
         let r = try runKiln(["import", Self.models.appendingPathComponent("conv_bn_pool.onnx").path, "-o", out])
         #expect(r.status == 0, "\(r.err)")
-        #expect(FileManager.default.fileExists(atPath: "\(dir)/model.safetensors"))
         #expect(try runKiln(["check", out]).status == 0)
+        let weights = try SafetensorsFormat.read(path: "\(dir)/model.safetensors").tensors
+        #expect(Set(weights.keys) == ["w", "cb", "scale", "bias", "mean", "var"])
+        // A seeded input, run through the imported graph with the imported weights.
+        let x = Tensor([1, 2, 6, 6], floats: (0..<72).map { 2 * KilnRandom.uniform(seed: 29, step: 0, index: UInt64($0)) - 1 })
+        try NumPyFormat.write(x, to: "\(dir)/x.npy")
+        let want = try Self.convBNPoolReference(x.floats, weights)
+        #expect(want.count == 3)
+        for backend in ["interp", "jit"] {
+            let run = try runKiln(["run", out, "--input", "x=\(dir)/x.npy", "--params", "\(dir)/model.safetensors",
+                                   "--backend", backend, "--output-dir", "\(dir)/\(backend)"])
+            #expect(run.status == 0, "\(backend): \(run.err)")
+            let y = try NumPyFormat.read(path: "\(dir)/\(backend)/y.npy")
+            #expect(y.shape == [1, 3])
+            for (got, expected) in zip(y.floats, want) {
+                #expect(abs(Double(got) - expected) <= 1e-4 * (1 + abs(expected)), "\(backend): y = \(y.floats), reference \(want)")
+            }
+        }
+    }
+
+    /// conv_bn_pool computed directly from its ONNX definition (Tests/ONNX/make_test_models.py)
+    /// in Double: Conv (pads top 1, right 1) + bias, BatchNormalization (ε = 1e-5), MaxPool 2×2
+    /// stride 2, global average pool, flatten.
+    static func convBNPoolReference(_ x: [Float], _ t: [String: Tensor]) throws -> [Double] {
+        func values(_ name: String) throws -> [Double] { try #require(t[name]).floats.map(Double.init) }
+        let (w, cb, scale, bias, mean, variance) = (try values("w"), try values("cb"), try values("scale"),
+                                                    try values("bias"), try values("mean"), try values("var"))
+        // Padded input 7×7: one row on top, one column on the right.
+        func input(_ c: Int, _ i: Int, _ j: Int) -> Double {
+            let (r, col) = (i - 1, j)
+            return (0..<6).contains(r) && (0..<6).contains(col) ? Double(x[c * 36 + r * 6 + col]) : 0
+        }
+        var y: [Double] = []
+        for o in 0..<3 {
+            var n = [[Double]](repeating: [Double](repeating: 0, count: 5), count: 5)
+            for i in 0..<5 {
+                for j in 0..<5 {
+                    var sum = cb[o]
+                    for c in 0..<2 { for a in 0..<3 { for b in 0..<3 { sum += w[((o * 2 + c) * 3 + a) * 3 + b] * input(c, i + a, j + b) } } }
+                    n[i][j] = (sum - mean[o]) / (variance[o] + 1e-5).squareRoot() * scale[o] + bias[o]
+                }
+            }
+            var pooled = 0.0
+            for i in 0..<2 { for j in 0..<2 { pooled += [n[2 * i][2 * j], n[2 * i][2 * j + 1], n[2 * i + 1][2 * j], n[2 * i + 1][2 * j + 1]].max() ?? 0 } }
+            y.append(pooled / 4)
+        }
+        return y
     }
 
     @Test func dynamicDimensionNeedsShape() throws {

@@ -11,9 +11,19 @@ import Testing
 struct LoweringTests {
     static let directory = Bundle.module.resourceURL!.appendingPathComponent("Golden")
 
+    /// A listing that fails yields one case naming the error (which then fails), never an empty list.
     static var cases: [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".kiln") }.map { String($0.dropLast(5)) }.sorted()
+        do {
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            return names.filter { $0.hasSuffix(".kiln") }.map { String($0.dropLast(5)) }.sorted()
+        } catch {
+            return ["<cannot list Golden/: \(error)>"]
+        }
+    }
+
+    @Test("the golden list is not empty")
+    func goldenIsListed() {
+        #expect(Self.cases.count >= 6, "Golden/ lists \(Self.cases)")
     }
 
     @Test("golden loop IR", arguments: cases)

@@ -39,15 +39,32 @@ struct DataParallelTests {
     }
 
     /// Largest |a − b| / (1 + |b|) over every state tensor.
+    /// The largest relative difference between two states; infinity when their names or shapes
+    /// differ, when either holds a NaN or infinity (`max(worst, .nan)` would keep `worst`), or
+    /// when there is nothing to compare.
     static func difference(_ a: [String: Tensor], _ b: [String: Tensor]) -> Float {
+        guard Set(a.keys) == Set(b.keys), a.values.contains(where: { $0.dtype == .f32 }) else { return .infinity }
         var worst: Float = 0
         for (name, x) in a where x.dtype == .f32 {
-            guard let y = b[name] else { return .infinity }
+            guard let y = b[name], y.type == x.type else { return .infinity }
             for i in 0..<x.elementCount {
-                worst = max(worst, abs(x.floatPointer[i] - y.floatPointer[i]) / (1 + abs(y.floatPointer[i])))
+                let (u, v) = (x.floatPointer[i], y.floatPointer[i])
+                guard u.isFinite && v.isFinite else { return .infinity }
+                worst = max(worst, abs(u - v) / (1 + abs(v)))
             }
         }
         return worst
+    }
+
+    @Test("the state difference is infinite for a NaN, a missing name or nothing to compare")
+    func differenceCanFail() {
+        let x = ["w": Tensor([2], floats: [1, 2])]
+        #expect(Self.difference(x, x) == 0)
+        #expect(Self.difference(x, ["w": Tensor([2], floats: [1, .nan])]) == .infinity)
+        #expect(Self.difference(["w": Tensor([2], floats: [.nan, 2])], x) == .infinity)
+        #expect(Self.difference(x, [:]) == .infinity)
+        #expect(Self.difference([:], [:]) == .infinity)
+        #expect(Self.difference(x, ["w": Tensor([2], floats: [1, 2.5])]) > 0.1)
     }
 
     @Test("two shards averaged equal one process on the doubled batch", arguments: ["sgd:lr=0.1", "adam:lr=0.01"])

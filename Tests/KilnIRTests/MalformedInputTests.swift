@@ -7,9 +7,20 @@ import Testing
 struct MalformedInputTests {
     static let directory = Bundle.module.resourceURL?.appendingPathComponent("Malformed")
 
+    /// A missing or unreadable directory yields one case naming the error (which then fails),
+    /// never an empty list that would run zero cases.
     static var files: [String] {
-        guard let directory else { return [] }
-        return ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".kiln") }.sorted()
+        guard let directory else { return ["<no Malformed/ resource>"] }
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".kiln") }.sorted()
+        } catch {
+            return ["<cannot list Malformed/: \(error)>"]
+        }
+    }
+
+    @Test("the malformed-input list is not empty")
+    func filesAreListed() {
+        #expect(Self.files.count >= 50, "Malformed/ lists \(Self.files)")
     }
 
     @Test("malformed input gives the exact diagnostic", arguments: files)

@@ -98,9 +98,20 @@ struct BackendEquivalenceTests {
         try Self.compare(try TrainingStep(loss: "loss", optimizer: Optimizer(.adam)).run(graph), steps: 3, "cnn adam step")
     }
 
+    /// The `.kiln` files of Graphs/. A listing that fails yields one case naming the error, which
+    /// then fails to read, instead of an empty list that would run zero cases.
     static var zoo: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Graphs").path)) ?? [])
-            .filter { $0.hasSuffix(".kiln") }.sorted()
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Graphs").path)
+                .filter { $0.hasSuffix(".kiln") }.sorted()
+        } catch {
+            return ["<cannot list Graphs/: \(error)>"]
+        }
+    }
+
+    @Test("the model list is Graphs/, not empty")
+    func zooIsListed() {
+        #expect(Self.zoo.count >= 20 && Self.zoo.contains("lenet5.kiln"), "Graphs/ lists \(Self.zoo)")
     }
 
     /// The step uses SGD: its update is linear in the gradient, so it checks the gradients.

@@ -33,6 +33,9 @@ struct JITGradientCheckTests {
         let symbolic = try JITBackend(graph: gradGraph).run(inputs: ["r": r], state: &state, step: 0)
         let evaluate = try JITBackend(graph: forward)
         let h: Float = 1e-2
+        var compared = 0
+        #expect(Set(gradients.map(\.wrt)) == Set(forward.trainableParams.map(\.name)), "\(name): a param has no gradient")
+        defer { #expect(compared > 0, "\(name): nothing compared") }
         for (param, gradientName) in gradients {
             let ad = try #require(symbolic[gradientName]).floats
             let original = try #require(base[param])
@@ -46,7 +49,10 @@ struct JITGradientCheckTests {
                     return Double(try #require(try evaluate.run(inputs: ["r": r], state: &perturbed, step: 0)["loss"]).floats[0])
                 }
                 let fd = Float((try loss(h) - loss(-h)) / Double(2 * h))
-                #expect(Swift.abs(fd - ad[j]) <= 2e-2 + 1e-2 * Swift.abs(ad[j]), "\(name): d\(param)[\(j)] symbolic \(ad[j]) vs \(fd)")
+                // The interpreter's tolerance (GradientCheckTests): float32 sums of up to 16
+                // products differenced at h = 1e-2 stay well inside 1e-3 absolute.
+                compared += 1
+                #expect(Swift.abs(fd - ad[j]) <= 1e-3 + 1e-2 * Swift.abs(ad[j]), "\(name): d\(param)[\(j)] symbolic \(ad[j]) vs \(fd)")
             }
         }
     }

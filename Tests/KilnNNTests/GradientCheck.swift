@@ -48,6 +48,11 @@ enum GradientCheck {
         let symbolic = try Interpreter(graph: gradGraph).run(inputs: feeds, state: &state, step: 1)
         let evaluate = try Interpreter(graph: forward)
 
+        // Every param must get a gradient: an empty list would compare nothing and pass.
+        let missing = Set(forward.trainableParams.map(\.name)).subtracting(gradients.map(\.wrt))
+        guard gradients.count > 0, missing.isEmpty else {
+            throw Failure(description: "\(name): no gradient for \(missing.sorted().joined(separator: ", "))")
+        }
         var compared = 0, skipped = 0
         var failures: [String] = []
         for (param, gradientName) in gradients {
@@ -83,6 +88,9 @@ enum GradientCheck {
         }
         if !failures.isEmpty {
             throw Failure(description: "\(name): " + failures.prefix(5).joined(separator: "; "))
+        }
+        if compared == 0 {
+            throw Failure(description: "\(name): no gradient element was compared")
         }
         if skipped * 4 > compared {
             throw Failure(description: "\(name): \(skipped) of \(compared) elements sit on kinks")

@@ -23,12 +23,12 @@ import Testing
         #expect(back.outputs == original.outputs)
 
         var inputs: [String: Tensor] = [:]
-        var rng = SystemRandomNumberGenerator()
+        // Seeded per model and input, so a failure reproduces with the same values.
         for input in original.inputs {
-            let n = input.type.elementCount
+            let n = input.type.elementCount, key = KilnRandom.key(seed: KilnRandom.hash(name), step: KilnRandom.hash(input.name))
             inputs[input.name] = input.type.dtype == .f32
-                ? Tensor(input.type.shape, floats: (0..<n).map { _ in Float.random(in: 0..<1, using: &rng) })
-                : Tensor(input.type.shape, ints: (0..<n).map { _ in Int32.random(in: 0..<2, using: &rng) })
+                ? Tensor(input.type.shape, floats: (0..<n).map { KilnRandom.uniform(key: key, index: UInt64($0)) })
+                : Tensor(input.type.shape, ints: (0..<n).map { KilnRandom.uniform(key: key, index: UInt64($0)) < 0.5 ? 0 : 1 })
         }
         let expected = try Interpreter(graph: original).run(inputs: inputs, state: &params, step: 0)
         var state = imported.tensors

@@ -105,7 +105,11 @@ struct GradientCheckTests {
         let symbolic = try Interpreter(graph: gradGraph).run(inputs: inputs, state: &state, step: 1)
         let evaluate = try Interpreter(graph: forward)
 
+        // Every param must get a gradient: an empty or short list would check nothing.
+        #expect(Set(gradients.map(\.wrt)) == Set(forward.trainableParams.map(\.name)), "\(testCase.name): a param has no gradient")
+        #expect(!gradients.isEmpty)
         let h: Float = 1e-2
+        var compared = 0
         for (param, gradientName) in gradients {
             let ad = try #require(symbolic[gradientName]).floats
             let original = try #require(base[param])
@@ -118,10 +122,17 @@ struct GradientCheckTests {
                     return Double(try #require(try evaluate.run(inputs: inputs, state: &perturbed, step: 1)["loss"]).floats[0])
                 }
                 let fd = Float((try loss(h) - loss(-h)) / Double(2 * h))
+                compared += 1
                 #expect(Swift.abs(fd - ad[j]) <= 1e-3 + 1e-2 * Swift.abs(ad[j]),
                         "\(testCase.name): d\(param)[\(j)] symbolic \(ad[j]) vs finite difference \(fd)")
             }
         }
+        #expect(compared > 0, "\(testCase.name): no gradient element was compared")
+    }
+
+    @Test("the case list covers the differentiable ops")
+    func caseListIsNotEmpty() {
+        #expect(Self.cases.count >= 50)
     }
 
     @Test("a non-differentiable op on the path names itself")

@@ -82,20 +82,93 @@ struct MemoryPlannerTests {
         }
     }
 
-    @Test("the checker catches overlapping live buffers")
-    func checkerCatches() throws {
+    /// A planned graph and its plan: `a` and `b` are alive together (both feed `c`); `d` is an
+    /// elementwise op of `c` alone, so it may take over `c`'s buffer; `e` is a reshape view.
+    static func planned() throws -> Graph {
         let graph = try inferTypes(try Parser.parse("""
             graph g {
-              input x: f32[4]
+              input x: f32[4, 4]
               a = exp(x)
-              b = exp(x)
+              b = exp(a)
               c = add(a, b)
-              output c
+              d = neg(c)
+              e = reshape(d, shape=[16])
+              f = exp(e)
+              output f
             }
             """))
-        var plan = MemoryPlanner().plan(graph)
-        let offsetOfA = plan.allocations["a"]?.offset ?? 0
+        var manager = PassManager([MemoryPlanner()])
+        return try manager.run(graph)
+    }
+
+    /// The product's verifier (`Verifier.verify` → `verifyPlan`) on `graph` with `plan`:
+    /// the error message, or nil when the plan is accepted.
+    static func verdict(_ graph: Graph, _ edit: (inout MemoryPlan) -> Void) throws -> String? {
+        var g = graph, plan = try #require(graph.memoryPlan)
+        edit(&plan)
+        g.memoryPlan = plan
+        do { try Verifier().verify(g); return nil } catch let d as Diagnostic { return d.message }
+    }
+
+    @Test("the test's own checker catches overlapping live buffers")
+    func checkerCatches() throws {
+        let graph = try Self.planned()
+        var plan = try #require(graph.memoryPlan)
+        let offsetOfA = try #require(plan.allocations["a"]).offset
         plan.allocations["b"]?.offset = offsetOfA
         #expect(!checkPlan(graph, plan).isEmpty)
+    }
+
+    @Test("the verifier accepts the planner's plans and checks them after every pass")
+    func verifierAccepts() throws {
+        let graph = try Self.planned()
+        let plan = try #require(graph.memoryPlan)
+        #expect(plan.allocations["a"] != nil && plan.allocations["b"] != nil && plan.allocations["d"]?.reuses == "c")
+        #expect(try Self.verdict(graph) { _ in } == nil)
+        #expect(checkPlan(graph, plan) == [])
+    }
+
+    @Test("the verifier rejects a misaligned, overlapping, oversized or illegally shared plan")
+    func verifierRejects() throws {
+        let graph = try Self.planned()
+        let plan = try #require(graph.memoryPlan)
+        let a = try #require(plan.allocations["a"]), c = try #require(plan.allocations["c"])
+        let bad: [(String, (inout MemoryPlan) -> Void, String)] = [
+            // Inside a grown arena, so only the alignment is wrong.
+            ("misaligned", { $0.allocations["b"]?.offset += 4; $0.arenaSize += 64 }, "misaligned"),
+            ("past the arena", { $0.arenaSize = a.offset + a.size - 64 }, "outside the"),
+            ("wrong size", { $0.allocations["a"]?.size -= 4 }, "'a' needs 64 bytes, the plan gives 60"),
+            ("two live values share bytes", { $0.allocations["b"]?.offset = a.offset }, "are alive at the same time but share bytes"),
+            // b = exp(a) may not write over a: a is still read by c.
+            ("takeover of a live operand", { $0.allocations["b"]?.offset = a.offset; $0.allocations["b"]?.reuses = "a" }, "takes over the buffer of 'a'"),
+            // d may take over c only at c's own offset.
+            ("takeover at another offset", { $0.allocations["d"]?.offset = c.offset + 64; $0.arenaSize += 128 }, "takes over the buffer of 'c'"),
+            ("output in the arena", { $0.allocations["f"] = MemoryPlan.Allocation(offset: 0, size: 64, firstUse: 5, lastUse: 5) }, "outlives the step"),
+            ("a value the graph does not compute", { $0.allocations["zz"] = MemoryPlan.Allocation(offset: 0, size: 64, firstUse: 0, lastUse: 0) }, "'zz' is not a value"),
+        ]
+        #expect(!bad.isEmpty)
+        for (label, edit, message) in bad {
+            let verdict = try Self.verdict(graph, edit)
+            #expect(verdict?.contains(message) == true, "\(label): \(verdict ?? "accepted")")
+        }
+    }
+
+    @Test("editing a planned graph's inputs, params, nodes, outputs or updates drops its plan")
+    func editingDropsPlan() throws {
+        let graph = try Self.planned()
+        #expect(graph.memoryPlan != nil)
+        let edits: [(String, (inout Graph) -> Void)] = [
+            ("inputs", { $0.inputs[0].name = "y" }),
+            ("params", { $0.params.append(Param(name: "p", type: TensorType(.f32, [1]), initializer: .zeros)) }),
+            ("nodes", { $0.nodes[0].op = .neg }),
+            ("outputs", { $0.outputs.append("e") }),
+            ("updates", { $0.updates = [StateUpdate(target: "p", value: "e")] }),
+        ]
+        for (label, edit) in edits {
+            var copy = graph
+            edit(&copy)
+            #expect(copy.memoryPlan == nil, "editing \(label) kept the plan")
+        }
+        #expect(graph.memoryPlan != nil, "the original keeps its plan")
     }
 }

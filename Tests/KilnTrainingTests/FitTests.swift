@@ -56,16 +56,50 @@ struct FitTests {
         }
     }
 
-    @Test("early stopping restores the best epoch's state")
+    /// Copies every state tensor's values at the end of each epoch (the trainer's buffers are
+    /// reused by later steps, so a copy of the values, not the tensors, is kept).
+    final class StateSnapshots: TrainingCallback {
+        var byEpoch: [Int: [String: [Float]]] = [:]
+        func epochDidEnd(_ record: EpochRecord, trainer: Trainer) throws {
+            // The stopping epoch's callback sees the restored state; only the first sighting counts.
+            if byEpoch[record.epoch] == nil { byEpoch[record.epoch] = trainer.state.mapValues(\.floats) }
+        }
+    }
+
+    @Test("early stopping restores the best epoch's state and saves it with kiln.best_epoch")
     func earlyStopping() throws {
+        let directory = NSTemporaryDirectory() + "kiln-fit-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/best.safetensors"
         // A learning rate this high makes the validation loss climb after the first epochs.
         let t = try Trainer(graph: try Parser.parse(Self.graphText), optimizer: try .parse("sgd:lr=40"))
         t.stopsOnNonFiniteLoss = false
-        let history = try t.fit(try TrainerTests.data(200), epochs: 30, earlyStopping: EarlyStopping(patience: 2), progress: .silent)
-        if let restored = history.restoredEpoch {
-            let best = history.epochs.compactMap(\.validationLoss).filter(\.isFinite).min()
-            #expect(history.epochs.first { $0.epoch == restored }?.validationLoss == best)
-            #expect(history.epochs.count < 30)
+        let snapshots = StateSnapshots()
+        let history = try t.fit(try TrainerTests.data(200), epochs: 30, earlyStopping: EarlyStopping(patience: 2),
+                                checkpoint: CheckpointPolicy(path: path), callbacks: [snapshots], progress: .silent)
+        // The run is seeded: it must stop early, or this test would check nothing.
+        let restored = try #require(history.restoredEpoch, "sgd:lr=40 should overshoot and stop early")
+        let last = try #require(history.epochs.last?.epoch)
+        #expect(restored < last, "the restored epoch is an earlier one than the last")
+        let best = history.epochs.compactMap(\.validationLoss).filter(\.isFinite).min()
+        #expect(history.epochs.first { $0.epoch == restored }?.validationLoss == best)
+        #expect(history.epochs.count < 30)
+        // The trainer holds the restored epoch's params, bit for bit, not the last epoch's.
+        let expected = try #require(snapshots.byEpoch[restored])
+        #expect(!expected.isEmpty)
+        for (name, values) in expected {
+            #expect(t.state[name]?.floats.map(\.bitPattern) == values.map(\.bitPattern), "\(name) is not the best epoch's")
+        }
+        let lastState = try #require(snapshots.byEpoch[last - 1])
+        #expect(lastState.contains { name, values in t.state[name]?.floats != values }, "training after the best epoch changed something")
+        // The checkpoint holds the same params and names the best epoch.
+        let reloaded = try Trainer(graph: try Parser.parse(Self.graphText), optimizer: try .parse("sgd:lr=40"))
+        let metadata = try reloaded.loadCheckpoint(from: path)
+        #expect(metadata["kiln.best_epoch"] == String(restored))
+        #expect(metadata["kiln.epoch"] == String(restored))
+        for (name, values) in expected where reloaded.state[name] != nil {
+            #expect(reloaded.state[name]?.floats.map(\.bitPattern) == values.map(\.bitPattern), "checkpoint's \(name)")
         }
     }
 

@@ -13,7 +13,7 @@ struct ModelSectionTests {
         #expect(why.contains("apt-get install graphviz"))
     }
 
-    @Test("with Graphviz the training graph becomes SVG, fused kernels as clusters", .enabled(if: Graphviz.executable != nil))
+    @Test("with Graphviz the training graph becomes SVG, fused kernels as clusters", .enabled(if: prerequisite(Graphviz.executable != nil), "needs Graphviz's dot (make test installs it)"))
     func rendered() throws {
         let trainer = try Trainer(graph: try Parser.parse(ReportSupport.classifierText), optimizer: try .parse("adam:lr=0.05"))
         let model = ModelSection(trainer: trainer)

@@ -131,6 +131,9 @@ def run_case(case: Case, kiln: str, root: str) -> dict:
         inits = {i.name for i in case.model.graph.initializer}
         graph_inputs = [x for x in case.model.graph.input if x.name not in inits]
         first_inputs = case.data_sets[0][0]
+        # zip stops at the shorter list: a count mismatch would silently check fewer values.
+        if len(graph_inputs) != len(first_inputs):
+            raise RuntimeError(f"{len(graph_inputs)} graph inputs but {len(first_inputs)} test inputs")
         shapes = {}
         for x, value in zip(graph_inputs, first_inputs):
             dims = x.type.tensor_type.shape.dim
@@ -139,6 +142,10 @@ def run_case(case: Case, kiln: str, root: str) -> dict:
                 shapes[x.name] = value.shape
         kiln_file = os.path.join(work, "model.kiln")
         in_names, out_names = kilnrun.kiln_import(kiln, model_path, kiln_file, shapes)
+        for inputs, expected in case.data_sets:
+            if len(in_names) != len(inputs) or len(out_names) != len(expected):
+                raise RuntimeError(f"the import has {len(in_names)} inputs and {len(out_names)} outputs; "
+                                   f"the data set {len(inputs)} and {len(expected)}")
         for backend in BACKENDS:
             failure = None
             declared = {}

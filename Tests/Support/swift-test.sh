@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `swift test` with its output kept (.build/swift-test.log), its exit status passed on, and
+# every test Swift Testing reports as skipped (`.enabled(if:)` false) written to
+# $KILN_SKIP_LOG, so make test counts it. Arguments go to `swift test`.
+set -o pipefail
+SWIFT=${SWIFT:-swift}
+log=.build/swift-test.log
+mkdir -p .build
+"$SWIFT" test "$@" 2>&1 | tee "$log"
+status=$?
+if [ -n "${KILN_SKIP_LOG:-}" ]; then
+    grep -E '^.{0,6}(Test|Suite) .* skipped' "$log" | sed -E 's/^[^TS]*/swift test: /' >> "$KILN_SKIP_LOG" || true
+fi
+exit $status
