@@ -9,20 +9,29 @@ import KilnIR
 /// Each phase is its own kernel so every phase gets its own threads.
 enum ConvolutionLowering {
     /// cols[p][n·S + oy·OW + ox] = x[n, ci, oy·sh + i − ph, ox·sw + j − pw] (0 outside), p = (ci·KH + i)·KW + j.
-    static func im2col(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, cols: Int) -> [Stmt] {
-        let total = g.n * g.spatial
+    /// With `panel` (the GEMM's nr), the columns are written as the generated GEMM's packed
+    /// B: column j of row p at ((j / nr)·patch + p)·nr + j % nr, zeros past N·S up to whole panels.
+    static func im2col(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, cols: Int, panel: Int? = nil) -> [Stmt] {
+        let columns = g.n * g.spatial
+        let padded = panel.map { (columns + $0 - 1) / $0 * $0 } ?? columns
+        func destination(_ p: Expr, _ j: Expr) -> Expr {
+            guard let nr = panel else { return p.mul(columns).plus(j) }
+            return j.div(nr).mul(g.patch).plus(p).mul(nr).plus(j.rem(nr))
+        }
         return b.loop(g.patch, .dataParallel) { b, p in
             let ci = p.div(g.kh * g.kw), i = p.div(g.kw).rem(g.kh), j = p.rem(g.kw)
-            return b.loop(g.n, .ordered) { b, n in
+            let fill = b.loop(g.n, .ordered) { b, n in
                 b.loop(g.oh, .ordered) { b, oy in
                     b.loop(g.ow, .dataParallel) { _, ox in
                         let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
                         let plane = n.mul(g.c).plus(ci).mul(g.h * g.w)
                         let value = Expr.select(inside, .load(buffer: x, index: plane.plus(offset)), .f32(0))
-                        return [.store(buffer: cols, index: p.mul(total).plus(n.mul(g.spatial)).plus(oy.mul(g.ow)).plus(ox), value: value)]
+                        return [.store(buffer: cols, index: destination(p, n.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox)), value: value)]
                     }
                 }
             }
+            let pad = b.loop(padded - columns, .dataParallel) { _, c in [.store(buffer: cols, index: destination(p, c.plus(columns)), value: .f32(0))] }
+            return fill + pad
         }
     }
 
@@ -122,20 +131,21 @@ enum ConvolutionLowering {
         if MatmulLowering.useGeneratedGemm {
             // y[n, o, s] = Σ_p W[o, p]·cols[p, n·S + s]: W is A, the columns are B, and the register
             // tiles store straight into NCHW (one column segment per image), so nothing is unpacked.
-            // A 1×1 stride-1 unpadded convolution of one image reads its input as the columns.
-            let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.n == 1
-            var kernels: [LoopKernel] = []
-            var columns = x
-            if !pointwise {
-                columns = b.scratch(.f32, count: g.patch * total)
-                kernels.append(b.kernel(im2col(&b, x, g, cols: columns), work: g.patch * total, suffix: "_im2col"))
-            }
+            // im2col writes the columns straight into the packed panels the micro-kernel reads
+            // (no packing pass); a 1×1 stride-1 unpadded convolution of one image packs its input.
             let operands = GemmOperands(m: o, n: total, k: g.patch, a: w, aRowStride: g.patch, aColumnStride: 1,
                                         c: out, cRowStride: g.spatial, segment: g.spatial, segmentStride: o * g.spatial)
             let tiling = GemmTiling.choose(m: o, n: total, k: g.patch, target: b.target)
             if tiling.isLegal {
-                let source = columns
-                return kernels + GeneratedGemm.kernels(&b, operands, tiling: tiling) { _, p, j in .load(buffer: source, index: p.mul(total).plus(j)) }
+                let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.n == 1
+                if pointwise {
+                    return GeneratedGemm.kernels(&b, operands, tiling: tiling) { _, p, j in .load(buffer: x, index: p.mul(total).plus(j)) }
+                }
+                let padded = (total + tiling.nr - 1) / tiling.nr * tiling.nr
+                let columns = b.scratch(.f32, count: g.patch * padded)
+                let pack = im2col(&b, x, g, cols: columns, panel: tiling.nr)
+                return [b.kernel(pack, work: g.patch * total, suffix: "_im2col"),
+                        GeneratedGemm.computeKernel(&b, operands, tiling: tiling, panels: .packed(columns, k: g.patch, nr: tiling.nr))]
             }
         }
         let cols = b.scratch(.f32, count: g.patch * total), product = b.scratch(.f32, count: o * total)

@@ -24,6 +24,19 @@ struct GemmOperands {
     }
 }
 
+/// Where the micro-kernel reads B's panels: element (p, q·nr + c) at
+/// `offset + q·panelStride + p·rowStride + c`. Packed panels have rowStride nr and panelStride
+/// k·nr; a B whose rows are contiguous and padded to whole panels (a convolution's columns
+/// written so by im2col) is read in place with rowStride = its row length and panelStride nr.
+struct BPanels {
+    var buffer: Int
+    var offset = 0
+    var rowStride: Int
+    var panelStride: Int
+
+    static func packed(_ buffer: Int, k: Int, nr: Int) -> BPanels { BPanels(buffer: buffer, rowStride: nr, panelStride: k * nr) }
+}
+
 /// A GEMM generated as loop IR, BLIS-style: B packed into zero-padded panels of `nr` columns
 /// (one kernel; `element(p, j)` says what B(p, j) is, so a convolution packs straight from its
 /// input: im2col and packing in one pass), then a micro-kernel per `mr`×`nr` tile of C whose
@@ -53,7 +66,7 @@ enum GeneratedGemm {
 
     /// The compute kernel's body: every tile of C from the packed panels (`tileScratch` holds
     /// one spilled tile per work unit, for edge tiles).
-    static func compute(_ b: inout KernelBuilder, _ g: GemmOperands, tiling t: GemmTiling, packed: Int, tileScratch: Int) -> [Stmt] {
+    static func compute(_ b: inout KernelBuilder, _ g: GemmOperands, tiling t: GemmTiling, panels source: BPanels, tileScratch: Int) -> [Stmt] {
         let tiles = (g.m + t.mr - 1) / t.mr, panels = (g.n + t.nr - 1) / t.nr
         let rowBlocks = (tiles + t.tilesPerBlock - 1) / t.tilesPerBlock
         let columnBlocks = (panels + t.panelsPerBlock - 1) / t.panelsPerBlock
@@ -63,7 +76,7 @@ enum GeneratedGemm {
                 let q = columnBlock.mul(t.panelsPerBlock).plus(jr)
                 let inner = b.loop(t.tilesPerBlock, .ordered) { b, ir in
                     let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
-                    let body = microKernel(&b, g, t, tile: tile, panel: q, packed: packed, spill: unit.mul(t.mr * t.nr), tileScratch: tileScratch)
+                    let body = microKernel(&b, g, t, tile: tile, panel: q, source: source, spill: unit.mul(t.mr * t.nr), tileScratch: tileScratch)
                     return tiles % t.tilesPerBlock == 0 ? body : [.when(tile.compare(.lt, .i64(tiles)), then: body, otherwise: [])]
                 }
                 return panels % t.panelsPerBlock == 0 ? inner : [.when(q.compare(.lt, .i64(panels)), then: inner, otherwise: [])]
@@ -72,7 +85,7 @@ enum GeneratedGemm {
     }
 
     private static func microKernel(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, tile: Expr, panel q: Expr,
-                                    packed: Int, spill: Expr, tileScratch: Int) -> [Stmt] {
+                                    source: BPanels, spill: Expr, tileScratch: Int) -> [Stmt] {
         guard let vector = ScalarType.vector(t.lanes) else { return [] }
         let i0 = tile.mul(t.mr), j0 = q.mul(t.nr)
         var stmts: [Stmt] = []
@@ -98,10 +111,10 @@ enum GeneratedGemm {
         stmts += b.loop(g.k, .ordered) { b, p in
             var body: [Stmt] = []
             var bv: [Expr] = []
-            let base = q.mul(g.k).plus(p).mul(t.nr)
+            let base = q.mul(source.panelStride).plus(p.mul(source.rowStride)).plus(source.offset)
             for c in 0..<t.vectorsPerRow {
                 let v = b.fresh()
-                body.append(.bind(v, .vectorLoad(buffer: packed, index: base.plus(c * t.lanes), lanes: t.lanes)))
+                body.append(.bind(v, .vectorLoad(buffer: source.buffer, index: base.plus(c * t.lanes), lanes: t.lanes)))
                 bv.append(.value(v))
             }
             for r in 0..<t.mr {
@@ -157,13 +170,19 @@ enum GeneratedGemm {
 
     /// The two kernels of C = A·B with B given element by element: pack, then compute.
     static func kernels(_ b: inout KernelBuilder, _ g: GemmOperands, tiling t: GemmTiling, element: Element) -> [LoopKernel] {
+        let panels = (g.n + t.nr - 1) / t.nr
+        let packed = b.scratch(.f32, count: panels * g.k * t.nr)
+        let packBody = pack(&b, k: g.k, n: g.n, tiling: t, into: packed, element: element)
+        return [b.kernel(packBody, work: g.k * panels * t.nr, suffix: "_pack"),
+                computeKernel(&b, g, tiling: t, panels: .packed(packed, k: g.k, nr: t.nr))]
+    }
+
+    /// The compute kernel of C = A·B reading B's panels from `source`.
+    static func computeKernel(_ b: inout KernelBuilder, _ g: GemmOperands, tiling t: GemmTiling, panels source: BPanels) -> LoopKernel {
         let panels = (g.n + t.nr - 1) / t.nr, tiles = (g.m + t.mr - 1) / t.mr
         let units = ((tiles + t.tilesPerBlock - 1) / t.tilesPerBlock) * ((panels + t.panelsPerBlock - 1) / t.panelsPerBlock)
-        let packed = b.scratch(.f32, count: panels * g.k * t.nr)
         let spill = b.scratch(.f32, count: units * t.mr * t.nr)
-        let packBody = pack(&b, k: g.k, n: g.n, tiling: t, into: packed, element: element)
-        let computeBody = compute(&b, g, tiling: t, packed: packed, tileScratch: spill)
-        return [b.kernel(packBody, work: g.k * panels * t.nr, suffix: "_pack"),
-                b.kernel(computeBody, work: 2 * g.m * g.n * g.k, suffix: "_gemm\(t)")]
+        let body = compute(&b, g, tiling: t, panels: source, tileScratch: spill)
+        return b.kernel(body, work: 2 * g.m * g.n * g.k, suffix: "_gemm\(t)")
     }
 }
