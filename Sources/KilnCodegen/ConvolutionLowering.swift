@@ -137,6 +137,7 @@ enum ConvolutionLowering {
                                         c: out, cRowStride: g.spatial, segment: g.spatial, segmentStride: o * g.spatial)
             let tiling = GemmTiling.choose(m: o, n: total, k: g.patch, target: b.target)
             if tiling.isLegal {
+                if let direct = DirectConvolution.kernels(&b, x: x, w: w, g, outChannels: o, out: out) { return direct }
                 let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.n == 1
                 if pointwise {
                     return GeneratedGemm.kernels(&b, operands, tiling: tiling) { _, p, j in .load(buffer: x, index: p.mul(total).plus(j)) }

@@ -34,10 +34,10 @@ public struct GemmTiling: Hashable, Sendable, CustomStringConvertible {
     /// vector registers (accumulators, one B vector per column vector, one broadcast A);
     /// a B panel (k×nr) is kept within L2 per unit of work; blocks are cut so at least two
     /// units per thread exist when the product is large enough to split.
-    public static func choose(m: Int, n: Int, k: Int, target: CodegenTarget) -> GemmTiling {
+    public static func choose(m: Int, n: Int, k: Int, target: CodegenTarget, vectorsPerRow: Int? = nil) -> GemmTiling {
         let lanes = target.vectorLanes
         // Narrow products (a 10-class layer) use one vector per row and taller tiles.
-        let vectors = n <= lanes ? 1 : 2
+        let vectors = vectorsPerRow ?? (n <= lanes ? 1 : 2)
         let nr = vectors * lanes
         let available = target.vectorRegisters - vectors - 2
         let mr = Swift.max(1, Swift.min(available / vectors, vectors == 1 ? 14 : 12, m))

@@ -86,7 +86,6 @@ enum GeneratedGemm {
 
     private static func microKernel(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, tile: Expr, panel q: Expr,
                                     source: BPanels, spill: Expr, tileScratch: Int) -> [Stmt] {
-        guard let vector = ScalarType.vector(t.lanes) else { return [] }
         let i0 = tile.mul(t.mr), j0 = q.mul(t.nr)
         var stmts: [Stmt] = []
         // Rows past m read row m − 1 (in bounds); their results are never stored.
@@ -98,74 +97,28 @@ enum GeneratedGemm {
             stmts.append(.bind(v, .select(row.compare(.lt, .i64(g.m)), row, .i64(g.m - 1))))
             rows.append(.value(v))
         }
-        var acc: [[Int]] = []
-        for _ in 0..<t.mr {
-            var row: [Int] = []
-            for _ in 0..<t.vectorsPerRow {
-                let v = b.fresh()
-                stmts.append(.declare(v, vector, .splat(.f32(0), lanes: t.lanes)))
-                row.append(v)
-            }
-            acc.append(row)
-        }
+        let tileRegisters = RegisterTile(&b, t, into: &stmts)
         stmts += b.loop(g.k, .ordered) { b, p in
-            var body: [Stmt] = []
-            var bv: [Expr] = []
             let base = q.mul(source.panelStride).plus(p.mul(source.rowStride)).plus(source.offset)
-            for c in 0..<t.vectorsPerRow {
-                let v = b.fresh()
-                body.append(.bind(v, .vectorLoad(buffer: source.buffer, index: base.plus(c * t.lanes), lanes: t.lanes)))
-                bv.append(.value(v))
-            }
-            for r in 0..<t.mr {
-                let a = b.fresh()
-                let index = rows[r].mul(g.aRowStride).plus(p.mul(g.aColumnStride)).plus(g.aOffset)
-                body.append(.bind(a, .splat(.load(buffer: g.a, index: index), lanes: t.lanes)))
-                for c in 0..<t.vectorsPerRow {
-                    body.append(.assign(acc[r][c], .fma(.value(a), bv[c], .value(acc[r][c]))))
-                }
-            }
-            return body
+            return tileRegisters.step(&b, a: g.a, aIndex: { r in rows[r].mul(g.aRowStride).plus(p.mul(g.aColumnStride)).plus(g.aOffset) },
+                                      b: source.buffer, bIndex: { v in base.plus(v * t.lanes) })
         }
-        stmts += store(&b, g, t, acc: acc, i0: i0, j0: j0, spill: spill, tileScratch: tileScratch)
-        return stmts
-    }
-
-    /// Writes the accumulators into C: whole vectors when the tile lies inside C (and its
-    /// columns in one segment), else through the spill tile, element by element, in one loop
-    /// nest (one per kernel, not one per row: compile time grows with the code).
-    private static func store(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, acc: [[Int]],
-                              i0: Expr, j0: Expr, spill: Expr, tileScratch: Int) -> [Stmt] {
-        var full: [Stmt] = []
-        var spilled: [Stmt] = []
-        for r in 0..<t.mr {
-            for c in 0..<t.vectorsPerRow {
-                let index = g.cIndex(i0.plus(r), j0.plus(c * t.lanes))
-                let value: Expr = g.accumulate
-                    ? .binary(.add, .vectorLoad(buffer: g.c, index: index, lanes: t.lanes), .value(acc[r][c])) : .value(acc[r][c])
-                full.append(.vectorStore(buffer: g.c, index: index, value: value))
-                spilled.append(.vectorStore(buffer: tileScratch, index: spill.plus(r * t.nr + c * t.lanes), value: .value(acc[r][c])))
-            }
-        }
+        // Whole vectors when the tile lies inside C (and its columns in one segment).
+        let whole = tileRegisters.storeWhole(g.c, accumulate: g.accumulate) { r, v in g.cIndex(i0.plus(r), j0.plus(v * t.lanes)) }
         let rowsInside = g.m % t.mr == 0
         let columnsInside = g.n % t.nr == 0 && (g.segment >= g.n || g.segment % t.nr == 0)
-        if rowsInside && columnsInside { return full }
+        if rowsInside && columnsInside { return stmts + whole }
         var inside = Expr.bool(true)
         if !rowsInside { inside = inside.and(i0.plus(t.mr).compare(.le, .i64(g.m))) }
         if !columnsInside {
             inside = inside.and(j0.plus(t.nr).compare(.le, .i64(g.n)))
             if g.segment < g.n { inside = inside.and(j0.rem(g.segment).compare(.le, .i64(g.segment - t.nr))) }
         }
-        spilled += b.loop(t.mr, .ordered) { b, r in
-            b.loop(t.nr, .ordered) { _, c in
-                let (i, j) = (i0.plus(r), j0.plus(c))
-                let index = g.cIndex(i, j)
-                let v = Expr.load(buffer: tileScratch, index: spill.plus(r.mul(t.nr)).plus(c))
-                let value: Expr = g.accumulate ? .binary(.add, .load(buffer: g.c, index: index), v) : v
-                return [.when(i.compare(.lt, .i64(g.m)).and(j.compare(.lt, .i64(g.n))), then: [.store(buffer: g.c, index: index, value: value)], otherwise: [])]
-            }
+        let spilled = tileRegisters.storeSpilled(&b, g.c, accumulate: g.accumulate, scratch: tileScratch, spill: spill) { r, c in
+            let (i, j) = (i0.plus(r), j0.plus(c))
+            return (g.cIndex(i, j), i.compare(.lt, .i64(g.m)).and(j.compare(.lt, .i64(g.n))))
         }
-        return [.when(inside, then: full, otherwise: spilled)]
+        return stmts + [.when(inside, then: whole, otherwise: spilled)]
     }
 
     /// The two kernels of C = A·B with B given element by element: pack, then compute.
