@@ -133,11 +133,15 @@ enum ConvolutionLowering {
             // tiles store straight into NCHW (one column segment per image), so nothing is unpacked.
             // im2col writes the columns straight into the packed panels the micro-kernel reads
             // (no packing pass); a 1×1 stride-1 unpadded convolution of one image packs its input.
-            let operands = GemmOperands(m: o, n: total, k: g.patch, a: w, aRowStride: g.patch, aColumnStride: 1,
+            var operands = GemmOperands(m: o, n: total, k: g.patch, a: w, aRowStride: g.patch, aColumnStride: 1,
                                         c: out, cRowStride: g.spatial, segment: g.spatial, segmentStride: o * g.spatial)
+            let (spatial, width) = (g.spatial, g.ow)
+            operands.elementIndex = { i, j in [j.div(spatial), i, j.rem(spatial).div(width), j.rem(width)] }
             let tiling = GemmTiling.choose(m: o, n: total, k: g.patch, target: b.target)
             if tiling.isLegal {
                 if let direct = DirectConvolution.kernels(&b, x: x, w: w, g, outChannels: o, out: out) { return direct }
+                operands.epilogue = b.tileEpilogue
+                b.tileEpilogue = nil
                 let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.n == 1
                 if pointwise {
                     return GeneratedGemm.kernels(&b, operands, tiling: tiling) { _, p, j in .load(buffer: x, index: p.mul(total).plus(j)) }

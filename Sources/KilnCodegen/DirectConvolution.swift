@@ -49,6 +49,7 @@ enum DirectConvolution {
                 return panels % t.panelsPerBlock == 0 ? inner : [.when(q.compare(.lt, .i64(panels)), then: inner, otherwise: [])]
             }
         }
+        b.tileEpilogue = nil
         return [b.kernel(copy, work: g.n * g.c * hp * wp, suffix: "_border"),
                 b.kernel(body, work: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct\(t)")]
     }
@@ -101,16 +102,26 @@ enum DirectConvolution {
             }
         }
         let target = { (r: Int, column: Expr) -> Expr in n.mul(o).plus(o0).plus(r).mul(g.oh).plus(oy).mul(g.ow).plus(ox0).plus(column) }
-        let whole = tileRegisters.storeWhole(out, accumulate: false) { r, v in target(r, .i64(v * t.lanes)) }
+        var whole = tileRegisters.storeWhole(out, accumulate: false) { r, v in target(r, .i64(v * t.lanes)) }
+        let epilogue = b.tileEpilogue
+        if let epilogue {
+            whole += epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: nil) { r, c in ([n, o0.plus(r), oy, ox0.plus(c)], target(0, .i64(0)).plus(r.mul(g.spatial)).plus(c)) }
+        }
         let rowsInside = o % t.mr == 0, columnsInside = g.ow % t.nr == 0
         if rowsInside && columnsInside { return stmts + whole }
         var inside = Expr.bool(true)
         if !rowsInside { inside = inside.and(o0.plus(t.mr).compare(.le, .i64(o))) }
         if !columnsInside { inside = inside.and(ox0.plus(t.nr).compare(.le, .i64(g.ow))) }
-        let spilled = tileRegisters.storeSpilled(&b, out, accumulate: false, scratch: scratch, spill: spill) { r, c in
+        let element = { (r: Expr, c: Expr) -> (index: Expr, inside: Expr) in
             let channel = o0.plus(r)
             let index = n.mul(o).plus(channel).mul(g.oh).plus(oy).mul(g.ow).plus(ox0).plus(c)
             return (index, channel.compare(.lt, .i64(o)).and(ox0.plus(c).compare(.lt, .i64(g.ow))))
+        }
+        var spilled = tileRegisters.storeSpilled(&b, out, accumulate: false, scratch: scratch, spill: spill, target: element)
+        if let epilogue {
+            spilled += epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: { element($0, $1).inside }) { r, c in
+                ([n, o0.plus(r), oy, ox0.plus(c)], element(r, c).index)
+            }
         }
         return stmts + [.when(inside, then: whole, otherwise: spilled)]
     }

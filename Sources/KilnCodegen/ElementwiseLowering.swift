@@ -115,7 +115,10 @@ struct FusedBody {
             }
             let type = types[name] ?? TensorType(.f32, shape)
             let v = b.fresh()
-            stmts.append(.bind(v, .load(buffer: buffers[name] ?? 0, index: .linear(index, type.shape.broadcastStrides(to: shape)))))
+            // An operand of the body's own shape is read at the flat index: the same element, and
+            // affine where the multi-index is not (a register tile's epilogue vectorises).
+            let at: Expr = type.shape == shape ? flat : .linear(index, type.shape.broadcastStrides(to: shape))
+            stmts.append(.bind(v, .load(buffer: buffers[name] ?? 0, index: at)))
             values[name] = .value(v)
             scalar[name] = ScalarType(type.dtype)
             return .value(v)

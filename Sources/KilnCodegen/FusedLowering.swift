@@ -33,10 +33,24 @@ enum FusedLowering {
             guard let targetType = types[target] else {
                 throw Diagnostic("internal: fused kernel '\(node.name)' has untyped values", at: node.location)
             }
-            var kernels = try Lowering.lowerPlain(&b, first, types: types, into: target)
-            if epilogue.isEmpty { return kernels }
+            if epilogue.isEmpty { return try Lowering.lowerPlain(&b, first, types: types, into: target) }
             b.alias(first.name, to: target, targetType)
             let operands = Lowering.unique(epilogue.flatMap(\.operands).filter { !Set(epilogue.map(\.name)).contains($0) })
+            // Offered to the contraction's register tiles; a lowering that cannot take it leaves it.
+            var buffers: [String: Int] = [:]
+            for operand in operands where b.constants[operand] == nil {
+                guard let t = types[operand] else { throw Diagnostic("internal: fused kernel '\(node.name)' reads untyped '\(operand)'", at: node.location) }
+                buffers[operand] = b.buffer(operand, t)
+            }
+            var stores: [(name: String, buffer: Int)] = []
+            for result in results where result != first.name {
+                guard let t = types[result] else { throw Diagnostic("internal: fused kernel '\(node.name)' has untyped result '\(result)'", at: node.location) }
+                stores.append((result, b.buffer(result, t)))
+            }
+            b.tileEpilogue = TileEpilogue(body: FusedBody(nodes: epilogue, shape: targetType.shape, types: types, buffers: buffers), stores: stores)
+            var kernels = try Lowering.lowerPlain(&b, first, types: types, into: target)
+            if b.tileEpilogue == nil { return kernels }
+            b.tileEpilogue = nil
             let body = ElementwiseLowering.lower(&b, shape: targetType.shape, body: epilogue, operands: operands,
                                                  results: results.filter { $0 != first.name }, types: types)
             kernels.append(b.kernel(body, work: targetType.shape.elementCount, suffix: "_epilogue"))

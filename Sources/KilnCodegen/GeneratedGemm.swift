@@ -17,6 +17,10 @@ struct GemmOperands {
     var segmentStride = 0
     /// Add into C instead of overwriting it.
     var accumulate = false
+    /// Elementwise ops applied to each tile once stored (`TileEpilogue`), and the multi-index
+    /// of C(i, j) in the result's shape they are written for.
+    var epilogue: TileEpilogue?
+    var elementIndex: (Expr, Expr) -> [Expr] = { [$0, $1] }
 
     func cIndex(_ i: Expr, _ j: Expr) -> Expr {
         if segment >= n { return i.mul(cRowStride).plus(j).plus(cOffset) }
@@ -104,7 +108,12 @@ enum GeneratedGemm {
                                       b: source.buffer, bIndex: { v in base.plus(v * t.lanes) })
         }
         // Whole vectors when the tile lies inside C (and its columns in one segment).
-        let whole = tileRegisters.storeWhole(g.c, accumulate: g.accumulate) { r, v in g.cIndex(i0.plus(r), j0.plus(v * t.lanes)) }
+        var whole = tileRegisters.storeWhole(g.c, accumulate: g.accumulate) { r, v in g.cIndex(i0.plus(r), j0.plus(v * t.lanes)) }
+        if let epilogue = g.epilogue {
+            whole += epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: nil) { r, c in
+                (g.elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0).plus(c))
+            }
+        }
         let rowsInside = g.m % t.mr == 0
         let columnsInside = g.n % t.nr == 0 && (g.segment >= g.n || g.segment % t.nr == 0)
         if rowsInside && columnsInside { return stmts + whole }
@@ -114,9 +123,14 @@ enum GeneratedGemm {
             inside = inside.and(j0.plus(t.nr).compare(.le, .i64(g.n)))
             if g.segment < g.n { inside = inside.and(j0.rem(g.segment).compare(.le, .i64(g.segment - t.nr))) }
         }
-        let spilled = tileRegisters.storeSpilled(&b, g.c, accumulate: g.accumulate, scratch: tileScratch, spill: spill) { r, c in
-            let (i, j) = (i0.plus(r), j0.plus(c))
-            return (g.cIndex(i, j), i.compare(.lt, .i64(g.m)).and(j.compare(.lt, .i64(g.n))))
+        let insideC = { (r: Expr, c: Expr) -> Expr in i0.plus(r).compare(.lt, .i64(g.m)).and(j0.plus(c).compare(.lt, .i64(g.n))) }
+        var spilled = tileRegisters.storeSpilled(&b, g.c, accumulate: g.accumulate, scratch: tileScratch, spill: spill) { r, c in
+            (g.cIndex(i0.plus(r), j0.plus(c)), insideC(r, c))
+        }
+        if let epilogue = g.epilogue {
+            spilled += epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: insideC) { r, c in
+                (g.elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0.plus(c)))
+            }
         }
         return stmts + [.when(inside, then: whole, otherwise: spilled)]
     }

@@ -13,6 +13,10 @@ public struct KernelBuilder {
     public let constants: [String: Expr]
     /// The machine the kernels are for (vector width, registers, threads, caches).
     public let target: CodegenTarget
+    /// Elementwise ops a fused contraction wants applied to its result: a lowering that can
+    /// apply them inside its register tiles takes them (sets this to nil); otherwise they run
+    /// as a separate epilogue kernel.
+    var tileEpilogue: TileEpilogue?
 
     public init(name: String, constants: [String: Expr] = [:], target: CodegenTarget = .avx2) {
         self.name = name

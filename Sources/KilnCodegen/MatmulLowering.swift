@@ -24,7 +24,7 @@ enum MatmulLowering {
             }
             return [b.kernel(body, work: work, suffix: "_loops")]
         }
-        if batch == 1 || g.flattensLeft, let kernels = generated(&b, a: a, b: rhs, g, transposeA: transposeA, transposeB: transposeB, out: out) { return kernels }
+        if batch == 1 || g.flattensLeft, let kernels = generated(&b, a: a, b: rhs, g, transposeA: transposeA, transposeB: transposeB, out: out, type.shape) { return kernels }
         if g.flattensLeft {
             // A batch of row blocks against one matrix: a single [B·M, K] × [K, N] product.
             let gemm = Gemm(a: a, b: rhs, c: out, transposeA: false, transposeB: transposeB, m: batch * m, n: n, k: k, lda: g.lda, ldb: g.ldb, ldc: n)
@@ -47,7 +47,7 @@ enum MatmulLowering {
     /// C = op(A)·op(B) as a generated GEMM (a single product, or a batch of row blocks against
     /// one right operand, flattened to one), or nil when a tiling does not fit the target.
     static func generated(_ b: inout KernelBuilder, a: Int, b rhs: Int, _ g: MatmulGeometry, transposeA: Bool, transposeB: Bool,
-                          out: Int) -> [LoopKernel]? {
+                          out: Int, _ shape: Shape) -> [LoopKernel]? {
         guard useGeneratedGemm else { return nil }
         let rows = g.batchCount * g.m
         let tiling = GemmTiling.choose(m: rows, n: g.n, k: g.k, target: b.target)
@@ -57,7 +57,21 @@ enum MatmulLowering {
                                     aRowStride: transposeA ? 1 : lda, aColumnStride: transposeA ? lda : 1,
                                     c: out, cRowStride: g.n, segment: g.n)
         let bOffset = g.bOffsets.first ?? 0
-        return GeneratedGemm.kernels(&b, operands, tiling: tiling) { _, p, j in
+        var tiled = operands
+        tiled.epilogue = b.tileEpilogue
+        b.tileEpilogue = nil
+        // Row i of the (flattened) product is the result's batch index and row; j its column.
+        let dims = shape.dims
+        tiled.elementIndex = { i, j in
+            var index: [Expr] = [j]
+            var rest = i
+            for axis in stride(from: dims.count - 2, through: 0, by: -1) {
+                index.insert(axis == 0 ? rest : rest.rem(dims[axis]), at: 0)
+                rest = rest.div(dims[axis])
+            }
+            return index
+        }
+        return GeneratedGemm.kernels(&b, tiled, tiling: tiling) { _, p, j in
             .load(buffer: rhs, index: (transposeB ? j.mul(ldb).plus(p) : p.mul(ldb).plus(j)).plus(bOffset))
         }
     }
