@@ -6,6 +6,65 @@
 /// 2. a kernel whose whole body is one data-parallel loop, and whose work pays for waking a
 ///    second thread, has that loop split across threads.
 public enum Scheduler {
+    /// How a backend schedules each kernel: the default heuristic, or another policy (a test's
+    /// random schedules; later, autotuning). `name` enters compiled-module cache keys.
+    public struct Policy: Sendable {
+        public let name: String
+        public let apply: @Sendable (LoopKernel, CodegenTarget) -> LoopKernel
+        public init(name: String, apply: @escaping @Sendable (LoopKernel, CodegenTarget) -> LoopKernel) {
+            self.name = name
+            self.apply = apply
+        }
+
+        public static let heuristic = Policy(name: "heuristic") { Scheduler.schedule($0, for: $1).kernel }
+
+        /// Random legal schedules (seeded): loops unrolled by a divisor of their extent, split
+        /// and vectorised at 4, 8 or 16 lanes, the outermost data-parallel loop split across
+        /// threads whatever its work — each primitive tried, and skipped where it is refused.
+        /// The differential tests check every such schedule against the interpreter.
+        public static func random(seed: UInt64) -> Policy {
+            Policy(name: "random\(seed)") { kernel, _ in Scheduler.randomSchedule(kernel, seed: seed).kernel }
+        }
+    }
+
+    /// A random legal schedule of `kernel` (see `Policy.random`).
+    public static func randomSchedule(_ kernel: LoopKernel, seed: UInt64) -> Schedule {
+        var state = seed ^ 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        var s = Schedule(kernel)
+        for loop in allLoops(kernel.body) {
+            switch next() % 3 {
+            case 0:
+                let factor = [2, 3, 4][Int(next() % 3)]
+                try? s.unroll(loop.variable, factor: factor)
+            case 1:
+                let lanes = [4, 8, 16][Int(next() % 3)]
+                var attempt = s
+                if let (_, inner) = try? attempt.split(loop.variable, factor: lanes), (try? attempt.vectorize(inner, lanes: lanes)) != nil { s = attempt }
+            default:
+                break
+            }
+        }
+        if s.kernel.body.count == 1, case .loop(let outer) = s.kernel.body[0], next() % 2 == 0 { try? s.parallelize(outer.variable) }
+        return s
+    }
+
+    private static func allLoops(_ stmts: [Stmt]) -> [Loop] {
+        stmts.flatMap { s -> [Loop] in
+            switch s {
+            case .loop(let l): return [l] + allLoops(l.body)
+            case .when(_, let then, let otherwise): return allLoops(then) + allLoops(otherwise)
+            case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore: return []
+            }
+        }
+    }
+
     /// Kernels doing at least this much work (roughly, scalar operations) run on every core:
     /// below it, waking a second thread costs more than it saves (an LSTM step has ~600 small kernels).
     public static let parallelWork = 1 << 17

@@ -1,4 +1,5 @@
 import Foundation
+import KilnCodegen
 import KilnIR
 import KilnPasses
 import KilnRuntime
@@ -54,15 +55,19 @@ public final class JITBackend: ExecutionBackend {
     private static let lock = NSLock()
     private static var moduleCounter = 0
 
-    /// `graph` must be typed; it is planned (plan-memory) here if it has no plan yet.
-    public init(graph input: Graph, keepOptimizedIR: Bool = false) throws {
+    /// `graph` must be typed; it is planned (plan-memory) here if it has no plan yet. Kernels are
+    /// generated for `target` (default: this CPU) and scheduled by `policy` (default: the
+    /// heuristic; tests draw random schedules).
+    public init(graph input: Graph, keepOptimizedIR: Bool = false, target: CodegenTarget? = nil,
+                policy: Scheduler.Policy = .heuristic) throws {
         _ = BLAS.warmUp
         var g = input.nodes.contains { $0.type == nil } ? try inferTypes(input) : input
         try Verifier().verify(g)
         if g.memoryPlan == nil { g = try MemoryPlanner().run(g) }
         graph = g
         let session = try Self.session.get()
-        let key = g.text
+        let codegenTarget = target ?? session.codegenTarget
+        let key = g.text + "\n# \(codegenTarget) \(policy.name)"
         Self.lock.lock()
         defer { Self.lock.unlock() }
         let entry: Module
@@ -72,7 +77,7 @@ public final class JITBackend: ExecutionBackend {
         } else {
             Self.moduleCounter += 1
             let start = monotonicSeconds()
-            var compiler = StepCompiler(graph: g, prefix: "kiln\(Self.moduleCounter)", target: session.codegenTarget)
+            var compiler = StepCompiler(graph: g, prefix: "kiln\(Self.moduleCounter)", target: codegenTarget, policy: policy)
             let (ir, compiled, calls) = try compiler.compile()
             let result = try session.compile(ir, symbols: compiler.functions, keepOptimizedIR: keepOptimizedIR)
             entry = Module(compiled: result, ir: ir, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures,

@@ -40,10 +40,14 @@ struct StepCompiler {
     /// The machine the kernels are generated for.
     let target: CodegenTarget
 
-    init(graph: Graph, prefix: String = "kiln", target: CodegenTarget = .avx2) {
+    /// How each lowered kernel is scheduled.
+    let policy: Scheduler.Policy
+
+    init(graph: Graph, prefix: String = "kiln", target: CodegenTarget = .avx2, policy: Scheduler.Policy = .heuristic) {
         self.graph = graph
         self.prefix = prefix
         self.target = target
+        self.policy = policy
         types = graph.valueTypes
         for name in graph.inputs.map(\.name) + graph.params.map(\.name) { slots[name] = slots.count }
         for node in graph.nodes { for name in node.resultNames { slots[name] = slots.count } }
@@ -63,7 +67,7 @@ struct StepCompiler {
             compiled += 1
             if isView(node) { continue }
             for lowered in try Lowering.lower(node, types: types, name: "k\(index)_" + kernelName(node), constants: constants, target: target) {
-                let kernel = Scheduler.schedule(lowered, for: target).kernel
+                let kernel = policy.apply(lowered, target)
                 libraryCalls += Self.gemmCalls(kernel.body)
                 let kernelSlots = try kernel.buffers.map { buffer -> Int in
                     if buffer.isScratch {

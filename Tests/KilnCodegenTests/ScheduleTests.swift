@@ -1,0 +1,115 @@
+import KilnIR
+import KilnPasses
+import Testing
+@testable import KilnCodegen
+
+/// Schedule primitives refuse what would change a kernel's meaning, and say why; the heuristic
+/// sets loop kinds only through them.
+struct ScheduleTests {
+    /// The first kernel `text`'s graph lowers to (after fusion), for an AVX2 target.
+    static func kernel(_ text: String, passes: String = "fuse") throws -> LoopKernel {
+        var manager = PassManager(try PassRegistry.pipeline(passes))
+        let graph = try manager.run(try Parser.parse(text))
+        let kernels = try Lowering.lower(graph, target: .avx2)
+        return try #require(kernels.last)
+    }
+
+    static func loops(_ stmts: [Stmt]) -> [Loop] {
+        stmts.flatMap { s -> [Loop] in
+            if case .loop(let l) = s { return [l] + loops(l.body) }
+            if case .when(_, let a, let b) = s { return loops(a) + loops(b) }
+            return []
+        }
+    }
+
+    @Test("vectorize turns contiguous f32 arithmetic into vector loads, math and stores")
+    func vectorizesElementwise() throws {
+        let k = try Self.kernel("graph g {\n input x: f32[4, 16]\n input b: f32[16]\n y = relu(add(x, b))\n output y\n}")
+        var s = Schedule(k)
+        let inner = try #require(Self.loops(k.body).last)
+        let (_, lane) = try s.split(inner.variable, factor: 8)
+        try s.vectorize(lane, lanes: 8)
+        let text = LoopPrinter.print(s.kernel)
+        #expect(text.contains("vectorized for"))
+        #expect(text.contains("...+8]"), "vector loads")
+        #expect(text.contains("splat8(0.0f)"), "the ReLU's zero broadcast")
+        #expect(s.log == ["split v\(inner.variable) by 8 -> v\(lane - 1), v\(lane)", "vectorize v\(lane) by 8"])
+    }
+
+    @Test("vectorize refuses strided stores, transcendental calls, ordered loops and wrong extents")
+    func vectorizeRefusals() throws {
+        // A transpose stores with a stride of 4 along its inner loop.
+        let transpose = try Self.kernel("graph g {\n input x: f32[8, 4]\n y = transpose(x, perm=[1, 0])\n output y\n}")
+        let cases: [(LoopKernel, String)] = [
+            (transpose, "contiguous"),
+            (try Self.kernel("graph g {\n input x: f32[2, 8]\n y = exp(x)\n output y\n}"), "no vector form"),
+        ]
+        for (k, reason) in cases {
+            var s = Schedule(k)
+            let inner = try #require(Self.loops(k.body).last { $0.axis == .dataParallel })
+            guard let (_, lane) = try? s.split(inner.variable, factor: inner.extent) else {
+                Issue.record("split failed")
+                continue
+            }
+            #expect(throws: ScheduleError.self) { try s.vectorize(lane, lanes: inner.extent) }
+            do { try s.vectorize(lane, lanes: inner.extent) } catch let e as ScheduleError { #expect(e.description.contains(reason), "\(e)") }
+        }
+        // An ordered loop (a reduction) and a loop of the wrong extent.
+        let reduce = try Self.kernel("graph g {\n input x: f32[4, 8]\n y = reduce_sum(x, axes=[1])\n output y\n}")
+        let ordered = try #require(Self.loops(reduce.body).first { $0.axis == .ordered })
+        var s = Schedule(reduce)
+        #expect(throws: ScheduleError.self) { try s.vectorize(ordered.variable, lanes: ordered.extent) }
+        let elementwise = try Self.kernel("graph g {\n input x: f32[2, 16]\n input b: f32[16]\n y = add(x, b)\n output y\n}")
+        var t = Schedule(elementwise)
+        let inner = try #require(Self.loops(elementwise.body).last)
+        #expect(throws: ScheduleError.self) { try t.vectorize(inner.variable, lanes: 8) }
+        #expect(throws: ScheduleError.self) { try t.vectorize(inner.variable, lanes: 5) }
+    }
+
+    @Test("parallelize takes only a sole outermost data-parallel loop; split and unroll need a divisor")
+    func otherRefusals() throws {
+        // A broadcast operand keeps two loops (rows, then the 16 columns).
+        let k = try Self.kernel("graph g {\n input x: f32[6, 16]\n input b: f32[16]\n y = add(x, b)\n output y\n}")
+        let all = Self.loops(k.body)
+        try #require(all.count == 2)
+        let (outer, inner) = (all[0], all[1])
+        var s = Schedule(k)
+        #expect(throws: ScheduleError.self) { try s.parallelize(inner.variable) }
+        #expect(throws: ScheduleError.self) { try s.split(inner.variable, factor: 5) }
+        #expect(throws: ScheduleError.self) { try s.unroll(outer.variable, factor: 4) }
+        #expect(throws: ScheduleError.self) { try s.split(999, factor: 2) }
+        try s.parallelize(outer.variable)
+        #expect(throws: ScheduleError.self) { try s.parallelize(outer.variable) }
+        #expect(s.kernel.splitsOuterLoop)
+        try s.unroll(inner.variable, factor: 4)
+        #expect(Self.loops(s.kernel.body).contains { $0.kind == .unrolled && $0.extent == 4 })
+        let reduce = try Self.kernel("graph g {\n input x: f32[4, 8]\n y = reduce_sum(x, axes=[0])\n output y\n}")
+        var r = Schedule(reduce)
+        if reduce.body.count == 1, case .loop(let l) = reduce.body[0], l.axis == .ordered {
+            #expect(throws: ScheduleError.self) { try r.parallelize(l.variable) }
+        }
+    }
+
+    @Test("the heuristic parallelises only kernels worth a second thread")
+    func heuristicThreshold() throws {
+        let small = try Self.kernel("graph g {\n input x: f32[8, 16]\n y = neg(x)\n output y\n}")
+        #expect(!Scheduler.schedule(small, for: .avx2).kernel.splitsOuterLoop)
+        let large = try Self.kernel("graph g {\n input x: f32[1024, 256]\n y = neg(x)\n output y\n}")
+        #expect(Scheduler.schedule(large, for: .avx2).kernel.splitsOuterLoop)
+        var single = CodegenTarget.avx2
+        single.threads = 1
+        #expect(!Scheduler.schedule(large, for: single).kernel.splitsOuterLoop)
+    }
+
+    @Test("GEMM tilings fit the target's registers and vector width")
+    func tilings() {
+        for target in [CodegenTarget.avx2, .avx512] {
+            for (m, n, k) in [(128, 256, 784), (32, 10, 128), (1, 1, 1), (1000, 3, 7), (64, 3136, 576)] {
+                let t = GemmTiling.choose(m: m, n: n, k: k, target: target)
+                #expect(t.isLegal)
+                #expect(t.nr % target.vectorLanes == 0)
+                #expect(t.mr * t.vectorsPerRow + t.vectorsPerRow + 1 <= target.vectorRegisters, "\(t) on \(target.vectorLanes) lanes")
+            }
+        }
+    }
+}
