@@ -21,6 +21,20 @@ public final class JITBackend: ExecutionBackend {
     public let sgemmCalls: Int
     /// Record the time of every kernel call (`kernelProfile`), for `kiln bench --profile`.
     public var profiling = false
+    /// Per step, the floating-point operations and the bytes of graph values of each kernel
+    /// function's calls, by function name (for a roofline beside `MachinePeaks`).
+    public var kernelCosts: [String: (flops: Int, bytes: Int)] {
+        var costs: [String: (flops: Int, bytes: Int)] = [:]
+        for (_, call, _) in program {
+            let c = costs[call.function] ?? (0, 0)
+            costs[call.function] = (c.flops + call.flops, c.bytes + call.bytes)
+        }
+        return costs
+    }
+
+    /// The compiler's session (its target, cache, and what `MachinePeaks` compiles in).
+    public static func sharedSession() throws -> JITSession { try session.get() }
+
     /// Seconds spent in each kernel function over the profiled runs, by function name.
     public private(set) var kernelProfile: [String: Double] = [:]
 

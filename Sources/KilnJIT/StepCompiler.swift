@@ -12,6 +12,10 @@ struct StepCall {
     var parallel: Bool
     /// Global number of the kernel's first failure, if it can fail (the step stops after it).
     var failureBase: Int?
+    /// Floating-point operations of a contraction kernel (GEMM, convolution), else 0; bytes of
+    /// the graph values it reads and writes (each once: the least traffic it can cause).
+    var flops = 0
+    var bytes = 0
 }
 
 /// Compiles a planned graph into an LLVM module of loop kernels and a step program — the
@@ -93,9 +97,12 @@ struct StepCompiler {
                     functions.append(function)
                 }
                 let extent = kernel.outerExtent
+                let contraction = kernel.name.contains("_gemm") || kernel.name.contains("_direct")
                 calls.append(StepCall(function: function, slots: kernelSlots, extent: extent,
                                       parallel: kernel.splitsOuterLoop && extent > 1,
-                                      failureBase: kernel.failures.isEmpty ? nil : failures.count))
+                                      failureBase: kernel.failures.isEmpty ? nil : failures.count,
+                                      flops: contraction ? kernel.work : 0,
+                                      bytes: kernel.buffers.filter { !$0.isScratch }.reduce(0) { $0 + 4 * $1.count }))
                 failures += kernel.failures.map { ($0.message, node.location) }
                 kernels.append(kernel)
             }

@@ -22,7 +22,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
-    @Flag(help: "Print the time per kernel and per runtime call of one interpreter step (top 10).")
+    @Flag(help: "Print the time per op of one interpreter step, and per JIT kernel with its GFLOP/s and GB/s beside the machine's peaks measured at start-up (top 12).")
     var profile = false
 
     @Flag(help: "Serve timed steps to a benchmark driver: after a 'ready' line, each input line 'interp' or 'jit' runs one step on that backend and prints its time in ms.")
@@ -91,9 +91,18 @@ struct Bench: ParsableCommand {
                 jit.profiling = true
                 for i in 0..<steps { _ = try jit.run(inputs: feeds, state: &s2, step: i) }
                 let total = jit.kernelProfile.values.reduce(0, +)
+                let peaks = try MachinePeaks.measure(session: try JITBackend.sharedSession())
                 print("profile (JIT, each kernel function in place, mean over \(steps) steps): total \(String(format: "%.3f", total * 1000 / Double(steps))) ms")
+                print(String(format: "machine peaks, measured now with generated code: %.1f GFLOP/s (f32 FMA, every thread), %.1f GB/s (triad)",
+                             peaks.gflops, peaks.gigabytesPerSecond))
+                print("      time  share  GFLOP/s  of peak    GB/s  of peak  kernel")
+                let costs = jit.kernelCosts
                 for (name, t) in jit.kernelProfile.sorted(by: { $0.value > $1.value }).prefix(12) {
-                    print(String(format: "  %8.3f ms %5.1f%%  %@", t * 1000 / Double(steps), 100 * t / Swift.max(total, 1e-12), name))
+                    let seconds = t / Double(steps), cost = costs[name] ?? (0, 0)
+                    let gflops = Double(cost.flops) / Swift.max(seconds, 1e-12) / 1e9, gbs = Double(cost.bytes) / Swift.max(seconds, 1e-12) / 1e9
+                    let compute = cost.flops > 0 ? String(format: "%7.1f  %6.1f%%", gflops, 100 * gflops / peaks.gflops) : "      -        -"
+                    print(String(format: "  %8.3f ms %5.1f%%  %@  %6.1f  %6.1f%%  %@", seconds * 1000, 100 * t / Swift.max(total, 1e-12), compute,
+                                 gbs, 100 * gbs / peaks.gigabytesPerSecond, name))
                 }
             }
             if worst > 1e-4 { throw ExitCode(1) }
