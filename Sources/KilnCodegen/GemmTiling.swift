@@ -40,7 +40,14 @@ public struct GemmTiling: Hashable, Sendable, CustomStringConvertible {
         let vectors = vectorsPerRow ?? (n <= lanes ? 1 : 2)
         let nr = vectors * lanes
         let available = target.vectorRegisters - vectors - 2
-        let mr = Swift.max(1, Swift.min(available / vectors, vectors == 1 ? 14 : 12, m))
+        let tallest = Swift.max(1, Swift.min(available / vectors, vectors == 1 ? 14 : 12, m))
+        // Among tiles at least half as tall, the one wasting fewest padded rows (64 channels:
+        // 8 rows, not 12 with a third of a tile padded); the tallest on a tie.
+        var mr = tallest
+        for candidate in stride(from: tallest, through: Swift.max(1, (tallest + 1) / 2), by: -1) {
+            let waste = (m + candidate - 1) / candidate * candidate - m, best = (m + mr - 1) / mr * mr - m
+            if waste < best { mr = candidate }
+        }
         let tiles = (m + mr - 1) / mr, panels = (n + nr - 1) / nr
         // A block of rows stays in L2 while every panel of the block streams past it.
         let rowBytes = Swift.max(1, 4 * k)
