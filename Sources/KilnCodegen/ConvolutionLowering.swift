@@ -81,10 +81,10 @@ enum ConvolutionLowering {
         }
     }
 
-    /// Filters with at most this many taps (C·KH·KW) are convolved directly: packing columns for a
-    /// GEMM with so short an inner dimension costs more than the GEMM saves (LeNet-5's first layer:
-    /// 25 taps, 6 filters).
-    nonisolated(unsafe) public static var directPatchLimit = 32
+    /// Without the generated GEMM (`KILN_GEMM=sgemm`), filters with at most this many taps
+    /// (C·KH·KW) are convolved by scalar loops: packing columns for so short a product costs
+    /// more than sgemm saves (LeNet-5's first layer: 25 taps, 6 filters).
+    static let scalarPatchLimit = 32
 
     /// y[n, o, oy, ox] = Σ over (c, i, j) of w[o, c, i, j] · x[n, c, oy·sh + i − ph, ox·sw + j − pw]:
     /// each output row is zeroed, then every tap adds a weighted, shifted input row; the innermost
@@ -124,7 +124,7 @@ enum ConvolutionLowering {
     }
 
     static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
-        if g.patch <= directPatchLimit {
+        if !MatmulLowering.useGeneratedGemm && g.patch <= scalarPatchLimit {
             return [b.kernel(direct(&b, x: x, w: w, g, outChannels: o, out: out), work: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct")]
         }
         let total = g.n * g.spatial

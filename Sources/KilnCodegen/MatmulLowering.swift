@@ -7,15 +7,16 @@ import KilnIR
 /// Measured: the loops lose to sgemm from a few thousand multiply-adds per product (the
 /// transformer's 49×49×16 attention products: 33 ms per step with loops, 15.6 ms with sgemm).
 enum MatmulLowering {
-    /// Products with at most this many multiply-adds per batch entry use generated loops.
-    nonisolated(unsafe) public static var loopLimit = 1 << 12
+    /// Products with at most this many multiply-adds per batch entry use plain loops: a
+    /// register-tiled GEMM's packing and tile stores cost more than such a product.
+    static let loopLimit = 1 << 12
 
     static func lower(_ b: inout KernelBuilder, a: Int, _ ta: TensorType, b rhs: Int, _ tb: TensorType,
                       transposeA: Bool, transposeB: Bool, out: Int, _ type: TensorType) -> [LoopKernel] {
         let g = MatmulGeometry(a: ta.shape, b: tb.shape, transposeA: transposeA, transposeB: transposeB)
         let (m, n, k, batch) = (g.m, g.n, g.k, g.batchCount)
         let work = 2 * batch * m * n * k
-        if m * n * k <= loopLimit || (n <= 16 && batch == 1) {
+        if m * n * k <= loopLimit || (!useGeneratedGemm && n <= 16 && batch == 1) {
             let body = b.loop(batch, batch > 1 ? .dataParallel : .ordered) { b, i in
                 let aBase = batchOffset(i, g.aOffsets, g.batch), bBase = batchOffset(i, g.bOffsets, g.batch)
                 let cBase = i.mul(m * n)
