@@ -69,22 +69,27 @@ public struct KernelBuilder {
     }
 
     /// Every element of `shape` in row-major order: an outer loop over rows, an inner loop
-    /// along the last axis, both data-parallel. `body(index, flat)`.
+    /// along the last axis longer than 1 (trailing axes of extent 1 get no loop: a strided
+    /// view's slice `[…, 56, 1]` runs along its 56, not 56 × 1), both data-parallel.
+    /// `body(index, flat)`.
     public mutating func forEachElement(of shape: Shape,
                                         _ body: (inout KernelBuilder, [Expr], Expr) -> [Stmt]) -> [Stmt] {
         let dims = shape.dims
-        guard let last = dims.last else { return body(&self, [], .i64(0)) }
-        let rows = dims.dropLast().reduce(1, *)
+        guard !dims.isEmpty else { return body(&self, [], .i64(0)) }
+        var last = dims.count - 1
+        while last > 0 && dims[last] == 1 { last -= 1 }
+        let trailing = [Expr](repeating: .i64(0), count: dims.count - 1 - last)
+        let rows = dims[..<last].reduce(1, *), extent = dims[last]
         return loop(rows, rows > 1 ? .dataParallel : .ordered) { b, row in
             var index: [Expr] = []
             var inner = 1
-            for axis in stride(from: dims.count - 2, through: 0, by: -1) {
+            for axis in stride(from: last - 1, through: 0, by: -1) {
                 // The outermost axis needs no remainder: the row index stays below the row count.
                 index.insert(axis == 0 ? row.div(inner) : row.div(inner).rem(dims[axis]), at: 0)
                 inner *= dims[axis]
             }
-            return b.loop(last, .dataParallel) { b, j in
-                body(&b, index + [j], row.mul(last).plus(j))
+            return b.loop(extent, .dataParallel) { b, j in
+                body(&b, index + [j] + trailing, row.mul(extent).plus(j))
             }
         }
     }
