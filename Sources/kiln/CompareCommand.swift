@@ -53,6 +53,7 @@ struct Compare: ParsableCommand {
         guard rtol.isFinite, rtol >= 0 else { throw ValidationError("--rtol must be a finite number >= 0, got \(rtol)") }
         guard atol.isFinite, atol >= 0 else { throw ValidationError("--atol must be a finite number >= 0, got \(atol)") }
         if let json, json.isEmpty { throw ValidationError("--json needs a file path") }
+        try OutputPaths.checkFile("--json", json)
     }
 
     func run() throws {

@@ -30,6 +30,32 @@ struct Import: ParsableCommand {
 
     func validate() throws {
         if !listOps && model.isEmpty { throw ValidationError("missing the .onnx model to import") }
+        guard !listOps else { return }
+        let (graphPath, weightsPath) = try outputPaths()
+        try OutputPaths.checkFile("--output", graphPath)
+        try OutputPaths.checkFile("--output (weights)", weightsPath)
+        try OutputPaths.checkNotInput("--output", graphPath, inputs: [model])
+        try OutputPaths.checkNotInput("--output (weights)", weightsPath, inputs: [model])
+    }
+
+    /// The `.kiln` file and its weights beside it: `-o DIR/NAME.kiln` → `DIR/NAME.safetensors`.
+    /// The extension is replaced within the last path component only, so `-o sub/` or `-o .`
+    /// can never turn into a file in the parent directory (they are refused as directories).
+    func outputPaths() throws -> (graph: String, weights: String) {
+        let graphPath = output ?? (URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent + ".kiln")
+        guard !graphPath.isEmpty else { throw ValidationError("--output: cannot write to an empty path") }
+        let slash = graphPath.lastIndex(of: "/").map { graphPath.index(after: $0) } ?? graphPath.startIndex
+        let name = graphPath[slash...]
+        guard !name.isEmpty, name != ".", name != ".." else {
+            throw ValidationError("--output '\(graphPath)' names a directory; give the .kiln file to write")
+        }
+        var stem = name
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex { stem = name[..<dot] }
+        let weightsPath = String(graphPath[..<slash]) + stem + ".safetensors"
+        guard weightsPath != graphPath else {
+            throw ValidationError("--output '\(graphPath)' is where the weights go; give the .kiln file to write (e.g. \(stem).kiln)")
+        }
+        return (graphPath, weightsPath)
     }
 
     func run() throws {
@@ -48,7 +74,7 @@ struct Import: ParsableCommand {
                 }
                 given[name] = dims.compactMap { $0 }
             }
-            let outPath = output ?? (URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent + ".kiln")
+            let (outPath, weights) = try outputPaths()
             let imported: ONNXImportResult
             do {
                 imported = try ONNXImporter.importModel(path: model, options: ONNXImportOptions(shapes: given))
@@ -58,7 +84,6 @@ struct Import: ParsableCommand {
             // The graph must check like any .kiln file: verify and type it before writing.
             try Verifier().verify(imported.graph)
             let typed = try ShapeInference().run(imported.graph)
-            let weights = URL(fileURLWithPath: outPath).deletingPathExtension().path + ".safetensors"
             var header = "# imported from \(URL(fileURLWithPath: model).lastPathComponent) (ONNX opset \(imported.opset)) by kiln import\n"
             header += "# params and state: \(URL(fileURLWithPath: weights).lastPathComponent) (kiln run … --params)\n"
             header += "# inputs: " + imported.inputs.map { "\($0.onnx) → \($0.kiln)" }.joined(separator: ", ") + "\n"

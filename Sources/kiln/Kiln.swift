@@ -24,7 +24,18 @@ struct Kiln: ParsableCommand {
             execv("/proc/self/exe", arguments)
             // execv returns only on failure: carry on with the kernels OpenBLAS chose.
         }
-        Self.main(nil)
+        // ArgumentParser exits 64 (EX_USAGE) for a bad option; Kiln's contract is exit 1 for an
+        // error and 2 for a usage error, which scripts and the tests rely on.
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandleOutput.standardError.write(fullMessage(for: error) + "\n")
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
     }
 }
 

@@ -48,6 +48,7 @@ struct Run: ParsableCommand {
         guard (0...(1 << 53)).contains(step) else { throw ValidationError("--step must be between 0 and 2^53, got \(step)") }
         guard backend == "interp" || backend == "jit" else { throw ValidationError("unknown backend '\(backend)' (interp or jit)") }
         do { _ = try memoryBudget.map { try MemoryBudget.parse($0) } } catch let d as Diagnostic { throw ValidationError("--memory-budget: \(d.message)") }
+        try OutputPaths.checkDirectory("--output-dir", outputDir)
     }
 
     func run() throws {

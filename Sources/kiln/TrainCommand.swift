@@ -136,6 +136,9 @@ struct Train: ParsableCommand {
                               ("--memory-budget", { _ = try budget() })] as [(String, () throws -> Void)] {
             do { try check() } catch let d as Diagnostic { throw ValidationError("\(flag): \(d.message)") }
         }
+        try OutputPaths.checkFile("--checkpoint", checkpoint)
+        if let checkpoint { try OutputPaths.checkNotInput("--checkpoint", checkpoint, inputs: [graph.file, data, initFrom]) }
+        try OutputPaths.checkDirectory("--report", report)
         // Only rank 0 reads and writes the checkpoint; other hosts need not have the file.
         if let checkpoint, !(distributed && Self.isNonRootRank) {
             let exists = FileManager.default.fileExists(atPath: checkpoint)
