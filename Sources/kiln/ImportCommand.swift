@@ -58,6 +58,19 @@ struct Import: ParsableCommand {
         return (graphPath, weightsPath)
     }
 
+    /// `text` safe inside a `#` comment line: ONNX names and file names are arbitrary strings,
+    /// and a newline in one (`"x\n}\ngraph evil {"`) would end the comment and put the rest
+    /// into the graph text. Control characters and line separators are written as `U+XXXX`.
+    static func commentText(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            let breaks = scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .lineSeparator
+                || scalar.properties.generalCategory == .paragraphSeparator || scalar.properties.generalCategory == .format
+            out += breaks ? String(format: "U+%04X", scalar.value) : String(scalar)
+        }
+        return out
+    }
+
     func run() throws {
         if listOps {
             for op in ONNXImporter.supportedOps { print(op) }
@@ -72,6 +85,7 @@ struct Import: ParsableCommand {
                 guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
                     throw CLIError("--shape \(name): '\(text)' is not a list of positive sizes like 1x3x224x224")
                 }
+                guard given[name] == nil else { throw CLIError("--shape \(name) is given twice") }
                 given[name] = dims.compactMap { $0 }
             }
             let (outPath, weights) = try outputPaths()
@@ -84,10 +98,11 @@ struct Import: ParsableCommand {
             // The graph must check like any .kiln file: verify and type it before writing.
             try Verifier().verify(imported.graph)
             let typed = try ShapeInference().run(imported.graph)
-            var header = "# imported from \(URL(fileURLWithPath: model).lastPathComponent) (ONNX opset \(imported.opset)) by kiln import\n"
-            header += "# params and state: \(URL(fileURLWithPath: weights).lastPathComponent) (kiln run … --params)\n"
-            header += "# inputs: " + imported.inputs.map { "\($0.onnx) → \($0.kiln)" }.joined(separator: ", ") + "\n"
-            header += "# outputs: " + imported.outputs.map { "\($0.onnx) → \($0.kiln)" }.joined(separator: ", ") + "\n"
+            let c = Self.commentText
+            var header = "# imported from \(c(URL(fileURLWithPath: model).lastPathComponent)) (ONNX opset \(imported.opset)) by kiln import\n"
+            header += "# params and state: \(c(URL(fileURLWithPath: weights).lastPathComponent)) (kiln run … --params)\n"
+            header += "# inputs: " + imported.inputs.map { "\(c($0.onnx)) → \($0.kiln)" }.joined(separator: ", ") + "\n"
+            header += "# outputs: " + imported.outputs.map { "\(c($0.onnx)) → \($0.kiln)" }.joined(separator: ", ") + "\n"
             if !imported.tensors.isEmpty {
                 try SafetensorsFormat.write(imported.tensors, metadata: ["source": URL(fileURLWithPath: model).lastPathComponent], to: weights)
             }
