@@ -20,8 +20,8 @@ loop4:
   %v16 = getelementptr inbounds float, float* %v4, i64 %v11
   %v17 = load float, float* %v16, align 4, !llvm.access.group !0
   %v18 = fadd float %v15, %v17
-  %v19 = fcmp ogt float %v18, 0x0
-  %v20 = select i1 %v19, float %v18, float 0x0
+  %v19 = fcmp ole float %v18, 0x0
+  %v20 = select i1 %v19, float 0x0, float %v18
   %v21 = mul i64 %v9, 8
   %v22 = add i64 %v21, %v11
   %v23 = getelementptr inbounds float, float* %v6, i64 %v22
