@@ -130,12 +130,16 @@ struct Run: ParsableCommand {
     }
 
     private func pairs(_ items: [String], _ flag: String) throws -> [(String, String)] {
-        try items.map { item in
+        let pairs = try items.map { item in
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
                 throw CLIError("\(flag) '\(item)': expected NAME=PATH")
             }
             return (String(item[..<eq]), String(item[item.index(after: eq)...]))
         }
+        // A repeated name used to let the last one win without a word.
+        var seen: Set<String> = []
+        for (name, _) in pairs where !seen.insert(name).inserted { throw CLIError("\(flag) \(name) is given twice") }
+        return pairs
     }
 
     private func summary(_ t: Tensor) -> String {
