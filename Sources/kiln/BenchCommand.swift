@@ -19,7 +19,7 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Warm-up steps per backend, not timed (0-1000000).")
     var warmup: Int = 3
 
-    @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
+    @Option(parsing: .unconditional, help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
     @Flag(help: "Print the time per kernel and per runtime call of one interpreter step (top 10).")

@@ -32,7 +32,7 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: "Step number fed to random ops (dropout, random_normal), 0 to 2^53.")
     var step: Int = 0
 
-    @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
+    @Option(parsing: .unconditional, help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
     @Option(help: "Directory for the outputs (created if missing).")

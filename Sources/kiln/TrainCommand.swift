@@ -93,7 +93,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Early stopping: stop after this many epochs (1-1000000) without a better validation loss, keeping and saving the best params.")
     var patience: Int?
 
-    @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
+    @Option(parsing: .unconditional, help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
     @Flag(help: "Data-parallel training under mpirun (Docs/DISTRIBUTED.md): each rank trains on its shard of every global batch (--batch per rank × ranks), gradients are all-reduced over Open MPI; rank 0 prints and writes checkpoints and the report.")
