@@ -37,6 +37,9 @@ struct OptionValidationTests {
         (["--schedule", "cosine:min=2"], "--schedule: schedule option min=2.0 is out of range: expected a number in [0, 1]"),
         (["--schedule", "constant:x=1"], "--schedule: schedule constant has no option 'x' (it takes none)"),
         (["--resume"], "--resume needs --checkpoint PATH"),
+        (["--optimizer", "sgd:lr=1,lr=2"], "--optimizer: optimizer option 'lr' is given twice (or with an alias)"),
+        (["--optimizer", "momentum:momentum=0.5,beta1=0.9"], "--optimizer: optimizer option 'beta1' is given twice (or with an alias)"),
+        (["--schedule", "step:every=2,every=3"], "--schedule: schedule option 'every' is given twice"),
         (["--memory-budget", "lots"], "--memory-budget: memory budget 'lots' is not a positive size (e.g. 2G, 512M, 1048576)"),
     ])
     func train(_ arguments: [String], _ expected: String) {
