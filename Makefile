@@ -67,12 +67,14 @@ consumer: deps
 # Multi-process data parallelism over Open MPI (Tests/Distributed, about 2 minutes): 2 ranks
 # against one process on the doubled batch (MLP, LeNet-5; SGD, Adam; both backends), two
 # "hosts" in network namespaces over TCP (root only; skipped otherwise), and a rank killed
-# or hung mid-training. mpirun runs as root with --oversubscribe (common.sh).
+# or hung mid-training, and ranks started with different data or options (a named error, never
+# a corrupted heap or a hang). mpirun runs as root with --oversubscribe (common.sh).
 test-distributed: deps pydeps
 	$(SWIFT) build
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/equivalence.sh
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/netns.sh
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/rank-death.sh
+	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/disagreement.sh
 
 # The main demo: the compiler's views of LeNet-5, then training it on Fashion-MNIST.
 demo: release
