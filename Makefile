@@ -105,11 +105,12 @@ bench: release
 bench-distributed: release pydeps
 	$(PYTHON) Benchmarks/distributed.py
 
-# libFuzzer over the .kiln parser and the .npy, .npz, safetensors and IDX readers (Fuzz/), with
+# libFuzzer over the .kiln parser, the .npy, .npz, safetensors and IDX readers and the ONNX
+# importer (structural mutations: ONNXMutator) (Fuzz/), with
 # AddressSanitizer; FUZZ_SECONDS per target. Seeds in Fuzz/Corpus/TARGET; what the fuzzer finds
 # grows .build/fuzz/corpus/TARGET; a crashing input is saved as .build/fuzz/findings/TARGET-*.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := parser npy npz safetensors idx
+FUZZ_TARGETS := parser npy npz safetensors idx onnx
 FUZZ_BIN     := .build/fuzz/release/kiln-fuzz
 
 fuzz-build: deps
