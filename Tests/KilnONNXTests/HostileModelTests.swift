@@ -175,4 +175,19 @@ import Testing
         m.output("y")
         #expect(m.importMessage()?.contains("Range is imported only when folded at import time, and input 's' is a float initializer") == true)
     }
+
+    @Test("Pad, Tile and Expand with sizes of 2^62 are errors", arguments: ["Pad", "Tile", "Expand", "ConstantOfShape"])
+    func hugeSizes(_ op: String) {
+        var m = ModelBuilder()
+        m.input("x", [2, 2])
+        switch op {
+        case "Pad": m.ints("p", [0, 0, Int64(Self.huge), 0])
+        case "Tile": m.ints("p", [Int64(Self.huge), 2])
+        case "ConstantOfShape": m.ints("p", [Int64(Self.huge), 4])
+        default: m.ints("p", [Int64(Self.huge), 2])
+        }
+        m.node(op, op == "ConstantOfShape" ? ["p"] : ["x", "p"], ["y"], name: "n")
+        m.output("y")
+        #expect(m.importMessage()?.hasPrefix("m.onnx: node 'n'") == true, "\(op): \(m.importMessage() ?? "imported")")
+    }
 }
