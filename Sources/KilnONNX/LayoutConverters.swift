@@ -41,7 +41,9 @@ enum LayoutConverters {
                 sizes = (0..<parts).map { min(chunk, dims[axis] - $0 * chunk) }
             }
             if sizes.contains(0) { throw ConversionError("split sizes \(sizes) make an empty output, which Kiln cannot represent") }
-            guard sizes.reduce(0, +) == dims[axis], sizes.allSatisfy({ $0 > 0 }), sizes.count == ctx.node.output.count else {
+            // Each size bounded before they are summed: sizes of 2^62 from the file overflowed the sum.
+            guard sizes.count == ctx.node.output.count, sizes.allSatisfy({ $0 > 0 && $0 <= dims[axis] }),
+                  sizes.reduce(0, { $0 + $1 }) == dims[axis] else {
                 throw ConversionError("split sizes \(sizes) do not divide axis \(axis) of \(dims) into \(ctx.node.output.count) non-empty parts")
             }
             var begin = 0
