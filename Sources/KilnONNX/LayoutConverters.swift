@@ -197,6 +197,8 @@ enum LayoutConverters {
     /// contiguous run, else per axis a slice or a `gather` over a state index vector.
     static func take(_ ctx: ImportContext, _ x: String, _ plan: SlicePlan) throws -> String {
         let dims = try ctx.dims(x)
+        // An empty list (Gather with no indices) has no first element: found by make fuzz.
+        guard plan.indices.allSatisfy({ !$0.isEmpty }) else { throw ConversionError("the selection is empty, which Kiln cannot represent") }
         if plan.isContiguous {
             let begin = plan.indices.map { $0[0] }, end = plan.indices.map { $0[$0.count - 1] + 1 }
             if begin == Array(repeating: 0, count: dims.count) && end == dims { return try ctx.emit(.reshape, [x], [("shape", .ints(dims))]) }

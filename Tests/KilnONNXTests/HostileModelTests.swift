@@ -201,4 +201,18 @@ import Testing
         let message = m.importMessage()
         #expect(message?.hasPrefix("m.onnx: node 'n' (Split, opset 17): split sizes") == true, "\(message ?? "imported")")
     }
+
+    @Test("Gather with an empty index list is an error, not an index past the end (found by make fuzz)")
+    func emptyGather() {
+        var m = ModelBuilder()
+        m.input("x", [4, 2])
+        // An empty initializer is refused on its own; a shape vector sliced to nothing is folded.
+        m.ints("b", [1]); m.ints("e", [1])
+        m.node("Shape", ["x"], ["s"])
+        m.node("Slice", ["s", "b", "e"], ["i"])
+        m.node("Gather", ["x", "i"], ["y"], name: "n")
+        m.output("y")
+        let message = m.importMessage()
+        #expect(message?.hasPrefix("m.onnx: node 'n' (Gather, opset 17): ") == true, "\(message ?? "imported")")
+    }
 }
