@@ -1,5 +1,6 @@
 import KilnData
 import KilnIR
+import KilnRuntime
 import KilnTraining
 
 /// What every rank of a data-parallel run must agree on, exchanged before the first collective
@@ -47,6 +48,7 @@ public struct RunFingerprint: Equatable, Sendable {
             Field(name: "the steps per epoch", values: [Double(steps)]),
             Field(name: "the validation examples", values: [Double(held.count)]),
             Field(name: "the test examples", values: [Double(options.test?.count ?? 0)]),
+            Field(name: "the training data (array names, types and a sample of values)", values: Self.hash(Self.sample(train)), isHash: true),
             Field(name: "the graph", values: Self.hash(Printer().print(trainer.forward)), isHash: true),
             Field(name: "the params and state (names and types)", values: Self.hash(state), isHash: true),
             Field(name: "the all-reduce buckets (--bucket-kb)", values: Self.hash(buckets), isHash: true),
@@ -67,6 +69,22 @@ public struct RunFingerprint: Equatable, Sendable {
     }
 
     static func halves(_ v: UInt64) -> [Double] { [Double(v >> 32), Double(v & 0xFFFF_FFFF)] }
+
+    /// Array names and types and up to 4,096 evenly spaced elements of each (as bit patterns):
+    /// two ranks given different files of the same size disagree here, at a cost independent of
+    /// the data set's size.
+    static func sample(_ data: Dataset) -> String {
+        var text = ""
+        for name in data.names {
+            guard let array = data[name] else { continue }
+            text += "\(name): \(array.type):"
+            let n = array.elementCount, stride = Swift.max(n / 4096, 1)
+            let bits = UnsafeRawPointer(array.floatPointer).assumingMemoryBound(to: UInt32.self)
+            for i in Swift.stride(from: 0, to: n, by: stride) { text += String(bits[i], radix: 16) + "," }
+            text += ";"
+        }
+        return text
+    }
 
     /// The flat vector exchanged.
     public var vector: [Double] { fields.flatMap(\.values) }

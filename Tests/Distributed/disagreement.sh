@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Ranks that disagree (issue 23, item 4): two ranks started with different data, --batch,
+# Ranks that disagree (issue 23, item 4): two ranks started with different data (of another
+# size, or the same size and other values), --batch,
 # --limit, --optimizer, --epochs, --seed, or a graph whose param is renamed. Each must end with
 # "ranks disagree …" naming rank 1 and the field, exit 1 — never a heap corruption (signal 6
 # or 11: exit 134/139), a hang until the timeout (124), or a silent success.
@@ -8,6 +9,7 @@ source "$(dirname "$0")/common.sh"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 "$PYTHON" "$HERE/checkpoints.py" make-data "$work/a.npz" 512 1
 "$PYTHON" "$HERE/checkpoints.py" make-data "$work/b.npz" 640 1
+"$PYTHON" "$HERE/checkpoints.py" make-data "$work/c.npz" 512 2
 sed 's/\bw1\b/w1_renamed/g' Graphs/mlp.kiln > "$work/renamed.kiln"
 failures=0
 # case NAME EXPECTED-FIELD RANK0-ARGS -- RANK1-ARGS
@@ -30,6 +32,7 @@ disagree() {
 }
 m=Graphs/mlp.kiln
 disagree data "the training examples" $m --data "$work/a.npz" -- $m --data "$work/b.npz"
+disagree content "the training data" $m --data "$work/a.npz" -- $m --data "$work/c.npz"
 disagree batch "the batch per rank" $m --data "$work/a.npz" -- $m --data "$work/a.npz" --batch 16
 disagree limit "the training examples" $m --data "$work/a.npz" -- $m --data "$work/a.npz" --limit 256
 disagree optimizer "the optimiser" $m --data "$work/a.npz" --optimizer sgd -- $m --data "$work/a.npz" --optimizer adam
