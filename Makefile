@@ -76,13 +76,15 @@ consumer: deps
 # Multi-process data parallelism over Open MPI (Tests/Distributed, about 2 minutes): 2 ranks
 # against one process on the doubled batch (MLP, LeNet-5; SGD, Adam; both backends), two
 # "hosts" in network namespaces over TCP (root only; a counted skip otherwise), a rank killed
-# or hung mid-training, and an error on one rank aborting the job (MPI_Abort). mpirun runs
-# as root with --oversubscribe (common.sh).
+# or hung mid-training, an error on one rank aborting the job (MPI_Abort), and ranks started
+# with different data or options (a named error, never a corrupted heap or a hang). mpirun
+# runs as root with --oversubscribe (common.sh).
 test-distributed: deps pydeps
 	$(SWIFT) build
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/equivalence.sh
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/netns.sh
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/rank-death.sh
+	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/disagreement.sh
 
 # The main demo: the compiler's views of LeNet-5, then training it on Fashion-MNIST.
 demo: release
@@ -113,11 +115,12 @@ bench: release
 bench-distributed: release pydeps
 	$(PYTHON) Benchmarks/distributed.py
 
-# libFuzzer over the .kiln parser and the .npy, .npz, safetensors and IDX readers (Fuzz/), with
+# libFuzzer over the .kiln parser, the .npy, .npz, safetensors and IDX readers and the ONNX
+# importer (structural mutations: ONNXMutator) (Fuzz/), with
 # AddressSanitizer; FUZZ_SECONDS per target. Seeds in Fuzz/Corpus/TARGET; what the fuzzer finds
 # grows .build/fuzz/corpus/TARGET; a crashing input is saved as .build/fuzz/findings/TARGET-*.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := parser npy npz safetensors idx
+FUZZ_TARGETS := parser npy npz safetensors idx onnx
 FUZZ_BIN     := .build/fuzz/release/kiln-fuzz
 
 fuzz-build: deps

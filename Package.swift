@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
         .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnTrainingTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnONNX", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
         .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed", "KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"], exclude: ["Golden"]),
@@ -74,5 +74,5 @@ let package = Package(
 // `make fuzz` builds the libFuzzer target with KILN_FUZZ=1 (and -sanitize=fuzzer); ordinary
 // builds never see it, since without libFuzzer's `main` it would not link.
 if ProcessInfo.processInfo.environment["KILN_FUZZ"] != nil {
-    package.targets.append(.executableTarget(name: "kiln-fuzz", dependencies: ["KilnIR", "KilnRuntime", "KilnData"], path: "Fuzz/Targets"))
+    package.targets.append(.executableTarget(name: "kiln-fuzz", dependencies: ["KilnIR", "KilnRuntime", "KilnData", "KilnONNX"], path: "Fuzz/Targets"))
 }

@@ -47,7 +47,7 @@ public enum ScalarSemantics {
         case .square: return .binary(.mul, x[0], x[0])
         case .sign:
             return .select(x[0].compare(.gt, zero), one, .select(x[0].compare(.lt, zero), isFloat ? .f32(-1) : .i32(-1), zero))
-        case .relu: return .select(x[0].compare(.gt, zero), x[0], zero)
+        case .relu: return .select(x[0].compare(.le, zero), zero, x[0])  // NaN ≤ 0 is false: NaN propagates, as in NumPy/PyTorch
         case .exp: return .unary(.exp, x[0])
         case .log: return .unary(.log, x[0])
         case .sqrt: return .unary(.sqrt, x[0])

@@ -23,6 +23,7 @@ public struct Dataset: @unchecked Sendable {
             guard array.shape[0] == rows else {
                 throw Diagnostic("dataset: array '\(name)' \(array.type) has \(array.shape[0]) rows but '\(first)' has \(rows); every array holds one row per example")
             }
+            try array.checkFinite("dataset: array '\(name)'")
         }
         self.arrays = arrays
         count = rows

@@ -28,7 +28,9 @@ public enum DatasetFiles {
     /// (named by file stem). Arrays named `NAME_test` / `NAME_val` form the test / validation
     /// split; each split's arrays must share their row count. Integer arrays of int64 are
     /// narrowed to int32 when every value fits (the reader says which value does not).
-    public static func load(_ path: String) throws -> Splits {
+    /// `limit` (bytes, the memory budget) bounds the arrays, checked from the files' sizes and
+    /// the archive's directory before anything is read or inflated.
+    public static func load(_ path: String, limit: Int = Int.max) throws -> Splits {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw Diagnostic("data set '\(path)' does not exist (give an .npz file or a directory of .npy files)")
@@ -37,10 +39,18 @@ public enum DatasetFiles {
         if isDirectory.boolValue {
             let files = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".npy") }.sorted()
             guard !files.isEmpty else { throw Diagnostic("data set directory '\(path)' holds no .npy files") }
-            for file in files { arrays[String(file.dropLast(4))] = try NumPyFormat.read(path: "\(path)/\(file)") }
+            var total = 0
+            for file in files {
+                let bytes = try AtomicFile.read("\(path)/\(file)", limit: limit)
+                total += bytes.count
+                guard total <= limit else {
+                    throw Diagnostic("data set '\(path)': its .npy files hold more than the limit of \(limit) bytes (the memory budget: --memory-budget or KILN_MEMORY_BUDGET)")
+                }
+                arrays[String(file.dropLast(4))] = try NumPyFormat.decode(bytes, name: "\(path)/\(file)")
+            }
         } else {
             guard path.hasSuffix(".npz") else { throw Diagnostic("data set '\(path)' is not an .npz file or a directory of .npy files") }
-            arrays = try NumPyFormat.readArchive(path: path)
+            arrays = try NumPyFormat.readArchive(path: path, limit: limit)
             guard !arrays.isEmpty else { throw Diagnostic("data set '\(path)' holds no arrays") }
         }
         return try splits(arrays, source: path)

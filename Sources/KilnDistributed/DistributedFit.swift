@@ -46,6 +46,10 @@ extension DataParallelTrainer {
             (train, held) = data.split(validationFraction: options.validationFraction, seed: options.seed)
         }
         guard train.count > 0 else { throw Diagnostic("fit: no training examples") }
+        // Before any collective whose size depends on the command or the data (broadcastState
+        // pairs tensors by name, buckets by size): a disagreement is an error naming the rank.
+        try RunFingerprint(trainer: trainer, graphs: graphs, options: options, train: train, held: held, ranks: ranks)
+            .check(reducer, when: "at start-up")
         let plan = try trainer.feedPlan(for: train)
 
         // Resume: rank 0 reads the file (other hosts may not have it) and broadcasts.
@@ -71,6 +75,7 @@ extension DataParallelTrainer {
             trainer.learningRate = Float(options.schedule.rate(base: baseRate, epoch: epoch - firstEpoch))
             let start = monotonicSeconds()
             let batches = train.trainingBatches(size: global, seed: options.seed &+ UInt64(epoch))
+            try RunFingerprint(epoch: epoch, steps: batches.count).check(reducer, when: "at epoch \(epoch)")
             var total = 0.0
             for (i, batch) in batches.enumerated() {
                 let shard = try Batch(arrays: Dataset(batch.arrays).subset(Array(rank * local..<(rank + 1) * local)).arrays, count: local)

@@ -33,6 +33,13 @@ enum ConvolutionConverters {
         let pads = try a.ints("pads") ?? Array(repeating: 0, count: 2 * n)
         let extra = try a.ints("output_padding") ?? Array(repeating: 0, count: n)
         guard strides.count == n, pads.count == 2 * n, extra.count == n, kernel.count == n else { throw ConversionError("strides, pads and output_padding must match the \(n) spatial axes") }
+        // As onnxruntime: positive strides and kernel, the kernel W's, 0 ≤ output_padding < stride.
+        try WindowAttributes.check("strides", strides, least: 1)
+        try WindowAttributes.check("kernel_shape", kernel, least: 1)
+        try WindowAttributes.check("pads", pads, least: 0)
+        try WindowAttributes.check("output_padding", extra, least: 0)
+        guard kernel == Array(try ctx.shape(1).dropFirst(2)) else { throw ConversionError("kernel_shape \(kernel) disagrees with W's shape \(try ctx.shape(1))") }
+        for (p, s) in zip(extra, strides) where p >= s { throw ConversionError("output_padding \(extra) must be smaller than strides \(strides)") }
         func widen(_ v: [Int], _ fill: Int) -> [Int] { n == 2 ? v : [fill] + v }
         let (s, k, pb, pe, op) = (widen(strides, 1), widen(kernel, 1), widen(Array(pads[..<n]), 0), widen(Array(pads[n...]), 0), widen(extra, 0))
         let groups = try a.int("group", 1)
@@ -79,6 +86,9 @@ enum ConvolutionConverters {
         let xd = try ctx.dims(x), wd = try ctx.dims(w)
         let spatial = Array(try ctx.shape(0).dropFirst(2))
         let kernel = try ctx.attributes.ints("kernel_shape") ?? Array(try ctx.shape(1).dropFirst(2))
+        // The filter's shape decides the convolution; a kernel_shape saying otherwise is invalid
+        // (onnxruntime refuses it), not something to ignore.
+        guard kernel == Array(try ctx.shape(1).dropFirst(2)) else { throw ConversionError("kernel_shape \(kernel) disagrees with W's shape \(try ctx.shape(1))") }
         let win = try WindowAttributes(ctx, spatial: spatial, kernel: kernel)
         let groups = try ctx.attributes.int("group", 1)
         let (channels, outputs) = (xd[1], wd[0])

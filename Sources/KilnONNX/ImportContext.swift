@@ -20,6 +20,8 @@ final class ImportContext {
     var values: [String: ImportedValue] = [:]
     /// Data of every param and state value the import created (written beside the .kiln file).
     var tensors: [String: Tensor] = [:]
+    /// Elements of every constant folded so far (bounded by `ConstantFolder.budget`).
+    var foldedElements = 0
     /// The default-domain opset the model imports.
     let opset: Int
     private(set) var node = Onnx_NodeProto()
@@ -156,10 +158,12 @@ final class ImportContext {
     /// Whether output `i` is used: named, and read by a node or a graph output.
     func wantsOutput(_ i: Int) -> Bool { i < node.output.count && !node.output[i].isEmpty && consumed.contains(node.output[i]) }
 
-    /// An axis in [0, rank) from ONNX's possibly negative axis.
+    /// An axis in [0, rank) from ONNX's possibly negative axis. A rank-0 value has no axis:
+    /// Concat, Gather, Split or Hardmax of a scalar is invalid ONNX and used to index past the
+    /// end of its empty shape.
     func axis(_ raw: Int, rank: Int, _ what: String = "axis") throws -> Int {
         let a = raw < 0 ? raw + rank : raw
-        guard a >= 0, a < max(rank, 1) || (rank == 0 && a == 0) else { throw ConversionError("\(what) \(raw) is out of range for rank \(rank)") }
+        guard a >= 0, a < rank else { throw ConversionError("\(what) \(raw) is out of range for rank \(rank)") }
         return a
     }
 }

@@ -32,12 +32,18 @@ enum LayoutConverters {
             else if ctx.hasInput(1) { sizes = try ctx.requiredConstant(1, "split").integers("split") }
             else {
                 let parts = try ctx.attributes.int("num_outputs", ctx.node.output.count)
+                // Checked before the sizes list is built: num_outputs = 2^40 would allocate it.
+                guard parts == ctx.node.output.count else {
+                    throw ConversionError("num_outputs \(parts) differs from the node's \(ctx.node.output.count) outputs")
+                }
                 guard parts > 0 else { throw ConversionError("num_outputs must be positive") }
                 let chunk = (dims[axis] + parts - 1) / parts
                 sizes = (0..<parts).map { min(chunk, dims[axis] - $0 * chunk) }
             }
             if sizes.contains(0) { throw ConversionError("split sizes \(sizes) make an empty output, which Kiln cannot represent") }
-            guard sizes.reduce(0, +) == dims[axis], sizes.allSatisfy({ $0 > 0 }), sizes.count == ctx.node.output.count else {
+            // Each size bounded before they are summed: sizes of 2^62 from the file overflowed the sum.
+            guard sizes.count == ctx.node.output.count, sizes.allSatisfy({ $0 > 0 && $0 <= dims[axis] }),
+                  sizes.reduce(0, { $0 + $1 }) == dims[axis] else {
                 throw ConversionError("split sizes \(sizes) do not divide axis \(axis) of \(dims) into \(ctx.node.output.count) non-empty parts")
             }
             var begin = 0
@@ -58,7 +64,7 @@ enum LayoutConverters {
                     guard j >= 0, j < n else { throw ConversionError("index \(i) is out of range for axis \(axis) of size \(n)") }
                     return j
                 }
-                var plan = SlicePlan(indices: dims.map { Array(0..<$0) })
+                var plan = try SlicePlan.all(dims)
                 plan.indices[axis] = list
                 let taken = try take(ctx, x, plan)
                 let shape = Array(dims[..<axis]) + indices.shape + Array(dims[(axis + 1)...])
@@ -93,6 +99,13 @@ enum LayoutConverters {
             let dims = try ctx.shape(0), indexDims = try ctx.shape(1), rank = dims.count
             let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: rank)
             guard indexDims.count == rank else { throw ConversionError("indices must have the rank of data") }
+            // Indices known now are checked now: out of range, the one-hot below selects nothing
+            // and the element silently reads 0 (onnxruntime refuses the model).
+            if let known = ctx.constant(1) {
+                for i in try known.integers("indices") where i < -dims[axis] || i >= dims[axis] {
+                    throw ConversionError("index \(i) is out of range for axis \(axis) of size \(dims[axis])")
+                }
+            }
             var data = try ctx.operand(0), indices = try ctx.operand(1)
             if try ctx.kilnType(indices).dtype != .i32 { throw ConversionError("indices must be integers") }
             let n = try ctx.constantNode(Double(dims[axis]), dtype: .i32)
@@ -120,7 +133,8 @@ enum LayoutConverters {
         }
         t["Expand"] = { ctx in
             let dims = try ctx.shape(0)
-            let target = try broadcastShape(dims, try ctx.requiredConstant(1, "shape").integers("shape"))
+            let target = try broadcastShape(dims, try ConstantFolder.checkedShape(try ctx.requiredConstant(1, "shape").integers("shape"), "Expand"))
+            guard checkedElementCount(target) != nil else { throw ConversionError("Expand to \(target) is larger than Kiln's 2^40 elements") }
             let x = try ctx.operand(0)
             try ctx.define(0, target == dims ? try ctx.emit(.reshape, [x], [("shape", .ints(dims))]) : try ctx.emit(.broadcast_to, [x], [("shape", .ints(target))]))
         }
@@ -131,6 +145,9 @@ enum LayoutConverters {
             let k = ctx.hasInput(1) ? try ctx.requiredConstant(1, "k").clampedIntegers("k")[0] : 0
             let upper = try ctx.attributes.int("upper", 1) != 0
             let (rows, cols) = (dims[dims.count - 2], dims[dims.count - 1])
+            // The mask is built here, element by element: bounded like a folded constant.
+            try ConstantFolder.ensure(ctx, checkedElementCount([rows, cols]), "Trilu's mask of \(rows)x\(cols)")
+            ctx.foldedElements += rows * cols
             var mask: [Double] = []
             for i in 0..<rows { for j in 0..<cols { mask.append((upper ? j - i >= k : j - i <= k) ? 1 : 0) } }
             let dtype = try ctx.kilnType(x).dtype
@@ -142,6 +159,7 @@ enum LayoutConverters {
             guard repeats.count == dims.count, repeats.allSatisfy({ $0 > 0 }) else { throw ConversionError("repeats \(repeats) must be positive, one per axis of \(dims)") }
             // [d0, d1] → [1, d0, 1, d1] → broadcast [r0, d0, r1, d1] → [r0·d0, r1·d1].
             let spread = dims.flatMap { [1, $0] }, target = zip(repeats, dims).flatMap { [$0, $1] }
+            guard checkedElementCount(target) != nil else { throw ConversionError("repeats \(repeats) make more than Kiln's 2^40 elements from \(dims)") }
             let x = try ctx.emit(.reshape, [try ctx.operand(0)], [("shape", .ints(spread))])
             let b = try ctx.emit(.broadcast_to, [x], [("shape", .ints(target))])
             try ctx.define(0, try ctx.emit(.reshape, [b], [("shape", .ints(zip(repeats, dims).map { $0 * $1 }))]))
@@ -179,6 +197,8 @@ enum LayoutConverters {
     /// contiguous run, else per axis a slice or a `gather` over a state index vector.
     static func take(_ ctx: ImportContext, _ x: String, _ plan: SlicePlan) throws -> String {
         let dims = try ctx.dims(x)
+        // An empty list (Gather with no indices) has no first element: found by make fuzz.
+        guard plan.indices.allSatisfy({ !$0.isEmpty }) else { throw ConversionError("the selection is empty, which Kiln cannot represent") }
         if plan.isContiguous {
             let begin = plan.indices.map { $0[0] }, end = plan.indices.map { $0[$0.count - 1] + 1 }
             if begin == Array(repeating: 0, count: dims.count) && end == dims { return try ctx.emit(.reshape, [x], [("shape", .ints(dims))]) }
@@ -186,7 +206,7 @@ enum LayoutConverters {
         }
         var y = x
         for (axis, list) in plan.indices.enumerated() where list != Array(0..<dims[axis]) {
-            var single = SlicePlan(indices: try ctx.dims(y).map { Array(0..<$0) })
+            var single = try SlicePlan.all(try ctx.dims(y))
             single.indices[axis] = list
             if single.isContiguous { y = try take(ctx, y, single); continue }
             let current = try ctx.dims(y)

@@ -41,12 +41,13 @@ enum LayoutRules {
                 return d
             }
             let total = shape.reduce(1, *)
+            // Requested sizes come from the file: multiply them checked ([2^32, 2^32] overflows).
             if let unknown = dims.firstIndex(of: -1) {
-                let known = dims.enumerated().filter { $0.offset != unknown }.map(\.element).reduce(1, *)
-                guard known > 0, total % known == 0 else { throw ConversionError("cannot reshape \(shape) to \(requested)") }
+                let known = checkedElementCount(dims.enumerated().filter { $0.offset != unknown }.map(\.element))
+                guard let known, known > 0, total % known == 0 else { throw ConversionError("cannot reshape \(shape) to \(requested)") }
                 dims[unknown] = total / known
             }
-            guard dims.allSatisfy({ $0 > 0 }), dims.reduce(1, *) == total else {
+            guard dims.allSatisfy({ $0 > 0 }), checkedElementCount(dims) == total else {
                 throw ConversionError("cannot reshape \(shape) (\(total) elements) to \(requested)")
             }
             return dims
@@ -54,9 +55,38 @@ enum LayoutRules {
     }
 }
 
+/// The product of `dims`, nil when one is negative or the product passes 2^40 (Kiln's largest
+/// tensor) — sizes read from a model are multiplied only through this.
+func checkedElementCount(_ dims: [Int]) -> Int? {
+    var n = 1
+    for d in dims {
+        guard d >= 0 else { return nil }
+        let (p, overflow) = n.multipliedReportingOverflow(by: d)
+        guard !overflow, p <= 1 << 40 else { return nil }
+        n = p
+    }
+    return n
+}
+
 /// The element indices a `Slice` keeps along every axis (untouched axes keep all).
 struct SlicePlan {
     var indices: [[Int]]
+
+    /// The largest total of index-list lengths a plan holds (2^24): the plan lists every kept
+    /// index of every axis, so a dimension of 2^30 would need 8 GiB before anything is checked.
+    static let maximumIndices = 1 << 24
+
+    /// The plan keeping everything of `shape`.
+    static func all(_ shape: [Int]) throws -> SlicePlan {
+        var total = 0
+        for d in shape {
+            total = total.addingReportingOverflow(d).partialValue
+            guard d >= 0, total <= maximumIndices else {
+                throw ConversionError("indexing a value of shape \(shape) at import time needs more than \(maximumIndices) indices")
+            }
+        }
+        return SlicePlan(indices: shape.map { Array(0..<$0) })
+    }
 
     /// Whether each axis keeps a contiguous ascending run (a plain Kiln `slice`).
     var isContiguous: Bool {
@@ -83,7 +113,8 @@ enum SliceRules {
         guard starts.count == ends.count, axes.count == starts.count, (steps?.count ?? starts.count) == starts.count else {
             throw ConversionError("starts, ends, axes and steps must have the same length")
         }
-        var plan = SlicePlan(indices: shape.map { Array(0..<$0) })
+        guard Set(axes).count == axes.count else { throw ConversionError("axes \(axesGiven ?? []) repeat an axis") }
+        var plan = try SlicePlan.all(shape)
         for (k, axis) in axes.enumerated() {
             let n = shape[axis], step = steps?[k] ?? 1
             guard step != 0 else { throw ConversionError("step 0 on axis \(axis)") }

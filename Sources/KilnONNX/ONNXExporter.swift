@@ -30,7 +30,8 @@ public enum ONNXExporter {
                 do {
                     try ExportRules.emit(n, types: types, into: &w)
                 } catch let error as ConversionError {
-                    throw ONNXError("\(graph.sourceFile): \(n.location.map { "\($0): " } ?? "")'\(n.name)' (\(n.op.name)): \(error.message)")
+                    // A node's location already starts with the file: name it once.
+                    throw ONNXError("\(n.location.map { "\($0)" } ?? graph.sourceFile): '\(n.name)' (\(n.op.name)): \(error.message)")
                 }
             }
         }

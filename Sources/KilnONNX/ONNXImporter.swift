@@ -80,6 +80,9 @@ public enum ONNXImporter {
             return ONNXImportResult(graph: graph, tensors: ctx.tensors, opset: opset, inputs: inputs, outputs: outputs)
         } catch let error as ConversionError {
             throw ONNXError("\(source): \(error.message)")
+        } catch let error as Diagnostic {
+            // The graph builder's own checks (outside any node) still name the file.
+            throw ONNXError("\(source): \(error.message)")
         }
     }
 
@@ -97,7 +100,9 @@ public enum ONNXImporter {
         }
         var declared: [(onnx: String, kiln: String)] = []
         // An input that is also an initializer (IR < 4 listed weights as inputs) is a weight.
+        var seen: Set<String> = []
         for input in g.input where !initialized.contains(input.name) {
+            guard seen.insert(input.name).inserted else { throw ConversionError("input '\(input.name)' is declared twice") }
             guard case .tensorType(let tensorType)? = input.type.value else {
                 throw ConversionError("input '\(input.name)' is not a tensor (sequences, maps and optionals are not supported)")
             }
@@ -122,6 +127,9 @@ public enum ONNXImporter {
                 for (axis, d) in tensorType.shape.dim.enumerated() {
                     switch d.value {
                     case .dimValue(let v)? where v > 0: dims.append(Int(v))
+                    case .dimValue(let v)?:
+                        // 0 or negative is a value, not an unknown: say so rather than ask for --shape.
+                        throw ConversionError("input '\(input.name)' dimension \(axis) is \(v); Kiln needs every dimension > 0")
                     case .dimParam(let p)? where !p.isEmpty:
                         throw ConversionError("input '\(input.name)' dimension \(axis) ('\(p)') is unknown: give the full shape with --shape \(input.name)=\(shapeHint(tensorType))")
                     default:
@@ -130,6 +138,9 @@ public enum ONNXImporter {
                 }
             }
             guard dims.allSatisfy({ $0 > 0 }) else { throw ConversionError("input '\(input.name)' has an empty dimension \(dims); Kiln needs every dimension > 0") }
+            guard checkedElementCount(dims) != nil else {
+                throw ConversionError("input '\(input.name)' of shape \(dims) has more than 2^40 elements, Kiln's limit for one tensor")
+            }
             let kiln = ctx.names.kilnName(for: input.name)
             try ctx.builder.addInput(kiln, TensorType(dtype, dims))
             ctx.values[input.name] = ImportedValue(type: TensorType(dtype, dims), kilnName: kiln)
@@ -156,6 +167,10 @@ public enum ONNXImporter {
             throw located("unsupported op: Kiln imports only the default ONNX domain")
         }
         ctx.begin(node)
+        // A value has one definition: with two, the later silently won (onnxruntime refuses).
+        for output in node.output where !output.isEmpty && ctx.values[output] != nil {
+            throw located("output '\(output)' is already defined (by an earlier node, an input or an initializer)")
+        }
         do {
             if try ConstantFolder.fold(ctx, node.opType) { return }
             guard let convert = OpConverters.table[node.opType] else {

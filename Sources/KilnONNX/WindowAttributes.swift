@@ -15,6 +15,18 @@ struct WindowAttributes {
 
     var isSymmetric: Bool { begin == end }
 
+    /// The largest stride, dilation, kernel extent or pad accepted (2^24). No real model comes
+    /// near it, and it keeps every window computation — `(kernel − 1) · dilation + 1`,
+    /// `(out − 1) · stride`, sums of pads — far inside `Int` (hostile models set them to 2^62).
+    static let maximumExtent = 1 << 24
+
+    /// Throws unless every entry of the attribute `name` is in `least...maximumExtent`.
+    static func check(_ name: String, _ values: [Int], least: Int) throws {
+        for v in values where v < least || v > maximumExtent {
+            throw ConversionError("\(name) \(values): each entry must be between \(least) and \(maximumExtent)")
+        }
+    }
+
     /// Reads the attributes for an input with spatial extents `spatial` (1 or 2 axes), given the
     /// kernel extents, and returns them widened to 2 axes.
     init(_ ctx: ImportContext, spatial: [Int], kernel: [Int], ceilMode: Bool = false) throws {
@@ -27,12 +39,16 @@ struct WindowAttributes {
         guard strides.count == n, dilations.count == n, (strides + dilations + kernel).allSatisfy({ $0 > 0 }) else {
             throw ConversionError("strides \(strides), dilations \(dilations) and kernel_shape \(kernel) need \(n) positive entries")
         }
+        try Self.check("strides", strides, least: 1)
+        try Self.check("dilations", dilations, least: 1)
+        try Self.check("kernel_shape", kernel, least: 1)
         var begin = Array(repeating: 0, count: n), end = Array(repeating: 0, count: n)
         let autoPad = a.string("auto_pad", "NOTSET")
         switch autoPad {
         case "NOTSET":
             if let pads = try a.ints("pads") {
                 guard pads.count == 2 * n, pads.allSatisfy({ $0 >= 0 }) else { throw ConversionError("pads \(pads) needs \(2 * n) non-negative entries") }
+                try Self.check("pads", pads, least: 0)
                 begin = Array(pads[..<n]); end = Array(pads[n...])
             }
         case "VALID": break

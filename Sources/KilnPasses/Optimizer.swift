@@ -58,6 +58,9 @@ public struct Optimizer: Hashable, Sendable, CustomStringConvertible {
         var o = Optimizer(kind)
         guard parts.count == 2 else { return o }
         let accepted = keys(for: kind)
+        // Aliases set one field; `lr=1,lr=2` (or `momentum=…,beta1=…`) used to keep the last silently.
+        let field = ["momentum": "beta1", "rho": "beta1", "epsilon": "eps", "wd": "weight_decay"]
+        var given: Set<String> = []
         for item in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
             let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard kv.count == 2, let value = Double(kv[1]) else {
@@ -66,6 +69,7 @@ public struct Optimizer: Hashable, Sendable, CustomStringConvertible {
             guard accepted.contains(kv[0]) else {
                 throw Diagnostic("\(kind.rawValue) has no option '\(kv[0])' (it takes \(accepted.joined(separator: ", ")))")
             }
+            guard given.insert(field[kv[0]] ?? kv[0]).inserted else { throw Diagnostic("optimizer option '\(kv[0])' is given twice (or with an alias)") }
             func check(_ ok: Bool, _ range: String) throws {
                 guard ok, value.isFinite else { throw Diagnostic("optimizer option \(kv[0])=\(kv[1]) is out of range: expected \(range)") }
             }

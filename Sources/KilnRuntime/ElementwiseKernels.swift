@@ -106,7 +106,9 @@ enum ElementwiseKernels {
                 let v = px[i]
                 if v >= 0 { po[i] = 1 / (1 + expf(-v)) } else { let e = expf(v); po[i] = e / (1 + e) }
             }
-        case .relu: for i in 0..<n { po[i] = px[i] > 0 ? px[i] : 0 }
+        // `x ≤ 0 ? 0 : x`, not `x > 0 ? x : 0`: NaN fails both tests, and must stay NaN (as
+        // NumPy's maximum and PyTorch's relu) rather than hide bad data as 0; -0 still gives +0.
+        case .relu: for i in 0..<n { po[i] = px[i] <= 0 ? 0 : px[i] }
         case .leakyRelu:
             let alpha = Float(attrs.float("alpha"))
             for i in 0..<n { po[i] = px[i] > 0 ? px[i] : alpha * px[i] }

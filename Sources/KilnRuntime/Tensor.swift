@@ -105,3 +105,25 @@ public struct Tensor: @unchecked Sendable {
         return result
     }
 }
+
+extension Tensor {
+    /// The flat index and value of the first NaN or infinity (f32 only; integers are always
+    /// finite), nil when there is none.
+    public var firstNonFinite: (index: Int, value: Float)? {
+        guard dtype == .f32 else { return nil }
+        let p = floatPointer
+        for i in 0..<elementCount where !p[i].isFinite { return (i, p[i]) }
+        return nil
+    }
+
+    /// Throws unless every element is finite, naming `what` and the first bad element's row
+    /// (index along the first axis) — data sets and loaded params with NaN otherwise train to
+    /// NaN params silently (relu used to map NaN to 0) or fail far from the cause.
+    public func checkFinite(_ what: String) throws {
+        guard let (index, value) = firstNonFinite else { return }
+        let kind = value.isNaN ? "NaN" : value > 0 ? "+infinity" : "-infinity"
+        guard shape.rank >= 1, shape[0] > 0 else { throw Diagnostic("\(what) is \(kind)") }
+        let rowSize = elementCount / shape[0]
+        throw Diagnostic("\(what) holds \(kind) in row \(index / Swift.max(rowSize, 1)) (element \(index)); non-finite values are refused")
+    }
+}

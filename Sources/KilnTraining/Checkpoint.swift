@@ -20,11 +20,23 @@ extension Trainer {
     @discardableResult
     public func loadCheckpoint(from path: String) throws -> [String: String] {
         let (tensors, metadata) = try SafetensorsFormat.read(path: path)
-        for (name, current) in state {
-            guard let saved = tensors[name] else { throw Diagnostic("checkpoint '\(path)' has no '\(name)'") }
+        // The graph first: a LeNet-5 checkpoint resumed into an MLP is that, not a missing 'v_b3'.
+        if let graph = metadata["kiln.graph"], graph != forward.name {
+            throw Diagnostic("checkpoint '\(path)' was written for graph '\(graph)', not '\(forward.name)' (kiln.graph)")
+        }
+        for (name, current) in state.sorted(by: { $0.key < $1.key }) {
+            guard let saved = tensors[name] else {
+                // Optimiser state missing while the params are there: another optimiser or --freeze.
+                let isOptimizerState = forward.param(named: name) == nil
+                let hint = isOptimizerState
+                    ? " (optimiser state: the checkpoint was written with \(metadata["kiln.optimizer"].map { "optimizer \($0)" } ?? "another optimiser") — resume with the same --optimizer and --freeze)"
+                    : ""
+                throw Diagnostic("checkpoint '\(path)' has no '\(name)'\(hint)")
+            }
             guard saved.type == current.type else {
                 throw Diagnostic("checkpoint '\(path)': '\(name)' is \(saved.type), the graph needs \(current.type)")
             }
+            try saved.checkFinite("checkpoint '\(path)': '\(name)'")
         }
         let steps = metadata["kiln.steps"] ?? "0"
         // Step numbers seed dropout and count on; 2^53 keeps them exact and far from overflow.

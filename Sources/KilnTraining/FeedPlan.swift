@@ -30,6 +30,11 @@ public struct FeedPlan: Sendable, Equatable, CustomStringConvertible {
                 throw Diagnostic("feed \(input)=\(array): the data set has no array '\(array)' (arrays: \(Self.describe(arrays)))")
             }
         }
+        // Explicit feeds are checked before anything is inferred: `--feed x=labels` must be
+        // reported as x's mismatch, not as 'labels' having lost its array.
+        for input in inputs {
+            if let name = explicit[input.name], let example = arrays[name] { try Self.check(input, name, example) }
+        }
         var claimed = Set(explicit.values)
         var chosen: [String: String] = explicit
         // Names first, so a dtype match never steals the array that is named like another input.
@@ -42,6 +47,9 @@ public struct FeedPlan: Sendable, Equatable, CustomStringConvertible {
             let fits = arrays.filter { !claimed.contains($0.key) && $0.value.dtype == input.type.dtype && $0.value.elementCount == size }
                 .keys.sorted()
             guard fits.count == 1, let array = fits.first else {
+                if arrays[input.name] != nil, let taker = explicit.first(where: { $0.value == input.name })?.key {
+                    throw Diagnostic("input '\(input.name)' \(input.type) has no data: its array '\(input.name)' feeds '\(taker)' (--feed \(taker)=\(input.name)); give '\(input.name)' another with --feed \(input.name)=NAME")
+                }
                 let why = fits.isEmpty
                     ? "no array is named '\(input.name)' and none left has dtype \(input.type.dtype) with \(size) values per example"
                     : "no array is named '\(input.name)' and several fit (\(fits.joined(separator: ", "))); choose one with --feed \(input.name)=NAME"
@@ -52,15 +60,20 @@ public struct FeedPlan: Sendable, Equatable, CustomStringConvertible {
         }
         for input in inputs {
             guard let name = chosen[input.name], let example = arrays[name] else { continue }
-            let size = input.type.shape.dims.dropFirst().reduce(1, *)
-            guard example.dtype == input.type.dtype else {
-                throw Diagnostic("input '\(input.name)' \(input.type) is fed array '\(name)' of dtype \(example.dtype); the dtypes must agree")
-            }
-            guard example.elementCount == size else {
-                throw Diagnostic("input '\(input.name)' \(input.type) takes \(size) values per example, array '\(name)' has \(example.elementCount) (\(example.shape))")
-            }
+            try Self.check(input, name, example)
         }
         sources = inputs.compactMap { input in chosen[input.name].map { Source(input: input.name, array: $0) } }
+    }
+
+    /// Throws unless array `name` (one example of type `example`) can feed `input`.
+    static func check(_ input: Input, _ name: String, _ example: TensorType) throws {
+        let size = input.type.shape.dims.dropFirst().reduce(1, *)
+        guard example.dtype == input.type.dtype else {
+            throw Diagnostic("input '\(input.name)' \(input.type) is fed array '\(name)' of dtype \(example.dtype); the dtypes must agree")
+        }
+        guard example.elementCount == size else {
+            throw Diagnostic("input '\(input.name)' \(input.type) takes \(size) values per example, array '\(name)' has \(example.elementCount) (\(example.shape))")
+        }
     }
 
     /// The plan for a data set's arrays.

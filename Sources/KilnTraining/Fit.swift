@@ -52,6 +52,11 @@ extension Trainer {
         let plan = try feedPlan(for: train)
         if held.count > 0 { _ = try feedPlan(for: held) }
         if let test { _ = try feedPlan(for: test) }
+        // Labels are checked now, per split: a bad test label used to fail after a whole epoch,
+        // without saying which split held it.
+        for (split, set) in [("training", train), ("validation", held), ("test", test)] {
+            if let set, set.count > 0 { try checkLabels(set, split: split) }
+        }
         var firstEpoch = 1
         if let checkpoint, checkpoint.resume {
             let metadata = try loadCheckpoint(from: checkpoint.path)
@@ -158,6 +163,19 @@ extension Trainer {
                 throw Diagnostic("validation fraction \(fraction) of \(data.count) examples holds out none; raise it or use more data")
             }
             return (train, held)
+        }
+    }
+}
+
+extension Trainer {
+    /// Throws unless every label of `data` indexes a column of the logits output, naming the
+    /// split, the array and the first bad row. A graph that is not a classifier has nothing to check.
+    func checkLabels(_ data: Dataset, split: String) throws {
+        guard let logits, let labelInput, let classes = forward.valueTypes[logits]?.shape.dims.last,
+              let array = try feedPlan(for: data).array(for: labelInput.name), let labels = data[array], labels.dtype == .i32 else { return }
+        let p = labels.intPointer
+        for row in 0..<labels.elementCount where !(0..<classes).contains(Int(p[row])) {
+            throw Diagnostic("\(split) split: label \(p[row]) in row \(row) of '\(array)' is outside the \(classes) classes of output '\(logits)'")
         }
     }
 }

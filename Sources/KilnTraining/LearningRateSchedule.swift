@@ -56,6 +56,7 @@ public enum LearningRateSchedule: Equatable, Sendable {
                     let takes = accepted.isEmpty ? "it takes none" : "it takes " + accepted.joined(separator: ", ")
                     throw Diagnostic("schedule \(kind) has no option '\(kv[0])' (\(takes))")
                 }
+                guard options[kv[0]] == nil else { throw Diagnostic("schedule option '\(kv[0])' is given twice") }
                 options[kv[0]] = v
             }
         }

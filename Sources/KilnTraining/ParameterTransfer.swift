@@ -29,6 +29,7 @@ extension Trainer {
     public func loadParameters(from path: String) throws -> ParameterTransfer {
         let (tensors, _) = try SafetensorsFormat.read(path: path)
         var transfer = ParameterTransfer()
+        var taken: [String: Tensor] = [:]
         let params = Set(forward.trainableParams.map(\.name))
         for name in params.sorted() {
             guard let current = state[name] else { continue }
@@ -37,12 +38,15 @@ extension Trainer {
                 continue
             }
             if saved.type == current.type {
-                state[name] = saved
+                try saved.checkFinite("'\(path)': '\(name)'")
+                taken[name] = saved
                 transfer.loaded.append(name)
             } else {
                 transfer.mismatched.append("\(name): \(saved.type) vs \(current.type)")
             }
         }
+        // Only now, every tensor checked: a file with a NaN leaves the state as it was.
+        for (name, tensor) in taken { state[name] = tensor }
         transfer.skipped = tensors.keys.filter { !params.contains($0) }.sorted()
         return transfer
     }

@@ -19,7 +19,7 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Warm-up steps per backend, not timed (0-1000000).")
     var warmup: Int = 3
 
-    @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
+    @Option(parsing: .unconditional, help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
     @Flag(help: "Print the time per op of one interpreter step, and per JIT kernel with its GFLOP/s and GB/s beside the machine's peaks measured at start-up (top 12).")

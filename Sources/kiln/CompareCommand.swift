@@ -27,16 +27,18 @@ struct Compare: ParsableCommand {
     @Option(name: .customLong("params"), help: "A safetensors checkpoint holding param/state values.")
     var checkpoint: String?
 
-    @Option(help: "Steps to run on each backend, each feeding its own state forward.")
+    // `.unconditional` (here and below): `--steps -1` reaches validate() and its message
+    // instead of ArgumentParser's "Missing value for '--steps'".
+    @Option(parsing: .unconditional, help: "Steps to run on each backend, each feeding its own state forward (1-1000000).")
     var steps: Int = 1
 
     @Option(help: "Inputs from data: fashion-mnist, or PATH.npz (arrays named after inputs, or features + labels).")
     var data: String?
 
-    @Option(help: "Relative tolerance.")
+    @Option(parsing: .unconditional, help: "Relative tolerance.")
     var rtol: Double = Tolerance().rtol
 
-    @Option(help: "Absolute tolerance.")
+    @Option(parsing: .unconditional, help: "Absolute tolerance.")
     var atol: Double = Tolerance().atol
 
     @Flag(help: "Find the first node that diverges, in schedule order, and the op inside a fused kernel.")
@@ -45,14 +47,18 @@ struct Compare: ParsableCommand {
     @Option(help: "Also write the whole report as JSON to this file (atomically).")
     var json: String?
 
-    @Option(help: "Seed of the initialisers and of the random inputs.")
+    @Option(parsing: .unconditional, help: "Seed of the initialisers and of the random inputs.")
     var seed: UInt64 = 0
 
+    static let maximumSteps = 1_000_000
+
     func validate() throws {
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        // Bounded like bench's steps: 2^31 steps was accepted and ran for days.
+        guard (1...Self.maximumSteps).contains(steps) else { throw ValidationError("--steps must be between 1 and \(Self.maximumSteps), got \(steps)") }
         guard rtol.isFinite, rtol >= 0 else { throw ValidationError("--rtol must be a finite number >= 0, got \(rtol)") }
         guard atol.isFinite, atol >= 0 else { throw ValidationError("--atol must be a finite number >= 0, got \(atol)") }
         if let json, json.isEmpty { throw ValidationError("--json needs a file path") }
+        try OutputPaths.checkFile("--json", json)
     }
 
     func run() throws {
@@ -135,12 +141,16 @@ struct Compare: ParsableCommand {
     }
 
     static func pairs(_ items: [String], _ flag: String) throws -> [(String, String)] {
-        try items.map { item in
+        let pairs = try items.map { item in
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex, item.index(after: eq) != item.endIndex else {
                 throw CLIError("\(flag) '\(item)': expected NAME=PATH")
             }
             return (String(item[..<eq]), String(item[item.index(after: eq)...]))
         }
+        // A repeated name used to let the last one win without a word.
+        var seen: Set<String> = []
+        for (name, _) in pairs where !seen.insert(name).inserted { throw CLIError("\(flag) \(name) is given twice") }
+        return pairs
     }
 }
 

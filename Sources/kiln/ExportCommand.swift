@@ -25,6 +25,11 @@ struct Export: ParsableCommand {
     @Option(name: .shortAndLong, help: "The .onnx file to write.")
     var output: String
 
+    func validate() throws {
+        try OutputPaths.checkFile("--output", output)
+        try OutputPaths.checkNotInput("--output", output, inputs: [graph.file, checkpoint])
+    }
+
     func run() throws {
         try reportingErrors {
             let g = try ShapeInference().run(try EvaluationMode().run(try graph.load()))

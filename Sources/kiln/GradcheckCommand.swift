@@ -23,16 +23,16 @@ struct Gradcheck: ParsableCommand {
     @Option(name: .customLong("input"), help: "An input: NAME=PATH.npy (repeatable).")
     var inputs: [String] = []
 
-    @Option(help: "Elements checked per param, 1 to 100000.")
+    @Option(parsing: .unconditional, help: "Elements checked per param, 1 to 100000.")
     var samples: Int = 16
 
-    @Option(help: "Relative finite-difference step, in (0, 0.1].")
+    @Option(parsing: .unconditional, help: "Relative finite-difference step, in (0, 0.1].")
     var epsilon: Double = 1e-3
 
-    @Option(help: "Largest accepted relative error, in (0, 1].")
+    @Option(parsing: .unconditional, help: "Largest accepted relative error, in (0, 1].")
     var tolerance: Double = 5e-2
 
-    @Option(help: "Seed of the initialisers and of the random inputs.")
+    @Option(parsing: .unconditional, help: "Seed of the initialisers and of the random inputs.")
     var seed: UInt64 = 0
 
     func validate() throws {

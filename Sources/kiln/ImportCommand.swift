@@ -30,6 +30,45 @@ struct Import: ParsableCommand {
 
     func validate() throws {
         if !listOps && model.isEmpty { throw ValidationError("missing the .onnx model to import") }
+        guard !listOps else { return }
+        let (graphPath, weightsPath) = try outputPaths()
+        try OutputPaths.checkFile("--output", graphPath)
+        try OutputPaths.checkFile("--output (weights)", weightsPath)
+        try OutputPaths.checkNotInput("--output", graphPath, inputs: [model])
+        try OutputPaths.checkNotInput("--output (weights)", weightsPath, inputs: [model])
+    }
+
+    /// The `.kiln` file and its weights beside it: `-o DIR/NAME.kiln` → `DIR/NAME.safetensors`.
+    /// The extension is replaced within the last path component only, so `-o sub/` or `-o .`
+    /// can never turn into a file in the parent directory (they are refused as directories).
+    func outputPaths() throws -> (graph: String, weights: String) {
+        let graphPath = output ?? (URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent + ".kiln")
+        guard !graphPath.isEmpty else { throw ValidationError("--output: cannot write to an empty path") }
+        let slash = graphPath.lastIndex(of: "/").map { graphPath.index(after: $0) } ?? graphPath.startIndex
+        let name = graphPath[slash...]
+        guard !name.isEmpty, name != ".", name != ".." else {
+            throw ValidationError("--output '\(graphPath)' names a directory; give the .kiln file to write")
+        }
+        var stem = name
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex { stem = name[..<dot] }
+        let weightsPath = String(graphPath[..<slash]) + stem + ".safetensors"
+        guard weightsPath != graphPath else {
+            throw ValidationError("--output '\(graphPath)' is where the weights go; give the .kiln file to write (e.g. \(stem).kiln)")
+        }
+        return (graphPath, weightsPath)
+    }
+
+    /// `text` safe inside a `#` comment line: ONNX names and file names are arbitrary strings,
+    /// and a newline in one (`"x\n}\ngraph evil {"`) would end the comment and put the rest
+    /// into the graph text. Control characters and line separators are written as `U+XXXX`.
+    static func commentText(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            let breaks = scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .lineSeparator
+                || scalar.properties.generalCategory == .paragraphSeparator || scalar.properties.generalCategory == .format
+            out += breaks ? String(format: "U+%04X", scalar.value) : String(scalar)
+        }
+        return out
     }
 
     func run() throws {
@@ -46,9 +85,10 @@ struct Import: ParsableCommand {
                 guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
                     throw CLIError("--shape \(name): '\(text)' is not a list of positive sizes like 1x3x224x224")
                 }
+                guard given[name] == nil else { throw CLIError("--shape \(name) is given twice") }
                 given[name] = dims.compactMap { $0 }
             }
-            let outPath = output ?? (URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent + ".kiln")
+            let (outPath, weights) = try outputPaths()
             let imported: ONNXImportResult
             do {
                 imported = try ONNXImporter.importModel(path: model, options: ONNXImportOptions(shapes: given))
@@ -58,11 +98,11 @@ struct Import: ParsableCommand {
             // The graph must check like any .kiln file: verify and type it before writing.
             try Verifier().verify(imported.graph)
             let typed = try ShapeInference().run(imported.graph)
-            let weights = URL(fileURLWithPath: outPath).deletingPathExtension().path + ".safetensors"
-            var header = "# imported from \(URL(fileURLWithPath: model).lastPathComponent) (ONNX opset \(imported.opset)) by kiln import\n"
-            header += "# params and state: \(URL(fileURLWithPath: weights).lastPathComponent) (kiln run … --params)\n"
-            header += "# inputs: " + imported.inputs.map { "\($0.onnx) → \($0.kiln)" }.joined(separator: ", ") + "\n"
-            header += "# outputs: " + imported.outputs.map { "\($0.onnx) → \($0.kiln)" }.joined(separator: ", ") + "\n"
+            let c = Self.commentText
+            var header = "# imported from \(c(URL(fileURLWithPath: model).lastPathComponent)) (ONNX opset \(imported.opset)) by kiln import\n"
+            header += "# params and state: \(c(URL(fileURLWithPath: weights).lastPathComponent)) (kiln run … --params)\n"
+            header += "# inputs: " + imported.inputs.map { "\(c($0.onnx)) → \($0.kiln)" }.joined(separator: ", ") + "\n"
+            header += "# outputs: " + imported.outputs.map { "\(c($0.onnx)) → \($0.kiln)" }.joined(separator: ", ") + "\n"
             if !imported.tensors.isEmpty {
                 try SafetensorsFormat.write(imported.tensors, metadata: ["source": URL(fileURLWithPath: model).lastPathComponent], to: weights)
             }

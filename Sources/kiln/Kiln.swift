@@ -24,7 +24,18 @@ struct Kiln: ParsableCommand {
             execv("/proc/self/exe", arguments)
             // execv returns only on failure: carry on with the kernels OpenBLAS chose.
         }
-        Self.main(nil)
+        // ArgumentParser exits 64 (EX_USAGE) for a bad option; Kiln's contract is exit 1 for an
+        // error and 2 for a usage error, which scripts and the tests rely on.
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandleOutput.standardError.write(fullMessage(for: error) + "\n")
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
     }
 }
 
@@ -45,8 +56,33 @@ struct GraphFile: ParsableArguments {
         } else {
             data = try AtomicFile.read(file, limit: Self.maximumBytes)
         }
-        guard let text = String(validating: data, as: UTF8.self) else { throw CLIError("'\(file)' is not UTF-8 text") }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw Diagnostic("not UTF-8 text: byte 0x\(String(data[Self.firstInvalidUTF8(data)], radix: 16, uppercase: true)) does not start or continue a UTF-8 character (.kiln files are UTF-8)",
+                             at: Self.location(ofByte: Self.firstInvalidUTF8(data), in: data, file: file))
+        }
         return text
+    }
+
+    /// The offset of the first byte that is not valid UTF-8 (`data` is known to be invalid).
+    static func firstInvalidUTF8(_ data: [UInt8]) -> Int {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = data.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let scalar): offset += scalar.count
+            case .error: return Swift.min(offset, Swift.max(data.count - 1, 0))
+            case .emptyInput: return Swift.max(data.count - 1, 0)
+            }
+        }
+    }
+
+    /// Line and column (in bytes, 1-based) of byte `offset`, so the error points into the file.
+    static func location(ofByte offset: Int, in data: [UInt8], file: String) -> SourceLocation {
+        let before = data[..<offset]
+        let line = before.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+        let column = offset - (before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+        return SourceLocation(file: file, line: line, column: column)
     }
 
     /// Parses, verifies and type-checks the file; a failure is reported and exits 1.

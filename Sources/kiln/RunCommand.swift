@@ -32,7 +32,7 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: "Step number fed to random ops (dropout, random_normal), 0 to 2^53.")
     var step: Int = 0
 
-    @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
+    @Option(parsing: .unconditional, help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
     @Option(help: "Directory for the outputs (created if missing).")
@@ -48,6 +48,7 @@ struct Run: ParsableCommand {
         guard (0...(1 << 53)).contains(step) else { throw ValidationError("--step must be between 0 and 2^53, got \(step)") }
         guard backend == "interp" || backend == "jit" else { throw ValidationError("unknown backend '\(backend)' (interp or jit)") }
         do { _ = try memoryBudget.map { try MemoryBudget.parse($0) } } catch let d as Diagnostic { throw ValidationError("--memory-budget: \(d.message)") }
+        try OutputPaths.checkDirectory("--output-dir", outputDir)
     }
 
     func run() throws {
@@ -129,12 +130,16 @@ struct Run: ParsableCommand {
     }
 
     private func pairs(_ items: [String], _ flag: String) throws -> [(String, String)] {
-        try items.map { item in
+        let pairs = try items.map { item in
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
                 throw CLIError("\(flag) '\(item)': expected NAME=PATH")
             }
             return (String(item[..<eq]), String(item[item.index(after: eq)...]))
         }
+        // A repeated name used to let the last one win without a word.
+        var seen: Set<String> = []
+        for (name, _) in pairs where !seen.insert(name).inserted { throw CLIError("\(flag) \(name) is given twice") }
+        return pairs
     }
 
     private func summary(_ t: Tensor) -> String {

@@ -93,7 +93,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Early stopping: stop after this many epochs (1-1000000) without a better validation loss, keeping and saving the best params.")
     var patience: Int?
 
-    @Option(help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
+    @Option(parsing: .unconditional, help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
     @Flag(help: "Data-parallel training under mpirun (Docs/DISTRIBUTED.md): each rank trains on its shard of every global batch (--batch per rank × ranks), gradients are all-reduced over Open MPI; rank 0 prints and writes checkpoints and the report.")
@@ -136,6 +136,9 @@ struct Train: ParsableCommand {
                               ("--memory-budget", { _ = try budget() })] as [(String, () throws -> Void)] {
             do { try check() } catch let d as Diagnostic { throw ValidationError("\(flag): \(d.message)") }
         }
+        try OutputPaths.checkFile("--checkpoint", checkpoint)
+        if let checkpoint { try OutputPaths.checkNotInput("--checkpoint", checkpoint, inputs: [graph.file, data, initFrom]) }
+        try OutputPaths.checkDirectory("--report", report)
         // Only rank 0 reads and writes the checkpoint; other hosts need not have the file.
         if let checkpoint, !(distributed && Self.isNonRootRank) {
             let exists = FileManager.default.fileExists(atPath: checkpoint)

@@ -14,7 +14,8 @@ extension Train {
             splits = DatasetFiles.Splits(train: try FashionMNIST.load(train: true, limit: limit), validation: nil,
                                          test: try FashionMNIST.load(train: false))
         } else {
-            splits = try DatasetFiles.load(data)
+            // Within the memory budget, checked before reading or inflating (a deflate bomb).
+            splits = try DatasetFiles.load(data, limit: try budget().bytes)
             if let limit, limit < splits.train.count { splits.train = try splits.train.subset(Array(0..<limit)) }
         }
         guard standardize else { return splits }

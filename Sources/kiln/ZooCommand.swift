@@ -11,6 +11,10 @@ struct Zoo: ParsableCommand {
     @Option(help: "Directory to write NAME.kiln files into.")
     var outputDir: String = "Graphs"
 
+    func validate() throws {
+        try OutputPaths.checkDirectory("--output-dir", outputDir)
+    }
+
     func run() throws {
         try reportingErrors {
             try AtomicFile.makeDirectory(outputDir)

@@ -1,6 +1,7 @@
 import Foundation
 import KilnData
 import KilnIR
+import KilnONNX
 import KilnRuntime
 import Testing
 
@@ -13,7 +14,7 @@ struct FuzzCorpusTests {
         return names.sorted().map { "\(directory)/\($0)" }
     }
 
-    @Test("every seed is read or rejected with a diagnostic", arguments: ["parser", "npy", "npz", "safetensors", "idx"])
+    @Test("every seed is read or rejected with a diagnostic", arguments: ["parser", "npy", "npz", "safetensors", "idx", "onnx"])
     func replay(_ target: String) throws {
         let files = Self.files(target)
         #expect(!files.isEmpty, "no seeds in Fuzz/Corpus/\(target)")
@@ -28,6 +29,9 @@ struct FuzzCorpusTests {
                 case "npy": _ = try NumPyFormat.decode(bytes, name: path)
                 case "npz": _ = try NumPyFormat.decodeArchive(bytes, name: path)
                 case "safetensors": _ = try SafetensorsFormat.decode(bytes, name: path)
+                case "onnx":
+                    // As the fuzz target: what imports must type-check.
+                    if let result = try? ONNXImporter.importModel(bytes: bytes, source: path) { _ = try inferTypes(result.graph).text }
                 default: _ = try IDXReader.parse(bytes, name: path)
                 }
             } catch is Diagnostic {

@@ -1,6 +1,7 @@
 import Foundation
 import KilnRuntime
 import Testing
+@testable import kiln
 
 /// `kiln import` and `kiln export` through the built binary: files written, errors on one line
 /// with exit status 1.
@@ -79,6 +80,13 @@ struct ONNXCommandTests {
         let r = try runKiln(["import", Self.models.appendingPathComponent("unsupported_op.onnx").path, "-o", makeTemporaryDirectory() + "/u.kiln"])
         #expect(r.status == 1)
         #expect(r.err.hasPrefix("error: ") && r.err.contains("node 'contract' (Einsum, opset 17): unsupported op 'Einsum'"))
+    }
+
+    @Test("ONNX names with newlines cannot leave the .kiln header comment")
+    func headerNamesAreEscaped() {
+        #expect(Import.commentText("x\n}\ngraph evil {") == "xU+000A}U+000Agraph evil {")
+        #expect(Import.commentText("a\u{2028}b\rc") == "aU+2028bU+000Dc")
+        #expect(Import.commentText("input.1 /conv1") == "input.1 /conv1")
     }
 
     @Test func exportWritesAModelThatImportsBack() throws {

@@ -37,6 +37,9 @@ struct OptionValidationTests {
         (["--schedule", "cosine:min=2"], "--schedule: schedule option min=2.0 is out of range: expected a number in [0, 1]"),
         (["--schedule", "constant:x=1"], "--schedule: schedule constant has no option 'x' (it takes none)"),
         (["--resume"], "--resume needs --checkpoint PATH"),
+        (["--optimizer", "sgd:lr=1,lr=2"], "--optimizer: optimizer option 'lr' is given twice (or with an alias)"),
+        (["--optimizer", "momentum:momentum=0.5,beta1=0.9"], "--optimizer: optimizer option 'beta1' is given twice (or with an alias)"),
+        (["--schedule", "step:every=2,every=3"], "--schedule: schedule option 'every' is given twice"),
         (["--memory-budget", "lots"], "--memory-budget: memory budget 'lots' is not a positive size (e.g. 2G, 512M, 1048576)"),
     ])
     func train(_ arguments: [String], _ expected: String) {
@@ -69,6 +72,28 @@ struct OptionValidationTests {
     ])
     func passes(_ arguments: [String], _ expected: String) {
         #expect(validationMessage(Dump.self, [Self.graph] + arguments) == expected)
+    }
+
+    @Test("compare and gradcheck read negative values as values (not \"missing value\"); compare's steps are bounded", arguments: [
+        (["compare", graph, "--steps", "-1"], "--steps must be between 1 and 1000000, got -1"),
+        (["compare", graph, "--steps", "2147483648"], "--steps must be between 1 and 1000000, got 2147483648"),
+        (["compare", graph, "--rtol", "-1"], "--rtol must be a finite number >= 0, got -1.0"),
+        (["compare", graph, "--atol", "-0.5"], "--atol must be a finite number >= 0, got -0.5"),
+        (["gradcheck", graph, "--loss", "loss", "--samples", "-3"], "--samples must be between 1 and 100000, got -3"),
+        (["gradcheck", graph, "--loss", "loss", "--epsilon", "-1"], "--epsilon must be in (0, 0.1], got -1.0"),
+        (["gradcheck", graph, "--loss", "loss", "--tolerance", "-1"], "--tolerance must be in (0, 1], got -1.0"),
+        (["run", graph, "--memory-budget", "-1"], "--memory-budget: memory budget '-1' is not a positive size (e.g. 2G, 512M, 1048576)"),
+        (["train", graph, "--memory-budget", "-5G"], "--memory-budget: memory budget '-5G' is not a positive size (e.g. 2G, 512M, 1048576)"),
+    ])
+    func negativeValues(_ arguments: [String], _ expected: String) {
+        #expect(validationMessage(Kiln.self, arguments) == expected)
+    }
+
+    @Test("a negative seed is named as an invalid value, not a missing one", arguments: ["compare", "gradcheck"])
+    func negativeSeed(_ verb: String) {
+        let loss = verb == "gradcheck" ? ["--loss", "loss"] : []
+        let message = validationMessage(Kiln.self, [verb, Self.graph] + loss + ["--seed", "-1"]) ?? ""
+        #expect(message.contains("'-1'") && !message.contains("Missing value"), "\(message)")
     }
 
     @Test("kiln run refuses a negative step")

@@ -57,6 +57,17 @@ struct TrainDataTests {
         return Double(line[range.upperBound...].prefix(6))
     }
 
+    @Test("a data set larger than the memory budget (a deflate bomb) is refused before it is inflated")
+    func deflateBomb() throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // 32 MiB of zero pixels in a few dozen KiB.
+        let images = Tensor(zeros: TensorType(.f32, Shape([10_700, 784])))
+        try NumPyFormat.writeArchive(["images": images, "labels": Tensor(zeros: TensorType(.i32, Shape([10_700])))], to: "\(directory)/bomb.npz", compressed: true)
+        let r = try runKiln(["train", repositoryRoot.appendingPathComponent("Graphs/mlp.kiln").path, "--data", "\(directory)/bomb.npz", "--memory-budget", "8M"])
+        #expect(r.status == 1 && r.err.contains("member 'images.npy' holds 33555328 bytes uncompressed") && r.err.contains("--memory-budget"), "\(r.err)")
+    }
+
     @Test("f32 points and i32 tokens learn their toy problems, on both backends, with --feed and re-specialised batches")
     func learns() throws {
         let dir = makeTemporaryDirectory()

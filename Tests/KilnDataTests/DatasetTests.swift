@@ -16,6 +16,20 @@ struct DatasetTests {
         return l.indices.allSatisfy { f[2 * $0] == Float(l[$0]) && f[2 * $0 + 1] == Float(l[$0]) + 0.5 }
     }
 
+    @Test("an array holding NaN or infinity is refused, naming the array and the first bad row")
+    func nonFinite() throws {
+        var pixels = [Float](repeating: 0.5, count: 12)
+        pixels[7] = .nan
+        #expect(throws: Diagnostic("dataset: array 'images' holds NaN in row 1 (element 7); non-finite values are refused")) {
+            try Dataset(["images": Tensor([3, 4], floats: pixels), "labels": Tensor([3], ints: [0, 1, 2])])
+        }
+        pixels[7] = 0.5
+        pixels[11] = -.infinity
+        #expect(throws: Diagnostic("data set 'd.npz', test split: dataset: array 'images' holds -infinity in row 2 (element 11); non-finite values are refused")) {
+            try DatasetFiles.splits(["images": Tensor([3, 4], floats: [Float](repeating: 0, count: 12)), "images_test": Tensor([3, 4], floats: pixels)], source: "d.npz")
+        }
+    }
+
     @Test("shuffling is a seeded permutation, the same on every run")
     func shuffle() {
         let a = Dataset.permutation(1000, seed: 1), b = Dataset.permutation(1000, seed: 1), c = Dataset.permutation(1000, seed: 2)

@@ -50,7 +50,7 @@ struct CompareCommandTests {
 
     @Test("bad options are clear errors", .enabled(if: prerequisite(FileManager.default.isExecutableFile(atPath: kiln)), "needs .build/debug/kiln (swift build)"))
     func badOptions() throws {
-        for (arguments, message) in [(["--steps", "0"], "--steps must be at least 1"), (["--rtol=-1"], "--rtol must be a finite number >= 0"),
+        for (arguments, message) in [(["--steps", "0"], "--steps must be between 1 and 1000000, got 0"), (["--rtol=-1"], "--rtol must be a finite number >= 0"),
                                      (["--atol", "nan"], "--atol must be a finite number >= 0"), (["--input", "x"], "expected NAME=PATH")] {
             let (status, output) = try Self.run(["compare", "Graphs/mlp.kiln"] + arguments)
             #expect(status != 0 && output.contains(message), "\(arguments): \(output)")

@@ -56,6 +56,20 @@ struct ScalarSemanticsTests {
         Self.check(op, a, b, inputs: x)
     }
 
+    @Test("relu(NaN) is NaN on both backends, as leaky_relu, elu and NumPy's maximum; relu(-0) is +0")
+    func reluPropagatesNaN() throws {
+        let x: [Float] = [.nan, -1, -0.0, 0, 2]
+        for body in ["relu(x)", "leaky_relu(x, alpha=0.1)", "elu(x)"] {
+            let (a, b) = try Self.both(body, inputs: ["x": Tensor([x.count], floats: x)])
+            for (backend, t) in [("interpreter", a), ("JIT", b)] {
+                #expect(t.floats[0].isNaN, "\(body) on the \(backend): \(t.floats)")
+                #expect(Array(t.floats[3...]) == [0, 2], "\(body) on the \(backend)")
+            }
+        }
+        let (a, b) = try Self.both("relu(x)", inputs: ["x": Tensor([x.count], floats: x)])
+        #expect(a.floats[1...].map(\.bitPattern) == [0, 0, 0, Float(2).bitPattern] && b.floats[1...].map(\.bitPattern) == a.floats[1...].map(\.bitPattern))
+    }
+
     static let binary = ["add", "sub", "mul", "div", "max", "min", "pow", "equal", "not_equal", "less", "less_equal",
                          "greater", "greater_equal"]
 

@@ -45,6 +45,8 @@ import Testing
         let g = try ShapeInference().run(try Parser.parse(text, file: "vae.kiln"))
         let message = TestModels.message { _ = try ONNXExporter.export(g, params: initialState(for: g, seed: 0)) }
         #expect(message?.contains("random_normal") == true)
+        // The node's location names the file; the message names it once.
+        #expect(message?.hasPrefix("vae.kiln:") == true && message?.components(separatedBy: "vae.kiln").count == 2, "\(message ?? "")")
     }
 
     @Test func trainingStepsAreNotExported() throws {

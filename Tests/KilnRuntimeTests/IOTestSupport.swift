@@ -80,3 +80,29 @@ let prerequisitesRequired = ProcessInfo.processInfo.environment["KILN_TEST_REQUI
 /// The `.enabled(if:)` condition for a test that needs `available`: true when it is there,
 /// and under `make test` always (the test then runs and fails without it).
 func prerequisite(_ available: Bool) -> Bool { available || prerequisitesRequired }
+
+/// The kinds of destination a write must never replace, each made inside `directory` (never
+/// in the real `/dev`): a character device like `/dev/null` (only as root, which may mknod),
+/// a FIFO, a symbolic link to a regular file and a dangling one. Returns name → file type.
+func makeSpecialFiles(in directory: String) -> [String: mode_t] {
+    var made: [String: mode_t] = [:]
+    // Major 1, minor 3 is /dev/null's number; glibc encodes small numbers as major << 8 | minor.
+    if geteuid() == 0, mknod("\(directory)/mynull", S_IFCHR | 0o666, dev_t((1 << 8) | 3)) == 0 { made["mynull"] = S_IFCHR }
+    if mkfifo("\(directory)/fifo", 0o644) == 0 { made["fifo"] = S_IFIFO }
+    _ = FileManager.default.createFile(atPath: "\(directory)/target", contents: Data([42]))
+    if symlink("\(directory)/target", "\(directory)/link") == 0 { made["link"] = S_IFLNK }
+    if symlink("\(directory)/nowhere", "\(directory)/dangling") == 0 { made["dangling"] = S_IFLNK }
+    return made
+}
+
+/// The file type of `path` itself (not of what a symbolic link points to), or nil if absent.
+func fileType(_ path: String) -> mode_t? {
+    var info = stat()
+    return lstat(path, &info) == 0 ? info.st_mode & S_IFMT : nil
+}
+
+/// The permission bits, owner and group of `path`.
+func ownership(_ path: String) -> (mode: mode_t, uid: uid_t, gid: gid_t)? {
+    var info = stat()
+    return stat(path, &info) == 0 ? (info.st_mode & 0o7777, info.st_uid, info.st_gid) : nil
+}

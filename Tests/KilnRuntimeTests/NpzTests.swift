@@ -77,6 +77,21 @@ struct NpzTests {
         #expect(throws: Diagnostic.self) { try NumPyFormat.decodeArchive(bad, name: "a.npz") }
     }
 
+    @Test("a deflate bomb is refused from the directory's sizes, against the limit, before inflating")
+    func deflateBomb() throws {
+        // 16 MiB of zeros compress to a few KiB: the archive is tiny, its arrays are not.
+        let zeros = Tensor(zeros: TensorType(.f32, Shape([1 << 22])))
+        let packed = NumPyFormat.encodeArchive(["a": zeros, "b": Tensor([2], floats: [1, 2])], compressed: true)
+        #expect(packed.count < 100_000)
+        let member = (1 << 24) + 128  // the .npy header and the data
+        #expect(throws: Diagnostic("'bomb.npz': member 'a.npy' holds \(member) bytes uncompressed, more than the \(1 << 20) left of the limit of \(1 << 20) bytes for the archive (the memory budget: --memory-budget or KILN_MEMORY_BUDGET)")) {
+            try NumPyFormat.decodeArchive(packed, name: "bomb.npz", limit: 1 << 20)
+        }
+        // The limit is for the whole archive: the second member counts what the first took.
+        #expect(throws: Diagnostic.self) { try NumPyFormat.decodeArchive(packed, name: "bomb.npz", limit: member + 10) }
+        #expect(try NumPyFormat.decodeArchive(packed, name: "bomb.npz", limit: member + 1000)["b"]?.floats == [1, 2])
+    }
+
     @Test("a bad .npy member is named inside the archive")
     func badMember() {
         let archive = ZipArchive.write([.init(name: "x.npy", data: Array("not numpy".utf8))])

@@ -51,4 +51,30 @@ struct OutputSetTests {
         _ = FileManager.default.createFile(atPath: directory + "/f", contents: Data())
         #expect(throws: Diagnostic("cannot use '\(directory)/f' as a directory: it exists and is not a directory")) { try OutputSet(directory: directory + "/f") }
     }
+
+    @Test("an output named like a device, FIFO or symlink is refused before anything is staged; an empty directory path is an error")
+    func specialFiles() throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let made = makeSpecialFiles(in: directory)
+        for (name, kind) in made {
+            let set = try OutputSet(directory: directory)
+            try set.add("fine.npy", bytes: [1])
+            #expect(throws: Diagnostic.self) { try set.add(name, bytes: [2]) }
+            #expect(fileType("\(directory)/\(name)") == kind, "\(name) was replaced")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/fine.npy"))
+        #expect(throws: Diagnostic("cannot use an empty path as a directory")) { try OutputSet(directory: "") }
+    }
+
+    @Test("a replaced output keeps its mode")
+    func keepsMode() throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        _ = FileManager.default.createFile(atPath: directory + "/a.npy", contents: Data([1]), attributes: [.posixPermissions: 0o600])
+        let set = try OutputSet(directory: directory)
+        try set.add("a.npy", bytes: [2])
+        try set.commit()
+        #expect(ownership(directory + "/a.npy")?.mode == 0o600)
+    }
 }

@@ -33,6 +33,15 @@ struct FeedPlanTests {
         #expect(throws: Diagnostic("input 'labels' i32[8] is fed array 'a' of dtype f32; the dtypes must agree")) {
             try FeedPlan(inputs: inputs, arrays: choices, explicit: ["labels": "a", "x": "b"])
         }
+        // --feed x=labels: x's mismatch is the error, not 'labels' having lost its array.
+        let named = arrays([("images", .f32, [784]), ("labels", .i32, [])])
+        #expect(throws: Diagnostic("input 'x' f32[8, 1, 28, 28] is fed array 'labels' of dtype i32; the dtypes must agree")) {
+            try FeedPlan(inputs: inputs, arrays: named, explicit: ["x": "labels"])
+        }
+        let two = arrays([("x", .f32, [784]), ("labels", .f32, [784])])
+        #expect(throws: Diagnostic("input 'labels' i32[8] has no data: its array 'labels' feeds 'x' (--feed x=labels); give 'labels' another with --feed labels=NAME")) {
+            try FeedPlan(inputs: inputs, arrays: two, explicit: ["x": "labels"])
+        }
         #expect(throws: Diagnostic("input 'x' f32[8, 1, 28, 28] takes 784 values per example, array 'x' has 10 ([10])")) {
             try FeedPlan(inputs: inputs, arrays: arrays([("x", .f32, [10]), ("labels", .i32, [])]))
         }

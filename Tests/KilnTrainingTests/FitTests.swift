@@ -36,6 +36,19 @@ struct FitTests {
         #expect(last.trainLoss < history.epochs[0].trainLoss)
     }
 
+    @Test("a test label outside the logits' classes is refused before the first epoch, naming the split and row")
+    func badTestLabels() throws {
+        let t = try trainer(), recorder = Recorder()
+        let good = try TrainerTests.data(16)
+        var labels = try #require(good["labels"]).ints
+        labels[5] = 7
+        let test = try Dataset(["x": try #require(good["x"]), "labels": Tensor([16], ints: labels)])
+        #expect(throws: Diagnostic("test split: label 7 in row 5 of 'labels' is outside the 3 classes of output 'logits'")) {
+            try t.fit(try TrainerTests.data(64), epochs: 1, test: test, callbacks: [recorder], progress: .silent)
+        }
+        #expect(recorder.began == 0 && recorder.batches == 0)
+    }
+
     @Test("resuming from a checkpoint continues bit-identically to an uninterrupted run")
     func resumeIsBitIdentical() throws {
         let directory = NSTemporaryDirectory() + "kiln-fit-\(UUID().uuidString)"

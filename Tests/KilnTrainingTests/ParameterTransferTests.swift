@@ -42,4 +42,19 @@ struct ParameterTransferTests {
         #expect(try #require(target.state["head"]).floats.allSatisfy { $0 == 0 })
         #expect(report.summary.hasPrefix("loaded 2: b, w\nshape-mismatched 1: head: f32[5, 2] vs f32[5, 7]"))
     }
+
+    @Test("a param holding infinity is refused, naming the file, the param and the row; nothing is loaded")
+    func nonFinite() throws {
+        let text = "graph a {\n input x: f32[4, 3]\n param w: f32[3, 5] = glorot_uniform\n param b: f32[5] = zeros\n loss = reduce_mean(add(matmul(x, w), b), axes=[0, 1])\n output loss as loss\n}\n"
+        let source = try Trainer(graph: try Parser.parse(text), optimizer: try .parse("sgd"), seed: 1)
+        let w = try #require(source.state["w"]).copy()
+        w.floatPointer[14] = .infinity
+        let path = NSTemporaryDirectory() + "kiln-transfer-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SafetensorsFormat.write(["w": w, "b": Tensor([5], floats: [1, 1, 1, 1, 1])], to: path)
+        let target = try Trainer(graph: try Parser.parse(text), optimizer: try .parse("sgd"), seed: 2)
+        let before = try #require(target.state["b"]).floats
+        #expect(throws: Diagnostic("'\(path)': 'w' holds +infinity in row 2 (element 14); non-finite values are refused")) { try target.loadParameters(from: path) }
+        #expect(try #require(target.state["b"]).floats == before)
+    }
 }

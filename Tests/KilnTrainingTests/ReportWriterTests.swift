@@ -12,7 +12,34 @@ final class PageReader: TrainingCallback {
     func epochDidEnd(_ record: EpochRecord, trainer: Trainer) throws { pages.append(ReportSupport.read(directory + "/index.html")) }
 }
 
+/// Replaces the report directory by a regular file after the first epoch (as a full disk
+/// would, every later report write fails).
+final class DirectoryBreaker: TrainingCallback {
+    let directory: String
+    init(directory: String) { self.directory = directory }
+    func epochDidEnd(_ record: EpochRecord, trainer: Trainer) throws {
+        guard record.epoch == 1 else { return }
+        try FileManager.default.removeItem(atPath: directory)
+        _ = FileManager.default.createFile(atPath: directory, contents: Data())
+    }
+}
+
 struct ReportWriterTests {
+    @Test("a report write that fails during training is a warning; training carries on")
+    func failedWriteWarns() throws {
+        let directory = try ReportSupport.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let trainer = try Trainer(graph: try Parser.parse(ReportSupport.classifierText), optimizer: try .parse("adam:lr=0.05"))
+        let writer = ReportWriter(directory: directory, test: try ReportSupport.data(40, seed: 3))
+        writer.renderGraph = false
+        writer.announces = false
+        let history = try trainer.fit(try ReportSupport.data(160), epochs: 3, callbacks: [DirectoryBreaker(directory: directory), writer], progress: .silent)
+        #expect(history.epochs.count == 3)
+        // Epochs 1, 2, 3 and the final page: every write after the directory went away failed.
+        #expect(writer.failures.count == 4, "\(writer.failures)")
+        #expect(writer.failures.first?.contains(directory) == true)
+    }
+
     @Test("the report is rewritten after every epoch, refreshing itself while training runs and not after")
     func liveReport() throws {
         let directory = try ReportSupport.directory()

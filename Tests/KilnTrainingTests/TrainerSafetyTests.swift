@@ -68,6 +68,30 @@ struct TrainerSafetyTests {
         }
     }
 
+    @Test("a checkpoint holding NaN, of another graph, or without the optimiser state is refused with the reason")
+    func checkpointMismatches() throws {
+        let t = try trainer()
+        let path = temporaryPath("m.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var state = t.state
+        let w = try #require(state["w"]).copy()
+        w.floatPointer[5] = .nan
+        state["w"] = w
+        try SafetensorsFormat.write(state, metadata: [:], to: path)
+        #expect(throws: Diagnostic("checkpoint '\(path)': 'w' holds NaN in row 1 (element 5); non-finite values are refused")) { try t.loadCheckpoint(from: path) }
+        try SafetensorsFormat.write(t.state, metadata: ["kiln.graph": "lenet5"], to: path)
+        #expect(throws: Diagnostic("checkpoint '\(path)' was written for graph 'lenet5', not '\(t.forward.name)' (kiln.graph)")) { try t.loadCheckpoint(from: path) }
+        // An adam run's checkpoint has moments an sgd trainer does not need; the reverse lacks them.
+        let adam = try Trainer(graph: try Parser.parse(TrainerTests.graphText), loss: "loss", optimizer: try .parse("adam"))
+        try t.saveCheckpoint(to: path)
+        do {
+            try adam.loadCheckpoint(from: path)
+            Issue.record("an sgd checkpoint resumed into adam")
+        } catch let d as Diagnostic {
+            #expect(d.message.contains("has no '") && d.message.contains("(optimiser state: the checkpoint was written with optimizer sgd"), "\(d.message)")
+        }
+    }
+
     @Test("a graph larger than the memory budget is refused before anything is allocated")
     func memoryBudget() throws {
         // The budget's own message, naming the largest tensor: any other Diagnostic is not this behaviour.

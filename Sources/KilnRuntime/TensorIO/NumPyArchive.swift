@@ -4,8 +4,9 @@ import KilnIR
 /// `numpy.savez_compressed` (deflated) write them. Keys are the member names without `.npy`.
 extension NumPyFormat {
     /// Every array in the archive at `path`.
-    public static func readArchive(path: String) throws -> [String: Tensor] {
-        try decodeArchive(try AtomicFile.read(path), name: path)
+    /// `limit` bounds the bytes the arrays take once inflated (see `decodeArchive`).
+    public static func readArchive(path: String, limit: Int = Int.max) throws -> [String: Tensor] {
+        try decodeArchive(try AtomicFile.read(path, limit: limit), name: path, limit: limit)
     }
 
     /// Writes `tensors` as an `.npz` archive atomically; `compressed` deflates the members like
@@ -15,9 +16,10 @@ extension NumPyFormat {
     }
 
     /// Parses `.npz` bytes; `name` (the file) appears in every error.
-    public static func decodeArchive(_ bytes: [UInt8], name: String) throws -> [String: Tensor] {
+    /// The members' declared sizes are checked against `limit` before any is inflated.
+    public static func decodeArchive(_ bytes: [UInt8], name: String, limit: Int = Int.max) throws -> [String: Tensor] {
         var result: [String: Tensor] = [:]
-        for member in try ZipArchive.read(bytes, name: name) {
+        for member in try ZipArchive.read(bytes, name: name, limit: limit) {
             let key = member.name.hasSuffix(".npy") ? String(member.name.dropLast(4)) : member.name
             guard result[key] == nil else { throw Diagnostic("'\(name)': two members are named '\(key)'") }
             result[key] = try decode(member.data, name: "\(name)[\(member.name)]")

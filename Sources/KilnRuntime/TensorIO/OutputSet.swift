@@ -33,8 +33,16 @@ public final class OutputSet {
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
             throw Diagnostic("cannot write an output named '\(name)' into '\(directory)'")
         }
+        // Refused before anything is staged: a FIFO, device or symlink named like an output
+        // would otherwise be replaced by the commit's rename.
+        let existing = try AtomicFile.checkDestination("\(directory)/\(name)")
         do {
             try AtomicFile.write(bytes, to: "\(staging)/\(name)")
+            // The commit's rename replaces the inode: carry over the replaced file's owner and mode.
+            if let existing {
+                _ = chown("\(staging)/\(name)", existing.st_uid, existing.st_gid)
+                _ = chmod("\(staging)/\(name)", existing.st_mode & 0o7777)
+            }
         } catch let d as Diagnostic {
             // Name the destination, not the staging directory the user never asked for.
             throw Diagnostic(d.message.replacingOccurrences(of: staging, with: directory))
@@ -44,6 +52,9 @@ public final class OutputSet {
 
     /// Moves every file of the set into the directory and removes the staging directory.
     public func commit() throws {
+        // Checked again for the whole set before any rename, so a special file that appeared
+        // meanwhile leaves the directory untouched rather than half committed.
+        for name in names { try AtomicFile.checkDestination("\(directory)/\(name)") }
         for name in names {
             guard rename("\(staging)/\(name)", "\(directory)/\(name)") == 0 else {
                 throw Diagnostic("cannot write '\(directory)/\(name)': \(AtomicFile.systemError())")

@@ -13,7 +13,10 @@ enum ZipArchive {
 
     /// The members of the zip archive `bytes`, in directory order. `name` (the file) starts
     /// every error.
-    static func read(_ bytes: [UInt8], name: String) throws -> [Member] {
+    /// `limit`: the most bytes all members may hold once inflated, checked against each
+    /// member's declared size before it is inflated (a 4 MB archive of zeros declaring 4.4 GB
+    /// is refused from its directory, not by a failed allocation).
+    static func read(_ bytes: [UInt8], name: String, limit: Int = Int.max) throws -> [Member] {
         guard bytes.count >= 22 else { throw Diagnostic("'\(name)': not a zip archive (too short)") }
         var end = -1
         for i in stride(from: bytes.count - 22, through: Swift.max(0, bytes.count - 22 - 65_535), by: -1)
@@ -53,8 +56,9 @@ enum ZipArchive {
         directory.position = Int(clamping: directoryOffset)
         var members: [Member] = []
         var seen: Set<String> = []
+        var remaining = UInt64(Swift.max(limit, 0))
         for _ in 0..<Int(count) {
-            let member = try readMember(bytes, directory: &directory, name: name)
+            let member = try readMember(bytes, directory: &directory, name: name, limit: limit, remaining: &remaining)
             guard seen.insert(member.name).inserted else { throw Diagnostic("'\(name)': member '\(member.name)' appears twice") }
             members.append(member)
         }
@@ -68,7 +72,7 @@ enum ZipArchive {
     }
 
     /// One central-directory entry and the member data it points to.
-    private static func readMember(_ bytes: [UInt8], directory: inout ByteReader, name: String) throws -> Member {
+    private static func readMember(_ bytes: [UInt8], directory: inout ByteReader, name: String, limit: Int, remaining: inout UInt64) throws -> Member {
         guard try directory.uint(4, "a directory entry") == 0x0201_4B50 else {
             throw Diagnostic("'\(name)': corrupt zip directory (bad entry signature at offset \(directory.position - 4))")
         }
@@ -94,6 +98,10 @@ enum ZipArchive {
             if offset == saturated32 { offset = try field.uint(8, "the zip64 offset of '\(memberName)'") }
         }
         guard flags & 1 == 0 else { throw Diagnostic("'\(name)': member '\(memberName)' is encrypted") }
+        guard size <= remaining else {
+            throw Diagnostic("'\(name)': member '\(memberName)' holds \(size) bytes uncompressed, more than the \(remaining) left of the limit of \(limit) bytes for the archive (the memory budget: --memory-budget or KILN_MEMORY_BUDGET)")
+        }
+        remaining -= size
 
         var local = ByteReader(bytes, name: name)
         local.position = Int(clamping: offset)

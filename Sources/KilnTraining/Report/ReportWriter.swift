@@ -1,5 +1,6 @@
 import Foundation
 import KilnData
+import KilnIR
 import KilnJIT
 import KilnRuntime
 import KilnSupport
@@ -30,6 +31,8 @@ public final class ReportWriter: TrainingCallback {
     private var profiled = 0
     private var profileBefore: [String: Double] = [:]
     private weak var jit: JITBackend?
+    /// Report writes that failed once training had begun (printed as warnings).
+    public private(set) var failures: [String] = []
 
     /// `test`: the examples the report shows and measures (the test set, else validation).
     public init(directory: String, test: Dataset) {
@@ -77,14 +80,25 @@ public final class ReportWriter: TrainingCallback {
             let outputs = try trainer.outputs(for: batch, plan: try trainer.feedPlan(for: test))
             if let png = try GenerativeSection.sampleGrid(graph: trainer.forward, outputs: outputs) { grids.append((record.epoch, png)) }
         }
-        try write(trainer: trainer, history: TrainingHistory(epochs: records), running: (record.epoch, lastEpoch))
+        warnOnFailure { try write(trainer: trainer, history: TrainingHistory(epochs: records), running: (record.epoch, lastEpoch)) }
     }
 
     public func trainingDidEnd(_ history: TrainingHistory, trainer: Trainer) throws {
-        try write(trainer: trainer, history: history, running: nil)
-        if announces {
+        warnOnFailure { try write(trainer: trainer, history: history, running: nil) }
+        if announces && failures.isEmpty {
             print("report written to \(directory)/index.html")
             fflush(stdout)
+        }
+    }
+
+    /// Runs a report write once training has begun: a full disk or a removed directory costs
+    /// the report, never the training (the params and checkpoint are what matter). Each epoch
+    /// tries again, since space may have been freed meanwhile.
+    private func warnOnFailure(_ body: () throws -> Void) {
+        do { try body() } catch {
+            let message = (error as? Diagnostic)?.message ?? "\(error)"
+            failures.append(message)
+            FileHandleOutput.standardError.write("warning: report not updated: \(message); training continues\n")
         }
     }
 

@@ -27,10 +27,10 @@ loop4:
   %v23 = fadd <8 x float> %v17, %v22
   %v24 = insertelement <8 x float> undef, float 0x0, i32 0
   %v25 = shufflevector <8 x float> %v24, <8 x float> undef, <8 x i32> zeroinitializer
-  %v26 = fcmp ogt <8 x float> %v23, %v25
+  %v26 = fcmp ole <8 x float> %v23, %v25
   %v27 = insertelement <8 x float> undef, float 0x0, i32 0
   %v28 = shufflevector <8 x float> %v27, <8 x float> undef, <8 x i32> zeroinitializer
-  %v29 = select <8 x i1> %v26, <8 x float> %v23, <8 x float> %v28
+  %v29 = select <8 x i1> %v26, <8 x float> %v28, <8 x float> %v23
   %v30 = mul i64 %v8, 8
   %v31 = mul i64 %v10, 8
   %v32 = add i64 %v31, 0
