@@ -107,6 +107,7 @@ bench: release
 	@[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import jax, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q jax numpy
 	$(BENCH_VENV)/bin/python Benchmarks/driver.py
+	$(BENCH_VENV)/bin/python Benchmarks/gemm.py
 	$(MAKE) onnx-torch
 	$(ONNX_VENV)/bin/python Benchmarks/onnx_bench.py
 
