@@ -54,17 +54,16 @@ enum GeneratedGemm {
     /// The packing kernel's body: packed[(q·k + p)·nr + c] = B(p, q·nr + c), 0 past column n.
     static func pack(_ b: inout KernelBuilder, k: Int, n: Int, tiling t: GemmTiling, into packed: Int, element: Element) -> [Stmt] {
         let panels = (n + t.nr - 1) / t.nr
+        func store(_ b: inout KernelBuilder, _ q: Expr, _ p: Expr, _ c: Expr) -> [Stmt] {
+            let at = q.mul(k).plus(p).mul(t.nr).plus(c)
+            let j = q.mul(t.nr).plus(c)
+            if n % t.nr == 0 { return [.store(buffer: packed, index: at, value: element(&b, p, j))] }
+            let inside = j.compare(.lt, .i64(n))
+            let clamped = Expr.select(inside, j, .i64(n - 1))
+            return [.store(buffer: packed, index: at, value: .select(inside, element(&b, p, clamped), .f32(0)))]
+        }
         return b.loop(panels, .dataParallel) { b, q in
-            b.loop(k, .ordered) { b, p in
-                let row = q.mul(k).plus(p).mul(t.nr)
-                return b.loop(t.nr, .dataParallel) { b, c in
-                    let j = q.mul(t.nr).plus(c)
-                    if n % t.nr == 0 { return [.store(buffer: packed, index: row.plus(c), value: element(&b, p, j))] }
-                    let inside = j.compare(.lt, .i64(n))
-                    let clamped = Expr.select(inside, j, .i64(n - 1))
-                    return [.store(buffer: packed, index: row.plus(c), value: .select(inside, element(&b, p, clamped), .f32(0)))]
-                }
-            }
+            b.loop(k, .ordered) { b, p in b.loop(t.nr, .dataParallel) { b, c in store(&b, q, p, c) } }
         }
     }
 

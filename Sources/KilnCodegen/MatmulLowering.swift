@@ -49,7 +49,10 @@ enum MatmulLowering {
     /// one right operand, flattened to one), or nil when a tiling does not fit the target.
     static func generated(_ b: inout KernelBuilder, a: Int, b rhs: Int, _ g: MatmulGeometry, transposeA: Bool, transposeB: Bool,
                           out: Int, _ shape: Shape) -> [LoopKernel]? {
-        guard useGeneratedGemm else { return nil }
+        // A transposed B must be gathered into panels element by element, on every call (an LSTM
+        // packs its recurrent weights 28 times a step: 1.4 ms of 9): OpenBLAS packs it better.
+        // Thin products (≤ 16 columns) are the exception: there the generated kernel wins by 4×.
+        guard useGeneratedGemm, !transposeB || g.n <= 16 else { return nil }
         let rows = g.batchCount * g.m
         let tiling = GemmTiling.choose(m: rows, n: g.n, k: g.k, target: b.target)
         guard tiling.isLegal else { return nil }
@@ -71,6 +74,15 @@ enum MatmulLowering {
                 rest = rest.div(dims[axis])
             }
             return index
+        }
+        // B's rows already hold whole panels: read them in place when packing would not pay —
+        // B small enough to stay in L2, or too few row tiles to reuse a packed panel (an RNN's
+        // per-step products against one weight matrix; a batch-1 layer).
+        let inPlace = !transposeB && g.n % tiling.nr == 0
+            && (4 * g.k * g.n <= b.target.l2Bytes / 2 || rows <= 2 * tiling.mr)
+        if inPlace {
+            return [GeneratedGemm.computeKernel(&b, tiled, tiling: tiling,
+                                                panels: BPanels(buffer: rhs, offset: bOffset, rowStride: ldb, panelStride: tiling.nr))]
         }
         return GeneratedGemm.kernels(&b, tiled, tiling: tiling) { _, p, j in
             .load(buffer: rhs, index: (transposeB ? j.mul(ldb).plus(p) : p.mul(ldb).plus(j)).plus(bOffset))
