@@ -35,11 +35,13 @@ typealias KernelFunction = @convention(c) (Int64, Int64, UnsafeMutableRawPointer
 let kernelThreads = kilnThreadCount
 
 /// `void kiln_parallel_for(kernel, extent, buffers, ctx, step, failures)`: contiguous ranges
-/// of the kernel's outer loop, one per core.
+/// of the kernel's outer loop, one per core — on the persistent `KernelPool`, or the dispatch
+/// queue when the pool is busy with another thread's step.
 let parallelForEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int64, Int64) -> Void = {
     kernel, extent, buffers, ctx, step, failures in
     guard let kernel else { return }
     let body = unsafeBitCast(kernel, to: KernelFunction.self)
+    if KernelPool.shared.run(body, extent: extent, arguments: buffers, context: ctx, step: step, failures: failures) { return }
     let chunks = Int64(Swift.min(kernelThreads, Int(Swift.max(extent, 1))))
     DispatchQueue.concurrentPerform(iterations: Int(chunks)) { c in
         body(extent * Int64(c) / chunks, extent * Int64(c + 1) / chunks, buffers, ctx, step, failures)
