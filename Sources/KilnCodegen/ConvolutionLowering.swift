@@ -1,11 +1,15 @@
 import KilnIR
 
-/// Convolution and its adjoints as generated packing loops around one `sgemm` over the whole
-/// batch (per-image GEMMs are too small to keep OpenBLAS busy):
-/// - conv2d: cols = im2col(x) [C·KH·KW, N·S]; P = W[O, C·KH·KW] × cols; y[n, o, s] = P[o, n·S + s]
-/// - grad input: dyT[o, n·S + s] = dy[n, o, s]; cols = Wᵀ × dyT; dx = col2im(cols), computed
-///   per dx element by gathering the taps that read it (no scatter, so it splits across threads)
-/// - grad filter: dW = dyT × colsᵀ
+/// Convolution and its adjoints.
+/// - conv2d on the generated kernels: a direct convolution for stride-1 filters wider than 1×1
+///   (`DirectConvolution`), else im2col writing the GEMM's packed panels, W[O, C·KH·KW] as A,
+///   and register tiles stored straight into NCHW (`GeneratedGemm`), epilogues in the tiles.
+/// - With `KILN_GEMM=sgemm`: cols = im2col(x) [C·KH·KW, N·S]; P = W × cols through one `sgemm`
+///   over the whole batch; y[n, o, s] = P[o, n·S + s] (or scalar direct loops for tiny filters).
+/// - grad input: dyT[o, n·S + s] = dy[n, o, s]; cols = Wᵀ × dyT (sgemm); dx = col2im(cols),
+///   computed per dx element by gathering the taps that read it (no scatter, so it splits
+///   across threads)
+/// - grad filter: dW = dyT × colsᵀ (sgemm)
 /// Each phase is its own kernel so every phase gets its own threads.
 enum ConvolutionLowering {
     /// cols[p][n·S + oy·OW + ox] = x[n, ci, oy·sh + i − ph, ox·sw + j − pw] (0 outside), p = (ci·KH + i)·KW + j.

@@ -1,11 +1,13 @@
 import Glibc
 import KilnIR
 
-/// Matrix products: OpenBLAS `sgemm` — one call when a batch of rank-3 left operands meets a
-/// shared rank-2 right operand ([B·M, K] × [K, N]) — and generated loops for tiny or thin
-/// products (an MLP's 10-class layer), where a BLAS call's fixed cost exceeds the arithmetic.
-/// Measured: the loops lose to sgemm from a few thousand multiply-adds per product (the
-/// transformer's 49×49×16 attention products: 33 ms per step with loops, 15.6 ms with sgemm).
+/// Matrix products: a single product, or a batch of rank-3 left operands against one shared
+/// rank-2 right operand ([B·M, K] × [K, N]), runs on Kiln's generated GEMM (`GeneratedGemm`,
+/// epilogues fused into its tiles); other batched products, transposed right operands wider than
+/// 16 columns, and everything under `KILN_GEMM=sgemm` call OpenBLAS's `sgemm`; products of at
+/// most a few thousand multiply-adds are plain loops. Measured: plain loops lose to sgemm from a
+/// few thousand multiply-adds (the transformer's 49×49×16 attention products: 33 ms per step
+/// with loops, 15.6 ms with sgemm).
 enum MatmulLowering {
     /// Products with at most this many multiply-adds per batch entry use plain loops: a
     /// register-tiled GEMM's packing and tile stores cost more than such a product.
