@@ -129,7 +129,7 @@ enum ConvolutionLowering {
 
     static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
         if !MatmulLowering.useGeneratedGemm && g.patch <= scalarPatchLimit {
-            return [b.kernel(direct(&b, x: x, w: w, g, outChannels: o, out: out), work: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct")]
+            return [b.kernel(direct(&b, x: x, w: w, g, outChannels: o, out: out), work: 2 * g.n * o * g.spatial * g.patch, flops: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct")]
         }
         let total = g.n * g.spatial
         if MatmulLowering.useGeneratedGemm {
@@ -162,7 +162,7 @@ enum ConvolutionLowering {
         let gemm = Stmt.gemm(Gemm(a: w, b: cols, c: product, transposeA: false, transposeB: false, m: o, n: total, k: g.patch,
                                   lda: g.patch, ldb: total, ldc: total))
         let unpack = permute(&b, from: product, to: out, n: g.n, channels: o, spatial: g.spatial, toChannelMajor: false)
-        return [b.kernel(pack, work: g.patch * total, suffix: "_pack"), b.kernel([gemm], work: 2 * o * total * g.patch, suffix: "_gemm"),
+        return [b.kernel(pack, work: g.patch * total, suffix: "_pack"), b.kernel([gemm], work: 2 * o * total * g.patch, flops: 2 * o * total * g.patch, suffix: "_gemm"),
                 b.kernel(unpack, work: o * total, suffix: "_unpack")]
     }
 
@@ -173,7 +173,7 @@ enum ConvolutionLowering {
         let gemm = Stmt.gemm(Gemm(a: w, b: dyT, c: cols, transposeA: true, transposeB: false, m: g.patch, n: total, k: o,
                                   lda: g.patch, ldb: total, ldc: total))
         let scatter = col2im(&b, cols: cols, g, out: out)
-        return [b.kernel(transpose, work: o * total, suffix: "_transpose"), b.kernel([gemm], work: 2 * o * total * g.patch, suffix: "_gemm"),
+        return [b.kernel(transpose, work: o * total, suffix: "_transpose"), b.kernel([gemm], work: 2 * o * total * g.patch, flops: 2 * o * total * g.patch, suffix: "_gemm"),
                 b.kernel(scatter, work: g.n * g.c * g.h * g.w * g.kh * g.kw, suffix: "_col2im")]
     }
 
@@ -185,6 +185,6 @@ enum ConvolutionLowering {
         let gemm = Stmt.gemm(Gemm(a: dyT, b: cols, c: out, transposeA: false, transposeB: true, m: o, n: g.patch, k: total,
                                   lda: total, ldb: total, ldc: g.patch))
         return [b.kernel(pack, work: g.patch * total, suffix: "_pack"), b.kernel(transpose, work: o * total, suffix: "_transpose"),
-                b.kernel([gemm], work: 2 * o * total * g.patch, suffix: "_gemm")]
+                b.kernel([gemm], work: 2 * o * total * g.patch, flops: 2 * o * total * g.patch, suffix: "_gemm")]
     }
 }

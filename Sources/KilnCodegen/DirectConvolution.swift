@@ -51,7 +51,7 @@ enum DirectConvolution {
         }
         b.tileEpilogue = nil
         return [b.kernel(copy, work: g.n * g.c * hp * wp, suffix: "_border"),
-                b.kernel(body, work: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct\(t)")]
+                b.kernel(body, work: 2 * g.n * o * g.spatial * g.patch, flops: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct\(t)")]
     }
 
     /// bordered[n, c, y, x] = x[n, c, y − ph, x − pw], 0 outside.

@@ -149,6 +149,6 @@ enum GeneratedGemm {
         let units = ((tiles + t.tilesPerBlock - 1) / t.tilesPerBlock) * ((panels + t.panelsPerBlock - 1) / t.panelsPerBlock)
         let spill = b.scratch(.f32, count: units * t.mr * t.nr)
         let body = compute(&b, g, tiling: t, panels: source, tileScratch: spill)
-        return b.kernel(body, work: 2 * g.m * g.n * g.k, suffix: "_gemm\(t)")
+        return b.kernel(body, work: 2 * g.m * g.n * g.k, flops: 2 * g.m * g.n * g.k, suffix: "_gemm\(t)")
     }
 }

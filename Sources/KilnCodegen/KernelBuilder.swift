@@ -55,8 +55,8 @@ public struct KernelBuilder {
         return failures.count - 1
     }
 
-    public func kernel(_ body: [Stmt], work: Int, suffix: String = "") -> LoopKernel {
-        LoopKernel(name: name + suffix, buffers: buffers, body: body, failures: failures, work: work)
+    public func kernel(_ body: [Stmt], work: Int, flops: Int = 0, suffix: String = "") -> LoopKernel {
+        LoopKernel(name: name + suffix, buffers: buffers, body: body, failures: failures, work: work, flops: flops)
     }
 
     /// `for v in 0..<extent { body(v) }`, a serial loop of the given axis (the schedule

@@ -220,13 +220,17 @@ public struct LoopKernel: Hashable, Sendable {
     }
     /// Scalar operations the kernel performs, roughly: the caller splits it only when large.
     public var work: Int
+    /// Floating-point operations of a contraction kernel (GEMM, convolution), else 0: what
+    /// `kiln bench --profile` divides by time for GFLOP/s.
+    public var flops: Int
 
-    public init(name: String, buffers: [KernelBuffer], body: [Stmt], failures: [Failure] = [], work: Int) {
+    public init(name: String, buffers: [KernelBuffer], body: [Stmt], failures: [Failure] = [], work: Int, flops: Int = 0) {
         self.name = name
         self.buffers = buffers
         self.body = body
         self.failures = failures
         self.work = work
+        self.flops = flops
     }
 
     /// The kernel without its names: kernels equal here compute the same function of their

@@ -25,13 +25,13 @@ enum MatmulLowering {
                 return loops(&b, a: a, aBase: aBase, b: rhs, bBase: bBase, out: out, cBase: cBase,
                              m: m, n: n, k: k, lda: g.lda, ldb: g.ldb, transposeA: transposeA, transposeB: transposeB, parallelRows: batch == 1)
             }
-            return [b.kernel(body, work: work, suffix: "_loops")]
+            return [b.kernel(body, work: work, flops: work, suffix: "_loops")]
         }
         if batch == 1 || g.flattensLeft, let kernels = generated(&b, a: a, b: rhs, g, transposeA: transposeA, transposeB: transposeB, out: out, type.shape) { return kernels }
         if g.flattensLeft {
             // A batch of row blocks against one matrix: a single [B·M, K] × [K, N] product.
             let gemm = Gemm(a: a, b: rhs, c: out, transposeA: false, transposeB: transposeB, m: batch * m, n: n, k: k, lda: g.lda, ldb: g.ldb, ldc: n)
-            return [b.kernel([.gemm(gemm)], work: work)]
+            return [b.kernel([.gemm(gemm)], work: work, flops: work)]
         }
         let calls: [Stmt] = (0..<batch).map { i in
             var gemm = Gemm(a: a, b: rhs, c: out, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: g.lda, ldb: g.ldb, ldc: n)
@@ -40,7 +40,7 @@ enum MatmulLowering {
             gemm.cOffset = i * m * n
             return .gemm(gemm)
         }
-        return [b.kernel(calls, work: work)]
+        return [b.kernel(calls, work: work, flops: work)]
     }
 
     /// Which GEMM serves products too large for plain loops: Kiln's generated micro-kernel

@@ -97,11 +97,10 @@ struct StepCompiler {
                     functions.append(function)
                 }
                 let extent = kernel.outerExtent
-                let contraction = kernel.name.contains("_gemm") || kernel.name.contains("_direct")
                 calls.append(StepCall(function: function, slots: kernelSlots, extent: extent,
                                       parallel: kernel.splitsOuterLoop && extent > 1,
                                       failureBase: kernel.failures.isEmpty ? nil : failures.count,
-                                      flops: contraction ? kernel.work : 0,
+                                      flops: kernel.flops,
                                       bytes: kernel.buffers.filter { !$0.isScratch }.reduce(0) { $0 + 4 * $1.count }))
                 failures += kernel.failures.map { ($0.message, node.location) }
                 kernels.append(kernel)
