@@ -60,16 +60,20 @@ public enum Lowering {
             return MatmulLowering.lower(&b, a: x[0], operandTypes[0], b: x[1], operandTypes[1], transposeA: attrs.bool("transpose_a"),
                                         transposeB: attrs.bool("transpose_b"), out: out, type)
         case .conv2d:
-            let w = operandTypes[1].shape
-            return ConvolutionLowering.conv2d(&b, x: x[0], w: x[1], window(operandTypes[0].shape, type.shape, window: [w[2], w[3]]),
-                                              outChannels: w[0], out: out)
+            let w = operandTypes[1].shape, groups = attrs.convolutionGroups
+            let g = window(operandTypes[0].shape, type.shape, window: [w[2], w[3]])
+            if groups > 1 { return GroupedConvolution.conv2d(&b, x: x[0], w: x[1], g, outChannels: w[0], groups: groups, out: out) }
+            return ConvolutionLowering.conv2d(&b, x: x[0], w: x[1], g, outChannels: w[0], out: out)
         case .conv2d_grad_input:
-            let w = operandTypes[1].shape
-            return ConvolutionLowering.gradInput(&b, dy: x[0], w: x[1], window(type.shape, operandTypes[0].shape, window: [w[2], w[3]]),
-                                                 outChannels: w[0], out: out)
+            let w = operandTypes[1].shape, groups = attrs.convolutionGroups
+            let g = window(type.shape, operandTypes[0].shape, window: [w[2], w[3]])
+            if groups > 1 { return GroupedConvolution.gradInput(&b, dy: x[0], w: x[1], g, outChannels: w[0], groups: groups, out: out) }
+            return ConvolutionLowering.gradInput(&b, dy: x[0], w: x[1], g, outChannels: w[0], out: out)
         case .conv2d_grad_filter:
-            return ConvolutionLowering.gradFilter(&b, x: x[0], dy: x[1], window(operandTypes[0].shape, operandTypes[1].shape, window: [type.shape[2], type.shape[3]]),
-                                                  outChannels: type.shape[0], out: out)
+            let groups = attrs.convolutionGroups
+            let g = window(operandTypes[0].shape, operandTypes[1].shape, window: [type.shape[2], type.shape[3]])
+            if groups > 1 { return GroupedConvolution.gradFilter(&b, x: x[0], dy: x[1], g, outChannels: type.shape[0], groups: groups, out: out) }
+            return ConvolutionLowering.gradFilter(&b, x: x[0], dy: x[1], g, outChannels: type.shape[0], out: out)
         case .max_pool2d:
             return one(PoolingLowering.maxPool(&b, x[0], window(operandTypes[0].shape, type.shape, window: attrs.ints("window")), out: out))
         case .avg_pool2d:

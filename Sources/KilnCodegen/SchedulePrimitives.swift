@@ -76,6 +76,29 @@ public struct Schedule {
         return (outer, inner)
     }
 
+    /// Splits off loop `v`'s last `extent mod factor` iterations into a second loop after it,
+    /// so `v` keeps a multiple of `factor` iterations (for `split` and `vectorize`) and the tail
+    /// runs scalar. Legal for any serial loop of at least `factor` iterations that `factor` does
+    /// not divide: the iterations still run in order. Returns the tail loop's variable.
+    @discardableResult
+    public mutating func peel(_ v: Int, multipleOf factor: Int) throws -> Int {
+        let l = try loop(v)
+        guard factor > 1, l.extent > factor, l.extent % factor != 0 else {
+            throw ScheduleError("v\(v)'s extent \(l.extent) leaves no tail after a multiple of \(factor)")
+        }
+        guard l.kind == .serial else { throw ScheduleError("v\(v) is already \(l.kind.rawValue)") }
+        let main = l.extent / factor * factor
+        let tail = fresh()
+        let copy = LoopRewriting.rewrite(l.body) { LoopRewriting.substitute($0, v, Expr.loopVar(tail).plus(main)) }
+        let tailBody = LoopRewriting.renumbered(copy, next: &next)
+        try replace(v) { _ in
+            [.loop(Loop(variable: v, extent: main, axis: l.axis, body: l.body)),
+             .loop(Loop(variable: tail, extent: l.extent - main, axis: l.axis, body: tailBody))]
+        }
+        log.append("peel v\(v) after \(main) -> v\(tail)")
+        return tail
+    }
+
     /// Repeats loop `v`'s body `factor` times per iteration (v = u·factor + r for each r).
     /// Legal for any serial loop whose extent `factor` divides: the copies run in order.
     public mutating func unroll(_ v: Int, factor: Int) throws {

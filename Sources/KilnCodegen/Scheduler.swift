@@ -1,7 +1,8 @@
 /// The default schedule of a lowered kernel for a target — the per-target heuristic that
 /// decides how each canonical loop nest runs (later: autotuning over the same primitives):
-/// 1. every innermost serial data-parallel loop whose extent the vector width divides is split
-///    by the width and its inner loop vectorised, when `Schedule.vectorize` finds it legal
+/// 1. every innermost serial data-parallel loop of at least the vector width is split by the
+///    width and its inner loop vectorised, when `Schedule.vectorize` finds it legal — a nested
+///    loop the width does not divide first has its remainder peeled off into a scalar tail
 ///    (what is not stays scalar; LLVM may still vectorise it, since it is marked data-parallel);
 /// 2. a kernel whose whole body is one data-parallel loop, and whose work pays for waking a
 ///    second thread, has that loop split across threads.
@@ -46,6 +47,7 @@ public enum Scheduler {
             case 1:
                 let lanes = [4, 8, 16][Int(next() % 3)]
                 var attempt = s
+                if loop.extent % lanes != 0 { _ = try? attempt.peel(loop.variable, multipleOf: lanes) }
                 if let (_, inner) = try? attempt.split(loop.variable, factor: lanes), (try? attempt.vectorize(inner, lanes: lanes)) != nil { s = attempt }
             default:
                 break
@@ -72,9 +74,15 @@ public enum Scheduler {
     public static func schedule(_ kernel: LoopKernel, for target: CodegenTarget) -> Schedule {
         var s = Schedule(kernel)
         let lanes = target.vectorLanes
-        for v in innermostDataParallelLoops(kernel.body) where v.extent % lanes == 0 && v.extent >= lanes {
+        let topLevel = Set(kernel.body.compactMap { if case .loop(let l) = $0 { return l.variable } else { return nil } })
+        for v in innermostDataParallelLoops(kernel.body) where v.extent >= lanes {
             // Work on a copy: a refusal after the split must leave the kernel as it was.
             var attempt = s
+            if v.extent % lanes != 0 {
+                // A nested loop (rows of 56 or 28) keeps its tail scalar; a kernel's outermost
+                // loop is left whole, as it is what `parallelize` splits across threads.
+                guard !topLevel.contains(v.variable), (try? attempt.peel(v.variable, multipleOf: lanes)) != nil else { continue }
+            }
             guard let (_, inner) = try? attempt.split(v.variable, factor: lanes) else { continue }
             if (try? attempt.vectorize(inner, lanes: lanes)) != nil { s = attempt }
         }

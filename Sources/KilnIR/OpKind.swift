@@ -106,6 +106,9 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         let padding = AttrSpec("padding", .ints, .value(.ints([0, 0])))
         let convStride = AttrSpec("stride", .ints, .value(.ints([1, 1])))
         let seed = AttrSpec("seed", .int, .value(.int(0)))
+        // Grouped convolution: input channels and filters split into `groups` independent
+        // convolutions (groups = channels is depthwise); the filter is [O, C/groups, KH, KW].
+        let groups = AttrSpec("groups", .int, .value(.int(1)))
         switch self {
         case .constant:
             return [AttrSpec("value", .float), AttrSpec("shape", .ints, .value(.ints([]))),
@@ -127,9 +130,9 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         case .matmul:
             return [AttrSpec("transpose_a", .bool, .value(.bool(false))),
                     AttrSpec("transpose_b", .bool, .value(.bool(false)))]
-        case .conv2d: return [convStride, padding]
+        case .conv2d: return [convStride, padding, groups]
         case .conv2d_grad_input, .conv2d_grad_filter:
-            return [AttrSpec("shape", .ints), convStride, padding]
+            return [AttrSpec("shape", .ints), convStride, padding, groups]
         case .max_pool2d, .avg_pool2d, .max_pool2d_grad: return [window, poolStride, padding]
         case .avg_pool2d_grad: return [AttrSpec("shape", .ints), window, poolStride, padding]
         case .transpose: return [AttrSpec("perm", .ints)]

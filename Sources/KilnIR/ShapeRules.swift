@@ -64,8 +64,14 @@ extension OpKind {
             try f32Only(x); try f32Only(w)
             guard x.rank == 4 else { throw TypeError("input must be rank 4 (NCHW), got \(x)") }
             guard w.rank == 4 else { throw TypeError("filter must be rank 4 (OIHW), got \(w)") }
-            guard x.shape[1] == w.shape[1] else {
-                throw TypeError("input channels differ: input \(x) has \(x.shape[1]), filter \(w) expects \(w.shape[1])")
+            let groups = attrs.convolutionGroups
+            guard groups >= 1 else { throw TypeError("groups must be at least 1, got \(groups)") }
+            guard w.shape[0] % groups == 0 else {
+                throw TypeError("\(w.shape[0]) filters do not split into \(groups) groups")
+            }
+            guard x.shape[1] == w.shape[1] * groups else {
+                let expected = groups == 1 ? "\(w.shape[1])" : "\(w.shape[1]) per group × \(groups) groups"
+                throw TypeError("input channels differ: input \(x) has \(x.shape[1]), filter \(w) expects \(expected)")
             }
             let (oh, ow) = try windowOutput(x, window: [w.shape[2], w.shape[3]], attrs: attrs)
             return TensorType(.f32, [x.shape[0], w.shape[0], oh, ow])
@@ -169,6 +175,15 @@ extension OpKind {
         case .conv2d_grad_input, .conv2d_grad_filter:
             let shape = try checkedShape(attrs.ints("shape"), "shape")
             guard shape.rank == 4 else { throw TypeError("shape must have 4 dimensions, got \(shape)") }
+            let groups = attrs.convolutionGroups
+            guard groups >= 1 else { throw TypeError("groups must be at least 1, got \(groups)") }
+            // grad_input: shape is x's [N, C, H, W] (C splits into the groups) and w is the filter;
+            // grad_filter: shape is the filter's [O, C/groups, KH, KW] (O splits into the groups).
+            let input = self == .conv2d_grad_input
+            let filters = input ? (operands[1].rank == 4 ? operands[1].shape[0] : 0) : shape[0]
+            guard filters % groups == 0, !input || shape[1] % groups == 0 else {
+                throw TypeError("groups \(groups) does not divide \(input ? "the \(shape[1]) channels and " : "")\(filters) filters")
+            }
             return TensorType(.f32, shape)
         case .max_pool2d_grad:
             return operands[0]

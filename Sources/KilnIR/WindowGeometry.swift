@@ -20,3 +20,10 @@ public struct WindowGeometry: Sendable {
     /// Taps per filter: channels × window.
     public var patch: Int { c * kh * kw }
 }
+
+extension Attributes {
+    /// A convolution's `groups` (1 when absent: graphs built before the attribute existed).
+    public var convolutionGroups: Int {
+        self["groups"] == nil ? 1 : int("groups")
+    }
+}

@@ -172,10 +172,10 @@ public func select(_ condition: Value, _ a: Value, _ b: Value, file: String = #f
 public func gather(_ table: Value, _ indices: Value, file: String = #fileID, line: Int = #line) -> Value {
     table.model.apply(.gather, [table, indices], file: file, line: line)
 }
-/// 2-D convolution of NCHW `x` with OIHW filter `w`.
-public func conv2d(_ x: Value, _ w: Value, stride: [Int] = [1, 1], padding: [Int] = [0, 0],
+/// 2-D convolution of NCHW `x` with OIHW filter `w` ([O, C / groups, KH, KW] when grouped).
+public func conv2d(_ x: Value, _ w: Value, stride: [Int] = [1, 1], padding: [Int] = [0, 0], groups: Int = 1,
                    file: String = #fileID, line: Int = #line) -> Value {
-    x.model.apply(.conv2d, [x, w], [("stride", .ints(stride)), ("padding", .ints(padding))], file: file, line: line)
+    x.model.apply(.conv2d, [x, w], [("stride", .ints(stride)), ("padding", .ints(padding)), ("groups", .int(groups))], file: file, line: line)
 }
 /// Max pooling over NCHW `x` (padding counts as −∞).
 public func maxPool2d(_ x: Value, window: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0],

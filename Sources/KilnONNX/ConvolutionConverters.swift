@@ -1,9 +1,9 @@
 import KilnIR
 
 /// `Conv`, `MaxPool`, `AveragePool` (1-d and 2-d) on Kiln's `conv2d` and poolings, which take
-/// symmetric padding, no dilation and no groups: asymmetric padding becomes a `pad`, a dilated
+/// symmetric padding and no dilation: asymmetric padding becomes a `pad`, a dilated
 /// filter is spread with zeros (in the graph, so it stays one trainable param), grouped
-/// convolutions are one convolution per group, and depthwise ones a sum of shifted products.
+/// and depthwise convolutions are Kiln's `conv2d` with `groups`.
 enum ConvolutionConverters {
     static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
         t["Conv"] = { ctx in try ctx.define(0, try conv(ctx)) }
@@ -95,31 +95,15 @@ enum ConvolutionConverters {
         guard groups > 0, channels % groups == 0, outputs % groups == 0, wd[1] == channels / groups else {
             throw ConversionError("group \(groups) does not fit input \(xd) and filter \(wd)")
         }
-        var y: String
-        if groups > 1 && groups == channels && wd[1] == 1 {
-            y = try depthwise(ctx, x, w, win)
-        } else {
-            if win.dilations != [1, 1] { w = try dilate(ctx, w, win.dilations) }
-            var input = x, padding = win.begin
-            if !win.isSymmetric {
-                input = try ctx.emit(.pad, [x], [("before", .ints([0, 0] + win.begin)), ("after", .ints([0, 0] + win.end))])
-                padding = [0, 0]
-            }
-            let attrs: [(String, AttrValue)] = [("stride", .ints(win.strides)), ("padding", .ints(padding))]
-            if groups == 1 {
-                y = try ctx.emit(.conv2d, [input, w], attrs)
-            } else {
-                let id = try ctx.dims(input), fd = try ctx.dims(w)
-                let (cg, og) = (channels / groups, outputs / groups)
-                var parts: [String] = []
-                for g in 0..<groups {
-                    let xs = try ctx.emit(.slice, [input], [("begin", .ints([0, g * cg, 0, 0])), ("end", .ints([id[0], (g + 1) * cg, id[2], id[3]]))])
-                    let ws = try ctx.emit(.slice, [w], [("begin", .ints([g * og, 0, 0, 0])), ("end", .ints([(g + 1) * og, fd[1], fd[2], fd[3]]))])
-                    parts.append(try ctx.emit(.conv2d, [xs, ws], attrs))
-                }
-                y = try ctx.emit(.concat, parts, [("axis", .int(1))])
-            }
+        if win.dilations != [1, 1] { w = try dilate(ctx, w, win.dilations) }
+        var input = x, padding = win.begin
+        if !win.isSymmetric {
+            input = try ctx.emit(.pad, [x], [("before", .ints([0, 0] + win.begin)), ("after", .ints([0, 0] + win.end))])
+            padding = [0, 0]
         }
+        var attrs: [(String, AttrValue)] = [("stride", .ints(win.strides)), ("padding", .ints(padding))]
+        if groups > 1 { attrs.append(("groups", .int(groups))) }
+        var y = try ctx.emit(.conv2d, [input, w], attrs)
         if ctx.hasInput(2) {
             y = try ctx.emit(.add, [y, try ctx.emit(.reshape, [try ctx.operand(2)], [("shape", .ints([1, outputs, 1, 1]))])])
         }
@@ -134,56 +118,6 @@ enum ConvolutionConverters {
         let padded = try ctx.emit(.pad, [spread], [("before", .ints([0, 0, 0, 0, 0, 0])), ("after", .ints([0, 0, 0, d[0] - 1, 0, d[1] - 1]))])
         let flat = try ctx.emit(.reshape, [padded], [("shape", .ints([s[0], s[1], s[2] * d[0], s[3] * d[1]]))])
         return try ctx.emit(.slice, [flat], [("begin", .ints([0, 0, 0, 0])), ("end", .ints([s[0], s[1], (s[2] - 1) * d[0] + 1, (s[3] - 1) * d[1] + 1]))])
-    }
-
-    /// Depthwise convolution (one input channel per group, multiplier m = O / C): the sum over
-    /// filter taps of the shifted, strided input times that tap's per-channel weight.
-    static func depthwise(_ ctx: ImportContext, _ x: String, _ w: String, _ win: WindowAttributes) throws -> String {
-        let xd = try ctx.dims(x), wd = try ctx.dims(w)
-        let (n, c, o) = (xd[0], xd[1], wd[0])
-        var input = x
-        if win.begin != [0, 0] || win.end != [0, 0] {
-            input = try ctx.emit(.pad, [x], [("before", .ints([0, 0] + win.begin)), ("after", .ints([0, 0] + win.end))])
-        }
-        if o != c {
-            let pd = try ctx.dims(input), m = o / c
-            let expanded = try ctx.emit(.broadcast_to, [try ctx.emit(.reshape, [input], [("shape", .ints([n, c, 1, pd[2], pd[3]]))])], [("shape", .ints([n, c, m, pd[2], pd[3]]))])
-            input = try ctx.emit(.reshape, [expanded], [("shape", .ints([n, o, pd[2], pd[3]]))])
-        }
-        let pd = try ctx.dims(input)
-        let out = win.output([xd[2], xd[3]])
-        let (sh, sw) = (win.strides[0], win.strides[1])
-        // With strides, view the input as [N, O, H/sh, sh, W/sw, sw] (padded to multiples) so that
-        // every tap is a plain slice.
-        var strided = input
-        if sh > 1 || sw > 1 {
-            let (hp, wp) = ((pd[2] + sh - 1) / sh * sh, (pd[3] + sw - 1) / sw * sw)
-            if hp != pd[2] || wp != pd[3] {
-                strided = try ctx.emit(.pad, [input], [("before", .ints([0, 0, 0, 0])), ("after", .ints([0, 0, hp - pd[2], wp - pd[3]]))])
-            }
-            strided = try ctx.emit(.reshape, [strided], [("shape", .ints([n, o, hp / sh, sh, wp / sw, sw]))])
-        }
-        var sum: String?
-        for i in 0..<wd[2] {
-            for j in 0..<wd[3] {
-                let (di, dj) = (i * win.dilations[0], j * win.dilations[1])
-                let window: String
-                if sh == 1 && sw == 1 {
-                    window = try ctx.emit(.slice, [strided], [("begin", .ints([0, 0, di, dj])), ("end", .ints([n, o, di + out[0], dj + out[1]]))])
-                } else {
-                    let b = [0, 0, di / sh, di % sh, dj / sw, dj % sw]
-                    let e = [n, o, di / sh + out[0], di % sh + 1, dj / sw + out[1], dj % sw + 1]
-                    let s = try ctx.emit(.slice, [strided], [("begin", .ints(b)), ("end", .ints(e))])
-                    window = try ctx.emit(.reshape, [s], [("shape", .ints([n, o, out[0], out[1]]))])
-                }
-                let tap = try ctx.emit(.slice, [w], [("begin", .ints([0, 0, i, j])), ("end", .ints([o, 1, i + 1, j + 1]))])
-                let weight = try ctx.emit(.reshape, [tap], [("shape", .ints([1, o, 1, 1]))])
-                let product = try ctx.emit(.mul, [window, weight])
-                sum = try sum.map { try ctx.emit(.add, [$0, product]) } ?? product
-            }
-        }
-        guard let sum else { throw ConversionError("the filter is empty") }
-        return sum
     }
 
     static func pool(_ ctx: ImportContext, max isMax: Bool) throws -> String {

@@ -51,7 +51,8 @@ enum ExportRules {
             w.node("MatMul", [try transposed(x[0], a.bool("transpose_a")), try transposed(x[1], a.bool("transpose_b"))], out)
         case .conv2d:
             let p = a.ints("padding"), f = try type(x[1])
-            w.node("Conv", x, out, [Attr.ints("kernel_shape", [f.shape[2], f.shape[3]]), Attr.ints("strides", a.ints("stride")), Attr.ints("pads", p + p)])
+            w.node("Conv", x, out, [Attr.ints("kernel_shape", [f.shape[2], f.shape[3]]), Attr.ints("strides", a.ints("stride")), Attr.ints("pads", p + p),
+                                    Attr.int("group", a.convolutionGroups)])
         case .max_pool2d, .avg_pool2d:
             let p = a.ints("padding")
             var attrs = [Attr.ints("kernel_shape", a.ints("window")), Attr.ints("strides", a.ints("stride")), Attr.ints("pads", p + p)]

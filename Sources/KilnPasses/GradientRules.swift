@@ -143,7 +143,8 @@ func emitGradients(of node: Node, dy: String, wanted: Set<Int>, _ e: inout NodeE
     case .matmul:
         try emitMatmulGradients(node, dy: dy, wanted: wanted, &e, into: &result)
     case .conv2d:
-        let window: [(String, AttrValue)] = [("stride", attrs["stride"] ?? .ints([1, 1])), ("padding", attrs["padding"] ?? .ints([0, 0]))]
+        let window: [(String, AttrValue)] = [("stride", attrs["stride"] ?? .ints([1, 1])), ("padding", attrs["padding"] ?? .ints([0, 0])),
+                                             ("groups", .int(attrs.convolutionGroups))]
         try give(0) { try $0.emit(.conv2d_grad_input, [dy, x[1]], [("shape", .ints(shape(0).dims))] + window) }
         try give(1) { try $0.emit(.conv2d_grad_filter, [x[0], dy], [("shape", .ints(shape(1).dims))] + window) }
     case .max_pool2d:

@@ -48,9 +48,18 @@ enum Kernels {
             ElementwiseKernels.dropout(x[0], rate: Float(attrs.float("rate")), seed: attrs.int("seed"), step: step, into: out)
         case .matmul:
             BLAS.matmul(x[0], x[1], transA: attrs.bool("transpose_a"), transB: attrs.bool("transpose_b"), into: out)
-        case .conv2d: ConvolutionKernels.conv2d(x[0], x[1], attrs, into: out)
-        case .conv2d_grad_input: ConvolutionKernels.gradInput(x[0], x[1], attrs, into: out)
-        case .conv2d_grad_filter: ConvolutionKernels.gradFilter(x[0], x[1], attrs, into: out)
+        case .conv2d:
+            let groups = attrs.convolutionGroups
+            if groups > 1 { GroupedConvolutionKernels.conv2d(x[0], x[1], attrs, groups: groups, into: out) }
+            else { ConvolutionKernels.conv2d(x[0], x[1], attrs, into: out) }
+        case .conv2d_grad_input:
+            let groups = attrs.convolutionGroups
+            if groups > 1 { GroupedConvolutionKernels.gradInput(x[0], x[1], attrs, groups: groups, into: out) }
+            else { ConvolutionKernels.gradInput(x[0], x[1], attrs, into: out) }
+        case .conv2d_grad_filter:
+            let groups = attrs.convolutionGroups
+            if groups > 1 { GroupedConvolutionKernels.gradFilter(x[0], x[1], attrs, groups: groups, into: out) }
+            else { ConvolutionKernels.gradFilter(x[0], x[1], attrs, into: out) }
         case .max_pool2d: PoolingKernels.maxPool(x[0], attrs, into: out)
         case .avg_pool2d: PoolingKernels.avgPool(x[0], attrs, into: out)
         case .max_pool2d_grad: PoolingKernels.maxPoolGrad(x[0], x[1], attrs, into: out)

@@ -36,6 +36,28 @@ struct ScheduleTests {
         #expect(s.log == ["split v\(inner.variable) by 8 -> v\(lane - 1), v\(lane)", "vectorize v\(lane) by 8"])
     }
 
+    @Test("peel splits off a scalar tail so the rest vectorises; it refuses loops with no tail")
+    func peelsTails() throws {
+        let k = try Self.kernel("graph g {\n input x: f32[4, 21]\n input b: f32[21]\n y = relu(add(x, b))\n output y\n}")
+        let inner = try #require(Self.loops(k.body).last)
+        #expect(inner.extent == 21)
+        var s = Schedule(k)
+        let tail = try s.peel(inner.variable, multipleOf: 8)
+        let (outer, lane) = try s.split(inner.variable, factor: 8)
+        try s.vectorize(lane, lanes: 8)
+        let loops = Self.loops(s.kernel.body)
+        #expect(loops.first { $0.variable == tail }?.extent == 5, "the tail keeps 21 mod 8 iterations")
+        #expect(loops.first { $0.variable == outer }?.extent == 2, "the main loop holds 16, split by 8")
+        #expect(loops.contains { $0.kind == .vectorized })
+        #expect(s.log.first == "peel v\(inner.variable) after 16 -> v\(tail)")
+        var refused = Schedule(k)
+        #expect(throws: ScheduleError.self) { try refused.peel(inner.variable, multipleOf: 7) }  // 21 = 3·7: no tail
+        #expect(throws: ScheduleError.self) { try refused.peel(inner.variable, multipleOf: 32) }  // shorter than the factor
+        // The heuristic peels nested rows; the outermost loop stays whole for the threads.
+        let scheduled = Scheduler.schedule(k, for: .avx2)
+        #expect(scheduled.log.contains { $0.hasPrefix("peel v\(inner.variable)") }, "\(scheduled.log)")
+    }
+
     @Test("vectorize refuses strided stores, transcendental calls, ordered loops and wrong extents")
     func vectorizeRefusals() throws {
         // A transpose stores with a stride of 4 along its inner loop.

@@ -75,6 +75,38 @@ struct GeneratedKernelTests {
         try Self.check(text, target: target, seed: UInt64(seed), label: "n\(n) c\(c) o\(o) \(h)x\(w) k\(kernel) s\(stride) p\(padding) \(target.vectorLanes) lanes")
     }
 
+    @Test("random grouped and depthwise convolutions and their adjoints, with fused epilogues, under random schedules", arguments: 0..<16)
+    func groupedConvolutions(seed: Int) throws {
+        var d = Draw(state: UInt64(seed) &+ 5003)
+        let groups = 1 + d.next(6)
+        // Half depthwise (one channel per group, multiplier 1 or 2), half grouped.
+        let (cg, og) = d.next(2) == 0 ? (1, 1 + d.next(2)) : (1 + d.next(4), 1 + d.next(3))
+        let (c, o, n) = (groups * cg, groups * og, 1 + d.next(2))
+        let (kh, kw) = ([1, 3, 5][d.next(3)], [1, 3][d.next(2)])
+        let (sh, sw, ph, pw) = (1 + d.next(2), 1 + d.next(2), d.next(kh), d.next(kw))
+        let (h, w) = (kh + d.next(15), kw + d.next(30))
+        let target = Self.target(&d)
+        let policy: Scheduler.Policy = d.next(2) == 0 ? .heuristic : .random(seed: UInt64(seed))
+        let (oh, ow) = ((h + 2 * ph - kh) / sh + 1, (w + 2 * pw - kw) / sw + 1)
+        let window = "stride=[\(sh), \(sw)], padding=[\(ph), \(pw)], groups=\(groups)"
+        let text = """
+            graph g {
+             input x: f32[\(n), \(c), \(h), \(w)]
+             input k: f32[\(o), \(cg), \(kh), \(kw)]
+             input bias: f32[\(o)]
+             input dy: f32[\(n), \(o), \(oh), \(ow)]
+             y = min(relu(add(conv2d(x, k, \(window)), reshape(bias, shape=[1, \(o), 1, 1]))), 6.0)
+             dx = conv2d_grad_input(dy, k, shape=[\(n), \(c), \(h), \(w)], \(window))
+             dk = conv2d_grad_filter(x, dy, shape=[\(o), \(cg), \(kh), \(kw)], \(window))
+             output y
+             output dx
+             output dk
+            }
+            """
+        try Self.check(text, target: target, policy: policy, seed: UInt64(seed),
+                       label: "n\(n) groups\(groups) cg\(cg) og\(og) \(h)x\(w) k\(kh)x\(kw) s\(sh)x\(sw) p\(ph)x\(pw) \(target.vectorLanes) lanes \(policy.name)")
+    }
+
     @Test("training steps under random schedules equal the interpreter's", arguments: 0..<6)
     func randomSchedules(seed: Int) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -54,7 +54,10 @@ import Testing
         let result = try TestModels.load("depthwise_layernorm")
         let typed = try ShapeInference().run(result.graph)
         #expect(typed.valueTypes["y"] == TensorType(.f32, [1, 4, 4, 4]))
-        #expect(!typed.nodes.contains { $0.op == .conv2d })
+        // One grouped conv2d, not a sum of shifted slices.
+        let convolutions = typed.nodes.filter { $0.op == .conv2d }
+        #expect(convolutions.count == 1 && convolutions.first?.attributes.convolutionGroups == 4)
+        #expect(!typed.nodes.contains { $0.op == .slice })
     }
 
     @Test func namesAreSanitizedAndUnique() {

@@ -55,6 +55,10 @@ struct GradientCheckTests {
         c.append(Case(name: "bernoulli of a constant", declarations: p, body: "y = mul(a, bernoulli(constant(value=0.5, shape=[3, 4]), seed=4))"))
         c.append(Case(name: "conv2d", declarations: "param x: f32[2, 2, 6, 5] = uniform(-1.0, 1.0)\n param w: f32[3, 2, 3, 3] = uniform(-1.0, 1.0)",
                       body: "y = conv2d(x, w, stride=[2, 1], padding=[1, 1])"))
+        c.append(Case(name: "conv2d depthwise (multiplier 2, stride 2)", declarations: "param x: f32[2, 3, 7, 6] = uniform(-1.0, 1.0)\n param w: f32[6, 1, 3, 3] = uniform(-1.0, 1.0)",
+                      body: "y = conv2d(x, w, stride=[2, 2], padding=[1, 1], groups=3)"))
+        c.append(Case(name: "conv2d grouped", declarations: "param x: f32[1, 4, 5, 6] = uniform(-1.0, 1.0)\n param w: f32[6, 2, 2, 3] = uniform(-1.0, 1.0)",
+                      body: "y = conv2d(x, w, stride=[1, 2], padding=[0, 1], groups=2)"))
         let distinct = Tensor([1, 2, 5, 5], floats: (0..<50).map { Float(($0 * 37) % 50) * 0.04 - 1 })
         c.append(Case(name: "max_pool2d", declarations: "param x: f32[1, 2, 5, 5] = zeros",
                       body: "y = max_pool2d(x, window=[2, 2], stride=[2, 2], padding=[1, 1])", overrides: ["x": distinct]))

@@ -72,6 +72,20 @@ def conv2d_grads(x, w, dy, stride, pad):
     return dx.astype(f32), dw.astype(f32)
 
 
+def grouped(fn, x, w, groups):
+    """A grouped convolution (or adjoint) as `groups` independent ones over channel blocks."""
+    cg, og = x.shape[1] // groups, w.shape[0] // groups
+    parts = [fn(x[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og]) for g in range(groups)]
+    return np.concatenate(parts, axis=1)
+
+
+def grouped_grads(x, w, dy, stride, pad, groups):
+    cg, og = x.shape[1] // groups, w.shape[0] // groups
+    parts = [conv2d_grads(x[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og], dy[:, g * og:(g + 1) * og], stride, pad)
+             for g in range(groups)]
+    return np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=0)
+
+
 def pool(x, window, stride, pad, kind):
     n, c, h, w = x.shape
     fill = -np.inf if kind == "max" else 0.0
@@ -218,6 +232,18 @@ def cases():
                   {"dy": dy, "w": w}, lambda dy, w: conv2d_grads(x, w, dy, (2, 2), (1, 1))[0]))
     c.append(case("conv2d_grad_filter", "input x: f32[2, 3, 9, 8]\n input dy: f32[2, 4, 5, 4]\n y = conv2d_grad_filter(x, dy, shape=[4, 3, 3, 3], stride=[2, 2], padding=[1, 1])",
                   {"x": x, "dy": dy}, lambda x, dy: conv2d_grads(x, w, dy, (2, 2), (1, 1))[1]))
+    # Depthwise (multiplier 2, stride 2) and grouped (3 groups of 4 channels, rectangular).
+    dx_, dw_ = rand(2, 8, 13, 11), rand(16, 1, 3, 3)
+    c.append(case("conv2d_depthwise", "input x: f32[2, 8, 13, 11]\n input w: f32[16, 1, 3, 3]\n y = conv2d(x, w, stride=[2, 2], padding=[1, 1], groups=8)",
+                  {"x": dx_, "w": dw_}, lambda x, w: grouped(lambda a, b: conv2d(a, b, (2, 2), (1, 1)), x, w, 8)))
+    gx, gw = rand(2, 12, 9, 10), rand(6, 4, 3, 2)
+    c.append(case("conv2d_grouped", "input x: f32[2, 12, 9, 10]\n input w: f32[6, 4, 3, 2]\n y = conv2d(x, w, stride=[1, 2], padding=[1, 0], groups=3)",
+                  {"x": gx, "w": gw}, lambda x, w: grouped(lambda a, b: conv2d(a, b, (1, 2), (1, 0)), x, w, 3)))
+    gdy = rand(2, 16, 7, 6)
+    c.append(case("conv2d_grad_input_depthwise", "input dy: f32[2, 16, 7, 6]\n input w: f32[16, 1, 3, 3]\n y = conv2d_grad_input(dy, w, shape=[2, 8, 13, 11], stride=[2, 2], padding=[1, 1], groups=8)",
+                  {"dy": gdy, "w": dw_}, lambda dy, w: grouped_grads(dx_, w, dy, (2, 2), (1, 1), 8)[0]))
+    c.append(case("conv2d_grad_filter_depthwise", "input x: f32[2, 8, 13, 11]\n input dy: f32[2, 16, 7, 6]\n y = conv2d_grad_filter(x, dy, shape=[16, 1, 3, 3], stride=[2, 2], padding=[1, 1], groups=8)",
+                  {"x": dx_, "dy": gdy}, lambda x, dy: grouped_grads(x, dw_, dy, (2, 2), (1, 1), 8)[1]))
     px = rand(2, 3, 7, 5)
     c.append(case("max_pool2d", "input x: f32[2, 3, 7, 5]\n y = max_pool2d(x, window=[3, 2], stride=[2, 2], padding=[1, 0])",
                   {"x": px}, lambda x: pool(x, (3, 2), (2, 2), (1, 0), "max"), "exact"))

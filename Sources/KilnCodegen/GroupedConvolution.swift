@@ -1,0 +1,172 @@
+import KilnIR
+
+/// Grouped and depthwise convolution (`groups` > 1) and its adjoints as direct loops.
+///
+/// Forward: a grouped filter has few taps per output (C/G·KH·KW: 9 for a 3×3 depthwise), far
+/// too few for a GEMM, so each output plane is computed as whole vectors of taps. The input is
+/// first split into `stride`² *phase planes* with zero borders (phase (py, px) holds the
+/// bordered input's rows py, py + sh, … and columns px, px + sw, …), each `wq` wide. Then for
+/// every output position (oy, ox), tap (i, j) reads phase (i mod sh, j mod sw) at row
+/// oy + i / sh, column ox + j / sw: with the plane laid out flat (f = oy·wq + ox) every tap is
+/// the flat index plus a constant, so the loop over f is one contiguous run of vector loads and
+/// FMAs — for strided layers too (MobileNetV2's stride-2 depthwise convolutions), with no
+/// bounds checks. Columns past OW and rows past OH are computed and dropped when the plane is
+/// copied into the result (with the fused epilogue, if any).
+/// Adjoints: scalar gather loops (grad input) and per-weight reductions (grad filter).
+enum GroupedConvolution {
+    /// Taps (per-group channels × window) summed in one expression; above this, per channel.
+    static let unrolledTaps = 64
+
+    struct Phases {
+        let sh, sw, wq, rows: Int
+        /// Flat outputs computed per plane: OH·wq rounded up to whole vectors.
+        let flat: Int
+        var count: Int { sh * sw }
+        var planeSize: Int { rows * wq }
+
+        init(_ g: WindowGeometry, lanes: Int) {
+            (sh, sw) = (g.sh, g.sw)
+            wq = g.ow + (g.kw - 1) / g.sw
+            flat = (g.oh * wq + lanes - 1) / lanes * lanes
+            // Rows enough for the furthest tap of the last flat output.
+            let reach = flat + (g.kh - 1) / g.sh * wq + (g.kw - 1) / g.sw
+            rows = (reach + wq - 1) / wq
+        }
+
+        /// Offset of tap (i, j) within its channel's phases, from the flat output index.
+        func tap(_ i: Int, _ j: Int) -> Int {
+            ((i % sh) * sw + j % sw) * planeSize + (i / sh) * wq + j / sw
+        }
+    }
+
+    static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, groups: Int, out: Int) -> [LoopKernel] {
+        let p = Phases(g, lanes: b.target.vectorLanes)
+        let (cg, og) = (g.c / groups, o / groups)
+        let phases = b.scratch(.f32, count: g.n * g.c * p.count * p.planeSize)
+        let split = b.loop(g.n * g.c, .dataParallel) { b, plane in
+            b.loop(p.count, .ordered) { b, phase in
+                let py = phase.div(p.sw), px = phase.rem(p.sw)
+                return b.loop(p.rows, .ordered) { b, r in
+                    b.loop(p.wq, .dataParallel) { _, column in
+                        let y = r.mul(p.sh).plus(py).minus(.i64(g.ph)), xx = column.mul(p.sw).plus(px).minus(.i64(g.pw))
+                        let inside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h))).and(xx.compare(.ge, .i64(0))).and(xx.compare(.lt, .i64(g.w)))
+                        let source = plane.mul(g.h * g.w).plus(LayoutLowering.clamp(y, g.h).mul(g.w)).plus(LayoutLowering.clamp(xx, g.w))
+                        return [.store(buffer: phases, index: plane.mul(p.count).plus(phase).mul(p.planeSize).plus(r.mul(p.wq)).plus(column),
+                                       value: .select(inside, .load(buffer: x, index: source), .f32(0)))]
+                    }
+                }
+            }
+        }
+        let planes = b.scratch(.f32, count: g.n * o * p.flat)
+        let taps = cg * g.kh * g.kw
+        let epilogue = b.tileEpilogue
+        b.tileEpilogue = nil
+        let compute = b.loop(g.n * o, .dataParallel) { b, plane in
+            let n = plane.div(o), oc = plane.rem(o)
+            let firstChannel = n.mul(g.c).plus(oc.div(og).mul(cg))
+            let row = plane.mul(p.flat)
+            // Σ over the group's channels c and taps (i, j) of w[oc, c, i, j] · phases[c][f + tap(i, j)].
+            func sum(_ channels: [Expr], f: Expr) -> Expr {
+                var total: Expr? = nil
+                for c in channels {
+                    let base = firstChannel.plus(c).mul(p.count * p.planeSize).plus(f)
+                    let filter = oc.mul(cg).plus(c).mul(g.kh * g.kw)
+                    for i in 0..<g.kh {
+                        for j in 0..<g.kw {
+                            let weight = Expr.load(buffer: w, index: filter.plus(i * g.kw + j))
+                            let input = Expr.load(buffer: phases, index: base.plus(p.tap(i, j)))
+                            total = total.map { .fma(weight, input, $0) } ?? .binary(.mul, weight, input)
+                        }
+                    }
+                }
+                return total ?? .f32(0)
+            }
+            var stmts: [Stmt]
+            if taps <= unrolledTaps {
+                stmts = b.loop(p.flat, .dataParallel) { _, f in
+                    [.store(buffer: planes, index: row.plus(f), value: sum((0..<cg).map { .i64($0) }, f: f))]
+                }
+            } else {
+                stmts = b.loop(p.flat, .dataParallel) { _, f in [.store(buffer: planes, index: row.plus(f), value: .f32(0))] }
+                stmts += b.loop(cg, .ordered) { b, c in
+                    b.loop(p.flat, .dataParallel) { _, f in
+                        let partial = sum([c], f: f)
+                        return [.store(buffer: planes, index: row.plus(f), value: .binary(.add, .load(buffer: planes, index: row.plus(f)), partial))]
+                    }
+                }
+            }
+            let result = { (oy: Expr, ox: Expr) -> Expr in plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox) }
+            stmts += b.loop(g.oh, .ordered) { b, oy in
+                b.loop(g.ow, .dataParallel) { _, ox in
+                    [.store(buffer: out, index: result(oy, ox), value: .load(buffer: planes, index: row.plus(oy.mul(p.wq)).plus(ox)))]
+                }
+            }
+            if let epilogue {
+                stmts += epilogue.tile(&b, rows: g.oh, columns: g.ow, inside: nil) { oy, ox in ([n, oc, oy, ox], result(oy, ox)) }
+            }
+            return stmts
+        }
+        let flops = 2 * g.n * o * g.spatial * taps
+        return [b.kernel(split, work: g.n * g.c * p.count * p.planeSize, suffix: "_phases"),
+                b.kernel(compute, work: 2 * g.n * o * p.flat * taps, flops: flops, suffix: "_grouped")]
+    }
+
+    /// dx[n, ci, y, x] = Σ over the group's filters k and taps (i, j) with y = oy·sh + i − ph,
+    /// x = ox·sw + j − pw of w[k, ci mod C/G, i, j] · dy[n, k, oy, ox].
+    static func gradInput(_ b: inout KernelBuilder, dy: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, groups: Int, out: Int) -> [LoopKernel] {
+        let (cg, og) = (g.c / groups, o / groups)
+        let body = b.loop(g.n * g.c, .dataParallel) { b, plane in
+            let n = plane.div(g.c), ci = plane.rem(g.c)
+            let firstFilter = ci.div(cg).mul(og), local = ci.rem(cg)
+            return b.loop(g.h, .ordered) { b, y in
+                b.loop(g.w, .dataParallel) { b, x in
+                    let target = plane.mul(g.h * g.w).plus(y.mul(g.w)).plus(x)
+                    let acc = b.fresh()
+                    let filters = b.loop(og, .ordered) { _, k in
+                        let filter = firstFilter.plus(k)
+                        var terms: [Stmt] = []
+                        for i in 0..<g.kh {
+                            for j in 0..<g.kw {
+                                let ty = y.plus(.i64(g.ph - i)), tx = x.plus(.i64(g.pw - j))
+                                let oy = ty.div(g.sh), ox = tx.div(g.sw)
+                                var hit = ty.compare(.ge, .i64(0)).and(oy.compare(.lt, .i64(g.oh))).and(tx.compare(.ge, .i64(0))).and(ox.compare(.lt, .i64(g.ow)))
+                                if g.sh > 1 { hit = hit.and(ty.rem(g.sh).compare(.eq, .i64(0))) }
+                                if g.sw > 1 { hit = hit.and(tx.rem(g.sw).compare(.eq, .i64(0))) }
+                                let source = n.mul(o).plus(filter).mul(g.spatial).plus(LayoutLowering.clamp(oy, g.oh).mul(g.ow)).plus(LayoutLowering.clamp(ox, g.ow))
+                                let weight = Expr.load(buffer: w, index: filter.mul(cg).plus(local).mul(g.kh * g.kw).plus(i * g.kw + j))
+                                let term = Expr.select(hit, .binary(.mul, weight, .load(buffer: dy, index: source)), .f32(0))
+                                terms.append(.assign(acc, .binary(.add, .value(acc), term)))
+                            }
+                        }
+                        return terms
+                    }
+                    return [.declare(acc, .f32, .f32(0))] + filters + [.store(buffer: out, index: target, value: .value(acc))]
+                }
+            }
+        }
+        return [b.kernel(body, work: 2 * g.n * g.c * g.h * g.w * og * g.kh * g.kw, suffix: "_grouped_grad_input")]
+    }
+
+    /// dw[k, c, i, j] = Σ over (n, oy, ox) of dy[n, k, oy, ox] · x[n, group(k)·C/G + c, oy·sh + i − ph, ox·sw + j − pw].
+    static func gradFilter(_ b: inout KernelBuilder, x: Int, dy: Int, _ g: WindowGeometry, outChannels o: Int, groups: Int, out: Int) -> [LoopKernel] {
+        let (cg, og) = (g.c / groups, o / groups)
+        let taps = cg * g.kh * g.kw
+        let body = b.loop(o * taps, .dataParallel) { b, weight in
+            let k = weight.div(taps), c = weight.div(g.kh * g.kw).rem(cg), i = weight.div(g.kw).rem(g.kh), j = weight.rem(g.kw)
+            let channel = k.div(og).mul(cg).plus(c)
+            let acc = b.fresh()
+            let sum = b.loop(g.n, .ordered) { b, n in
+                b.loop(g.oh, .ordered) { b, oy in
+                    b.loop(g.ow, .ordered) { _, ox in
+                        let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
+                        let input = Expr.select(inside, .load(buffer: x, index: n.mul(g.c).plus(channel).mul(g.h * g.w).plus(offset)), .f32(0))
+                        let gradient = Expr.load(buffer: dy, index: n.mul(o).plus(k).mul(g.spatial).plus(oy.mul(g.ow)).plus(ox))
+                        return [.assign(acc, .binary(.addReassoc, .value(acc), .binary(.mul, gradient, input)))]
+                    }
+                }
+            }
+            return [.declare(acc, .f32, .f32(0))] + sum + [.store(buffer: out, index: weight, value: .value(acc))]
+        }
+        return [b.kernel(body, work: 2 * o * taps * g.n * g.spatial, suffix: "_grouped_grad_filter")]
+    }
+}
