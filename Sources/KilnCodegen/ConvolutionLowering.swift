@@ -6,10 +6,11 @@ import KilnIR
 ///   and register tiles stored straight into NCHW (`GeneratedGemm`), epilogues in the tiles.
 /// - With `KILN_GEMM=sgemm`: cols = im2col(x) [C·KH·KW, N·S]; P = W × cols through one `sgemm`
 ///   over the whole batch; y[n, o, s] = P[o, n·S + s] (or scalar direct loops for tiny filters).
-/// - grad input: dyT[o, n·S + s] = dy[n, o, s]; cols = Wᵀ × dyT (sgemm); dx = col2im(cols),
+/// - grad input: cols = Wᵀ × dy on the generated GEMM (`ConvolutionGradients`; with
+///   `KILN_GEMM=sgemm`: dyT[o, n·S + s] = dy[n, o, s], then sgemm); dx = col2im(cols),
 ///   computed per dx element by gathering the taps that read it (no scatter, so it splits
 ///   across threads)
-/// - grad filter: dW = dyT × colsᵀ (sgemm)
+/// - grad filter: dW = dyT × colsᵀ on the generated GEMM, split over k (or sgemm)
 /// Each phase is its own kernel so every phase gets its own threads.
 enum ConvolutionLowering {
     /// cols[p][n·S + oy·OW + ox] = x[n, ci, oy·sh + i − ph, ox·sw + j − pw] (0 outside), p = (ci·KH + i)·KW + j.
@@ -167,6 +168,9 @@ enum ConvolutionLowering {
     }
 
     static func gradInput(_ b: inout KernelBuilder, dy: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
+        if MatmulLowering.useGeneratedGemm, let generated = ConvolutionGradients.gradInput(&b, dy: dy, w: w, g, outChannels: o, out: out) {
+            return generated
+        }
         let total = g.n * g.spatial
         let dyT = b.scratch(.f32, count: o * total), cols = b.scratch(.f32, count: g.patch * total)
         let transpose = permute(&b, from: dy, to: dyT, n: g.n, channels: o, spatial: g.spatial, toChannelMajor: true)
@@ -178,6 +182,9 @@ enum ConvolutionLowering {
     }
 
     static func gradFilter(_ b: inout KernelBuilder, x: Int, dy: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
+        if MatmulLowering.useGeneratedGemm, let generated = ConvolutionGradients.gradFilter(&b, x: x, dy: dy, g, outChannels: o, out: out) {
+            return generated
+        }
         let total = g.n * g.spatial
         let cols = b.scratch(.f32, count: g.patch * total), dyT = b.scratch(.f32, count: o * total)
         let pack = im2col(&b, x, g, cols: cols)

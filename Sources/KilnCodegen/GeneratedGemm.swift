@@ -17,6 +17,11 @@ struct GemmOperands {
     var segmentStride = 0
     /// Add into C instead of overwriting it.
     var accumulate = false
+    /// Split-k: the k range is cut into this many equal slices, computed as separate work units
+    /// (more parallelism for a product with few tiles and a long k: a filter gradient reduces
+    /// over the batch's positions); slice s writes its partial product at C + s·`splitStride`.
+    var splits = 1
+    var splitStride = 0
     /// Elementwise ops applied to each tile once stored (`TileEpilogue`), and the multi-index
     /// of C(i, j) in the result's shape they are written for.
     var epilogue: TileEpilogue?
@@ -62,8 +67,10 @@ enum GeneratedGemm {
             let clamped = Expr.select(inside, j, .i64(n - 1))
             return [.store(buffer: packed, index: at, value: .select(inside, element(&b, p, clamped), .f32(0)))]
         }
-        return b.loop(panels, .dataParallel) { b, q in
-            b.loop(k, .ordered) { b, p in b.loop(t.nr, .dataParallel) { b, c in store(&b, q, p, c) } }
+        // One flat loop over (panel, row): a tall, narrow B (a filter gradient's) has one panel.
+        return b.loop(panels * k, .dataParallel) { b, row in
+            let q = row.div(k), p = row.rem(k)
+            return b.loop(t.nr, .dataParallel) { b, c in store(&b, q, p, c) }
         }
     }
 
@@ -73,13 +80,15 @@ enum GeneratedGemm {
         let tiles = (g.m + t.mr - 1) / t.mr, panels = (g.n + t.nr - 1) / t.nr
         let rowBlocks = (tiles + t.tilesPerBlock - 1) / t.tilesPerBlock
         let columnBlocks = (panels + t.panelsPerBlock - 1) / t.panelsPerBlock
-        return b.loop(rowBlocks * columnBlocks, .dataParallel) { b, unit in
+        let units = rowBlocks * columnBlocks
+        return b.loop(g.splits * units, .dataParallel) { b, work in
+            let slice = g.splits == 1 ? Expr.i64(0) : work.div(units), unit = g.splits == 1 ? work : work.rem(units)
             let rowBlock = unit.div(columnBlocks), columnBlock = unit.rem(columnBlocks)
             return b.loop(t.panelsPerBlock, .ordered) { b, jr in
                 let q = columnBlock.mul(t.panelsPerBlock).plus(jr)
                 let inner = b.loop(t.tilesPerBlock, .ordered) { b, ir in
                     let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
-                    let body = microKernel(&b, g, t, tile: tile, panel: q, source: source, spill: unit.mul(t.mr * t.nr), tileScratch: tileScratch)
+                    let body = microKernel(&b, g, t, tile: tile, panel: q, source: source, slice: slice, spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
                     return tiles % t.tilesPerBlock == 0 ? body : [.when(tile.compare(.lt, .i64(tiles)), then: body, otherwise: [])]
                 }
                 return panels % t.panelsPerBlock == 0 ? inner : [.when(q.compare(.lt, .i64(panels)), then: inner, otherwise: [])]
@@ -88,8 +97,10 @@ enum GeneratedGemm {
     }
 
     private static func microKernel(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, tile: Expr, panel q: Expr,
-                                    source: BPanels, spill: Expr, tileScratch: Int) -> [Stmt] {
+                                    source: BPanels, slice: Expr, spill: Expr, tileScratch: Int) -> [Stmt] {
         let i0 = tile.mul(t.mr), j0 = q.mul(t.nr)
+        let depth = g.k / g.splits, k0 = slice.mul(depth)
+        let cIndex = { (i: Expr, j: Expr) -> Expr in g.splits == 1 ? g.cIndex(i, j) : g.cIndex(i, j).plus(slice.mul(g.splitStride)) }
         var stmts: [Stmt] = []
         // Rows past m read row m − 1 (in bounds); their results are never stored.
         var rows: [Expr] = []
@@ -101,13 +112,14 @@ enum GeneratedGemm {
             rows.append(.value(v))
         }
         let tileRegisters = RegisterTile(&b, t, into: &stmts)
-        stmts += b.loop(g.k, .ordered) { b, p in
+        stmts += b.loop(depth, .ordered) { b, p0 in
+            let p = g.splits == 1 ? p0 : p0.plus(k0)
             let base = q.mul(source.panelStride).plus(p.mul(source.rowStride)).plus(source.offset)
             return tileRegisters.step(&b, a: g.a, aIndex: { r in rows[r].mul(g.aRowStride).plus(p.mul(g.aColumnStride)).plus(g.aOffset) },
                                       b: source.buffer, bIndex: { v in base.plus(v * t.lanes) })
         }
         // Whole vectors when the tile lies inside C (and its columns in one segment).
-        var whole = tileRegisters.storeWhole(g.c, accumulate: g.accumulate) { r, v in g.cIndex(i0.plus(r), j0.plus(v * t.lanes)) }
+        var whole = tileRegisters.storeWhole(g.c, accumulate: g.accumulate) { r, v in cIndex(i0.plus(r), j0.plus(v * t.lanes)) }
         if let epilogue = g.epilogue {
             whole += epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: nil) { r, c in
                 (g.elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0).plus(c))
@@ -124,7 +136,7 @@ enum GeneratedGemm {
         }
         let insideC = { (r: Expr, c: Expr) -> Expr in i0.plus(r).compare(.lt, .i64(g.m)).and(j0.plus(c).compare(.lt, .i64(g.n))) }
         var spilled = tileRegisters.storeSpilled(&b, g.c, accumulate: g.accumulate, scratch: tileScratch, spill: spill) { r, c in
-            (g.cIndex(i0.plus(r), j0.plus(c)), insideC(r, c))
+            (cIndex(i0.plus(r), j0.plus(c)), insideC(r, c))
         }
         if let epilogue = g.epilogue {
             spilled += epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: insideC) { r, c in
@@ -147,7 +159,7 @@ enum GeneratedGemm {
     static func computeKernel(_ b: inout KernelBuilder, _ g: GemmOperands, tiling t: GemmTiling, panels source: BPanels) -> LoopKernel {
         let panels = (g.n + t.nr - 1) / t.nr, tiles = (g.m + t.mr - 1) / t.mr
         let units = ((tiles + t.tilesPerBlock - 1) / t.tilesPerBlock) * ((panels + t.panelsPerBlock - 1) / t.panelsPerBlock)
-        let spill = b.scratch(.f32, count: units * t.mr * t.nr)
+        let spill = b.scratch(.f32, count: g.splits * units * t.mr * t.nr)
         let body = compute(&b, g, tiling: t, panels: source, tileScratch: spill)
         return b.kernel(body, work: 2 * g.m * g.n * g.k, flops: 2 * g.m * g.n * g.k, suffix: "_gemm\(t)")
     }

@@ -1,5 +1,5 @@
 import Foundation
-import KilnCodegen
+@testable import KilnCodegen
 import KilnIR
 import KilnPasses
 import KilnRuntime
@@ -105,6 +105,38 @@ struct GeneratedKernelTests {
             """
         try Self.check(text, target: target, policy: policy, seed: UInt64(seed),
                        label: "n\(n) groups\(groups) cg\(cg) og\(og) \(h)x\(w) k\(kh)x\(kw) s\(sh)x\(sw) p\(ph)x\(pw) \(target.vectorLanes) lanes \(policy.name)")
+    }
+
+    @Test("random convolution adjoints on the generated GEMM, split over k where tiles are few", arguments: 0..<12)
+    func convolutionAdjoints(seed: Int) throws {
+        var d = Draw(state: UInt64(seed) &+ 7007)
+        let (n, c, o) = (1 + d.next(8), 1 + d.next(6), 1 + d.next(18))
+        let (kh, kw, sh, sw) = ([1, 3, 5][d.next(3)], [1, 3, 5][d.next(3)], 1 + d.next(2), 1 + d.next(2))
+        let (ph, pw) = (d.next(kh), d.next(kw))
+        let (h, w) = (kh + d.next(24), kw + d.next(24))
+        let target = Self.target(&d)
+        let (oh, ow) = ((h + 2 * ph - kh) / sh + 1, (w + 2 * pw - kw) / sw + 1)
+        let window = "stride=[\(sh), \(sw)], padding=[\(ph), \(pw)]"
+        let text = """
+            graph g {
+             input x: f32[\(n), \(c), \(h), \(w)]
+             input k: f32[\(o), \(c), \(kh), \(kw)]
+             input dy: f32[\(n), \(o), \(oh), \(ow)]
+             dx = conv2d_grad_input(dy, k, shape=[\(n), \(c), \(h), \(w)], \(window))
+             dk = conv2d_grad_filter(x, dy, shape=[\(o), \(c), \(kh), \(kw)], \(window))
+             output dx
+             output dk
+            }
+            """
+        try Self.check(text, target: target, seed: UInt64(seed),
+                       label: "n\(n) c\(c) o\(o) \(h)x\(w) k\(kh)x\(kw) s\(sh)x\(sw) p\(ph)x\(pw) \(target.vectorLanes) lanes \(target.threads) threads")
+    }
+
+    @Test("the filter gradient of a long, narrow product is split over k")
+    func filterGradientSplitsK() {
+        #expect(ConvolutionGradients.splits(k: 64 * 576, units: 1, threads: 2) == 4)
+        #expect(ConvolutionGradients.splits(k: 300, units: 1, threads: 2) == 1, "slices of at least 256")
+        #expect(ConvolutionGradients.splits(k: 64 * 576, units: 8, threads: 2) == 1, "enough units already")
     }
 
     @Test("training steps under random schedules equal the interpreter's", arguments: 0..<6)
