@@ -1,20 +1,40 @@
+import Glibc
 import KilnIR
 
 /// The adjoints of conv2d on the generated GEMM (training): the products `ConvolutionLowering`
 /// otherwise hands to sgemm, with the im2col and transposes folded into the GEMM's packing.
 /// - grad filter: dW[O, P] = Σ over positions q of dy(q, o)·cols(p, q) — A is dy made
 ///   channel-major, B(q, p) is the input value tap p reads at position q, packed straight
-///   from x. Few tiles and a long k (every position of the batch) is the usual shape, so k is
+///   from x copied once with zero borders. Few tiles and a long k (every position of the batch) is the usual shape, so k is
 ///   split into slices computed in parallel and summed by a second kernel.
 /// - grad input: cols[P, N·S] = Wᵀ·dy — A is W read transposed in place, B(o, q) = dy at
 ///   position q packed from NCHW; col2im then gathers the columns into dx.
 enum ConvolutionGradients {
-    /// The input value tap p (= (ci·KH + i)·KW + j) reads at position q (= n·S + oy·OW + ox).
-    static func column(_ x: Int, _ g: WindowGeometry, tap p: Expr, position q: Expr) -> Expr {
-        let ci = p.div(g.kh * g.kw), i = p.div(g.kw).rem(g.kh), j = p.rem(g.kw)
-        let n = q.div(g.spatial), oy = q.rem(g.spatial).div(g.ow), ox = q.rem(g.ow)
-        let (inside, offset) = g.tap(oy: oy, ox: ox, i: i, j: j)
-        return .select(inside, .load(buffer: x, index: n.mul(g.c).plus(ci).mul(g.h * g.w).plus(offset)), .f32(0))
+    /// Off with `KILN_CONV_GRAD=sgemm` (side-by-side benchmarks against the sgemm path).
+    nonisolated(unsafe) static var enabled = getenv("KILN_CONV_GRAD").map { String(cString: $0) } != "sgemm"
+
+    /// The filter gradient's B packed into `nr`-wide panels of taps: row q (a position n·S +
+    /// oy·OW + ox) of panel p / nr holds the input values the taps p (= (ci·KH + i)·KW + j)
+    /// read there, from the input copied with zero borders (`hp` × `wp` planes) — so no bounds
+    /// checks, the taps as nested loops (no per-element division), zeros past the last tap.
+    static func packColumns(_ b: inout KernelBuilder, bordered: Int, _ g: WindowGeometry, hp: Int, wp: Int,
+                            nr: Int, into packed: Int) -> [Stmt] {
+        let total = g.n * g.spatial, panels = (g.patch + nr - 1) / nr
+        return b.loop(total, .dataParallel) { b, q in
+            let n = q.div(g.spatial), oy = q.rem(g.spatial).div(g.ow), ox = q.rem(g.ow)
+            let position = n.mul(g.c * hp).plus(oy.mul(g.sh)).mul(wp).plus(ox.mul(g.sw))
+            let at = { (p: Expr) -> Expr in p.div(nr).mul(total).plus(q).mul(nr).plus(p.rem(nr)) }
+            var stmts = b.loop(g.c, .ordered) { b, ci in
+                b.loop(g.kh, .ordered) { b, i in
+                    b.loop(g.kw, .dataParallel) { _, j in
+                        let p = ci.mul(g.kh).plus(i).mul(g.kw).plus(j)
+                        return [.store(buffer: packed, index: at(p), value: .load(buffer: bordered, index: position.plus(ci.mul(hp).plus(i).mul(wp).plus(j))))]
+                    }
+                }
+            }
+            stmts += b.loop(panels * nr - g.patch, .dataParallel) { _, c in [.store(buffer: packed, index: at(c.plus(g.patch)), value: .f32(0))] }
+            return stmts
+        }
     }
 
     /// The number of k slices for a product with `units` work units: enough for every thread
@@ -41,8 +61,14 @@ enum ConvolutionGradients {
                                     c: partial, cRowStride: g.patch, segment: g.patch)
         operands.splits = slices
         operands.splitStride = o * g.patch
-        let product = GeneratedGemm.kernels(&b, operands, tiling: t) { _, q, p in column(x, g, tap: p, position: q) }
-        var kernels = [b.kernel(transpose, work: o * total, suffix: "_transpose")] + product
+        let (hp, wp) = (g.h + 2 * g.ph, g.w + 2 * g.pw)
+        let bordered = b.scratch(.f32, count: g.n * g.c * hp * wp)
+        let border = DirectConvolution.border(&b, x, g, into: bordered, hp: hp, wp: wp)
+        let packed = b.scratch(.f32, count: panels * t.nr * total)
+        let pack = packColumns(&b, bordered: bordered, g, hp: hp, wp: wp, nr: t.nr, into: packed)
+        var kernels = [b.kernel(transpose, work: o * total, suffix: "_transpose"), b.kernel(border, work: g.n * g.c * hp * wp, suffix: "_border"),
+                       b.kernel(pack, work: panels * t.nr * total, suffix: "_pack"),
+                       GeneratedGemm.computeKernel(&b, operands, tiling: t, panels: .packed(packed, k: total, nr: t.nr))]
         if slices > 1 {
             let sum = b.loop(o * g.patch, .dataParallel) { _, i in
                 var total = Expr.load(buffer: partial, index: i)

@@ -168,7 +168,7 @@ enum ConvolutionLowering {
     }
 
     static func gradInput(_ b: inout KernelBuilder, dy: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
-        if MatmulLowering.useGeneratedGemm, let generated = ConvolutionGradients.gradInput(&b, dy: dy, w: w, g, outChannels: o, out: out) {
+        if MatmulLowering.useGeneratedGemm, ConvolutionGradients.enabled, let generated = ConvolutionGradients.gradInput(&b, dy: dy, w: w, g, outChannels: o, out: out) {
             return generated
         }
         let total = g.n * g.spatial
@@ -182,7 +182,7 @@ enum ConvolutionLowering {
     }
 
     static func gradFilter(_ b: inout KernelBuilder, x: Int, dy: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
-        if MatmulLowering.useGeneratedGemm, let generated = ConvolutionGradients.gradFilter(&b, x: x, dy: dy, g, outChannels: o, out: out) {
+        if MatmulLowering.useGeneratedGemm, ConvolutionGradients.enabled, let generated = ConvolutionGradients.gradFilter(&b, x: x, dy: dy, g, outChannels: o, out: out) {
             return generated
         }
         let total = g.n * g.spatial

@@ -35,8 +35,10 @@ struct CodeGenerationTests {
         let cases: [(String, Int)] = [
             // A product the generated GEMM serves: no library call.
             ("graph g {\n input x: f32[64, 96]\n input w: f32[96, 48]\n y = matmul(x, w)\n output y\n}", 0),
-            // A filter gradient still goes through one sgemm.
-            ("graph g {\n input x: f32[2, 3, 9, 9]\n input d: f32[2, 4, 9, 9]\n y = conv2d_grad_filter(x, d, shape=[4, 3, 3, 3], padding=[1, 1])\n output y\n}", 1),
+            // So does a filter gradient (its im2col packed into the GEMM's panels).
+            ("graph g {\n input x: f32[2, 3, 9, 9]\n input d: f32[2, 4, 9, 9]\n y = conv2d_grad_filter(x, d, shape=[4, 3, 3, 3], padding=[1, 1])\n output y\n}", 0),
+            // A product with B transposed and wider than 16 columns still goes through one sgemm.
+            ("graph g {\n input x: f32[64, 96]\n input w: f32[48, 96]\n y = matmul(x, w, transpose_b=true)\n output y\n}", 1),
         ]
         for (text, expected) in cases {
             var manager = PassManager([Fusion(), MemoryPlanner()])
