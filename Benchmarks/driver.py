@@ -154,6 +154,14 @@ def main():
     row = bench("LeNet-5 training step, Adam, batch 64", os.path.join(ROOT, "Graphs/lenet5.kiln"), ["--train", "loss", "--optimizer", "adam:lr=0.001"], {"JAX": jrun})
     row["jax_compile_ms"] = 1000 * jcompile
 
+    # Convolution backward at scale: ResNet-18 (CIFAR layout, no batch norm), SGD, batch 16.
+    x = rng.random((16, 3, 32, 32), dtype=np.float32)
+    y16 = rng.integers(0, 10, 16).astype(np.int32)
+    jrun, jcompile = jax_train("resnet18", "sgd", ref.resnet18_params(rng), x, y16)
+    row = bench("ResNet-18 (32×32, no batch norm) training step, SGD, batch 16", os.path.join(ROOT, "Benchmarks/resnet18_cifar.kiln"),
+                ["--train", "loss", "--optimizer", "sgd:lr=0.01"], {"JAX": jrun})
+    row["jax_compile_ms"] = 1000 * jcompile
+
     x = rng.random((64, 28, 28), dtype=np.float32)
     jrun, jcompile = jax_train("lstm", "adam", ref.lstm_params(rng), x, y)
     row = bench("LSTM (128 hidden, 28 steps) training step, Adam, batch 64", os.path.join(ROOT, "Graphs/lstm.kiln"),

@@ -33,6 +33,23 @@ def transformer_params(rng, width=64):
             zeros.copy(), ones.copy(), zeros.copy(), glorot(rng, (width, 10)), np.zeros(10, F32)]
 
 
+def resnet18_params(rng):
+    """Benchmarks/resnet18_cifar.kiln's params, in its order: per convolution W (He normal) and
+    b [C, 1, 1]; then the classifier."""
+    def conv(cin, cout, k):
+        return [(rng.standard_normal((cout, cin, k, k)) * np.sqrt(2.0 / (cin * k * k))).astype(F32), np.zeros((cout, 1, 1), F32)]
+    p = conv(3, 64, 3)
+    cin = 64
+    for stage, cout in enumerate([64, 128, 256, 512], start=1):
+        for block in range(2):
+            stride = 2 if stage > 1 and block == 0 else 1
+            p += conv(cin, cout, 3) + conv(cout, cout, 3)
+            if stride != 1 or cin != cout:
+                p += conv(cin, cout, 1)
+            cin = cout
+    return p + [glorot(rng, (512, 10)), np.zeros(10, F32)]
+
+
 # ---------------------------------------------------------------- JAX
 def jax_models():
     import jax
@@ -93,6 +110,26 @@ def jax_models():
         pooled = norm(h2, g3, b3).mean(axis=1)
         return pooled @ wout + bout
 
+    def resnet18(p, x):
+        dn = ("NCHW", "OIHW", "NCHW")
+        it = iter(p)
+
+        def conv(v, stride, pad):
+            w, b = next(it), next(it)
+            return jax.lax.conv_general_dilated(v, w, (stride, stride), [(pad, pad), (pad, pad)], dimension_numbers=dn) + b
+        h = jax.nn.relu(conv(x, 1, 1))
+        cin = 64
+        for stage, cout in enumerate([64, 128, 256, 512], start=1):
+            for block in range(2):
+                stride = 2 if stage > 1 and block == 0 else 1
+                a = jax.nn.relu(conv(h, stride, 1))
+                main = conv(a, 1, 1)
+                short = h if stride == 1 and cin == cout else conv(h, stride, 0)
+                h = jax.nn.relu(main + short)
+                cin = cout
+        pooled = jax.lax.reduce_window(h, 0.0, jax.lax.add, (1, 1, 4, 4), (1, 1, 4, 4), "VALID") / 16.0
+        return pooled.reshape(pooled.shape[0], 512) @ next(it) + next(it)
+
     def train_step(model, optimizer):
         def loss_fn(p, x, y):
             return sce(model(p, x), y)
@@ -116,7 +153,7 @@ def jax_models():
     def chain(x, a, b):
         return jnp.tanh(x * a + b) * jax.nn.sigmoid(x) + jax.nn.relu(x)
 
-    return {"mlp": mlp, "lenet5": lenet, "lstm": lstm, "transformer": transformer}, train_step, jax.jit(chain), jax
+    return {"mlp": mlp, "lenet5": lenet, "lstm": lstm, "transformer": transformer, "resnet18": resnet18}, train_step, jax.jit(chain), jax
 
 
 # ---------------------------------------------------------------- NumPy
