@@ -5,7 +5,7 @@ import KilnIR
 /// otherwise hands to sgemm, with the im2col and transposes folded into the GEMM's packing.
 /// - grad filter: dW[O, P] = Σ over positions q of dy(q, o)·cols(p, q) — A is dy made
 ///   channel-major, B(q, p) is the input value tap p reads at position q, packed straight
-///   from x copied once with zero borders. Few tiles and a long k (every position of the batch) is the usual shape, so k is
+///   from x split once into phase planes. Few tiles and a long k (every position of the batch) is the usual shape, so k is
 ///   split into slices computed in parallel and summed by a second kernel.
 /// - grad input: cols[P, N·S] = Wᵀ·dy — A is W read transposed in place, B(o, q) = dy at
 ///   position q packed from NCHW; col2im then gathers the columns into dx.
@@ -15,20 +15,21 @@ enum ConvolutionGradients {
 
     /// The filter gradient's B packed into `nr`-wide panels of taps: row q (a position n·S +
     /// oy·OW + ox) of panel p / nr holds the input values the taps p (= (ci·KH + i)·KW + j)
-    /// read there, from the input copied with zero borders (`hp` × `wp` planes) — so no bounds
-    /// checks, the taps as nested loops (no per-element division), zeros past the last tap.
-    static func packColumns(_ b: inout KernelBuilder, bordered: Int, _ g: WindowGeometry, hp: Int, wp: Int,
+    /// read there, from the input's phase planes (`PhasePlanes`) — so no bounds checks, the taps
+    /// as nested loops (no per-element division), zeros past the last tap.
+    static func packColumns(_ b: inout KernelBuilder, source: Int, _ g: WindowGeometry, _ planes: PhasePlanes,
                             nr: Int, into packed: Int) -> [Stmt] {
         let total = g.n * g.spatial, panels = (g.patch + nr - 1) / nr
+        let channelSize = planes.phases * planes.planeSize
         return b.loop(total, .dataParallel) { b, q in
             let n = q.div(g.spatial), oy = q.rem(g.spatial).div(g.ow), ox = q.rem(g.ow)
-            let position = n.mul(g.c * hp).plus(oy.mul(g.sh)).mul(wp).plus(ox.mul(g.sw))
+            let position = n.mul(g.c * channelSize).plus(oy.mul(planes.wq)).plus(ox)
             let at = { (p: Expr) -> Expr in p.div(nr).mul(total).plus(q).mul(nr).plus(p.rem(nr)) }
             var stmts = b.loop(g.c, .ordered) { b, ci in
-                b.loop(g.kh, .ordered) { b, i in
-                    b.loop(g.kw, .dataParallel) { _, j in
+                b.loop(g.kh, .ordered) { _, i in
+                    (0..<g.kw).map { j in
                         let p = ci.mul(g.kh).plus(i).mul(g.kw).plus(j)
-                        return [.store(buffer: packed, index: at(p), value: .load(buffer: bordered, index: position.plus(ci.mul(hp).plus(i).mul(wp).plus(j))))]
+                        return .store(buffer: packed, index: at(p), value: .load(buffer: source, index: position.plus(ci.mul(channelSize)).plus(planes.tap(i, j))))
                     }
                 }
             }
@@ -61,12 +62,12 @@ enum ConvolutionGradients {
                                     c: partial, cRowStride: g.patch, segment: g.patch)
         operands.splits = slices
         operands.splitStride = o * g.patch
-        let (hp, wp) = (g.h + 2 * g.ph, g.w + 2 * g.pw)
-        let bordered = b.scratch(.f32, count: g.n * g.c * hp * wp)
-        let border = DirectConvolution.border(&b, x, g, into: bordered, hp: hp, wp: wp)
+        let planes = PhasePlanes(g, multipleOf: 1)
+        let source = b.scratch(.f32, count: g.n * g.c * planes.phases * planes.planeSize)
+        let split = planes.split(&b, x, g, into: source)
         let packed = b.scratch(.f32, count: panels * t.nr * total)
-        let pack = packColumns(&b, bordered: bordered, g, hp: hp, wp: wp, nr: t.nr, into: packed)
-        var kernels = [b.kernel(transpose, work: o * total, suffix: "_transpose"), b.kernel(border, work: g.n * g.c * hp * wp, suffix: "_border"),
+        let pack = packColumns(&b, source: source, g, planes, nr: t.nr, into: packed)
+        var kernels = [b.kernel(transpose, work: o * total, suffix: "_transpose"), b.kernel(split, work: g.n * g.c * planes.phases * planes.planeSize, suffix: "_phases"),
                        b.kernel(pack, work: panels * t.nr * total, suffix: "_pack"),
                        GeneratedGemm.computeKernel(&b, operands, tiling: t, panels: .packed(packed, k: total, nr: t.nr))]
         if slices > 1 {

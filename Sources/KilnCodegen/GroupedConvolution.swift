@@ -17,46 +17,11 @@ enum GroupedConvolution {
     /// Taps (per-group channels × window) summed in one expression; above this, per channel.
     static let unrolledTaps = 64
 
-    struct Phases {
-        let sh, sw, wq, rows: Int
-        /// Flat outputs computed per plane: OH·wq rounded up to whole vectors.
-        let flat: Int
-        var count: Int { sh * sw }
-        var planeSize: Int { rows * wq }
-
-        init(_ g: WindowGeometry, lanes: Int) {
-            (sh, sw) = (g.sh, g.sw)
-            wq = g.ow + (g.kw - 1) / g.sw
-            flat = (g.oh * wq + lanes - 1) / lanes * lanes
-            // Rows enough for the furthest tap of the last flat output.
-            let reach = flat + (g.kh - 1) / g.sh * wq + (g.kw - 1) / g.sw
-            rows = (reach + wq - 1) / wq
-        }
-
-        /// Offset of tap (i, j) within its channel's phases, from the flat output index.
-        func tap(_ i: Int, _ j: Int) -> Int {
-            ((i % sh) * sw + j % sw) * planeSize + (i / sh) * wq + j / sw
-        }
-    }
-
     static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, groups: Int, out: Int) -> [LoopKernel] {
-        let p = Phases(g, lanes: b.target.vectorLanes)
+        let p = PhasePlanes(g, multipleOf: b.target.vectorLanes)
         let (cg, og) = (g.c / groups, o / groups)
-        let phases = b.scratch(.f32, count: g.n * g.c * p.count * p.planeSize)
-        let split = b.loop(g.n * g.c, .dataParallel) { b, plane in
-            b.loop(p.count, .ordered) { b, phase in
-                let py = phase.div(p.sw), px = phase.rem(p.sw)
-                return b.loop(p.rows, .ordered) { b, r in
-                    b.loop(p.wq, .dataParallel) { _, column in
-                        let y = r.mul(p.sh).plus(py).minus(.i64(g.ph)), xx = column.mul(p.sw).plus(px).minus(.i64(g.pw))
-                        let inside = y.compare(.ge, .i64(0)).and(y.compare(.lt, .i64(g.h))).and(xx.compare(.ge, .i64(0))).and(xx.compare(.lt, .i64(g.w)))
-                        let source = plane.mul(g.h * g.w).plus(LayoutLowering.clamp(y, g.h).mul(g.w)).plus(LayoutLowering.clamp(xx, g.w))
-                        return [.store(buffer: phases, index: plane.mul(p.count).plus(phase).mul(p.planeSize).plus(r.mul(p.wq)).plus(column),
-                                       value: .select(inside, .load(buffer: x, index: source), .f32(0)))]
-                    }
-                }
-            }
-        }
+        let phases = b.scratch(.f32, count: g.n * g.c * p.phases * p.planeSize)
+        let split = p.split(&b, x, g, into: phases)
         let planes = b.scratch(.f32, count: g.n * o * p.flat)
         let taps = cg * g.kh * g.kw
         let epilogue = b.tileEpilogue
@@ -69,7 +34,7 @@ enum GroupedConvolution {
             func sum(_ channels: [Expr], f: Expr) -> Expr {
                 var total: Expr? = nil
                 for c in channels {
-                    let base = firstChannel.plus(c).mul(p.count * p.planeSize).plus(f)
+                    let base = firstChannel.plus(c).mul(p.phases * p.planeSize).plus(f)
                     let filter = oc.mul(cg).plus(c).mul(g.kh * g.kw)
                     for i in 0..<g.kh {
                         for j in 0..<g.kw {
@@ -107,7 +72,7 @@ enum GroupedConvolution {
             return stmts
         }
         let flops = 2 * g.n * o * g.spatial * taps
-        return [b.kernel(split, work: g.n * g.c * p.count * p.planeSize, suffix: "_phases"),
+        return [b.kernel(split, work: g.n * g.c * p.phases * p.planeSize, suffix: "_phases"),
                 b.kernel(compute, work: 2 * g.n * o * p.flat * taps, flops: flops, suffix: "_grouped")]
     }
 
