@@ -57,6 +57,9 @@ struct Train: ParsableCommand {
     @Option(help: "Save params and optimiser state here after every epoch (safetensors).")
     var checkpoint: String?
 
+    @Option(help: "After training, save the model (graph, params, batch-norm statistics, class names) here for kiln predict and Model(contentsOf:).")
+    var saveModel: String?
+
     @Flag(help: "Resume from --checkpoint (which must exist).")
     var resume = false
 
@@ -137,6 +140,8 @@ struct Train: ParsableCommand {
             do { try check() } catch let d as Diagnostic { throw ValidationError("\(flag): \(d.message)") }
         }
         try OutputPaths.checkFile("--checkpoint", checkpoint)
+        try OutputPaths.checkFile("--save-model", saveModel)
+        if let saveModel { try OutputPaths.checkNotInput("--save-model", saveModel, inputs: [graph.file, data, initFrom, checkpoint]) }
         if let checkpoint { try OutputPaths.checkNotInput("--checkpoint", checkpoint, inputs: [graph.file, data, initFrom]) }
         try OutputPaths.checkDirectory("--report", report)
         // Only rank 0 reads and writes the checkpoint; other hosts need not have the file.

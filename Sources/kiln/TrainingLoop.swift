@@ -55,5 +55,16 @@ extension Train {
         } catch let d as Diagnostic {
             throw CLIError(d.message)
         }
+        if let saveModel {
+            // Class names only when they match the logits (a data set's names for another head are not this model's).
+            do {
+                let names = splits.train.classNames ?? []
+                let classes = trainer.logits.flatMap { trainer.forward.valueTypes[$0]?.shape.dims.last }
+                try Model(trainer, classNames: names.count == classes ? names : []).save(to: saveModel)
+            } catch let d as Diagnostic {
+                throw CLIError("--save-model: \(d.message)")
+            }
+            print("model saved to \(saveModel)")
+        }
     }
 }
