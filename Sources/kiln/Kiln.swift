@@ -14,16 +14,9 @@ struct Kiln: ParsableCommand {
                       Ops.self, Zoo.self, CompileTime.self, AllReduceBench.self, Cache.self]
     )
 
-    /// OpenBLAS picks its kernels when it is loaded, before `main`: if it fell back to its generic
-    /// ones on a CPU it does not recognise, run again with the kernel family the CPU supports
-    /// (`OPENBLAS_CORETYPE`, read at load time) — a several-fold difference in every GEMM.
+    /// OpenBLAS's kernels for this CPU are selected by the library on first use
+    /// (`BLAS.selectedCoreType`), so the command needs no re-run with `OPENBLAS_CORETYPE`.
     static func main() {
-        if let core = BLAS.betterCoreType {
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
-            execv("/proc/self/exe", arguments)
-            // execv returns only on failure: carry on with the kernels OpenBLAS chose.
-        }
         // ArgumentParser exits 64 (EX_USAGE) for a bad option; Kiln's contract is exit 1 for an
         // error and 2 for a usage error, which scripts and the tests rely on.
         do {
