@@ -129,3 +129,19 @@ public final class Model {
             ?? (outputs.count == 1 ? outputs[0] : nil)
     }
 }
+
+extension Model {
+    /// The layer table of the model (`GraphSummary`): output shapes, params (trainable, frozen
+    /// — those in `frozen` — and state), FLOPs per example and the planned memory of the
+    /// inference step and, with `optimizer`, of a training step.
+    public func summary(frozen: [String] = [], optimizer: Optimizer? = nil) throws -> GraphSummary {
+        try GraphSummary(graph, frozen: Set(frozen), optimizer: optimizer)
+    }
+}
+
+extension Trainer {
+    /// The layer table of the trained graph, with this trainer's frozen params and optimiser.
+    public func summary() throws -> GraphSummary {
+        try GraphSummary(forward, frozen: Set(frozen), optimizer: optimizer)
+    }
+}

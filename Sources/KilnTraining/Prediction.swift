@@ -52,34 +52,52 @@ extension Model {
 
     /// The most probable class of each example of `x` (argmax of the primary output's rows).
     public func classify(_ x: Tensor) throws -> [Int32] {
-        let scores = try predict(x)
+        try Self.argmax(try predict(x), model: graph.name)
+    }
+
+    static func argmax(_ scores: Tensor, model: String) throws -> [Int32] {
         guard scores.dtype == .f32, scores.shape.rank == 2, scores.shape[1] > 0 else {
-            throw Diagnostic("model '\(graph.name)': output \(scores.type) is not a [examples, classes] score table")
+            throw Diagnostic("model '\(model)': output \(scores.type) is not a [examples, classes] score table")
         }
         let (n, classes) = (scores.shape[0], scores.shape[1])
         let p = scores.floatPointer
         return (0..<n).map { row in
             var best = 0
-            for j in 1..<Swift.max(classes, 1) where p[row * classes + j] > p[row * classes + best] { best = j }
+            for j in 0..<classes where p[row * classes + j] > p[row * classes + best] { best = j }
             return Int32(best)
         }
     }
 
     /// The primary output for every example of `dataset`, its inputs fed from the data set's
-    /// arrays (same name, else the unique array of matching type; `mapping` overrides).
+    /// arrays (same name, else the unique array of matching type and size; `mapping`
+    /// overrides), each viewed with its input's example shape (f32[N, 784] feeds [n, 1, 28, 28]).
     public func predict(_ dataset: Dataset, mapping: [String: String] = [:]) throws -> Tensor {
+        guard let output = primaryOutput, let result = try predictAll(try feeds(dataset, mapping: mapping))[output] else {
+            throw Diagnostic("model '\(graph.name)' has no single primary output (\(outputs.joined(separator: ", "))): call predictAll")
+        }
+        return result
+    }
+
+    /// The most probable class of every example of `dataset`.
+    public func classify(_ dataset: Dataset, mapping: [String: String] = [:]) throws -> [Int32] {
+        try Self.argmax(try predict(dataset, mapping: mapping), model: graph.name)
+    }
+
+    /// The data set's arrays as feeds of the inference graph's inputs.
+    public func feeds(_ dataset: Dataset, mapping: [String: String] = [:]) throws -> [String: Tensor] {
         let plan = try FeedPlan(inputs: inputs, dataset: dataset, explicit: mapping)
         var feeds: [String: Tensor] = [:]
         for input in inputs {
             guard let array = plan.array(for: input.name), let tensor = dataset[array] else {
                 throw Diagnostic("model '\(graph.name)': no data-set array feeds input '\(input.name)' (arrays: \(dataset.names.joined(separator: ", ")))")
             }
-            feeds[input.name] = tensor
+            let shape = Shape([dataset.count] + input.type.shape.dims.dropFirst())
+            guard tensor.dtype == input.type.dtype, tensor.elementCount == shape.elementCount else {
+                throw Diagnostic("model '\(graph.name)': data-set array '\(array)' \(tensor.type) does not hold \(dataset.count) examples of input '\(input.name)' \(input.type)")
+            }
+            feeds[input.name] = Tensor(type: TensorType(input.type.dtype, shape), storage: tensor.storage)
         }
-        guard let output = primaryOutput, let result = try predictAll(feeds)[output] else {
-            throw Diagnostic("model '\(graph.name)' has no single primary output (\(outputs.joined(separator: ", "))): call predictAll")
-        }
-        return result
+        return feeds
     }
 
     /// Checks the fed tensors against the inputs; returns their common example count.

@@ -10,7 +10,7 @@ struct Kiln: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "A computation-graph compiler with static shapes.",
-        subcommands: [Dump.self, Check.self, Dot.self, Run.self, Train.self, Predict.self, Bench.self, Compare.self, Gradcheck.self, Import.self, Export.self,
+        subcommands: [Dump.self, Check.self, Dot.self, Run.self, Train.self, Predict.self, Summary.self, Bench.self, Compare.self, Gradcheck.self, Import.self, Export.self,
                       Ops.self, Zoo.self, CompileTime.self, AllReduceBench.self, Cache.self]
     )
 
