@@ -8,6 +8,7 @@ do {
     //    running statistics and dropout is off: the inference graph is derived on loading).
     let path = "fashion_cnn.model.safetensors"
     let model = try Model(contentsOf: path)
+    print(try model.summary().text)  // layers, output shapes, params, FLOPs, planned memory
     let test = try FashionMNIST.load(train: false)
     let probabilities = try model.predict(test)  // [10000, 10], rows sum to 1
     let predicted = try model.classify(test)
