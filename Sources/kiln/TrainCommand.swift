@@ -90,6 +90,9 @@ struct Train: ParsableCommand {
     @Flag(help: "With --freeze: keep updating the running statistics of batch-norm layers whose params are all frozen (by default they are frozen too, and used while training).")
     var updateFrozenStatistics = false
 
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Also report top-K accuracy (2-1000) on the validation and test sets, per epoch.")
+    var topK: Int?
+
     @Flag(help: "Standardise pixels with the training set's mean and standard deviation (instead of [0, 1]).")
     var standardize = false
 
@@ -127,6 +130,7 @@ struct Train: ParsableCommand {
             }
             guard validation > 0 else { throw ValidationError("--patience needs a validation set: --validation must be > 0") }
         }
+        if let topK, !(2...1000).contains(topK) { throw ValidationError("--top-k must be between 2 and 1000, got \(topK)") }
         if updateFrozenStatistics && freeze == nil { throw ValidationError("--update-frozen-statistics needs --freeze") }
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint PATH") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite are exclusive") }

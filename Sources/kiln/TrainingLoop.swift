@@ -51,7 +51,8 @@ extension Train {
                             schedule: try LearningRateSchedule.parse(schedule, epochs: epochs),
                             earlyStopping: patience.map { EarlyStopping(patience: $0) },
                             checkpoint: checkpoint.map { CheckpointPolicy(path: $0, resume: resume) },
-                            report: report, seed: seed, checkNumerics: checkNumerics)
+                            report: report, seed: seed, checkNumerics: checkNumerics,
+                            metrics: topK.map { [.topK($0)] } ?? [])
         } catch let d as Diagnostic {
             throw CLIError(d.message)
         }
