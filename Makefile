@@ -70,8 +70,8 @@ test-report: deps browser-deps
 
 # Examples/FashionClassifier built against a tagged copy of this tree as a versioned
 # dependency (as another package would use Kiln), then run for one short epoch.
-consumer: deps
-	sh Tests/Consumer/run.sh
+consumer: deps onnx-venv
+	ONNX_VENV=$(abspath $(ONNX_VENV)) sh Tests/Consumer/run.sh
 
 # Multi-process data parallelism over Open MPI (Tests/Distributed, about 2 minutes): 2 ranks
 # against one process on the doubled batch (MLP, LeNet-5; SGD, Adam; both backends), two

@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "KilnData", targets: ["KilnData"]),
         .library(name: "KilnTraining", targets: ["KilnTraining"]),
         .library(name: "KilnDistributed", targets: ["KilnDistributed"]),
+        .library(name: "KilnONNX", targets: ["KilnONNX"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,7 +48,7 @@ let package = Package(
         .target(name: "KilnTraining", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnSupport"]),
         // Data-parallel training over MPI (Docs/DISTRIBUTED.md).
         .target(name: "KilnDistributed", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining", "KilnSupport", "CMPI"]),
-        .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnTraining"]),
+        .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnTraining", "KilnONNX"]),
         .executableTarget(
             name: "kiln",
             dependencies: [
@@ -66,6 +67,8 @@ let package = Package(
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"], exclude: ["Golden"]),
         .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),
+        // The umbrella's own API (Model.exportONNX, Model(onnx:)).
+        .testTarget(name: "KilnTests", dependencies: ["Kiln"]),
         .testTarget(name: "KilnCodegenTests", dependencies: ["KilnCodegen", "KilnIR", "KilnPasses"], resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v5]

@@ -12,5 +12,7 @@ let package = Package(
     ],
     targets: [
         .executableTarget(name: "FashionClassifier", dependencies: [.product(name: "Kiln", package: "Kiln")]),
+        // Loads the model FashionClassifier saved: predicts, exports ONNX, fine-tunes.
+        .executableTarget(name: "FashionPredict", dependencies: [.product(name: "Kiln", package: "Kiln")]),
     ]
 )

@@ -10,7 +10,10 @@ public enum BLAS {
     /// Measured on this machine: in a process that has only run small GEMMs, OpenBLAS keeps
     /// its buffers cold and single-thread sgemm on the MLP's shapes stays up to 3× slower for
     /// the life of the process; one large GEMM at start-up fixes that. Runs once.
+    /// First switches OpenBLAS to the CPU's own kernels when it fell back to generic ones
+    /// (`selectedCoreType`).
     public static let warmUp: Void = {
+        _ = selectedCoreType
         openblas_set_num_threads(Int32(kilnThreadCount))
         let n = 1024
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)

@@ -50,7 +50,9 @@ final class ConsoleProgress: TrainingCallback {
         var parts = [String(format: "epoch %d: lr %.3g, train loss %.4f", r.epoch, r.learningRate, r.trainLoss)]
         parts.append("validation loss " + (r.validationLoss.map { String(format: "%.4f", $0) } ?? "-"))
         if let a = r.validationAccuracy { parts.append(String(format: "validation accuracy %.4f", a)) }
+        for m in r.validationMetrics { parts.append("validation \(m.name) " + String(format: "%.4f", m.value)) }
         if classifier, let a = r.testAccuracy { parts.append(String(format: "test accuracy %.4f", a)) }
+        for m in r.testMetrics { parts.append("test \(m.name) " + String(format: "%.4f", m.value)) }
         if !classifier, let l = r.testLoss { parts.append(String(format: "test loss %.4f", l)) }
         parts.append(String(format: "%.1f s (%.1f steps/s)", r.seconds, Double(r.steps) / Swift.max(r.seconds, 1e-9)))
         print(parts.joined(separator: ", "))

@@ -14,6 +14,15 @@ public struct Evaluation: Sendable {
     /// Class probabilities of every example (rows of `classes` values), for ROC curves.
     public var probabilities: [Float]
     public var classes: Int
+
+    public init(loss: Double, accuracy: Double, predictions: [Int32], labels: [Int32], probabilities: [Float], classes: Int) {
+        self.loss = loss
+        self.accuracy = accuracy
+        self.predictions = predictions
+        self.labels = labels
+        self.probabilities = probabilities
+        self.classes = classes
+    }
 }
 
 extension Trainer {

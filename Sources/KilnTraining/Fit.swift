@@ -35,6 +35,8 @@ extension Trainer {
     /// learning rate from `schedule` (over this call's epochs), validation and test metrics
     /// after every epoch, a checkpoint after every epoch (atomic; never from non-finite
     /// params), early stopping that restores and saves the best epoch, and `callbacks`.
+    /// `metrics` (classifiers only) are computed from each validation and test evaluation and
+    /// recorded in the history, the epoch line and the report.
     /// `progress` prints a progress bar and one line per epoch (`.automatic`: the bar only on
     /// a terminal); `report` writes the HTML report there, rewritten after every epoch (`ReportWriter`).
     ///
@@ -44,8 +46,12 @@ extension Trainer {
     public func fit(_ data: Dataset, epochs: Int, validation: ValidationData = .fraction(0.1), test: Dataset? = nil,
                     schedule: LearningRateSchedule = .constant, earlyStopping: EarlyStopping? = nil,
                     checkpoint: CheckpointPolicy? = nil, callbacks: [TrainingCallback] = [], progress: ProgressStyle = .automatic,
-                    report: String? = nil, seed: UInt64 = 0, checkNumerics: Bool = false) throws -> TrainingHistory {
+                    report: String? = nil, seed: UInt64 = 0, checkNumerics: Bool = false, metrics: [Metric] = []) throws -> TrainingHistory {
         guard epochs >= 1 else { throw Diagnostic("fit: epochs must be at least 1, got \(epochs)") }
+        try Metric.check(metrics)
+        if !metrics.isEmpty && !isClassifier {
+            throw Diagnostic("fit: metrics (\(metrics.map(\.name).joined(separator: ", "))) need a classifier: an output declared 'as logits' and an i32 label input")
+        }
         // Fail before training, not after it, when the report cannot be written.
         if let report { try AtomicFile.makeDirectory(report) }
         let (train, held) = try Self.split(data, validation, seed: seed)
@@ -84,6 +90,7 @@ extension Trainer {
                 if isClassifier {
                     let e = try evaluate(held)
                     (record.validationLoss, record.validationAccuracy) = (e.loss, e.accuracy)
+                    record.validationMetrics = e.values(of: metrics)
                 } else {
                     record.validationLoss = try evaluateLoss(held)
                 }
@@ -92,6 +99,7 @@ extension Trainer {
                 if isClassifier {
                     let e = try evaluate(test)
                     (record.testLoss, record.testAccuracy) = (e.loss, e.accuracy)
+                    record.testMetrics = e.values(of: metrics)
                 } else {
                     record.testLoss = try evaluateLoss(test)
                 }

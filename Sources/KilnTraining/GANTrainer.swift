@@ -16,7 +16,7 @@ public final class GANTrainer {
     private let generator: ExecutionBackend
     public let featureInput: Input
 
-    public init(graph: Graph, optimizer: Optimizer, backend: BackendKind = .interpreter, seed: UInt64 = 0) throws {
+    public init(graph: Graph, optimizer: Optimizer, backend: BackendKind = .jit, seed: UInt64 = 0) throws {
         let forward = graph.nodes.contains { $0.type == nil } ? try inferTypes(graph) : graph
         let params = forward.trainableParams.map(\.name)
         let disc = params.filter { $0.hasPrefix("disc_") }, gen = params.filter { $0.hasPrefix("gen_") }

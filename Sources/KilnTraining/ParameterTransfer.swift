@@ -22,15 +22,19 @@ public struct ParameterTransfer: Sendable, Equatable {
 }
 
 extension Trainer {
-    /// Starts from another graph's trained params: every trainable param whose name and type
-    /// match a tensor of the safetensors file at `path` takes its value; the rest keep their
+    /// Starts from another graph's trained params: every trainable param — and, with
+    /// `includeState` (the default), every state tensor of the forward graph such as batch
+    /// norm's running mean and variance — whose name and type match a tensor of the safetensors
+    /// file at `path` (a checkpoint or a saved `Model`) takes its value; the rest keep their
     /// initialisers. Optimiser state and step counts are not taken (this is a new run).
+    /// Without the running statistics a batch-norm network normalises with its initial ones
+    /// (mean 0, variance 1) and predicts far worse than the model it came from.
     @discardableResult
-    public func loadParameters(from path: String) throws -> ParameterTransfer {
+    public func loadParameters(from path: String, includeState: Bool = true) throws -> ParameterTransfer {
         let (tensors, _) = try SafetensorsFormat.read(path: path)
         var transfer = ParameterTransfer()
         var taken: [String: Tensor] = [:]
-        let params = Set(forward.trainableParams.map(\.name))
+        let params = Set(forward.params.filter { $0.role == .param || includeState }.map(\.name))
         for name in params.sorted() {
             guard let current = state[name] else { continue }
             guard let saved = tensors[name] else {

@@ -40,6 +40,10 @@ public final class Trainer {
     /// Trainable params left out of the training step: no gradient is computed for them, they
     /// get no optimiser state, and their values never change.
     public let frozen: [String]
+    /// Running statistics (batch norm's) left as they are because their layer's params are all
+    /// frozen: the training step normalises with them and does not update them
+    /// (`FrozenStatistics`); empty with `updatesFrozenStatistics`.
+    public let frozenStatistics: [String]
     let stepBackend: ExecutionBackend
     let evaluationBackend: ExecutionBackend
 
@@ -49,10 +53,13 @@ public final class Trainer {
     /// - Parameters:
     ///   - loss: the output to minimise; default: the output declared `as loss`, else `loss`.
     ///   - batchSize: re-specialise the graph to this static batch (`BatchSpecialization`).
-    ///   - frozen: trainable params not to train (see `ParamSelection` for globs).
-    public init(graph: Graph, loss: String? = nil, optimizer: Optimizer, backend: BackendKind = .interpreter,
+    ///   - backend: the JIT by default; `.interpreter` is the reference (slower, no compile time).
+    ///   - frozen: trainable params not to train (see `ParamSelection` for globs). A batch-norm
+    ///     layer whose params are all frozen also keeps its running statistics
+    ///     (`frozenStatistics`) unless `updatesFrozenStatistics`.
+    public init(graph: Graph, loss: String? = nil, optimizer: Optimizer, backend: BackendKind = .jit,
                 seed: UInt64 = 0, optimize: Bool = true, memoryBudget: MemoryBudget? = nil, batchSize: Int? = nil,
-                frozen: [String] = []) throws {
+                frozen: [String] = [], updatesFrozenStatistics: Bool = false) throws {
         var typed = graph.nodes.contains { $0.type == nil } ? try inferTypes(graph) : graph
         var notes: [String] = []
         let batch = typed.inputs.first?.type.shape.dims.first
@@ -74,7 +81,9 @@ public final class Trainer {
         let trained = trainable.filter { !frozen.contains($0) }
         guard frozen.isEmpty || !trained.isEmpty else { throw Diagnostic("every param of graph '\(typed.name)' is frozen: nothing to train") }
         self.frozen = frozen
-        var stepManager = PassManager([TrainingStep(loss: self.loss, optimizer: optimizer, params: frozen.isEmpty ? nil : trained)] + pipeline)
+        let statistics = updatesFrozenStatistics ? [] : FrozenStatistics.frozenStates(in: typed, frozen: Set(frozen))
+        frozenStatistics = statistics.sorted()
+        var stepManager = PassManager([FrozenStatistics(states: statistics), TrainingStep(loss: self.loss, optimizer: optimizer, params: frozen.isEmpty ? nil : trained)] + pipeline)
         trainingGraph = try stepManager.run(forward)
         var evalManager = PassManager([EvaluationMode()] + pipeline)
         evaluationGraph = try evalManager.run(forward)

@@ -9,6 +9,9 @@ public struct EpochRecord: Sendable, Equatable {
     public var validationAccuracy: Double?
     public var testLoss: Double?
     public var testAccuracy: Double?
+    /// The values of `fit`'s metrics on the validation and test sets, in the metrics' order.
+    public var validationMetrics: [MetricValue] = []
+    public var testMetrics: [MetricValue] = []
     /// Wall time of the epoch's training steps (evaluation excluded).
     public var seconds: Double
     public var steps: Int

@@ -10,20 +10,13 @@ struct Kiln: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "A computation-graph compiler with static shapes.",
-        subcommands: [Dump.self, Check.self, Dot.self, Run.self, Train.self, Bench.self, Compare.self, Gradcheck.self, Import.self, Export.self,
+        subcommands: [Dump.self, Check.self, Dot.self, Run.self, Train.self, Predict.self, Summary.self, Bench.self, Compare.self, Gradcheck.self, Import.self, Export.self,
                       Ops.self, Zoo.self, CompileTime.self, AllReduceBench.self, Cache.self]
     )
 
-    /// OpenBLAS picks its kernels when it is loaded, before `main`: if it fell back to its generic
-    /// ones on a CPU it does not recognise, run again with the kernel family the CPU supports
-    /// (`OPENBLAS_CORETYPE`, read at load time) — a several-fold difference in every GEMM.
+    /// OpenBLAS's kernels for this CPU are selected by the library on first use
+    /// (`BLAS.selectedCoreType`), so the command needs no re-run with `OPENBLAS_CORETYPE`.
     static func main() {
-        if let core = BLAS.betterCoreType {
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
-            execv("/proc/self/exe", arguments)
-            // execv returns only on failure: carry on with the kernels OpenBLAS chose.
-        }
         // ArgumentParser exits 64 (EX_USAGE) for a bad option; Kiln's contract is exit 1 for an
         // error and 2 for a usage error, which scripts and the tests rely on.
         do {

@@ -38,8 +38,8 @@ struct Run: ParsableCommand {
     @Option(help: "Directory for the outputs (created if missing).")
     var outputDir: String = "out"
 
-    @Option(help: "Backend: interp or jit.")
-    var backend: String = "interp"
+    @Option(help: "Backend: jit (default: compiled through LLVM) or interp (the reference interpreter).")
+    var backend: String = "jit"
 
     @Flag(help: "Execute in the memory plan's arena (runs plan-memory if the pipeline did not).")
     var plan = false

@@ -36,8 +36,8 @@ struct Train: ParsableCommand {
     @Option(help: "sgd|momentum|nesterov|rmsprop|adam|adagrad[:lr=…,momentum=…,beta1=…,beta2=…,eps=…,initial_accumulator=…,weight_decay=…,l1=…].")
     var optimizer: String = "adam:lr=0.001"
 
-    @Option(help: "Backend: interp or jit.")
-    var backend: String = "interp"
+    @Option(help: "Backend: jit (default: compiled through LLVM) or interp (the reference interpreter).")
+    var backend: String = "jit"
 
     @Option(help: "Data set: fashion-mnist, an .npz file, or a directory of .npy files (arrays NAME_test / NAME_val form the test / validation splits).")
     var data: String = "fashion-mnist"
@@ -56,6 +56,9 @@ struct Train: ParsableCommand {
 
     @Option(help: "Save params and optimiser state here after every epoch (safetensors).")
     var checkpoint: String?
+
+    @Option(help: "After training, save the model (graph, params, batch-norm statistics, class names) here for kiln predict and Model(contentsOf:).")
+    var saveModel: String?
 
     @Flag(help: "Resume from --checkpoint (which must exist).")
     var resume = false
@@ -83,6 +86,12 @@ struct Train: ParsableCommand {
 
     @Option(help: "Params not to train: names or globs, comma-separated (e.g. enc_*,w1): no gradient, no optimiser state, values unchanged.")
     var freeze: String?
+
+    @Flag(help: "With --freeze: keep updating the running statistics of batch-norm layers whose params are all frozen (by default they are frozen too, and used while training).")
+    var updateFrozenStatistics = false
+
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Also report top-K accuracy (2-1000) on the validation and test sets, per epoch.")
+    var topK: Int?
 
     @Flag(help: "Standardise pixels with the training set's mean and standard deviation (instead of [0, 1]).")
     var standardize = false
@@ -121,6 +130,8 @@ struct Train: ParsableCommand {
             }
             guard validation > 0 else { throw ValidationError("--patience needs a validation set: --validation must be > 0") }
         }
+        if let topK, !(2...1000).contains(topK) { throw ValidationError("--top-k must be between 2 and 1000, got \(topK)") }
+        if updateFrozenStatistics && freeze == nil { throw ValidationError("--update-frozen-statistics needs --freeze") }
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint PATH") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite are exclusive") }
         if overwrite && checkpoint == nil { throw ValidationError("--overwrite needs --checkpoint PATH") }
@@ -137,6 +148,8 @@ struct Train: ParsableCommand {
             do { try check() } catch let d as Diagnostic { throw ValidationError("\(flag): \(d.message)") }
         }
         try OutputPaths.checkFile("--checkpoint", checkpoint)
+        try OutputPaths.checkFile("--save-model", saveModel)
+        if let saveModel { try OutputPaths.checkNotInput("--save-model", saveModel, inputs: [graph.file, data, initFrom, checkpoint]) }
         if let checkpoint { try OutputPaths.checkNotInput("--checkpoint", checkpoint, inputs: [graph.file, data, initFrom]) }
         try OutputPaths.checkDirectory("--report", report)
         // Only rank 0 reads and writes the checkpoint; other hosts need not have the file.
@@ -170,7 +183,8 @@ struct Train: ParsableCommand {
             do { frozen = try freeze.map { try ParamSelection.select($0, in: g) } ?? [] } catch let d as Diagnostic { throw CLIError("--freeze: \(d.message)") }
             let makeTrainer = { (seed: UInt64) throws -> Trainer in
                 let trainer = try Trainer(graph: g, loss: loss, optimizer: try Optimizer.parse(optimizer), backend: kind, seed: seed,
-                                          optimize: !noOptimize, memoryBudget: try budget(), batchSize: batch, frozen: frozen)
+                                          optimize: !noOptimize, memoryBudget: try budget(), batchSize: batch, frozen: frozen,
+                                          updatesFrozenStatistics: updateFrozenStatistics)
                 trainer.feedMapping = try feedMapping()
                 trainer.augmentation = try augment.map(Augmentation.parse)
                 if let initFrom {
@@ -181,6 +195,8 @@ struct Train: ParsableCommand {
                 return trainer
             }
             if !frozen.isEmpty { print("frozen: \(frozen.joined(separator: ", "))") }
+            let statistics = updateFrozenStatistics ? [] : FrozenStatistics.frozenStates(in: try inferTypes(g), frozen: Set(frozen)).sorted()
+            if !statistics.isEmpty { print("frozen statistics: \(statistics.joined(separator: ", "))") }
             if let batch, batch != g.inputs.first?.type.shape.dims.first { print("re-specialised \(g.name) to batch \(batch)") }
             if let folds {
                 try crossValidate(folds, splits, makeTrainer)

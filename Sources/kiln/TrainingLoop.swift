@@ -51,9 +51,21 @@ extension Train {
                             schedule: try LearningRateSchedule.parse(schedule, epochs: epochs),
                             earlyStopping: patience.map { EarlyStopping(patience: $0) },
                             checkpoint: checkpoint.map { CheckpointPolicy(path: $0, resume: resume) },
-                            report: report, seed: seed, checkNumerics: checkNumerics)
+                            report: report, seed: seed, checkNumerics: checkNumerics,
+                            metrics: topK.map { [.topK($0)] } ?? [])
         } catch let d as Diagnostic {
             throw CLIError(d.message)
+        }
+        if let saveModel {
+            // Class names only when they match the logits (a data set's names for another head are not this model's).
+            do {
+                let names = splits.train.classNames ?? []
+                let classes = trainer.logits.flatMap { trainer.forward.valueTypes[$0]?.shape.dims.last }
+                try Model(trainer, classNames: names.count == classes ? names : []).save(to: saveModel)
+            } catch let d as Diagnostic {
+                throw CLIError("--save-model: \(d.message)")
+            }
+            print("model saved to \(saveModel)")
         }
     }
 }

@@ -48,6 +48,29 @@ struct CompareCommandTests {
         }
     }
 
+    @Test("a batch-norm CNN after 3 Adam steps passes, its drift explained; a broken op still fails at step 0",
+          .enabled(if: prerequisite(FileManager.default.isExecutableFile(atPath: kiln)), "needs .build/debug/kiln (swift build)"))
+    func batchNormDrift() throws {
+        let arguments = ["compare", "Graphs/bn_cnn.kiln", "--train", "loss", "--optimizer", "adam", "--steps", "3"]
+        let (status, output) = try Self.run(arguments)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("judged per step: after step 0 the interpreter also runs each step from the jit's state"))
+        #expect(output.contains("\nPASS: "))
+        // What differs beyond rtol/atol is reported and explained, not hidden.
+        if output.contains("ok: drift") { #expect(output.contains("drift beyond it over the steps")) }
+        if output.contains("ok: flips") { #expect(output.contains("differ in single elements while the outputs agree")) }
+        // A broken op (the reference adds 1 to one element each time it computes the node)
+        // fails, in the forward pass and in the batch-norm and convolution nodes.
+        for node in ["logits", "n1", "a2"] {
+            let (brokenStatus, broken) = try Self.run(arguments, environment: ["KILN_TEST_BREAK_OP": node])
+            #expect(brokenStatus == 1, "\(node): \(broken)")
+            #expect(broken.contains("beyond drift and flips: a wrong result"), "\(node)")
+        }
+        // --strict judges the accumulated differences alone.
+        let (_, strict) = try Self.run(arguments + ["--strict"])
+        #expect(!strict.contains("judged per step"))
+    }
+
     @Test("bad options are clear errors", .enabled(if: prerequisite(FileManager.default.isExecutableFile(atPath: kiln)), "needs .build/debug/kiln (swift build)"))
     func badOptions() throws {
         for (arguments, message) in [(["--steps", "0"], "--steps must be between 1 and 1000000, got 0"), (["--rtol=-1"], "--rtol must be a finite number >= 0"),

@@ -16,10 +16,11 @@ struct ComparisonJSONTests {
         let data = try #require(FileManager.default.contents(atPath: path))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(Set(object.keys) == ["graph", "source", "reference", "candidate", "steps", "rtol", "atol", "inputs", "passed",
-                                     "outputs", "state", "loss", "nodes"])
+                                     "judged_each_step", "outputs", "state", "loss", "nodes"])
         #expect(object["passed"] as? Bool == false && object["steps"] as? Int == 2)
         let tensorKeys: Set<String> = ["name", "kind", "type", "step", "max_abs_error", "max_rel_error", "worst_index", "reference_value",
-                                       "candidate_value", "max_ulp", "nan", "inf", "failing", "elements", "passed"]
+                                       "candidate_value", "max_ulp", "nan", "inf", "failing", "elements", "passed",
+                                       "drift_only", "flips_only", "relative_rms", "one_step_max_abs_error"]
         let outputs = try #require(object["outputs"] as? [[String: Any]])
         #expect(outputs.allSatisfy { Set($0.keys) == tensorKeys })
         let state = try #require(object["state"] as? [[String: Any]])

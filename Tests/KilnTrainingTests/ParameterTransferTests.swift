@@ -58,3 +58,26 @@ struct ParameterTransferTests {
         #expect(try #require(target.state["b"]).floats == before)
     }
 }
+
+/// Transfer of a batch-norm model: the running statistics come along by default.
+struct StatisticsTransferTests {
+    @Test("a fresh trainer loading a trained model's file predicts exactly as the model did; without state it does not")
+    func keepsStatistics() throws {
+        let source = try ModelTests.trained()
+        let test = try ReportSupport.data(40, seed: 5)
+        let expected = try source.evaluate(test)
+        let path = ModelTests.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Model(source).save(to: path)
+        let target = try Trainer(graph: try Parser.parse(ModelTests.text), optimizer: try .parse("sgd"), backend: .interpreter, seed: 9)
+        let transfer = try target.loadParameters(from: path)
+        #expect(transfer.loaded == ["b2", "beta", "gamma", "mean", "var", "w", "w2"])
+        let got = try target.evaluate(test)
+        #expect(got.predictions == expected.predictions)
+        #expect(abs(got.loss - expected.loss) < 1e-6)
+        let without = try Trainer(graph: try Parser.parse(ModelTests.text), optimizer: try .parse("sgd"), backend: .interpreter, seed: 9)
+        #expect(try without.loadParameters(from: path, includeState: false).loaded == ["b2", "beta", "gamma", "w", "w2"])
+        #expect(try #require(without.state["mean"]).floats.allSatisfy { $0 == 0 })
+        #expect(abs(try without.evaluate(test).loss - expected.loss) > 1e-3)
+    }
+}

@@ -12,7 +12,7 @@ extension ComparisonReport {
             ("graph", JSONValue.quoted(graphName)), ("source", JSONValue.quoted(sourceFile)),
             ("reference", JSONValue.quoted(reference)), ("candidate", JSONValue.quoted(candidate)),
             ("steps", "\(steps)"), ("rtol", jsonNumber(tolerance.rtol)), ("atol", jsonNumber(tolerance.atol)),
-            ("inputs", JSONValue.quoted(inputDescription)), ("passed", "\(passed)"),
+            ("inputs", JSONValue.quoted(inputDescription)), ("passed", "\(passed)"), ("judged_each_step", "\(judgedEachStep)"),
             ("outputs", jsonArray(outputs.map(Self.tensorJSON))), ("state", jsonArray(state.map(Self.tensorJSON))),
         ]
         if let loss {
@@ -43,6 +43,7 @@ extension ComparisonReport {
             ("nan", jsonObject([("reference", "\(d.referenceNaN)"), ("candidate", "\(d.candidateNaN)")])),
             ("inf", jsonObject([("reference", "\(d.referenceInf)"), ("candidate", "\(d.candidateInf)")])),
             ("failing", "\(d.failing)"), ("elements", "\(d.elementCount)"), ("passed", "\(d.passed)"),
+            ("drift_only", "\(d.driftOnly)"), ("flips_only", "\(d.flipsOnly)"), ("relative_rms", jsonNumber(d.relativeRMS)), ("one_step_max_abs_error", d.oneStepError.map(jsonNumber) ?? "null"),
         ])
     }
 

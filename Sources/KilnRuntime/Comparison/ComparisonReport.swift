@@ -159,6 +159,11 @@ public struct ComparisonReport: Sendable, Equatable {
     }
 
     /// True when every output and state tensor is within the tolerance and no node diverged.
+    /// Whether steps after the first were judged from the same state (`compare(judgeEachStep:)`).
+    public var judgedEachStep = false
+    /// The relative RMS bound of that judgement.
+    public var driftRMS = 0.02
+
     public var passed: Bool {
         outputs.allSatisfy(\.passed) && state.allSatisfy(\.passed) && nodeSearch?.divergence == nil
     }

@@ -44,11 +44,18 @@ enum ReportCharts {
         func cell(_ v: Double?, _ format: String = "%.4f") -> String { v.map { String(format: format, $0) } ?? "–" }
         var out = "<table><tr><th>epoch</th><th>learning rate</th><th>train loss</th><th>validation loss</th>"
         out += classifier ? "<th>validation accuracy</th><th>test accuracy</th>" : "<th>test loss</th>"
+        // Metric columns from the first epoch's names (every epoch computes the same metrics).
+        let validationNames = history.epochs.first?.validationMetrics.map(\.name) ?? []
+        let testNames = history.epochs.first?.testMetrics.map(\.name) ?? []
+        for name in validationNames { out += "<th>validation \(SVG.escape(name))</th>" }
+        for name in testNames { out += "<th>test \(SVG.escape(name))</th>" }
         out += "<th>seconds</th><th>steps/s</th></tr>\n"
         for r in history.epochs {
             let mark = r.epoch == history.restoredEpoch ? " (restored)" : ""
             out += "<tr><td>\(r.epoch)\(mark)</td><td>\(cell(r.learningRate, "%.3g"))</td><td>\(cell(r.trainLoss))</td><td>\(cell(r.validationLoss))</td>"
             out += classifier ? "<td>\(cell(r.validationAccuracy))</td><td>\(cell(r.testAccuracy))</td>" : "<td>\(cell(r.testLoss))</td>"
+            for name in validationNames { out += "<td>\(cell(r.validationMetrics.first { $0.name == name }?.value))</td>" }
+            for name in testNames { out += "<td>\(cell(r.testMetrics.first { $0.name == name }?.value))</td>" }
             out += "<td>\(cell(r.seconds, "%.1f"))</td><td>\(cell(Double(r.steps) / max(r.seconds, 1e-9), "%.1f"))</td></tr>\n"
         }
         return out + "</table>"
