@@ -156,7 +156,8 @@ final class IRModule {
     func constant(_ v: IRValue) -> LLVMValueRef {
         switch v.content {
         case .value(let ref): return ref
-        case .integer(let i): return LLVMConstInt(type(v.type), UInt64(bitPattern: i), 1)
+        // Sign-extended when negative; i1 `true` is 1 unsigned (as signed, 1 does not fit in one bit).
+        case .integer(let i): return LLVMConstInt(type(v.type), UInt64(bitPattern: i), i < 0 ? 1 : 0)
         // Exact: every Float is a Double, and LLVM rounds it back to the same float.
         case .float(let f): return LLVMConstReal(type(.f32), Double(f))
         }
