@@ -9,11 +9,27 @@ SWIFT      ?= swift
 DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev graphviz libopenmpi-dev openmpi-bin iproute2
 # Only the browser test needs a browser.
 BROWSER_DEPS := chromium
-KILN_DEBUG := .build/debug/kiln
-KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models
+# The LLVM the JIT is built against. Unset: Debian's llvm-dev (LLVM 14 on Debian 12), in .build.
+# `LLVM_VERSION=19 make test` installs llvm-19-dev and builds and tests against it in
+# .build/llvm19 (Package.swift reads LLVM_VERSION and adds /usr/lib/llvm-19/include).
+ifneq ($(strip $(LLVM_VERSION)),)
+ifeq ($(shell echo '$(LLVM_VERSION)' | grep -Ex '1[4-9]|[2-9][0-9]'),)
+$(error LLVM_VERSION must be an LLVM major version such as 19, got '$(LLVM_VERSION)')
+endif
+export LLVM_VERSION
+DEB_DEPS    += llvm-$(LLVM_VERSION)-dev
+SWIFT_FLAGS := --scratch-path .build/llvm$(LLVM_VERSION)
+BUILD_DIR   := .build/llvm$(LLVM_VERSION)
+else
+SWIFT_FLAGS :=
+BUILD_DIR   := .build
+endif
+KILN_DEBUG := $(BUILD_DIR)/debug/kiln
+KILN       := $(BUILD_DIR)/release/kiln
+
+.PHONY: deps browser-deps pydeps build release test test-llvm test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -36,10 +52,10 @@ pydeps:
 	@$(PYTHON) -c "import numpy" 2>/dev/null || $(PYTHON) -m pip install -q numpy
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build $(SWIFT_FLAGS)
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
 # Under make test every prerequisite is installed, so a missing one fails instead of skipping
 # (KILN_TEST_REQUIRE_ALL); what is still skipped (network namespaces when not root) is written
@@ -49,8 +65,8 @@ test: export KILN_TEST_REQUIRE_ALL := 1
 test: export KILN_SKIP_LOG := $(SKIP_LOG)
 test: deps browser-deps pydeps
 	@mkdir -p .build && : > $(SKIP_LOG)
-	$(SWIFT) build
-	SWIFT=$(SWIFT) Tests/Support/swift-test.sh
+	$(SWIFT) build $(SWIFT_FLAGS)
+	SWIFT=$(SWIFT) Tests/Support/swift-test.sh $(SWIFT_FLAGS)
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
 	$(MAKE) onnx-venv
@@ -59,19 +75,32 @@ test: deps browser-deps pydeps
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
 	$(MAKE) consumer
 	$(MAKE) test-distributed
+	$(if $(LLVM_VERSION),,$(MAKE) test-llvm)
 	@sh Tests/Support/skips.sh $(SKIP_LOG)
+
+# The JIT against a second LLVM (TEST_LLVM, default 19: Debian 12's newest, with opaque
+# pointers) in its own build folder: the JIT and code generator suites and the NumPy oracle on
+# the JIT backend. `make test` runs it after the default LLVM's full suite.
+TEST_LLVM ?= 19
+test-llvm: pydeps
+	@$(MAKE) --no-print-directory install-missing PACKAGES="llvm-$(TEST_LLVM)-dev"
+	LLVM_VERSION=$(TEST_LLVM) $(SWIFT) build --scratch-path .build/llvm$(TEST_LLVM)
+	LLVM_VERSION=$(TEST_LLVM) SWIFT=$(SWIFT) KILN_SWIFT_TEST_LOG=.build/swift-test-llvm$(TEST_LLVM).log \
+	  Tests/Support/swift-test.sh --scratch-path .build/llvm$(TEST_LLVM) --filter 'KilnJITTests|KilnCodegenTests'
+	$(PYTHON) Tests/Oracle/oracle.py --kiln .build/llvm$(TEST_LLVM)/debug/kiln --backend jit
 
 # The training report in a real browser: trains LeNet-5 briefly (--limit 2000 --epochs 2),
 # opens the report in headless Chromium, fails on a missing image or a script error, and
 # saves a screenshot in .build/browser-test/report.png (about 45 s).
 test-report: deps browser-deps
-	$(SWIFT) build
+	$(SWIFT) build $(SWIFT_FLAGS)
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
 
 # Examples/FashionClassifier built against a tagged copy of this tree as a versioned
 # dependency (as another package would use Kiln), then run for one short epoch.
+# It uses the default LLVM: a versioned dependency cannot carry another LLVM's header path.
 consumer: deps onnx-venv
-	ONNX_VENV=$(abspath $(ONNX_VENV)) sh Tests/Consumer/run.sh
+	env -u LLVM_VERSION ONNX_VENV=$(abspath $(ONNX_VENV)) sh Tests/Consumer/run.sh
 
 # Multi-process data parallelism over Open MPI (Tests/Distributed, about 2 minutes): 2 ranks
 # against one process on the doubled batch (MLP, LeNet-5; SGD, Adam; both backends), two
@@ -80,7 +109,7 @@ consumer: deps onnx-venv
 # with different data or options (a named error, never a corrupted heap or a hang). mpirun
 # runs as root with --oversubscribe (common.sh).
 test-distributed: deps pydeps
-	$(SWIFT) build
+	$(SWIFT) build $(SWIFT_FLAGS)
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/equivalence.sh
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/netns.sh
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/rank-death.sh

@@ -2,9 +2,31 @@
 import Foundation
 import PackageDescription
 
+/// The LLVM the JIT is built against. Unset: Debian 12's `llvm-dev` (LLVM 14), whose headers are
+/// on the default include path. `LLVM_VERSION=19 swift build --scratch-path .build/llvm19` (what
+/// `make test-llvm` runs) builds against Debian's `llvm-19-dev` in /usr/lib/llvm-19 (or
+/// `LLVM_PREFIX`): its headers come first on the include path of every target (clang modules of
+/// dependents see CLLVM too), and libLLVM-19.so is linked. Versions 14 to 19 are supported; 14 and
+/// 19 are the ones tested.
+let defaultLLVMVersion = 14
+let llvmVersion: Int = {
+    guard let text = ProcessInfo.processInfo.environment["LLVM_VERSION"], !text.isEmpty else { return defaultLLVMVersion }
+    guard let v = Int(text), (14...30).contains(v) else {
+        fatalError("LLVM_VERSION must be an LLVM major version from 14 (e.g. 19), got '\(text)'")
+    }
+    return v
+}()
+let llvmPrefix = ProcessInfo.processInfo.environment["LLVM_PREFIX"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/lib/llvm-\(llvmVersion)"
+/// Header search path for a non-default LLVM, given to every Swift target (unsafe flags only then,
+/// so the default build stays usable as a versioned dependency).
+let llvmHeaderFlags: [SwiftSetting] = llvmVersion == defaultLLVMVersion ? [] : [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])]
+/// `LLVM_15_OR_LATER` … `LLVM_<v>_OR_LATER`, for the C API's changes KilnJIT adapts to (`#if`):
+/// 15 renamed ORC's symbol pairs, 18 added instruction flag setters (`LLVMSetFastMathFlags`).
+let llvmFeatureDefines: [SwiftSetting] = llvmVersion > 14 ? (15...llvmVersion).map { .define("LLVM_\($0)_OR_LATER") } : []
+
 let package = Package(
     name: "Kiln",
-    // Linux only (Debian's OpenBLAS and LLVM 14); no Apple platforms are declared.
+    // Linux only (Debian's OpenBLAS and LLVM 14 or later); no Apple platforms are declared.
     products: [
         .executable(name: "kiln", targets: ["kiln"]),
         // `import Kiln` brings every stage below; each stage is also a product of its own.
@@ -24,7 +46,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
-        // System libraries: Debian's OpenBLAS and LLVM 14 (installed by the Makefile).
+        // System libraries: Debian's OpenBLAS and LLVM (installed by the Makefile; the LLVM
+        // library is linked by KilnJIT, whose version `llvmVersion` below selects).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -39,10 +62,11 @@ let package = Package(
         .target(name: "KilnPasses", dependencies: ["KilnIR", "KilnSupport"]),
         .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnPasses", "KilnSupport", "CBLAS", "CZlib"]),
         .target(name: "KilnCodegen", dependencies: ["KilnIR"]),
-        // LLVM 14's C headers come from Debian's llvm-dev (/usr/include/llvm-c) and libLLVM-14.so
-        // from libllvm14, both on the default search paths: no unsafeFlags, so Kiln can be a
-        // versioned dependency of another package.
-        .target(name: "KilnJIT", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCodegen", "KilnSupport", "CLLVM", "CBLAS"]),
+        // The default LLVM's C headers come from Debian's llvm-dev (/usr/include/llvm-c) and
+        // libLLVM-14.so from libllvm14, both on the default search paths: no unsafeFlags, so Kiln
+        // can be a versioned dependency of another package. Other versions: see `llvmVersion`.
+        .target(name: "KilnJIT", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCodegen", "KilnSupport", "CLLVM", "CBLAS"],
+                swiftSettings: llvmFeatureDefines, linkerSettings: [.linkedLibrary("LLVM-\(llvmVersion)")]),
         .target(name: "KilnData", dependencies: ["KilnIR", "KilnRuntime", "CZlib"]),
         .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "KilnTraining", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnSupport"]),
@@ -65,7 +89,7 @@ let package = Package(
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnONNX", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
         .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed", "KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
-        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"], exclude: ["Golden"]),
+        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"], exclude: ["Golden"]),
         .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),
         // The umbrella's own API (Model.exportONNX, Model(onnx:)).
         .testTarget(name: "KilnTests", dependencies: ["Kiln"]),
@@ -73,6 +97,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+for target in package.targets where target.type != .system && target.type != .plugin {
+    target.swiftSettings = (target.swiftSettings ?? []) + llvmHeaderFlags
+}
 
 // `make fuzz` builds the libFuzzer target with KILN_FUZZ=1 (and -sanitize=fuzzer); ordinary
 // builds never see it, since without libFuzzer's `main` it would not link.

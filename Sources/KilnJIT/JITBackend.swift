@@ -10,7 +10,8 @@ import KilnSupport
 /// a second trainer on the same graph) compiles once per process.
 public final class JITBackend: ExecutionBackend {
     public let graph: Graph
-    /// LLVM IR as generated, and after optimisation (for `kiln dump --llvm`).
+    /// LLVM IR as generated (the module printed, the step program as comments), and after
+    /// optimisation (for `kiln dump --llvm`).
     public let ir: String
     public private(set) var optimizedIR: String
     public let compileSeconds: Double
@@ -92,9 +93,9 @@ public final class JITBackend: ExecutionBackend {
             Self.moduleCounter += 1
             let start = monotonicSeconds()
             var compiler = StepCompiler(graph: g, prefix: "kiln\(Self.moduleCounter)", target: codegenTarget, policy: policy)
-            let (ir, compiled, calls) = try compiler.compile()
-            let result = try session.compile(ir, symbols: compiler.functions, keepOptimizedIR: keepOptimizedIR)
-            entry = Module(compiled: result, ir: ir, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures,
+            let (module, compiled, calls) = try compiler.compile()
+            let result = try session.compile(module, symbols: compiler.functions, keepOptimizedIR: keepOptimizedIR)
+            entry = Module(compiled: result, ir: result.moduleText + compiler.stepProgram, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures,
                            counts: (compiled, calls), calls: compiler.calls)
             Self.cache[key] = entry
             compileSeconds = monotonicSeconds() - start

@@ -4,8 +4,14 @@ import KilnCodegen
 import KilnIR
 import KilnSupport
 
-/// One ORC LLJIT instance for the host CPU. Modules arrive as LLVM IR text, are parsed,
-/// verified and optimised (`default<O3>` with the loop and SLP vectorisers, target machine of
+#if LLVM_15_OR_LATER
+private typealias SymbolMapPair = LLVMOrcCSymbolMapPair
+#else
+private typealias SymbolMapPair = LLVMJITCSymbolMapPair
+#endif
+
+/// One ORC LLJIT instance for the host CPU. Modules arrive built (`IRModule`, through the C
+/// API) or as IR text to parse; they are verified and optimised (`default<O3>` with the loop and SLP vectorisers, target machine of
 /// the host CPU so AVX2/FMA are used), then added; symbols of this process (OpenBLAS, the
 /// runtime's C entry points) resolve from generated code.
 public final class JITSession {
@@ -73,7 +79,7 @@ public final class JITSession {
         let flags = LLVMJITSymbolFlags(GenericFlags: UInt8(LLVMJITSymbolGenericFlagsExported.rawValue | LLVMJITSymbolGenericFlagsCallable.rawValue),
                                        TargetFlags: 0)
         var pairs = symbols.sorted { $0.key < $1.key }.map { name, address in
-            LLVMJITCSymbolMapPair(Name: LLVMOrcLLJITMangleAndIntern(jit, name),
+            SymbolMapPair(Name: LLVMOrcLLJITMangleAndIntern(jit, name),
                                   Sym: LLVMJITEvaluatedSymbol(Address: address, Flags: flags))
         }
         let unit = pairs.withUnsafeMutableBufferPointer { LLVMOrcAbsoluteSymbols($0.baseAddress, $0.count) }
@@ -96,6 +102,8 @@ public final class JITSession {
     public struct Compiled {
         /// Address of each requested symbol.
         public var symbols: [String: UInt64]
+        /// The module as built, printed (deterministic: the cache's key and `kiln dump --llvm`).
+        public var moduleText: String
         /// The IR after optimisation (for `kiln dump --llvm-opt`).
         public var optimizedIR: String
         public var seconds: Double
@@ -110,58 +118,63 @@ public final class JITSession {
     /// Removes every compiled module from the on-disk cache; returns how many.
     public func clearCache() -> Int { cache?.clear() ?? 0 }
 
-    /// Parses, verifies, optimises and adds `ir`, then looks up `symbols`. A module LLVM
-    /// rejects is written to a file whose path is in the error. Machine code is taken from the
-    /// on-disk cache when the same module was compiled for this CPU before (unless the
-    /// optimised IR is wanted), and stored there otherwise.
+    /// The LLVM major version Kiln was built against.
+    public static var llvmVersion: Int { llvmMajorVersion }
+
+    /// Parses LLVM IR text, then compiles it like a built module (hand-written modules and
+    /// tests; Kiln's code generator builds modules through the C API). IR LLVM rejects is a
+    /// diagnostic naming a file it was written to.
     public func compile(_ ir: String, symbols: [String], keepOptimizedIR: Bool = false) throws -> Compiled {
+        moduleCount += 1
+        let module: IRModule
+        do {
+            module = try IRModule(parsing: ir, name: "kiln_module_\(moduleCount)")
+        } catch let d as Diagnostic {
+            throw Diagnostic("LLVM rejected the generated IR: \(d.message); IR written to \(dumpRejected(ir, "kiln_module_\(moduleCount)"))")
+        }
+        return try compile(module, symbols: symbols, keepOptimizedIR: keepOptimizedIR)
+    }
+
+    /// Verifies, optimises and adds `module`, then looks up `symbols`. Machine code is taken
+    /// from the on-disk cache when the same module text was compiled for this target, CPU and
+    /// LLVM version before (unless the optimised IR is wanted), and stored there otherwise. A
+    /// module the verifier rejects is written to a file whose path is in the error. The module
+    /// is optimised in place: print it (`moduleText`) before, not after.
+    func compile(_ module: IRModule, symbols: [String], keepOptimizedIR: Bool = false) throws -> Compiled {
         let start = Date()
         moduleCount += 1
         let name = "kiln_module_\(moduleCount)"
-        let key = ObjectCache.key(ir + "\n; target \(triple) \(cpuName) \(cpuFeatures) llvm14")
+        let text = module.text
+        let key = ObjectCache.key(text + "\n; target \(triple) \(cpuName) \(cpuFeatures) llvm\(llvmMajorVersion)")
         if !keepOptimizedIR, let cache, let object = cache.load(key) {
             let buffer = object.withUnsafeBytes { raw in
                 LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, name)
             }
             try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), buffer), "adding a cached object")
-            return Compiled(symbols: try lookup(symbols), optimizedIR: "", seconds: Date().timeIntervalSince(start), fromCache: true)
+            return Compiled(symbols: try lookup(symbols), moduleText: text, optimizedIR: "", seconds: Date().timeIntervalSince(start), fromCache: true)
         }
-        let threadSafeContext = LLVMOrcCreateNewThreadSafeContext()
-        defer { LLVMOrcDisposeThreadSafeContext(threadSafeContext) }
-        let context = LLVMOrcThreadSafeContextGetContext(threadSafeContext)
-        var module: LLVMModuleRef?
-        var message: UnsafeMutablePointer<CChar>?
-        let buffer = ir.withCString { LLVMCreateMemoryBufferWithMemoryRangeCopy($0, strlen($0), name) }
-        if LLVMParseIRInContext(context, buffer, &module, &message) != 0 || module == nil {
-            let reason = message.map { String(cString: $0) } ?? "unknown"
-            LLVMDisposeMessage(message)
-            throw Diagnostic("LLVM rejected the generated IR: \(reason); IR written to \(dumpRejected(ir, name))")
-        }
-        defer { LLVMDisposeModule(module) }
-        LLVMSetTarget(module, triple)
+        let m = module.module
+        LLVMSetTarget(m, triple)
         let layout = LLVMCreateTargetDataLayout(targetMachine)
-        LLVMSetModuleDataLayout(module, layout)
+        LLVMSetModuleDataLayout(m, layout)
         LLVMDisposeTargetData(layout)
-        if LLVMVerifyModule(module, LLVMReturnStatusAction, &message) != 0 {
+        var message: UnsafeMutablePointer<CChar>?
+        if LLVMVerifyModule(m, LLVMReturnStatusAction, &message) != 0 {
             let reason = message.map { String(cString: $0) } ?? "unknown"
             LLVMDisposeMessage(message)
-            throw Diagnostic("LLVM verifier rejected the generated IR: \(reason); IR written to \(dumpRejected(ir, name))")
+            throw Diagnostic("LLVM verifier rejected the generated IR: \(reason); IR written to \(dumpRejected(text, name))")
         }
         LLVMDisposeMessage(message)
         let options = LLVMCreatePassBuilderOptions()
         LLVMPassBuilderOptionsSetLoopVectorization(options, 1)
         LLVMPassBuilderOptionsSetSLPVectorization(options, 1)
         LLVMPassBuilderOptionsSetLoopUnrolling(options, 1)
-        let passError = LLVMRunPasses(module, "default<O3>", targetMachine, options)
+        let passError = LLVMRunPasses(m, "default<O3>", targetMachine, options)
         LLVMDisposePassBuilderOptions(options)
         try Self.check(passError, "optimising the module")
-        var optimized = ""
-        if keepOptimizedIR, let text = LLVMPrintModuleToString(module) {
-            optimized = String(cString: text)
-            LLVMDisposeMessage(text)
-        }
+        let optimized = keepOptimizedIR ? module.text : ""
         var object: LLVMMemoryBufferRef?
-        if LLVMTargetMachineEmitToMemoryBuffer(targetMachine, module, LLVMObjectFile, &message, &object) != 0 || object == nil {
+        if LLVMTargetMachineEmitToMemoryBuffer(targetMachine, m, LLVMObjectFile, &message, &object) != 0 || object == nil {
             let reason = message.map { String(cString: $0) } ?? "unknown"
             LLVMDisposeMessage(message)
             throw Diagnostic("LLVM could not generate code for \(name): \(reason)")
@@ -171,7 +184,7 @@ public final class JITSession {
         }
         // The JIT takes ownership of the object buffer.
         try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), object), "adding the module")
-        return Compiled(symbols: try lookup(symbols), optimizedIR: optimized, seconds: Date().timeIntervalSince(start))
+        return Compiled(symbols: try lookup(symbols), moduleText: text, optimizedIR: optimized, seconds: Date().timeIntervalSince(start))
     }
 
     private func lookup(_ symbols: [String]) throws -> [String: UInt64] {

@@ -1,173 +1,268 @@
-/// LLVM IR types the generated code uses.
-struct IRType: Hashable, CustomStringConvertible {
-    let text: String
-    var description: String { text }
+import CLLVM
 
-    static let f32 = IRType(text: "float"), i32 = IRType(text: "i32"), i64 = IRType(text: "i64"), i1 = IRType(text: "i1")
-    static let i8Pointer = IRType(text: "i8*"), void = IRType(text: "void")
-    /// `<lanes x float>`.
-    static func vector(_ lanes: Int) -> IRType { IRType(text: "<\(lanes) x float>") }
-    var pointer: IRType { IRType(text: text + "*") }
-    var pointee: IRType? { text.hasSuffix("*") ? IRType(text: String(text.dropLast())) : nil }
-    /// f32 or a vector of f32: the operands of `fadd`, `fmul`, `fcmp`.
-    var isFloat: Bool { self == .f32 || (text.hasPrefix("<") && text.hasSuffix(" x float>")) }
-    /// The lane count of `<N x float>`; nil for scalars.
-    var lanes: Int? {
-        guard text.hasPrefix("<"), let x = text.firstIndex(of: " ") else { return nil }
-        return Int(text[text.index(after: text.startIndex)..<x])
-    }
-    var isInteger: Bool { self == .i32 || self == .i64 || self == .i1 }
-}
-
-/// A typed SSA value or constant.
-struct IRValue: Hashable {
-    let text: String
-    let type: IRType
-
-    static func i64(_ v: Int) -> IRValue { IRValue(text: "\(v)", type: .i64) }
-    static func i32(_ v: Int32) -> IRValue { IRValue(text: "\(v)", type: .i32) }
-    static func bool(_ v: Bool) -> IRValue { IRValue(text: v ? "true" : "false", type: .i1) }
-    /// A float constant as LLVM spells it: the double of the same value, in hex.
-    static func f32(_ v: Float) -> IRValue { IRValue(text: "0x" + String(Double(v).bitPattern, radix: 16, uppercase: true), type: .f32) }
-    var typed: String { "\(type) \(text)" }
-}
-
-/// Builds one LLVM function as text with every value typed: an instruction given operands of
-/// the wrong type records an error at that point (reported when the function is finished),
-/// rather than LLVM rejecting the module later. Values and labels are numbered automatically.
-struct FunctionBuilder {
-    private(set) var lines: [String] = []
-    private var counter = 0
+/// Builds one LLVM function through the C API's IR builder with every value typed: an
+/// instruction given operands of the wrong type records an error at that point (reported when
+/// the function is finished) rather than LLVM aborting on it. Blocks are named from a hint and
+/// a counter (`loop3`); values are left unnamed, so LLVM numbers them when printing. Allocas
+/// go to the entry block, which falls through to the body when the function is finished.
+final class FunctionBuilder {
+    let module: IRModule
+    let function: LLVMValueRef
+    private let builder: LLVMBuilderRef
+    private let entry: LLVMBasicBlockRef
+    private let body: LLVMBasicBlockRef
     private var labels = 0
     /// The block instructions are being appended to (phis name their predecessors).
-    private(set) var currentBlock = "entry"
+    private(set) var currentBlock: LLVMBasicBlockRef
     private(set) var errors: [String] = []
 
-    init() {}
+    init(module: IRModule, function: LLVMValueRef) {
+        self.module = module
+        self.function = function
+        builder = LLVMCreateBuilderInContext(module.context)
+        entry = LLVMAppendBasicBlockInContext(module.context, function, "entry")
+        body = LLVMAppendBasicBlockInContext(module.context, function, "body")
+        currentBlock = body
+        LLVMPositionBuilderAtEnd(builder, body)
+    }
 
-    mutating func label(_ hint: String) -> String {
+    deinit { LLVMDisposeBuilder(builder) }
+
+    /// Closes the entry block (its allocas) with a branch to the body.
+    func finish() {
+        LLVMPositionBuilderAtEnd(builder, entry)
+        LLVMBuildBr(builder, body)
+    }
+
+    /// Parameter `index`, named for readable dumps.
+    func parameter(_ index: Int, _ type: IRType, name: String) -> IRValue {
+        let p = LLVMGetParam(function, UInt32(index))!
+        LLVMSetValueName2(p, name, name.utf8.count)
+        return IRValue(p, type)
+    }
+
+    /// A new block, placed in the function when it is begun (blocks then follow the order
+    /// code is emitted in, as a reader expects).
+    func label(_ hint: String) -> LLVMBasicBlockRef {
         labels += 1
-        return "\(hint)\(labels)"
+        return LLVMCreateBasicBlockInContext(module.context, "\(hint)\(labels)")
     }
 
-    mutating func begin(_ label: String) {
-        lines.append("\(label):")
-        currentBlock = label
+    func begin(_ block: LLVMBasicBlockRef) {
+        if LLVMGetBasicBlockParent(block) == nil { LLVMAppendExistingBasicBlock(function, block) }
+        LLVMPositionBuilderAtEnd(builder, block)
+        currentBlock = block
     }
-
-    mutating func raw(_ line: String) { lines.append("  " + line) }
 
     /// Records an instruction the builder cannot form (reported when the function is finished).
-    mutating func invalid(_ what: String) { errors.append(what) }
+    func invalid(_ what: String) { errors.append(what) }
 
-    private mutating func check(_ ok: Bool, _ what: @autoclosure () -> String) {
+    /// Records `what` unless `ok`; callers then build nothing (LLVM's C API would assert or
+    /// crash on a mistyped instruction) and hand back `placeholder`.
+    @discardableResult
+    private func check(_ ok: Bool, _ what: @autoclosure () -> String) -> Bool {
         if !ok { errors.append(what()) }
+        return ok
     }
 
-    mutating func emit(_ instruction: String, _ type: IRType) -> IRValue {
-        counter += 1
-        let value = IRValue(text: "%v\(counter)", type: type)
-        lines.append("  \(value.text) = \(instruction)")
-        return value
+    /// An undefined value standing in for an instruction that was not built (the function is
+    /// rejected when it is finished, so it never runs).
+    private func placeholder(_ type: IRType) -> IRValue {
+        IRValue(LLVMGetUndef(module.type(type == .void ? .i1 : type))!, type)
     }
 
-    /// An arithmetic instruction on two operands of one type (`flags` such as `reassoc`).
-    mutating func binary(_ opcode: String, _ a: IRValue, _ b: IRValue, flags: String = "") -> IRValue {
-        check(a.type == b.type, "\(opcode): operand types differ (\(a.typed), \(b.typed))")
-        let isFloatOp = opcode.hasPrefix("f")
-        check(isFloatOp == a.type.isFloat, "\(opcode) on \(a.type)")
-        return emit("\(opcode)\(flags.isEmpty ? "" : " " + flags) \(a.type) \(a.text), \(b.text)", a.type)
+    private func llvm(_ v: IRValue) -> LLVMValueRef { module.constant(v) }
+
+    private static let floatOpcodes: Set<UInt32> = [LLVMFAdd.rawValue, LLVMFSub.rawValue, LLVMFMul.rawValue, LLVMFDiv.rawValue, LLVMFRem.rawValue]
+
+    /// An arithmetic instruction on two operands of one type.
+    func binary(_ opcode: LLVMOpcode, _ a: IRValue, _ b: IRValue) -> IRValue {
+        guard check(a.type == b.type, "\(opcode): operand types differ (\(a.type), \(b.type))"),
+              check(Self.floatOpcodes.contains(opcode.rawValue) == a.type.isFloat, "\(opcode) on \(a.type)") else { return placeholder(a.type) }
+        return IRValue(LLVMBuildBinOp(builder, opcode, llvm(a), llvm(b), "")!, a.type)
     }
+
+    /// A floating-point addition LLVM may reassociate (`reassoc`): reduction accumulators, so
+    /// the vectoriser keeps several partial sums. LLVM ≥ 18 sets the flag through the C API;
+    /// older C APIs cannot, so the addition is an inline helper parsed once per module.
+    func reassociableAdd(_ a: IRValue, _ b: IRValue) -> IRValue {
+        #if LLVM_18_OR_LATER
+        let sum = binary(LLVMFAdd, a, b)
+        if case .value(let instruction) = sum.content, LLVMIsAInstruction(instruction) != nil {
+            LLVMSetFastMathFlags(instruction, LLVMFastMathFlags(LLVMFastMathAllowReassoc))
+        }
+        return sum
+        #else
+        guard check(a.type == b.type && a.type.isFloat, "reassociable fadd on \(a.type), \(b.type)") else { return placeholder(a.type) }
+        return call(module.reassociatingAdd(a.type), a.type, [a, b])
+        #endif
+    }
+
+    private static let realPredicates: [String: LLVMRealPredicate] = [
+        "oeq": LLVMRealOEQ, "une": LLVMRealUNE, "olt": LLVMRealOLT, "ole": LLVMRealOLE, "ogt": LLVMRealOGT, "oge": LLVMRealOGE, "uno": LLVMRealUNO,
+    ]
+    private static let intPredicates: [String: LLVMIntPredicate] = [
+        "eq": LLVMIntEQ, "ne": LLVMIntNE, "slt": LLVMIntSLT, "sle": LLVMIntSLE, "sgt": LLVMIntSGT, "sge": LLVMIntSGE,
+    ]
 
     /// A comparison: an i1, or a `<N x i1>` mask of vector operands.
-    mutating func compare(_ predicate: String, _ a: IRValue, _ b: IRValue) -> IRValue {
-        check(a.type == b.type, "compare \(predicate): operand types differ (\(a.typed), \(b.typed))")
-        let result = a.type.lanes.map { IRType(text: "<\($0) x i1>") } ?? .i1
-        return emit("\(a.type.isFloat ? "fcmp" : "icmp") \(predicate) \(a.type) \(a.text), \(b.text)", result)
+    func compare(_ predicate: String, _ a: IRValue, _ b: IRValue) -> IRValue {
+        let result = a.type.lanes.map { IRType.mask($0) } ?? .i1
+        guard check(a.type == b.type, "compare \(predicate): operand types differ (\(a.type), \(b.type))") else { return placeholder(result) }
+        if a.type.isFloat, let p = Self.realPredicates[predicate] {
+            return IRValue(LLVMBuildFCmp(builder, p, llvm(a), llvm(b), "")!, result)
+        }
+        if !a.type.isFloat, let p = Self.intPredicates[predicate] {
+            return IRValue(LLVMBuildICmp(builder, p, llvm(a), llvm(b), "")!, result)
+        }
+        invalid("compare \(predicate) on \(a.type)")
+        return placeholder(result)
     }
 
-    mutating func select(_ c: IRValue, _ a: IRValue, _ b: IRValue) -> IRValue {
-        check(c.type == .i1 || c.type.text == "<\(a.type.lanes ?? 0) x i1>", "select condition is \(c.type), not i1 or a mask of \(a.type)")
-        check(a.type == b.type, "select: arms differ (\(a.typed), \(b.typed))")
-        return emit("select \(c.typed), \(a.typed), \(b.typed)", a.type)
+    func select(_ c: IRValue, _ a: IRValue, _ b: IRValue) -> IRValue {
+        guard check(c.type == .i1 || c.type == .mask(a.type.lanes ?? 0), "select condition is \(c.type), not i1 or a mask of \(a.type)"),
+              check(a.type == b.type, "select: arms differ (\(a.type), \(b.type))") else { return placeholder(a.type) }
+        return IRValue(LLVMBuildSelect(builder, llvm(c), llvm(a), llvm(b), "")!, a.type)
     }
 
-    mutating func cast(_ opcode: String, _ v: IRValue, to type: IRType) -> IRValue {
-        emit("\(opcode) \(v.typed) to \(type)", type)
+    func fneg(_ x: IRValue) -> IRValue {
+        guard check(x.type.isFloat, "fneg on \(x.type)") else { return placeholder(x.type) }
+        return IRValue(LLVMBuildFNeg(builder, llvm(x), "")!, x.type)
     }
 
-    mutating func call(_ function: String, _ result: IRType, _ arguments: [IRValue]) -> IRValue {
-        emit("call \(result) @\(function)(\(arguments.map(\.typed).joined(separator: ", ")))", result)
+    /// A conversion (`LLVMSIToFP`, `LLVMBitCast`, …). A bitcast between pointers is no
+    /// instruction at all on opaque pointers (the builder folds it).
+    func cast(_ opcode: LLVMOpcode, _ v: IRValue, to type: IRType) -> IRValue {
+        IRValue(LLVMBuildCast(builder, opcode, llvm(v), module.type(type), "")!, type)
     }
 
-    mutating func callVoid(_ function: String, _ arguments: [IRValue]) {
-        raw("call void @\(function)(\(arguments.map(\.typed).joined(separator: ", ")))")
+    /// A call of `function` (declared in the module on first use).
+    func call(_ function: String, _ result: IRType, _ arguments: [IRValue]) -> IRValue {
+        let types = arguments.map(\.type)
+        let f = module.function(function, result, types)
+        guard check(f.signature.result == result && f.signature.parameters == types,
+                    "call of \(function)(\(f.signature.parameters)) -> \(f.signature.result) as (\(types)) -> \(result)") else {
+            return placeholder(result)
+        }
+        return call((f.value, f.type), result, arguments)
+    }
+
+    private func call(_ function: (value: LLVMValueRef, type: LLVMTypeRef), _ result: IRType, _ arguments: [IRValue]) -> IRValue {
+        var args = arguments.map { Optional(llvm($0)) }
+        let v = args.withUnsafeMutableBufferPointer {
+            LLVMBuildCall2(builder, function.type, function.value, $0.baseAddress, UInt32($0.count), "")!
+        }
+        return IRValue(v, result)
+    }
+
+    func callVoid(_ function: String, _ arguments: [IRValue]) {
+        _ = call(function, .void, arguments)
     }
 
     /// `&base[index]`.
-    mutating func elementPointer(_ base: IRValue, _ index: IRValue) -> IRValue {
+    func elementPointer(_ base: IRValue, _ index: IRValue) -> IRValue {
         guard let element = base.type.pointee else {
-            check(false, "getelementptr on non-pointer \(base.typed)")
-            return base
+            invalid("getelementptr on non-pointer \(base.type)")
+            return placeholder(IRType.f32.pointer)
         }
-        check(index.type == .i64, "getelementptr index is \(index.type)")
-        return emit("getelementptr inbounds \(element), \(base.typed), \(index.typed)", base.type)
+        guard check(index.type == .i64, "getelementptr index is \(index.type)") else { return placeholder(base.type) }
+        var indices = [Optional(llvm(index))]
+        let p = indices.withUnsafeMutableBufferPointer {
+            LLVMBuildInBoundsGEP2(builder, module.type(element), llvm(base), $0.baseAddress, 1, "")!
+        }
+        return IRValue(p, base.type)
     }
 
-    mutating func load(_ pointer: IRValue, metadata: String = "") -> IRValue {
+    /// A load, in the access group `group` when given (a parallel loop's accesses).
+    func load(_ pointer: IRValue, group: LLVMMetadataRef? = nil) -> IRValue {
         guard let element = pointer.type.pointee else {
-            check(false, "load from non-pointer \(pointer.typed)")
-            return pointer
+            invalid("load from non-pointer \(pointer.type)")
+            return placeholder(.f32)
         }
-        return emit("load \(element), \(pointer.typed), align \(element == .i64 || element.text.hasSuffix("*") ? 8 : 4)\(metadata)", element)
+        let v = LLVMBuildLoad2(builder, module.type(element), llvm(pointer), "")!
+        LLVMSetAlignment(v, element == .i64 || element.pointee != nil ? 8 : 4)
+        attach(group, to: v)
+        return IRValue(v, element)
     }
 
-    mutating func store(_ value: IRValue, _ pointer: IRValue, metadata: String = "") {
-        check(pointer.type == value.type.pointer, "store of \(value.typed) through \(pointer.typed)")
-        raw("store \(value.typed), \(pointer.typed), align \(value.type == .i64 ? 8 : 4)\(metadata)")
+    func store(_ value: IRValue, _ pointer: IRValue, group: LLVMMetadataRef? = nil) {
+        guard check(pointer.type == value.type.pointer, "store of \(value.type) through \(pointer.type)") else { return }
+        let s = LLVMBuildStore(builder, llvm(value), llvm(pointer))!
+        LLVMSetAlignment(s, value.type == .i64 ? 8 : 4)
+        attach(group, to: s)
     }
 
-    /// The f32 scalar `x` in every lane of a `<lanes x float>`.
-    mutating func splat(_ x: IRValue, lanes: Int) -> IRValue {
-        check(x.type == .f32, "splat of \(x.typed)")
+    private func attach(_ group: LLVMMetadataRef?, to instruction: LLVMValueRef) {
+        guard let group else { return }
+        LLVMSetMetadata(instruction, module.kind("llvm.access.group"), LLVMMetadataAsValue(module.context, group))
+    }
+
+    /// A stack slot in the entry block (promoted to registers by LLVM).
+    func alloca(_ type: IRType) -> IRValue {
+        let b = LLVMCreateBuilderInContext(module.context)!
+        defer { LLVMDisposeBuilder(b) }
+        LLVMPositionBuilderAtEnd(b, entry)
+        let slot = LLVMBuildAlloca(b, module.type(type), "")!
+        LLVMSetAlignment(slot, 8)
+        return IRValue(slot, type.pointer)
+    }
+
+    /// The f32 scalar `x` in every lane of a `<lanes x float>` (constant-folded for constants).
+    func splat(_ x: IRValue, lanes: Int) -> IRValue {
         let vector = IRType.vector(lanes)
-        let one = emit("insertelement \(vector) undef, \(x.typed), i32 0", vector)
-        return emit("shufflevector \(vector) \(one.text), \(vector) undef, <\(lanes) x i32> zeroinitializer", vector)
+        guard check(x.type == .f32, "splat of \(x.type)") else { return placeholder(vector) }
+        let undef = LLVMGetUndef(module.type(vector))!
+        let one = LLVMBuildInsertElement(builder, undef, llvm(x), llvm(.i32(0)), "")!
+        let zeros = LLVMConstNull(LLVMVectorType(module.type(.i32), UInt32(lanes)))!
+        return IRValue(LLVMBuildShuffleVector(builder, one, undef, zeros, "")!, vector)
     }
 
-    mutating func branch(_ label: String) { raw("br label %\(label)") }
+    func branch(_ block: LLVMBasicBlockRef) { LLVMBuildBr(builder, block) }
 
-    mutating func branch(_ condition: IRValue, _ then: String, _ otherwise: String, metadata: String = "") {
-        check(condition.type == .i1, "branch condition is \(condition.type)")
-        raw("br i1 \(condition.text), label %\(then), label %\(otherwise)\(metadata)")
+    /// A conditional branch; `loop` is the loop ID of a latch's back edge.
+    func branch(_ condition: IRValue, _ then: LLVMBasicBlockRef, _ otherwise: LLVMBasicBlockRef, loop: LLVMMetadataRef? = nil) {
+        // A mistyped condition still ends the block (with a plain branch), so the function's shape holds.
+        guard check(condition.type == .i1, "branch condition is \(condition.type)") else { return branch(otherwise) }
+        let br = LLVMBuildCondBr(builder, llvm(condition), then, otherwise)!
+        if let loop { LLVMSetMetadata(br, module.kind("llvm.loop"), LLVMMetadataAsValue(module.context, loop)) }
     }
 
-    /// A phi whose incoming list is completed later (`%name`, filled by `lines` patching).
-    mutating func phi(_ type: IRType, _ incoming: [(IRValue, String)]) -> IRValue {
-        emit("phi \(type) " + incoming.map { "[ \($0.0.text), %\($0.1) ]" }.joined(separator: ", "), type)
+    func returnVoid() { LLVMBuildRetVoid(builder) }
+
+    func ret(_ v: IRValue) { LLVMBuildRet(builder, llvm(v)) }
+
+    /// A phi; its incoming values are added with `incoming` (a loop's next value is made after it).
+    func phi(_ type: IRType) -> IRValue { IRValue(LLVMBuildPhi(builder, module.type(type), "")!, type) }
+
+    func incoming(_ phi: IRValue, _ value: IRValue, from block: LLVMBasicBlockRef) {
+        guard case .value(let p) = phi.content else { return invalid("incoming value for a constant") }
+        var values = [Optional(llvm(value))]
+        var blocks = [Optional(block)]
+        LLVMAddIncoming(p, &values, &blocks, 1)
     }
 
-    /// Reserves a value name without emitting (a loop's next induction value, used by the phi
-    /// before it is defined).
-    mutating func reserve(_ type: IRType) -> IRValue {
-        counter += 1
-        return IRValue(text: "%v\(counter)", type: type)
-    }
-
-    mutating func define(_ value: IRValue, _ instruction: String) {
-        lines.append("  \(value.text) = \(instruction)")
+    /// `i + 1` that cannot wrap (an induction variable's step): `nsw`, and `nuw` where the C API can say so.
+    func increment(_ i: IRValue) -> IRValue {
+        let next = LLVMBuildNSWAdd(builder, llvm(i), llvm(IRValue(integer: 1, i.type)), "")!
+        #if LLVM_18_OR_LATER
+        LLVMSetNUW(next, 1)
+        #endif
+        return IRValue(next, i.type)
     }
 }
 
-/// Numbers module-level metadata nodes in order of creation.
-struct MetadataTable {
-    private(set) var lines: [String] = []
-    private var next = 0
-
-    mutating func add(_ body: (Int) -> String) -> Int {
-        let id = next
-        next += 1
-        lines.append("!\(id) = \(body(id))")
-        return id
+extension IRModule {
+    /// The inline helper `reassociableAdd` calls on LLVM < 18, whose C API cannot set `reassoc`.
+    func reassociatingAdd(_ type: IRType) -> String {
+        let name = "kiln_fadd_reassoc_" + type.intrinsicSuffix
+        if LLVMGetNamedFunction(module, name) == nil, let helper = parseHelper("""
+            define \(type) @\(name)(\(type) %a, \(type) %b) alwaysinline {
+              %r = fadd reassoc \(type) %a, %b
+              ret \(type) %r
+            }
+            """) {
+            link(helper, defining: [name], type, [type, type])
+        }
+        return name
     }
 }

@@ -1,7 +1,8 @@
+import CLLVM
 import KilnCodegen
 import KilnIR
 
-/// Renders one loop kernel as an LLVM function
+/// Renders one loop kernel as an LLVM function, built through the C API (`FunctionBuilder`),
 /// `void NAME(i64 first, i64 end, float** buffers, i8* ctx, i64 step, i64 failures)`: its
 /// buffers come as an array, so kernels that differ only in which values they read share one
 /// function (an unrolled LSTM has hundreds of identical steps); `failures` numbers its first
@@ -12,82 +13,85 @@ import KilnIR
 struct LoopRenderer {
     let kernel: LoopKernel
 
-    private var f = FunctionBuilder()
-    private var allocas: [String] = []
     private var buffers: [IRValue] = []
     private var loopVars: [Int: IRValue] = [:]
     private var bound: [Int: IRValue] = [:]
     private var locals: [Int: IRValue] = [:]
     private var keys: [Int: IRValue] = [:]
-    /// Access-group suffix for loads and stores directly inside the current innermost parallel loop.
-    private var access = ""
+    /// The access group of loads and stores directly inside the current innermost parallel loop.
+    private var access: LLVMMetadataRef?
+    private var parameters: (first: IRValue, end: IRValue, ctx: IRValue, step: IRValue, failures: IRValue)?
 
     init(kernel: LoopKernel) {
         self.kernel = kernel
     }
 
-    static let signature = "(i64 %first, i64 %end, float** noalias %buffers, i8* %ctx, i64 %step, i64 %failures)"
-    static let type = "void (i64, i64, float**, i8*, i64, i64)"
+    /// `(i64 first, i64 end, float** noalias buffers, i8* ctx, i64 step, i64 failures)`.
+    static let parameterTypes: [IRType] = [.i64, .i64, IRType.f32.pointer.pointer, IRType.i8.pointer, .i64, .i64]
 
-    mutating func render(as name: String, _ metadata: inout MetadataTable) throws -> String {
-        f.begin("entry")
+    /// Adds the kernel to `module` as the function `name`.
+    mutating func render(as name: String, in module: IRModule) throws {
+        let function = module.define(name, .void, Self.parameterTypes)
+        module.addAttribute("noalias", to: function, at: 3)
+        let f = FunctionBuilder(module: module, function: function)
+        let names = ["first", "end", "buffers", "ctx", "step", "failures"]
+        let p = zip(Self.parameterTypes, names).enumerated().map { f.parameter($0.offset, $0.element.0, name: $0.element.1) }
+        parameters = (p[0], p[1], p[3], p[4], p[5])
+        let buffersArgument = p[2]
         for (i, buffer) in kernel.buffers.enumerated() {
-            let slot = f.elementPointer(IRValue(text: "%buffers", type: IRType.f32.pointer.pointer), .i64(i))
-            let base = f.load(slot)
-            buffers.append(buffer.type == .i32 ? f.cast("bitcast", base, to: IRType.i32.pointer) : base)
+            let base = f.load(f.elementPointer(buffersArgument, .i64(i)))
+            buffers.append(buffer.type == .i32 ? f.cast(LLVMBitCast, base, to: IRType.i32.pointer) : base)
         }
         for seed in Self.seeds(kernel.body).sorted() {
-            let stepKey = f.call("kiln_mix", .i64, [IRValue(text: "%step", type: .i64)])
-            keys[seed] = f.call("kiln_mix", .i64, [f.binary("xor", .i64(seed), stepKey)])
+            let stepKey = f.call("kiln_mix", .i64, [p[4]])
+            keys[seed] = f.call("kiln_mix", .i64, [f.binary(LLVMXor, .i64(seed), stepKey)])
         }
         let split = kernel.splitsOuterLoop
-        for stmt in kernel.body { try render(stmt, &metadata, split: split) }
-        f.raw("ret void")
+        for stmt in kernel.body { try render(stmt, f, split: split) }
+        f.returnVoid()
+        f.finish()
         if let error = f.errors.first { throw Diagnostic("internal: code generation of \(kernel.name): \(error)") }
-        var lines = f.lines
-        lines.insert(contentsOf: allocas.map { "  " + $0 }, at: 1)
-        return "define void @\(name)\(Self.signature) {\n" + lines.joined(separator: "\n") + "\n}\n"
     }
 
-    private mutating func render(_ stmt: Stmt, _ metadata: inout MetadataTable, split: Bool = false) throws {
+    private mutating func render(_ stmt: Stmt, _ f: FunctionBuilder, split: Bool = false) throws {
         switch stmt {
         case .loop(let loop):
-            try renderLoop(loop, &metadata, split: split)
+            try renderLoop(loop, f, split: split)
         case .bind(let id, let e):
-            bound[id] = try value(e)
+            bound[id] = try value(e, f)
         case .declare(let id, let type, let initial):
-            let slot = IRValue(text: "%local\(id)", type: irType(type).pointer)
-            allocas.append("\(slot.text) = alloca \(irType(type)), align 8")
+            let slot = f.alloca(irType(type))
             locals[id] = slot
-            f.store(try value(initial), slot)
+            f.store(try value(initial, f), slot)
         case .assign(let id, let e):
             guard let slot = locals[id] else { throw Diagnostic("internal: \(kernel.name) assigns undeclared local \(id)") }
-            f.store(try value(e), slot)
+            f.store(try value(e, f), slot)
         case .store(let buffer, let index, let e):
-            let v = try value(e)
-            let p = f.elementPointer(buffers[buffer], try value(index))
-            f.store(v, p, metadata: access)
+            let v = try value(e, f)
+            let p = f.elementPointer(buffers[buffer], try value(index, f))
+            f.store(v, p, group: access)
         case .when(let condition, let then, let otherwise):
-            let c = try value(condition)
-            let (thenLabel, elseLabel, merge) = (f.label("then"), f.label("else"), f.label("merge"))
-            f.branch(c, thenLabel, otherwise.isEmpty ? merge : elseLabel)
+            let c = try value(condition, f)
+            let (thenBlock, elseBlock, merge) = (f.label("then"), otherwise.isEmpty ? nil : f.label("else"), f.label("merge"))
+            f.branch(c, thenBlock, elseBlock ?? merge)
             let saved = bound
-            f.begin(thenLabel)
-            for s in then { try render(s, &metadata) }
+            f.begin(thenBlock)
+            for s in then { try render(s, f) }
             f.branch(merge)
             bound = saved
-            if !otherwise.isEmpty {
-                f.begin(elseLabel)
-                for s in otherwise { try render(s, &metadata) }
+            if let elseBlock {
+                f.begin(elseBlock)
+                for s in otherwise { try render(s, f) }
                 f.branch(merge)
                 bound = saved
             }
             f.begin(merge)
         case .fail(let code, let a, let b):
-            let (x, y) = (try value(a), try value(b))
-            let id = f.binary("add", IRValue(text: "%failures", type: .i64), .i64(code))
-            f.callVoid("kiln_fail", [IRValue(text: "%ctx", type: .i8Pointer), id, x, y])
-            f.raw("ret void")
+            guard let parameters else { return }
+            let (x, y) = (try value(a, f), try value(b, f))
+            let id = f.binary(LLVMAdd, parameters.failures, .i64(code))
+            f.callVoid("kiln_fail", [parameters.ctx, id, x, y])
+            f.returnVoid()
             f.begin(f.label("after_fail"))
         case .gemm(let g):
             func at(_ buffer: Int, _ offset: Int) -> IRValue { offset == 0 ? buffers[buffer] : f.elementPointer(buffers[buffer], .i64(offset)) }
@@ -97,25 +101,25 @@ struct LoopRenderer {
                                        a, .i32(Int32(clamping: g.lda)), b, .i32(Int32(clamping: g.ldb)), .f32(g.accumulate ? 1 : 0),
                                        c, .i32(Int32(clamping: g.ldc))])
         case .vectorStore(let buffer, let index, let e):
-            let v = try value(e)
-            guard let lanes = v.type.lanes else { throw Diagnostic("internal: \(kernel.name) stores \(v.typed) as a vector") }
-            let p = f.cast("bitcast", f.elementPointer(buffers[buffer], try value(index)), to: IRType.vector(lanes).pointer)
-            f.store(v, p, metadata: access)
+            let v = try value(e, f)
+            guard let lanes = v.type.lanes else { throw Diagnostic("internal: \(kernel.name) stores \(v.type) as a vector") }
+            let p = f.cast(LLVMBitCast, f.elementPointer(buffers[buffer], try value(index, f)), to: IRType.vector(lanes).pointer)
+            f.store(v, p, group: access)
         }
     }
 
-    private mutating func renderLoop(_ loop: Loop, _ metadata: inout MetadataTable, split: Bool) throws {
+    private mutating func renderLoop(_ loop: Loop, _ f: FunctionBuilder, split: Bool) throws {
         if loop.kind == .vectorized {
             // One iteration on vectors: the body's indices are those of lane 0.
             loopVars[loop.variable] = .i64(0)
             let savedBound = bound
-            for s in loop.body { try render(s, &metadata) }
+            for s in loop.body { try render(s, f) }
             bound = savedBound
             return
         }
         let (header, latch, exit) = (f.label("loop"), f.label("latch"), f.label("exit"))
-        let start: IRValue = split ? IRValue(text: "%first", type: .i64) : .i64(0)
-        let end: IRValue = split ? IRValue(text: "%end", type: .i64) : .i64(loop.extent)
+        let start: IRValue = split ? (parameters?.first ?? .i64(0)) : .i64(0)
+        let end: IRValue = split ? (parameters?.end ?? .i64(0)) : .i64(loop.extent)
         if split {
             f.branch(f.compare("slt", start, end), header, exit)
         } else {
@@ -123,35 +127,33 @@ struct LoopRenderer {
         }
         let preheader = f.currentBlock
         f.begin(header)
-        let next = f.reserve(.i64)
-        let i = f.phi(.i64, [(start, preheader), (next, latch)])
+        let i = f.phi(.i64)
+        f.incoming(i, start, from: preheader)
         loopVars[loop.variable] = i
         let innermost = !loop.body.contains { if case .loop = $0 { return true } else { return false } }
         let savedAccess = access, savedBound = bound
-        var loopMetadata = ""
+        var loopID: LLVMMetadataRef?
+        let m = f.module
         if loop.isDataParallel && innermost {
             // Scalar data-parallel loops the schedule did not vectorise: LLVM may, without alias checks.
-            let group = metadata.add { _ in "distinct !{}" }
-            let parallel = metadata.add { _ in "!{!\"llvm.loop.parallel_accesses\", !\(group)}" }
-            let vectorize = metadata.add { _ in "!{!\"llvm.loop.vectorize.enable\", i1 true}" }
-            let id = metadata.add { id in "distinct !{!\(id), !\(parallel), !\(vectorize)}" }
-            access = ", !llvm.access.group !\(group)"
-            loopMetadata = ", !llvm.loop !\(id)"
+            let group = m.accessGroup()
+            loopID = m.loopID([m.node([m.string("llvm.loop.parallel_accesses"), group]),
+                               m.node([m.string("llvm.loop.vectorize.enable"), m.metadata(.bool(true))])])
+            access = group
         } else {
-            access = ""
+            access = nil
             if Self.holdsVectorCode(loop.body) {
                 // A register-tiled micro-kernel is already as wide as the registers allow:
                 // unrolling it only multiplies the code LLVM must schedule (and compile time).
-                let disable = metadata.add { _ in "!{!\"llvm.loop.unroll.disable\"}" }
-                let id = metadata.add { id in "distinct !{!\(id), !\(disable)}" }
-                loopMetadata = ", !llvm.loop !\(id)"
+                loopID = m.loopID([m.node([m.string("llvm.loop.unroll.disable")])])
             }
         }
-        for s in loop.body { try render(s, &metadata) }
+        for s in loop.body { try render(s, f) }
         f.branch(latch)
         f.begin(latch)
-        f.define(next, "add nuw nsw i64 \(i.text), 1")
-        f.branch(f.compare("slt", next, end), header, exit, metadata: loopMetadata)
+        let next = f.increment(i)
+        f.incoming(i, next, from: latch)
+        f.branch(f.compare("slt", next, end), header, exit, loop: loopID)
         f.begin(exit)
         access = savedAccess
         bound = savedBound
@@ -167,7 +169,7 @@ struct LoopRenderer {
         }
     }
 
-    private mutating func value(_ e: Expr) throws -> IRValue {
+    private mutating func value(_ e: Expr, _ f: FunctionBuilder) throws -> IRValue {
         switch e {
         case .i64(let v): return .i64(v)
         case .i32(let v): return .i32(v)
@@ -181,13 +183,13 @@ struct LoopRenderer {
             if let slot = locals[n] { return f.load(slot) }
             throw Diagnostic("internal: \(kernel.name) uses value \(n) before it is defined")
         case .load(let buffer, let index):
-            return f.load(f.elementPointer(buffers[buffer], try value(index)), metadata: access)
+            return f.load(f.elementPointer(buffers[buffer], try value(index, f)), group: access)
         case .unary(let op, let x):
-            return try unary(op, try value(x))
+            return unary(op, try value(x, f), f)
         case .binary(let op, let a, let b):
-            return binary(op, try value(a), try value(b))
+            return binary(op, try value(a, f), try value(b, f), f)
         case .compare(let c, let a, let b):
-            let (x, y) = (try value(a), try value(b))
+            let (x, y) = (try value(a, f), try value(b, f))
             let predicate: String
             switch c {
             case .eq: predicate = x.type.isFloat ? "oeq" : "eq"
@@ -199,58 +201,56 @@ struct LoopRenderer {
             }
             return f.compare(predicate, x, y)
         case .select(let c, let a, let b):
-            return f.select(try value(c), try value(a), try value(b))
+            return f.select(try value(c, f), try value(a, f), try value(b, f))
         case .convert(let x, let t):
-            return convert(try value(x), to: irType(t))
+            return convert(try value(x, f), to: irType(t), f)
         case .random(let kind, let seed, let index):
             guard let key = keys[seed] else { throw Diagnostic("internal: \(kernel.name) has no key for seed \(seed)") }
-            return random(kind, key: key, index: try value(index))
+            return random(kind, key: key, index: try value(index, f), f)
         case .vectorLoad(let buffer, let index, let lanes):
-            let p = f.cast("bitcast", f.elementPointer(buffers[buffer], try value(index)), to: IRType.vector(lanes).pointer)
-            return f.load(p, metadata: access)
+            let p = f.cast(LLVMBitCast, f.elementPointer(buffers[buffer], try value(index, f)), to: IRType.vector(lanes).pointer)
+            return f.load(p, group: access)
         case .splat(let x, let lanes):
-            return f.splat(try value(x), lanes: lanes)
+            return f.splat(try value(x, f), lanes: lanes)
         case .fma(let a, let b, let c):
-            let (x, y, z) = (try value(a), try value(b), try value(c))
-            let name = x.type.lanes.map { "llvm.fma.v\($0)f32" } ?? "llvm.fma.f32"
-            return f.call(name, x.type, [x, y, z])
+            let (x, y, z) = (try value(a, f), try value(b, f), try value(c, f))
+            return f.call("llvm.fma." + x.type.intrinsicSuffix, x.type, [x, y, z])
         }
     }
 
-    private mutating func unary(_ op: UnaryOp, _ x: IRValue) throws -> IRValue {
+    private func unary(_ op: UnaryOp, _ x: IRValue, _ f: FunctionBuilder) -> IRValue {
+        let zero = IRValue(integer: 0, x.type)
         switch op {
-        case .neg: return x.type.isFloat ? f.emit("fneg \(x.typed)", x.type) : f.binary("sub", IRValue(text: "0", type: x.type), x)
+        case .neg: return x.type.isFloat ? f.fneg(x) : f.binary(LLVMSub, zero, x)
         case .abs:
-            if let lanes = x.type.lanes { return f.call("llvm.fabs.v\(lanes)f32", x.type, [x]) }
-            if x.type.isFloat { return f.call("llvm.fabs.f32", .f32, [x]) }
-            let negative = f.compare("slt", x, IRValue(text: "0", type: x.type))
-            return f.select(negative, f.binary("sub", IRValue(text: "0", type: x.type), x), x)
+            if x.type.isFloat { return f.call("llvm.fabs." + x.type.intrinsicSuffix, x.type, [x]) }
+            return f.select(f.compare("slt", x, zero), f.binary(LLVMSub, zero, x), x)
         case .exp: return f.call("kiln_exp", .f32, [x])
         case .expm1: return f.call("kiln_expm1", .f32, [x])
         case .log: return f.call("kiln_log", .f32, [x])
         case .log1p: return f.call("kiln_log1p", .f32, [x])
-        case .sqrt: return f.call(x.type.lanes.map { "llvm.sqrt.v\($0)f32" } ?? "llvm.sqrt.f32", x.type, [x])
+        case .sqrt: return f.call("llvm.sqrt." + x.type.intrinsicSuffix, x.type, [x])
         case .tanh: return f.call("kiln_tanh", .f32, [x])
         case .sigmoid: return f.call("kiln_sigmoid", .f32, [x])
         case .cos: return f.call("llvm.cos.f32", .f32, [x])
         case .floor: return f.call("llvm.floor.f32", .f32, [x])
         case .isNaN: return f.compare("uno", x, .f32(0))
-        case .not: return f.binary("xor", x, .bool(true))
+        case .not: return f.binary(LLVMXor, x, .bool(true))
         }
     }
 
-    private mutating func binary(_ op: BinaryOp, _ a: IRValue, _ b: IRValue) -> IRValue {
+    private func binary(_ op: BinaryOp, _ a: IRValue, _ b: IRValue, _ f: FunctionBuilder) -> IRValue {
         let float = a.type.isFloat
         switch op {
-        case .add: return f.binary(float ? "fadd" : "add", a, b)
-        case .sub: return f.binary(float ? "fsub" : "sub", a, b)
-        case .mul: return f.binary(float ? "fmul" : "mul", a, b)
-        case .div: return f.binary(float ? "fdiv" : "sdiv", a, b)
-        case .rem: return f.binary(float ? "frem" : "srem", a, b)
+        case .add: return f.binary(float ? LLVMFAdd : LLVMAdd, a, b)
+        case .sub: return f.binary(float ? LLVMFSub : LLVMSub, a, b)
+        case .mul: return f.binary(float ? LLVMFMul : LLVMMul, a, b)
+        case .div: return f.binary(float ? LLVMFDiv : LLVMSDiv, a, b)
+        case .rem: return f.binary(float ? LLVMFRem : LLVMSRem, a, b)
         case .pow: return f.call("llvm.pow.f32", .f32, [a, b])
-        case .addReassoc: return float ? f.binary("fadd", a, b, flags: "reassoc") : f.binary("add", a, b)
-        case .and: return f.binary("and", a, b)
-        case .or: return f.binary("or", a, b)
+        case .addReassoc: return float ? f.reassociableAdd(a, b) : f.binary(LLVMAdd, a, b)
+        case .and: return f.binary(LLVMAnd, a, b)
+        case .or: return f.binary(LLVMOr, a, b)
         case .maxNaN, .minNaN:
             // Swift's max(a, b) is b >= a ? b : a, min(a, b) is b < a ? b : a; NaN wins.
             let takeB = f.compare(op == .maxNaN ? (float ? "oge" : "sge") : (float ? "olt" : "slt"), b, a)
@@ -261,14 +261,14 @@ struct LoopRenderer {
         }
     }
 
-    private mutating func convert(_ x: IRValue, to type: IRType) -> IRValue {
+    private func convert(_ x: IRValue, to type: IRType, _ f: FunctionBuilder) -> IRValue {
         if x.type == type { return x }
         switch (x.type, type) {
         case (.f32, .i32): return f.call("llvm.fptosi.sat.i32.f32", .i32, [x])
-        case (.i32, .f32), (.i64, .f32): return f.cast("sitofp", x, to: .f32)
-        case (.i1, .f32): return f.cast("uitofp", x, to: .f32)
-        case (.i32, .i64), (.i1, .i64), (.i1, .i32): return f.cast(x.type == .i1 ? "zext" : "sext", x, to: type)
-        case (.i64, .i32): return f.cast("trunc", x, to: .i32)
+        case (.i32, .f32), (.i64, .f32): return f.cast(LLVMSIToFP, x, to: .f32)
+        case (.i1, .f32): return f.cast(LLVMUIToFP, x, to: .f32)
+        case (.i32, .i64), (.i1, .i64), (.i1, .i32): return f.cast(x.type == .i1 ? LLVMZExt : LLVMSExt, x, to: type)
+        case (.i64, .i32): return f.cast(LLVMTrunc, x, to: .i32)
         default:
             f.invalid("no conversion from \(x.type) to \(type)")
             return x
@@ -276,22 +276,22 @@ struct LoopRenderer {
     }
 
     /// KilnRandom: uniform = (mix(key ^ i) >> 40)·2⁻²⁴; normal by Box–Muller over 2i and 2i + 1.
-    private mutating func random(_ kind: RandomKind, key: IRValue, index: IRValue) -> IRValue {
+    private func random(_ kind: RandomKind, key: IRValue, index: IRValue, _ f: FunctionBuilder) -> IRValue {
         func bits(_ i: IRValue) -> IRValue {
-            let mixed = f.call("kiln_mix", .i64, [f.binary("xor", key, i)])
-            return f.cast("uitofp", f.binary("lshr", mixed, .i64(40)), to: .f32)
+            let mixed = f.call("kiln_mix", .i64, [f.binary(LLVMXor, key, i)])
+            return f.cast(LLVMUIToFP, f.binary(LLVMLShr, mixed, .i64(40)), to: .f32)
         }
         let scale = IRValue.f32(1.0 / 16_777_216.0)
         switch kind {
         case .uniform:
-            return f.binary("fmul", bits(index), scale)
+            return f.binary(LLVMFMul, bits(index), scale)
         case .normal:
-            let twice = f.binary("mul", index, .i64(2))
-            let u1 = f.binary("fmul", f.binary("fadd", bits(twice), .f32(0.5)), scale)
-            let u2 = f.binary("fmul", bits(f.binary("add", twice, .i64(1))), scale)
-            let radius = f.call("llvm.sqrt.f32", .f32, [f.binary("fmul", .f32(-2), f.call("llvm.log.f32", .f32, [u1]))])
-            let angle = f.call("llvm.cos.f32", .f32, [f.binary("fmul", .f32(2 * Float.pi), u2)])
-            return f.binary("fmul", radius, angle)
+            let twice = f.binary(LLVMMul, index, .i64(2))
+            let u1 = f.binary(LLVMFMul, f.binary(LLVMFAdd, bits(twice), .f32(0.5)), scale)
+            let u2 = f.binary(LLVMFMul, bits(f.binary(LLVMAdd, twice, .i64(1))), scale)
+            let radius = f.call("llvm.sqrt.f32", .f32, [f.binary(LLVMFMul, .f32(-2), f.call("llvm.log.f32", .f32, [u1]))])
+            let angle = f.call("llvm.cos.f32", .f32, [f.binary(LLVMFMul, .f32(2 * Float.pi), u2)])
+            return f.binary(LLVMFMul, radius, angle)
         }
     }
 

@@ -56,14 +56,13 @@ public struct MachinePeaks: Sendable {
 
     /// Best of three runs of each kernel (split across threads when its outer loop is parallel).
     private static func time(_ kernels: [LoopKernel], session: JITSession) throws -> [Double] {
-        var metadata = MetadataTable()
-        var ir = "; machine peaks\n" + RuntimeSymbols.declarations + MathLibrary.ir
+        let module = IRModule(name: "kiln_machine_peaks")
+        RuntimeSymbols.declare(in: module)
         for kernel in kernels {
             var renderer = LoopRenderer(kernel: kernel)
-            ir += try renderer.render(as: kernel.name, &metadata)
+            try renderer.render(as: kernel.name, in: module)
         }
-        ir += metadata.lines.joined(separator: "\n") + "\n"
-        let compiled = try session.compile(ir, symbols: kernels.map(\.name))
+        let compiled = try session.compile(module, symbols: kernels.map(\.name))
         var results: [Double] = []
         for kernel in kernels {
             let storages = kernel.buffers.map { UnsafeMutableRawPointer.allocate(byteCount: $0.count * 4, alignment: 64) }

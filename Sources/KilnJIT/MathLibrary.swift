@@ -1,218 +1,138 @@
-/// Vectorisable float math emitted as LLVM IR: no libm calls inside kernel loops (a scalar
-/// `expf` per element is a measured 10× slowdown here), so the loop vectoriser can turn these
-/// into AVX2 code. Cephes-style range reduction and polynomials; accuracy is tested against
-/// libm in `MathLibraryTests` over dense sweeps and edge values (±0, denormals, ±inf, NaN,
-/// the overflow and underflow thresholds).
+import CLLVM
+
+/// Vectorisable float math built into each module that uses it: no libm calls inside kernel
+/// loops (a scalar `expf` per element is a measured 10× slowdown here), so the loop vectoriser
+/// can turn these into AVX2 code. Cephes-style range reduction and polynomials, as internal
+/// `alwaysinline` functions defined on first use (`IRModule.function`); accuracy is tested
+/// against libm in `MathLibraryTests` over dense sweeps and edge values (±0, denormals, ±inf,
+/// NaN, the overflow and underflow thresholds).
 enum MathLibrary {
-    /// A float constant as LLVM IR spells it: the double with the same value, in hex.
-    static func f(_ value: Float) -> String {
-        "0x" + String(Double(value).bitPattern, radix: 16, uppercase: true)
+    /// The routines by name: each builds its body from its one argument.
+    private static let routines: [String: (argument: IRType, body: (FunctionBuilder, IRValue) -> IRValue)] = [
+        "kiln_exp": (.f32, MathLibrary.exp), "kiln_log": (.f32, MathLibrary.log), "kiln_tanh": (.f32, MathLibrary.tanh),
+        "kiln_sigmoid": (.f32, MathLibrary.sigmoid), "kiln_expm1": (.f32, MathLibrary.expm1), "kiln_log1p": (.f32, MathLibrary.log1p),
+        "kiln_mix": (.i64, MathLibrary.mix),
+    ]
+
+    /// Defines `function` in `module` if `name` is one of the library's routines.
+    static func define(_ name: String, _ function: LLVMValueRef, in module: IRModule) {
+        guard let routine = routines[name] else { return }
+        LLVMSetLinkage(function, LLVMInternalLinkage)
+        module.addAttribute("alwaysinline", to: function)
+        let f = FunctionBuilder(module: module, function: function)
+        f.ret(routine.body(f, f.parameter(0, routine.argument, name: "x")))
+        f.finish()
     }
 
-    static let ir = """
-    define internal float @kiln_exp(float %x) alwaysinline {
-      %lo = call float @llvm.maxnum.f32(float %x, float \(f(-105)))
-      %c = call float @llvm.minnum.f32(float %lo, float \(f(88.72283935546875)))
-      %t = fmul float %c, \(f(1.44269504088896341))
-      %t2 = fadd float %t, 5.000000e-01
-      %n = call float @llvm.floor.f32(float %t2)
-      %r1 = fmul float %n, \(f(0.693359375))
-      %r2 = fsub float %c, %r1
-      %r3 = fmul float %n, \(f(-2.12194440e-4))
-      %r = fsub float %r2, %r3
-      %p0 = fmul float %r, \(f(1.9875691500E-4))
-      %p1 = fadd float %p0, \(f(1.3981999507E-3))
-      %p2 = fmul float %p1, %r
-      %p3 = fadd float %p2, \(f(8.3334519073E-3))
-      %p4 = fmul float %p3, %r
-      %p5 = fadd float %p4, \(f(4.1665795894E-2))
-      %p6 = fmul float %p5, %r
-      %p7 = fadd float %p6, \(f(1.6666665459E-1))
-      %p8 = fmul float %p7, %r
-      %p9 = fadd float %p8, 0x3FE0000000000000
-      %rr = fmul float %r, %r
-      %p10 = fmul float %p9, %rr
-      %p11 = fadd float %p10, %r
-      %p12 = fadd float %p11, 1.000000e+00
-      ; 2^n as two factors 2^h·2^(n−h), each a normal float: n spans [−152, 128], so results
-      ; reach FLT_MAX without overflowing early and underflow gradually through the denormals.
-      %ni = fptosi float %n to i32
-      %h = ashr i32 %ni, 1
-      %l = sub i32 %ni, %h
-      %eh = add i32 %h, 127
-      %el = add i32 %l, 127
-      %bh = shl i32 %eh, 23
-      %bl = shl i32 %el, 23
-      %sh = bitcast i32 %bh to float
-      %sl = bitcast i32 %bl to float
-      %y1 = fmul float %p12, %sh
-      %y = fmul float %y1, %sl
-      %over = fcmp ogt float %x, \(f(88.72283935546875))
-      %yo = select i1 %over, float 0x7FF0000000000000, float %y
-      %isnan = fcmp uno float %x, 0.000000e+00
-      %res = select i1 %isnan, float %x, float %yo
-      ret float %res
+    private static func fadd(_ f: FunctionBuilder, _ a: IRValue, _ b: IRValue) -> IRValue { f.binary(LLVMFAdd, a, b) }
+    private static func fsub(_ f: FunctionBuilder, _ a: IRValue, _ b: IRValue) -> IRValue { f.binary(LLVMFSub, a, b) }
+    private static func fmul(_ f: FunctionBuilder, _ a: IRValue, _ b: IRValue) -> IRValue { f.binary(LLVMFMul, a, b) }
+    private static func fdiv(_ f: FunctionBuilder, _ a: IRValue, _ b: IRValue) -> IRValue { f.binary(LLVMFDiv, a, b) }
+    private static func fabs(_ f: FunctionBuilder, _ x: IRValue) -> IRValue { f.call("llvm.fabs.f32", .f32, [x]) }
+
+    /// ((c₀·x + c₁)·x + c₂)·x + … in that order of operations.
+    private static func horner(_ f: FunctionBuilder, _ x: IRValue, _ coefficients: [Float]) -> IRValue {
+        var p = fmul(f, x, .f32(coefficients[0]))
+        for (i, c) in coefficients.dropFirst().enumerated() {
+            if i > 0 { p = fmul(f, p, x) }
+            p = fadd(f, p, .f32(c))
+        }
+        return p
     }
 
-    define internal float @kiln_log(float %x) alwaysinline {
-      ; Denormals are scaled by 2^23 first (their exponent field is 0).
-      %den = fcmp olt float %x, 0x3810000000000000
-      %xup = fmul float %x, 8.388608e+06
-      %xs = select i1 %den, float %xup, float %x
-      %bits = bitcast float %xs to i32
-      %eb = lshr i32 %bits, 23
-      %ee = and i32 %eb, 255
-      %en = sub i32 %ee, 126
-      %ed = sub i32 %en, 23
-      %e0 = select i1 %den, i32 %ed, i32 %en
-      %mb = and i32 %bits, 8388607
-      %mo = or i32 %mb, 1056964608
-      %m0 = bitcast i32 %mo to float
-      %small = fcmp olt float %m0, \(f(0.707106781186547524))
-      %e1 = sub i32 %e0, 1
-      %e = select i1 %small, i32 %e1, i32 %e0
-      %md = fadd float %m0, %m0
-      %ma = select i1 %small, float %md, float %m0
-      %m = fsub float %ma, 1.000000e+00
-      %z = fmul float %m, %m
-      %q0 = fmul float %m, \(f(7.0376836292E-2))
-      %q1 = fadd float %q0, \(f(-1.1514610310E-1))
-      %q2 = fmul float %q1, %m
-      %q3 = fadd float %q2, \(f(1.1676998740E-1))
-      %q4 = fmul float %q3, %m
-      %q5 = fadd float %q4, \(f(-1.2420140846E-1))
-      %q6 = fmul float %q5, %m
-      %q7 = fadd float %q6, \(f(1.4249322787E-1))
-      %q8 = fmul float %q7, %m
-      %q9 = fadd float %q8, \(f(-1.6668057665E-1))
-      %q10 = fmul float %q9, %m
-      %q11 = fadd float %q10, \(f(2.0000714765E-1))
-      %q12 = fmul float %q11, %m
-      %q13 = fadd float %q12, \(f(-2.4999993993E-1))
-      %q14 = fmul float %q13, %m
-      %q15 = fadd float %q14, \(f(3.3333331174E-1))
-      %mz = fmul float %m, %z
-      %y0 = fmul float %mz, %q15
-      %ef = sitofp i32 %e to float
-      %y1 = fmul float %ef, \(f(-2.12194440e-4))
-      %y2 = fadd float %y0, %y1
-      %hz = fmul float %z, 5.000000e-01
-      %y3 = fsub float %y2, %hz
-      %y4 = fadd float %m, %y3
-      %y5 = fmul float %ef, \(f(0.693359375))
-      %y = fadd float %y4, %y5
-      %iszero = fcmp oeq float %x, 0.000000e+00
-      %isneg = fcmp olt float %x, 0.000000e+00
-      %isinf = fcmp oeq float %x, 0x7FF0000000000000
-      %isnan = fcmp uno float %x, 0.000000e+00
-      %a = select i1 %iszero, float 0xFFF0000000000000, float %y
-      %b = select i1 %isneg, float 0x7FF8000000000000, float %a
-      %c = select i1 %isinf, float %x, float %b
-      %d = select i1 %isnan, float %x, float %c
-      ret float %d
+    static func exp(_ f: FunctionBuilder, _ x: IRValue) -> IRValue {
+        let lo = f.call("llvm.maxnum.f32", .f32, [x, .f32(-105)])
+        let c = f.call("llvm.minnum.f32", .f32, [lo, .f32(88.72283935546875)])
+        let n = f.call("llvm.floor.f32", .f32, [fadd(f, fmul(f, c, .f32(1.44269504088896341)), .f32(0.5))])
+        let r = fsub(f, fsub(f, c, fmul(f, n, .f32(0.693359375))), fmul(f, n, .f32(-2.12194440e-4)))
+        let p9 = horner(f, r, [1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2, 1.6666665459E-1, 0.5])
+        let p12 = fadd(f, fadd(f, fmul(f, p9, fmul(f, r, r)), r), .f32(1))
+        // 2^n as two factors 2^h·2^(n−h), each a normal float: n spans [−152, 128], so results
+        // reach FLT_MAX without overflowing early and underflow gradually through the denormals.
+        let ni = f.cast(LLVMFPToSI, n, to: .i32)
+        let h = f.binary(LLVMAShr, ni, .i32(1))
+        let l = f.binary(LLVMSub, ni, h)
+        func power(_ e: IRValue) -> IRValue {
+            f.cast(LLVMBitCast, f.binary(LLVMShl, f.binary(LLVMAdd, e, .i32(127)), .i32(23)), to: .f32)
+        }
+        let (sh, sl) = (power(h), power(l))
+        let y = fmul(f, fmul(f, p12, sh), sl)
+        let over = f.compare("ogt", x, .f32(88.72283935546875))
+        let yo = f.select(over, .f32(.infinity), y)
+        return f.select(f.compare("uno", x, .f32(0)), x, yo)
     }
 
-    define internal float @kiln_tanh(float %x) alwaysinline {
-      %ax = call float @llvm.fabs.f32(float %x)
-      %z = fmul float %x, %x
-      %p0 = fmul float %z, \(f(-5.70498872745E-3))
-      %p1 = fadd float %p0, \(f(2.06390887954E-2))
-      %p2 = fmul float %p1, %z
-      %p3 = fadd float %p2, \(f(-5.37397155531E-2))
-      %p4 = fmul float %p3, %z
-      %p5 = fadd float %p4, \(f(1.33314422036E-1))
-      %p6 = fmul float %p5, %z
-      %p7 = fadd float %p6, \(f(-3.33332819422E-1))
-      %p8 = fmul float %p7, %z
-      %p9 = fmul float %p8, %x
-      %small = fadd float %p9, %x
-      %two = fmul float %ax, 2.000000e+00
-      %e = call float @kiln_exp(float %two)
-      %e1 = fadd float %e, 1.000000e+00
-      %q = fdiv float 2.000000e+00, %e1
-      %big = fsub float 1.000000e+00, %q
-      %signed = call float @llvm.copysign.f32(float %big, float %x)
-      %issmall = fcmp olt float %ax, 6.250000e-01
-      %r = select i1 %issmall, float %small, float %signed
-      ret float %r
+    static func log(_ f: FunctionBuilder, _ x: IRValue) -> IRValue {
+        // Denormals are scaled by 2^23 first (their exponent field is 0).
+        let den = f.compare("olt", x, .f32(Float.leastNormalMagnitude))
+        let xs = f.select(den, fmul(f, x, .f32(8_388_608)), x)
+        let bits = f.cast(LLVMBitCast, xs, to: .i32)
+        let en = f.binary(LLVMSub, f.binary(LLVMAnd, f.binary(LLVMLShr, bits, .i32(23)), .i32(255)), .i32(126))
+        let e0 = f.select(den, f.binary(LLVMSub, en, .i32(23)), en)
+        let mo = f.binary(LLVMOr, f.binary(LLVMAnd, bits, .i32(8_388_607)), .i32(1_056_964_608))
+        let m0 = f.cast(LLVMBitCast, mo, to: .f32)
+        let small = f.compare("olt", m0, .f32(0.707106781186547524))
+        let e = f.select(small, f.binary(LLVMSub, e0, .i32(1)), e0)
+        let m = fsub(f, f.select(small, fadd(f, m0, m0), m0), .f32(1))
+        let z = fmul(f, m, m)
+        let q15 = horner(f, m, [7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1, 1.4249322787E-1,
+                               -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1, 3.3333331174E-1])
+        let y0 = fmul(f, fmul(f, m, z), q15)
+        let ef = f.cast(LLVMSIToFP, e, to: .f32)
+        let y2 = fadd(f, y0, fmul(f, ef, .f32(-2.12194440e-4)))
+        let y4 = fadd(f, m, fsub(f, y2, fmul(f, z, .f32(0.5))))
+        let y = fadd(f, y4, fmul(f, ef, .f32(0.693359375)))
+        let a = f.select(f.compare("oeq", x, .f32(0)), .f32(-.infinity), y)
+        let b = f.select(f.compare("olt", x, .f32(0)), .f32(.nan), a)
+        let c = f.select(f.compare("oeq", x, .f32(.infinity)), x, b)
+        return f.select(f.compare("uno", x, .f32(0)), x, c)
     }
 
-    ; 1/(1 + e^−x) for x ≥ 0, e^x/(1 + e^x) below: never exponentiates a large positive number.
-    define internal float @kiln_sigmoid(float %x) alwaysinline {
-      %ax = call float @llvm.fabs.f32(float %x)
-      %n = fneg float %ax
-      %e = call float @kiln_exp(float %n)
-      %d = fadd float %e, 1.000000e+00
-      %pos = fdiv float 1.000000e+00, %d
-      %neg = fdiv float %e, %d
-      %nonneg = fcmp oge float %x, 0.000000e+00
-      %r = select i1 %nonneg, float %pos, float %neg
-      ret float %r
+    static func tanh(_ f: FunctionBuilder, _ x: IRValue) -> IRValue {
+        let ax = fabs(f, x)
+        let z = fmul(f, x, x)
+        let p7 = horner(f, z, [-5.70498872745E-3, 2.06390887954E-2, -5.37397155531E-2, 1.33314422036E-1, -3.33332819422E-1])
+        let small = fadd(f, fmul(f, fmul(f, p7, z), x), x)
+        let e = f.call("kiln_exp", .f32, [fmul(f, ax, .f32(2))])
+        let big = fsub(f, .f32(1), fdiv(f, .f32(2), fadd(f, e, .f32(1))))
+        let signed = f.call("llvm.copysign.f32", .f32, [big, x])
+        return f.select(f.compare("olt", ax, .f32(0.625)), small, signed)
     }
 
-    ; e^x − 1 without cancellation near 0: Kahan's (u − 1)·x / log u with u = e^x.
-    define internal float @kiln_expm1(float %x) alwaysinline {
-      %u = call float @kiln_exp(float %x)
-      %um1 = fsub float %u, 1.000000e+00
-      %lu = call float @kiln_log(float %u)
-      %ratio = fdiv float %x, %lu
-      %k = fmul float %um1, %ratio
-      %ax = call float @llvm.fabs.f32(float %x)
-      %small = fcmp olt float %ax, 5.000000e-01
-      %r1 = select i1 %small, float %k, float %um1
-      %isone = fcmp oeq float %u, 1.000000e+00
-      %r = select i1 %isone, float %x, float %r1
-      ret float %r
+    /// 1/(1 + e^−x) for x ≥ 0, e^x/(1 + e^x) below: never exponentiates a large positive number.
+    static func sigmoid(_ f: FunctionBuilder, _ x: IRValue) -> IRValue {
+        let e = f.call("kiln_exp", .f32, [f.fneg(fabs(f, x))])
+        let d = fadd(f, e, .f32(1))
+        let (pos, neg) = (fdiv(f, .f32(1), d), fdiv(f, e, d))
+        return f.select(f.compare("oge", x, .f32(0)), pos, neg)
     }
 
-    ; log(1 + x) without cancellation near 0: log(u)·x / (u − 1) with u = 1 + x.
-    define internal float @kiln_log1p(float %x) alwaysinline {
-      %u = fadd float %x, 1.000000e+00
-      %lu = call float @kiln_log(float %u)
-      %um1 = fsub float %u, 1.000000e+00
-      %ratio = fdiv float %x, %um1
-      %k = fmul float %lu, %ratio
-      %isone = fcmp oeq float %u, 1.000000e+00
-      %isinf = fcmp oeq float %u, 0x7FF0000000000000
-      %r1 = select i1 %isinf, float %lu, float %k
-      %r = select i1 %isone, float %x, float %r1
-      ret float %r
+    /// e^x − 1 without cancellation near 0: Kahan's (u − 1)·x / log u with u = e^x.
+    static func expm1(_ f: FunctionBuilder, _ x: IRValue) -> IRValue {
+        let u = f.call("kiln_exp", .f32, [x])
+        let um1 = fsub(f, u, .f32(1))
+        let lu = f.call("kiln_log", .f32, [u])
+        let k = fmul(f, um1, fdiv(f, x, lu))
+        let r1 = f.select(f.compare("olt", fabs(f, x), .f32(0.5)), k, um1)
+        return f.select(f.compare("oeq", u, .f32(1)), x, r1)
     }
 
-    ; The splitmix64 finaliser (KilnRandom.mix).
-    define internal i64 @kiln_mix(i64 %v) alwaysinline {
-      %z0 = add i64 %v, \(Int64(bitPattern: 0x9E37_79B9_7F4A_7C15))
-      %s1 = lshr i64 %z0, 30
-      %x1 = xor i64 %z0, %s1
-      %z1 = mul i64 %x1, \(Int64(bitPattern: 0xBF58_476D_1CE4_E5B9))
-      %s2 = lshr i64 %z1, 27
-      %x2 = xor i64 %z1, %s2
-      %z2 = mul i64 %x2, \(Int64(bitPattern: 0x94D0_49BB_1331_11EB))
-      %s3 = lshr i64 %z2, 31
-      %r = xor i64 %z2, %s3
-      ret i64 %r
+    /// log(1 + x) without cancellation near 0: log(u)·x / (u − 1) with u = 1 + x.
+    static func log1p(_ f: FunctionBuilder, _ x: IRValue) -> IRValue {
+        let u = fadd(f, x, .f32(1))
+        let lu = f.call("kiln_log", .f32, [u])
+        let k = fmul(f, lu, fdiv(f, x, fsub(f, u, .f32(1))))
+        let r1 = f.select(f.compare("oeq", u, .f32(.infinity)), lu, k)
+        return f.select(f.compare("oeq", u, .f32(1)), x, r1)
     }
 
-    declare float @llvm.maxnum.f32(float, float)
-    declare float @llvm.fma.f32(float, float, float)
-    declare <4 x float> @llvm.fma.v4f32(<4 x float>, <4 x float>, <4 x float>)
-    declare <8 x float> @llvm.fma.v8f32(<8 x float>, <8 x float>, <8 x float>)
-    declare <16 x float> @llvm.fma.v16f32(<16 x float>, <16 x float>, <16 x float>)
-    declare <4 x float> @llvm.fabs.v4f32(<4 x float>)
-    declare <8 x float> @llvm.fabs.v8f32(<8 x float>)
-    declare <16 x float> @llvm.fabs.v16f32(<16 x float>)
-    declare <4 x float> @llvm.sqrt.v4f32(<4 x float>)
-    declare <8 x float> @llvm.sqrt.v8f32(<8 x float>)
-    declare <16 x float> @llvm.sqrt.v16f32(<16 x float>)
-    declare float @llvm.minnum.f32(float, float)
-    declare float @llvm.floor.f32(float)
-    declare float @llvm.fabs.f32(float)
-    declare float @llvm.sqrt.f32(float)
-    declare float @llvm.pow.f32(float, float)
-    declare float @llvm.copysign.f32(float, float)
-    declare float @llvm.cos.f32(float)
-    declare float @llvm.log.f32(float)
-    declare i32 @llvm.fptosi.sat.i32.f32(float)
-
-    """
+    /// The splitmix64 finaliser (KilnRandom.mix).
+    static func mix(_ f: FunctionBuilder, _ v: IRValue) -> IRValue {
+        func constant(_ c: UInt64) -> IRValue { IRValue(integer: Int64(bitPattern: c), .i64) }
+        func shiftXor(_ z: IRValue, _ s: Int) -> IRValue { f.binary(LLVMXor, z, f.binary(LLVMLShr, z, .i64(s))) }
+        let z0 = f.binary(LLVMAdd, v, constant(0x9E37_79B9_7F4A_7C15))
+        let z1 = f.binary(LLVMMul, shiftXor(z0, 30), constant(0xBF58_476D_1CE4_E5B9))
+        let z2 = f.binary(LLVMMul, shiftXor(z1, 27), constant(0x94D0_49BB_1331_11EB))
+        return shiftXor(z2, 31)
+    }
 }

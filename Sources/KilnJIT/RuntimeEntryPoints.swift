@@ -55,10 +55,12 @@ enum RuntimeSymbols {
          "kiln_fail": UInt64(UInt(bitPattern: unsafeBitCast(failEntry, to: Int.self)))]
     }
 
-    static let declarations = """
-    declare void @cblas_sgemm(i32, i32, i32, i32, i32, i32, float, float*, i32, float*, i32, float, float*, i32)
-    declare void @kiln_parallel_for(i8*, i64, float**, i8*, i64, i64)
-    declare void @kiln_fail(i8*, i64, i64, i64)
-
-    """
+    /// Declares what every module may call outside itself (OpenBLAS's sgemm, the runtime's
+    /// thread pool and failure hook), so a module names exactly these and LLVM intrinsics.
+    static func declare(in module: IRModule) {
+        let float = IRType.f32.pointer
+        _ = module.function("cblas_sgemm", .void, [.i32, .i32, .i32, .i32, .i32, .i32, .f32, float, .i32, float, .i32, .f32, float, .i32])
+        _ = module.function("kiln_parallel_for", .void, [IRType.i8.pointer, .i64, float.pointer, IRType.i8.pointer, .i64, .i64])
+        _ = module.function("kiln_fail", .void, [IRType.i8.pointer, .i64, .i64, .i64])
+    }
 }

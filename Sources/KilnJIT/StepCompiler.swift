@@ -18,7 +18,7 @@ struct StepCall {
     var bytes = 0
 }
 
-/// Compiles a planned graph into an LLVM module of loop kernels and a step program — the
+/// Compiles a planned graph into an LLVM module (built through the C API) of loop kernels and a step program — the
 /// schedule as a list of kernel calls on table slots, run by `JITBackend` (like XLA's thunk
 /// sequence). Every node is lowered to loop kernels (`KilnCodegen.Lowering`), each rendered
 /// once (`LoopRenderer`): kernels equal up to names share a function, so an unrolled LSTM's
@@ -57,12 +57,12 @@ struct StepCompiler {
         for node in graph.nodes { for name in node.resultNames { slots[name] = slots.count } }
     }
 
-    /// The module's IR, the number of graph nodes compiled, and the calls into libraries one
+    /// The module, the number of graph nodes compiled, and the calls into libraries one
     /// step makes from generated code (`cblas_sgemm` call sites, counted per kernel call; the
     /// thread pool and the failure hook are the runtime's own and not counted).
-    mutating func compile() throws -> (ir: String, compiledKernels: Int, sgemmCalls: Int) {
-        var metadata = MetadataTable()
-        var definitions: [String] = []
+    mutating func compile() throws -> (module: IRModule, compiledKernels: Int, sgemmCalls: Int) {
+        let module = IRModule(name: "kiln_\(graph.name)")
+        RuntimeSymbols.declare(in: module)
         var shared: [LoopKernel: String] = [:]
         var compiled = 0
         var libraryCalls = 0
@@ -92,7 +92,7 @@ struct StepCompiler {
                 } else {
                     function = "\(prefix)_\(kernel.name)"
                     var renderer = LoopRenderer(kernel: kernel)
-                    definitions.append(try renderer.render(as: function, &metadata))
+                    try renderer.render(as: function, in: module)
                     shared[key] = function
                     functions.append(function)
                 }
@@ -106,17 +106,20 @@ struct StepCompiler {
                 kernels.append(kernel)
             }
         }
-        var ir = "; Kiln kernels for graph \(graph.name)\n"
-        ir += RuntimeSymbols.declarations + MathLibrary.ir + definitions.joined(separator: "\n")
-        ir += metadata.lines.joined(separator: "\n") + "\n"
-        ir += "\n; The step program: each call is a kernel on its buffers, in schedule order.\n"
+        return (module, compiled, libraryCalls)
+    }
+
+    /// The step program as comments after the module's text (`kiln dump --llvm`): each call is a
+    /// kernel on its buffers, in schedule order.
+    var stepProgram: String {
+        var text = "\n; The step program: each call is a kernel on its buffers, in schedule order.\n"
         var names = [String](repeating: "?", count: slots.count)
         for (name, slot) in slots where slot < names.count { names[slot] = name }
         for call in calls {
-            ir += "; call \(call.function)(\(call.slots.map { names[$0] }.joined(separator: ", "))) extent \(call.extent)"
+            text += "; call \(call.function)(\(call.slots.map { names[$0] }.joined(separator: ", "))) extent \(call.extent)"
                 + (call.parallel ? " parallel" : "") + (call.failureBase.map { " failures \($0)" } ?? "") + "\n"
         }
-        return (ir, compiled, libraryCalls)
+        return text
     }
 
     /// `cblas_sgemm` call sites in `body`, each loop multiplying those inside it.

@@ -4,7 +4,7 @@
 # $KILN_SKIP_LOG, so make test counts it. Arguments go to `swift test`.
 set -o pipefail
 SWIFT=${SWIFT:-swift}
-log=.build/swift-test.log
+log=${KILN_SWIFT_TEST_LOG:-.build/swift-test.log}
 mkdir -p .build
 "$SWIFT" test "$@" 2>&1 | tee "$log"
 status=$?
