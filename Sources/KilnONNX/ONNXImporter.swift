@@ -176,6 +176,7 @@ public enum ONNXImporter {
             guard let convert = OpConverters.table[node.opType] else {
                 throw located("unsupported op '\(node.opType)'")
             }
+            if try EvaluatedFolding.fold(ctx, convert: convert) { return }
             try convert(ctx)
         } catch let error as ConversionError {
             throw located(error.message)

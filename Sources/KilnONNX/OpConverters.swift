@@ -11,6 +11,7 @@ enum OpConverters {
         LayoutConverters.register(&t)
         LossConverters.register(&t)
         RoundingConverters.register(&t)
+        IndexingConverters.register(&t)
         return t
     }()
 
