@@ -90,7 +90,8 @@ public enum ONNXImporter {
         var initialized: Set<String> = []
         for t in g.initializer {
             let c = try ConstantTensor(proto: t, what: "initializer '\(t.name)'")
-            guard c.count > 0 else { throw ConversionError("initializer '\(t.name)' is empty (shape \(c.shape)), which Kiln cannot represent") }
+            // An empty initializer may stand for an omitted input (Resize's roi or scales); it is
+            // an error only where it would become a Kiln value (`materialize`).
             ctx.values[t.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, isInitializer: true)
             initialized.insert(t.name)
         }

@@ -12,6 +12,7 @@ enum OpConverters {
         LossConverters.register(&t)
         RoundingConverters.register(&t)
         IndexingConverters.register(&t)
+        ResizeConverter.register(&t)
         return t
     }()
 
