@@ -13,6 +13,7 @@ enum OpConverters {
         RoundingConverters.register(&t)
         IndexingConverters.register(&t)
         ResizeConverter.register(&t)
+        RecurrentConverters.register(&t)
         return t
     }()
 
