@@ -56,6 +56,7 @@ test: deps browser-deps pydeps
 	$(MAKE) onnx-venv
 	$(ONNX_VENV)/bin/python Tests/ONNX/conformance.py --kiln $(KILN_DEBUG) --cases Tests/ONNX/conformance_subset.txt --check
 	$(ONNX_VENV)/bin/python Tests/ONNX/resize_cases.py --kiln $(KILN_DEBUG) --no-torch
+	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN_DEBUG) --no-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/export_check.py --kiln $(KILN_DEBUG)
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
 	$(MAKE) consumer
@@ -176,4 +177,5 @@ onnx-conformance: release onnx-venv
 onnx-models: release onnx-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/models.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/resize_cases.py --kiln $(KILN)
+	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/finetune.py --kiln $(KILN)

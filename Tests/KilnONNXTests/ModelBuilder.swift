@@ -60,6 +60,7 @@ struct ModelBuilder {
             switch value {
             case let i as Int: a.type = .int; a.i = Int64(i)
             case let list as [Int]: a.type = .ints; a.ints = list.map(Int64.init)
+            case let list as [String]: a.type = .strings; a.strings = list.map { Data($0.utf8) }
             case let f as Float: a.type = .float; a.f = f
             case let s as String: a.type = .string; a.s = Data(s.utf8)
             case let fs as [Float]: a.type = .floats; a.floats = fs
