@@ -14,6 +14,8 @@ enum OpConverters {
         IndexingConverters.register(&t)
         ResizeConverter.register(&t)
         RecurrentConverters.register(&t)
+        EinsumConverter.register(&t)
+        TopKConverter.register(&t)
         return t
     }()
 
