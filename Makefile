@@ -55,7 +55,7 @@ test: deps browser-deps pydeps
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
 	$(MAKE) onnx-venv
 	$(ONNX_VENV)/bin/python Tests/ONNX/conformance.py --kiln $(KILN_DEBUG) --cases Tests/ONNX/conformance_subset.txt --check
-	$(ONNX_VENV)/bin/python Tests/ONNX/resize_cases.py --kiln $(KILN_DEBUG) --no-torch
+	$(ONNX_VENV)/bin/python Tests/ONNX/frozen_cases.py --kiln $(KILN_DEBUG) --no-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN_DEBUG) --no-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/export_check.py --kiln $(KILN_DEBUG)
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
@@ -176,6 +176,6 @@ onnx-conformance: release onnx-venv
 # one epoch of fine-tuning the imported LeNet-5 on Fashion-MNIST.
 onnx-models: release onnx-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/models.py --kiln $(KILN)
-	$(ONNX_VENV)/bin/python Tests/ONNX/resize_cases.py --kiln $(KILN)
+	$(ONNX_VENV)/bin/python Tests/ONNX/frozen_cases.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/finetune.py --kiln $(KILN)

@@ -7,7 +7,7 @@ import Testing
 
 /// Resize imported as taps: values for hand-computed cases, refusals, and the gradient (Resize
 /// is trained in UNets) by finite differences. ONNX's own cases and PyTorch exports are checked
-/// on both backends by Tests/ONNX/resize_cases.py.
+/// on both backends by Tests/ONNX/frozen_cases.py.
 @Suite struct ResizeTests {
     /// A model resizing the float initializer `w` (a param, so it has a gradient) of `dims`, then
     /// Σ (resized · c) with a fixed non-uniform c: a scalar loss.

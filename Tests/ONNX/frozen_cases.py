@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Resize through Kiln on both backends, against ONNX's expected outputs and onnxruntime.
+"""ONNX backend node cases that decide shapes from graph inputs, with those inputs frozen.
 
-1. Every ONNX backend node case of Resize and Upsample, with roi/scales/sizes (graph inputs in
-   the suite, which Kiln refuses since they decide the output shape) frozen into initializers;
-   the data input stays a graph input. Compared with the suite's expected outputs at its
-   tolerances.
-2. `F.interpolate` exports from PyTorch (nearest, nearest-exact, bilinear and bicubic with and
-   without align_corners, antialiased bilinear/bicubic, scale factors and sizes), compared with
-   onnxruntime.
+ONNX's node cases feed Resize's scales, TopK's k, CumSum's axis or ScatterND's indices as graph
+inputs; Kiln's shapes are static, so the conformance run counts them as rejected. Here the
+inputs that decide a shape (every input but the data for Resize/Upsample, integer inputs for
+the others) become initializers, float64 data becomes float32 (Kiln has no f64; the tolerance
+is the suite's), and the cases run on both backends against the suite's expected outputs.
 
-    resize_cases.py --kiln .build/debug/kiln
+1. The node cases of --ops (default: Resize, Upsample, TopK, Einsum, CumSum, ScatterND,
+   GatherND, Range).
+2. `F.interpolate` exports from PyTorch (nearest, bilinear and bicubic with and without
+   align_corners, scale factors and sizes) against onnxruntime (skipped with --no-torch).
+
+    frozen_cases.py --kiln .build/debug/kiln [--ops Resize,TopK] [--no-torch]
 
 Exits 1 on any failure. A case the import refuses (a clear "not supported") is listed, not
 counted as a pass.
@@ -31,24 +34,41 @@ import kilnrun  # noqa: E402
 BACKENDS = ("interp", "jit")
 
 
-def frozen_node_cases():
+def frozen_node_cases(wanted: set[str]):
     from onnx.backend.test.case.node import collect_testcases
     for tc in collect_testcases():
         ops = {n.op_type for n in tc.model.graph.node}
-        if not ops & {"Resize", "Upsample"} or len(tc.data_sets) != 1:
+        if not ops & wanted or len(tc.data_sets) != 1:
+            continue
+        # Only single-op models: a Cast or CastLike inside would change meaning with f64 → f32.
+        if len(ops) != 1:
             continue
         model = onnx.ModelProto()
         model.CopyFrom(tc.model)
         inputs, outputs = tc.data_sets[0]
-        keep = []
+        if any(not isinstance(v, np.ndarray) or v.size == 0 or v.dtype in (np.float16,) or v.dtype.kind in "USO" for v in list(inputs) + list(outputs)):
+            continue
+        keep, feeds = [], []
+        resize = bool(ops & {"Resize", "Upsample"})
         for i, (x, value) in enumerate(zip(list(model.graph.input), inputs)):
-            if i == 0:
-                keep.append(x)
+            value = np.asarray(value)
+            if value.dtype == np.float64:
+                value = value.astype(np.float32)
+            decides_shape = (i > 0) if resize else (i > 0 and value.dtype.kind in "iub")
+            if decides_shape:
+                model.graph.initializer.append(numpy_helper.from_array(value, x.name))
                 continue
-            model.graph.initializer.append(numpy_helper.from_array(np.asarray(value), x.name))
+            if x.type.tensor_type.elem_type == onnx.TensorProto.DOUBLE:
+                x.type.tensor_type.elem_type = onnx.TensorProto.FLOAT
+            keep.append(x)
+            feeds.append(value)
+        for y in model.graph.output:
+            if y.type.tensor_type.elem_type == onnx.TensorProto.DOUBLE:
+                y.type.tensor_type.elem_type = onnx.TensorProto.FLOAT
         del model.graph.input[:]
         model.graph.input.extend(keep)
-        yield tc.name, model, [inputs[0]], list(outputs), tc.rtol, tc.atol
+        expected = [np.asarray(o).astype(np.float32) if np.asarray(o).dtype == np.float64 else o for o in outputs]
+        yield tc.name, model, feeds, expected, tc.rtol, max(tc.atol, 1e-6)
 
 
 def torch_cases():
@@ -94,23 +114,25 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kiln", default=".build/debug/kiln")
     ap.add_argument("--no-torch", action="store_true", help="only the ONNX node cases")
+    ap.add_argument("--ops", default="Resize,Upsample,TopK,Einsum,CumSum,ScatterND,GatherND,Range")
     args = ap.parse_args()
     kiln = os.path.abspath(args.kiln)
     passed, failed, refused = 0, [], []
     with tempfile.TemporaryDirectory() as root:
-        for name, model, inputs, expected, rtol, atol in frozen_node_cases():
+        for name, model, inputs, expected, rtol, atol in frozen_node_cases(set(args.ops.split(","))):
             work = tempfile.mkdtemp(dir=root)
             path = os.path.join(work, "model.onnx")
             onnx.save(model, path)
             try:
-                results = run_model(kiln, path, {model.graph.input[0].name: inputs[0]}, work)
+                results = run_model(kiln, path, {x.name: v for x, v in zip(model.graph.input, inputs)}, work)
             except kilnrun.ImportFailure as e:
                 (refused if e.kind in ("rejected", "unsupported") else failed).append((name, e.message))
                 continue
             except RuntimeError as e:
                 failed.append((name, str(e)))
                 continue
-            why = [f"{b}: {w}" for b in BACKENDS for w in [kilnrun.compare(expected[0], results[b][0], rtol, atol)] if w]
+            why = [f"{b} output {i}: {w}" for b in BACKENDS for i, want in enumerate(expected)
+                   for w in [kilnrun.compare(want, results[b][i], rtol, atol)] if w]
             if why:
                 failed.append((name, "; ".join(why)))
             else:
@@ -139,7 +161,7 @@ def main() -> int:
         print(f"refused  {name}: {why}")
     for name, why in failed:
         print(f"FAIL     {name}: {why}")
-    print(f"resize: {passed} pass on both backends, {len(failed)} fail, {len(refused)} refused with a clear error")
+    print(f"frozen cases: {passed} pass on both backends, {len(failed)} fail, {len(refused)} refused with a clear error")
     return 1 if failed else 0
 
 
