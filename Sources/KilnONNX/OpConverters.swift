@@ -16,6 +16,9 @@ enum OpConverters {
         RecurrentConverters.register(&t)
         EinsumConverter.register(&t)
         TopKConverter.register(&t)
+        // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs.
+        VolumeConverters.register(&t)
+        ConvTransposeConverter.register(&t)
         return t
     }()
 
