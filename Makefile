@@ -13,7 +13,7 @@ KILN_DEBUG := .build/debug/kiln
 KILN       := .build/release/kiln
 PYTHON     ?= python3
 
-.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models
+.PHONY: deps browser-deps pydeps build release test test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models onnx-zoo
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -179,3 +179,9 @@ onnx-models: release onnx-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/frozen_cases.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/finetune.py --kiln $(KILN)
+
+# torchvision's classification, segmentation and video models and recurrent/UNet exports
+# (random weights) against onnxruntime on both backends, with times; rewrites the zoo table
+# in Docs/ONNX.md (about 30 minutes on 2 cores).
+onnx-zoo: release onnx-torch
+	$(ONNX_VENV)/bin/python Tests/ONNX/zoo.py --kiln $(KILN)

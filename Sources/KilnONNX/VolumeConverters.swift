@@ -6,13 +6,20 @@ import KilnIR
 /// and convolved or pooled in 2-d; the taps are then summed (convolution), maximised (max
 /// pooling) or averaged (average pooling, with the per-position divisor ONNX prescribes). The
 /// arithmetic is that of the 3-d op; its gradient comes from the 2-d ops'. Inputs of rank 3 and
-/// 4 still go to `ConvolutionConverters`.
+/// 4 still go to `ConvolutionConverters`, except dilated poolings and `LpPool`, which
+/// `TapPooling` computes for 1 to 3 spatial axes.
 enum VolumeConverters {
     static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
         for name in ["Conv", "MaxPool", "AveragePool"] {
             let planar = t[name]
             t[name] = { ctx in
-                guard try ctx.rank(0) == 5 else {
+                let dilated = try (ctx.attributes.ints("dilations") ?? []).contains { $0 != 1 }
+                let rank = try ctx.rank(0)
+                if name != "Conv" && dilated && (3...5).contains(rank) {
+                    guard !ctx.wantsOutput(1) else { throw ConversionError("the Indices output is not supported") }
+                    return try ctx.define(0, try TapPooling.pool(ctx, name == "MaxPool" ? .max : .average))
+                }
+                guard rank == 5 else {
                     guard let planar else { throw ConversionError("unsupported op '\(name)'") }
                     return try planar(ctx)
                 }
@@ -25,6 +32,7 @@ enum VolumeConverters {
                 }
             }
         }
+        t["LpPool"] = { ctx in try ctx.define(0, try TapPooling.pool(ctx, .lp(try ctx.attributes.float("p", 2)))) }
     }
 
     /// Strides, dilations and per-side padding of a 3-d window, with auto_pad and ceil_mode
@@ -33,23 +41,24 @@ enum VolumeConverters {
         var kernel: [Int], strides: [Int], dilations: [Int], begin: [Int], end: [Int]
 
         func output(_ spatial: [Int]) -> [Int] {
-            (0..<3).map { a in (spatial[a] + begin[a] + end[a] - ((kernel[a] - 1) * dilations[a] + 1)) / strides[a] + 1 }
+            (0..<spatial.count).map { a in (spatial[a] + begin[a] + end[a] - ((kernel[a] - 1) * dilations[a] + 1)) / strides[a] + 1 }
         }
 
         init(_ ctx: ImportContext, spatial: [Int], kernel: [Int], ceilMode: Bool) throws {
-            let n = 3, a = ctx.attributes
-            guard kernel.count == n else { throw ConversionError("kernel_shape \(kernel) does not match the 3 spatial axes") }
-            let strides = try a.ints("strides") ?? [1, 1, 1], dilations = try a.ints("dilations") ?? [1, 1, 1]
-            guard strides.count == n, dilations.count == n else { throw ConversionError("strides \(strides) and dilations \(dilations) need 3 entries") }
+            let n = spatial.count, a = ctx.attributes
+            guard kernel.count == n else { throw ConversionError("kernel_shape \(kernel) does not match the \(n) spatial axes") }
+            let ones = Array(repeating: 1, count: n)
+            let strides = try a.ints("strides") ?? ones, dilations = try a.ints("dilations") ?? ones
+            guard strides.count == n, dilations.count == n else { throw ConversionError("strides \(strides) and dilations \(dilations) need \(n) entries") }
             try WindowAttributes.check("strides", strides, least: 1)
             try WindowAttributes.check("dilations", dilations, least: 1)
             try WindowAttributes.check("kernel_shape", kernel, least: 1)
-            var begin = [0, 0, 0], end = [0, 0, 0]
+            var begin = Array(repeating: 0, count: n), end = begin
             let autoPad = a.string("auto_pad", "NOTSET")
             switch autoPad {
             case "NOTSET":
                 if let pads = try a.ints("pads") {
-                    guard pads.count == 2 * n else { throw ConversionError("pads \(pads) needs 6 entries") }
+                    guard pads.count == 2 * n else { throw ConversionError("pads \(pads) needs \(2 * n) entries") }
                     try WindowAttributes.check("pads", pads, least: 0)
                     begin = Array(pads[..<n]); end = Array(pads[n...])
                 }
