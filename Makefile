@@ -178,6 +178,7 @@ onnx-models: release onnx-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/models.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/frozen_cases.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN)
+	$(ONNX_VENV)/bin/python Tests/ONNX/torch_cases.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/finetune.py --kiln $(KILN)
 
 # torchvision's classification, segmentation and video models and recurrent/UNet exports
