@@ -19,6 +19,9 @@ enum VolumeConverters {
                     guard !ctx.wantsOutput(1) else { throw ConversionError("the Indices output is not supported") }
                     return try ctx.define(0, try TapPooling.pool(ctx, name == "MaxPool" ? .max : .average))
                 }
+                if name == "Conv", try DilatedConvolution.applies(ctx) {
+                    return try ctx.define(0, try DilatedConvolution.convert(ctx))
+                }
                 guard rank == 5 else {
                     guard let planar else { throw ConversionError("unsupported op '\(name)'") }
                     return try planar(ctx)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Small PyTorch modules exercising the ONNX import of issue 25, through Kiln on both backends
-against onnxruntime: 3-d convolution and pooling (video models), ConvTranspose 1-d to 3-d with
+against onnxruntime: 3-d convolution and pooling (video models), atrous (large-dilation)
+convolution, ConvTranspose 1-d to 3-d with
 groups, dilations and output_padding, Einsum, TopK, a UNet-style block (transposed convolution
 and bilinear upsampling), and constant subgraphs torch leaves in the graph (a Swin-style
 shifted-window mask built with slice assignments: ScatterND, Where, Range on constants).
@@ -41,6 +42,9 @@ def modules():
     yield "conv3d", nn.Conv3d(3, 5, (3, 3, 3), stride=(1, 2, 2), padding=(1, 1, 1)), (torch.randn(2, 3, 5, 9, 8),)
     yield "conv3d_grouped_dilated", nn.Conv3d(4, 6, (2, 3, 3), stride=2, padding=(0, 2, 1), dilation=(2, 2, 1), groups=2), (torch.randn(1, 4, 7, 10, 9),)
     yield "conv3d_depthwise", nn.Conv3d(4, 4, 3, padding=1, groups=4, bias=False), (torch.randn(1, 4, 4, 6, 6),)
+    yield "conv2d_atrous", nn.Conv2d(8, 6, 3, padding=12, dilation=12), (torch.randn(1, 8, 30, 29),)
+    yield "conv2d_atrous_strided", nn.Conv2d(4, 5, (3, 2), stride=2, padding=(6, 3), dilation=(6, 7)), (torch.randn(2, 4, 25, 21),)
+    yield "conv1d_atrous", nn.Conv1d(3, 4, 3, padding=9, dilation=9), (torch.randn(2, 3, 40),)
     yield "maxpool3d", nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)), (torch.randn(2, 3, 4, 9, 9),)
     yield "maxpool3d_ceil", nn.MaxPool3d(2, stride=2, ceil_mode=True), (torch.randn(1, 2, 5, 7, 6),)
     yield "avgpool3d_pad", nn.AvgPool3d(3, stride=2, padding=1, count_include_pad=False), (torch.randn(1, 2, 5, 7, 6),)
