@@ -16,7 +16,8 @@ enum OpConverters {
         RecurrentConverters.register(&t)
         EinsumConverter.register(&t)
         TopKConverter.register(&t)
-        // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs.
+        // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
+        // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
         ConvTransposeConverter.register(&t)
         return t
