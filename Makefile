@@ -29,7 +29,7 @@ endif
 KILN_DEBUG := $(BUILD_DIR)/debug/kiln
 KILN       := $(BUILD_DIR)/release/kiln
 
-.PHONY: deps browser-deps pydeps build release test test-llvm test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models
+.PHONY: deps browser-deps pydeps build release test test-llvm test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models onnx-zoo
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -71,6 +71,8 @@ test: deps browser-deps pydeps
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
 	$(MAKE) onnx-venv
 	$(ONNX_VENV)/bin/python Tests/ONNX/conformance.py --kiln $(KILN_DEBUG) --cases Tests/ONNX/conformance_subset.txt --check
+	$(ONNX_VENV)/bin/python Tests/ONNX/frozen_cases.py --kiln $(KILN_DEBUG) --no-torch
+	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN_DEBUG) --no-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/export_check.py --kiln $(KILN_DEBUG)
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
 	$(MAKE) consumer
@@ -203,4 +205,13 @@ onnx-conformance: release onnx-venv
 # one epoch of fine-tuning the imported LeNet-5 on Fashion-MNIST.
 onnx-models: release onnx-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/models.py --kiln $(KILN)
+	$(ONNX_VENV)/bin/python Tests/ONNX/frozen_cases.py --kiln $(KILN)
+	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN)
+	$(ONNX_VENV)/bin/python Tests/ONNX/torch_cases.py --kiln $(KILN)
 	$(ONNX_VENV)/bin/python Tests/ONNX/finetune.py --kiln $(KILN)
+
+# torchvision's classification, segmentation and video models and recurrent/UNet exports
+# (random weights) against onnxruntime on both backends, with times; rewrites the zoo table
+# in Docs/ONNX.md (about 30 minutes on 2 cores).
+onnx-zoo: release onnx-torch
+	$(ONNX_VENV)/bin/python Tests/ONNX/zoo.py --kiln $(KILN)

@@ -10,6 +10,10 @@ enum ConstantFolder {
     /// a per-node cap, or `Expand` to [2^20, 2^20], exhausted memory before any check.
     static let budget = 1 << 24
 
+    /// ConstantOfShape results larger than this become a `constant` node instead of a folded
+    /// tensor (values needed at import time are shape-sized, far smaller).
+    static let largeFill = 1 << 16
+
     /// Throws unless a result of `count` elements (nil: too large to count) fits what is left
     /// of the budget; called before a result larger than its inputs is computed.
     static func ensure(_ ctx: ImportContext, _ count: Int?, _ what: String) throws {
@@ -68,8 +72,14 @@ enum ConstantFolder {
         case "ConstantOfShape":
             let dims = try x.integers("shape")
             guard dims.allSatisfy({ $0 > 0 }) else { throw ConversionError("ConstantOfShape: shape \(dims) has an empty dimension, which Kiln cannot represent") }
-            try ensure(ctx, checkedElementCount(dims), "ConstantOfShape to \(dims)")
             let fill = try a.tensor("value").map { try ConstantTensor(proto: $0, what: "attribute 'value'") } ?? ConstantTensor(shape: [1], values: [0], isInteger: false)
+            // A large fill (the stand-in weights of ONNX's "light" models, 4096×9216) is a Kiln
+            // `constant` node, one value and a shape, rather than a folded tensor of its elements.
+            if let count = checkedElementCount(dims), count > largeFill {
+                try ctx.define(0, try ctx.constantNode(try fill.scalar("value"), shape: dims, dtype: fill.dtype))
+                return true
+            }
+            try ensure(ctx, checkedElementCount(dims), "ConstantOfShape to \(dims)")
             result = ConstantTensor(shape: dims, values: Array(repeating: try fill.scalar("value"), count: dims.reduce(1, *)), isInteger: fill.isInteger)
         case "Unsqueeze", "Squeeze", "Reshape", "Flatten":
             result = ConstantTensor(shape: try LayoutRules.outputShape(ctx, opType, inputShape: x.shape), values: x.values, isInteger: x.isInteger)

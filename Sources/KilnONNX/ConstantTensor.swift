@@ -3,22 +3,39 @@ import KilnIR
 import KilnRuntime
 
 /// A tensor whose value the importer knows: an initializer, a `Constant`, or the folded result
-/// of a static shape computation (`Shape` → `Gather` → `Concat` → `Reshape`). Values are held
-/// as doubles, exact for every int64 shape value Kiln can represent and for every float.
+/// of a static shape computation (`Shape` → `Gather` → `Concat` → `Reshape`). Computed values
+/// are held as doubles, exact for every int64 shape value Kiln can represent and for every
+/// float. Float tensors read from the model (weights) are held as Kiln f32 storage instead — 4
+/// bytes a value, handed to the checkpoint without a copy — and turned into doubles only when a
+/// converter reads them as values (a Resize's scales), so a large model's weights are never
+/// held as doubles.
 struct ConstantTensor {
     var shape: [Int]
-    var values: [Double]
     /// Integer (int8…int64, bool) rather than floating point: it becomes an `i32` Kiln value.
     var isInteger: Bool
+    private var doubles: [Double]
+    private var floatData: Tensor?
+
+    /// The values as doubles (computed from the f32 storage of a weight when asked).
+    var values: [Double] {
+        get { floatData.map { $0.floats.map(Double.init) } ?? doubles }
+        set { doubles = newValue; floatData = nil }
+    }
 
     var dtype: DType { isInteger ? .i32 : .f32 }
-    var count: Int { values.count }
+    var count: Int { floatData?.elementCount ?? doubles.count }
     var type: TensorType { TensorType(dtype, shape) }
 
     /// Every element equal (bit for bit): a `constant` node can stand for it.
     var isSplat: Bool {
-        guard let first = values.first else { return false }
-        return values.allSatisfy { $0.bitPattern == first.bitPattern }
+        if let t = floatData {
+            let p = t.floatPointer, n = t.elementCount
+            guard n > 0 else { return false }
+            for i in 1..<max(n, 1) where p[i].bitPattern != p[0].bitPattern { return false }
+            return true
+        }
+        guard let first = doubles.first else { return false }
+        return doubles.allSatisfy { $0.bitPattern == first.bitPattern }
     }
 
     /// The values as integers (shape vectors, axes, indices); an error for a non-integer value.
@@ -47,6 +64,7 @@ struct ConstantTensor {
 
     /// Kiln storage for the value (f32, or i32 with a range check).
     func tensor(_ what: String) throws -> Tensor {
+        if let t = floatData { return Tensor(type: TensorType(.f32, Shape(shape)), storage: t.storage) }
         if isInteger {
             let ints = try values.map { v -> Int32 in
                 guard let i = Int32(exactly: v) else { throw ConversionError("\(what): value \(v) does not fit in int32") }
@@ -59,8 +77,16 @@ struct ConstantTensor {
 
     init(shape: [Int], values: [Double], isInteger: Bool) {
         self.shape = shape
-        self.values = values
+        self.doubles = values
         self.isInteger = isInteger
+    }
+
+    /// A float tensor held as f32 storage.
+    init(floats t: Tensor) {
+        shape = t.shape.dims
+        doubles = []
+        floatData = t
+        isInteger = false
     }
 
     /// A rank-1 integer tensor.
@@ -111,6 +137,28 @@ extension ConstantTensor {
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
             guard !overflow, product <= 1 << 40 else { throw ConversionError("\(what) is too large (shape \(shape))") }
             count = product
+        }
+        if t.dataType == ONNXDataType.float {
+            // Weights: straight into f32 storage (no doubles, one copy).
+            let tensor = Tensor(uninitialized: TensorType(.f32, Shape(shape)))
+            if !t.rawData.isEmpty {
+                guard t.rawData.count == count * 4 else {
+                    throw ConversionError("\(what) of shape \(shape) needs \(count * 4) bytes of raw data, has \(t.rawData.count)")
+                }
+                // Raw data is little-endian, as every platform Kiln runs on.
+                t.rawData.withUnsafeBytes { raw in
+                    UnsafeMutableRawPointer(tensor.floatPointer).copyMemory(from: raw.baseAddress ?? UnsafeRawPointer(tensor.floatPointer), byteCount: count * 4)
+                }
+            } else {
+                guard t.floatData.count == count else {
+                    throw ConversionError("\(what) of shape \(shape) holds \(t.floatData.count) values, expected \(count)")
+                }
+                t.floatData.withUnsafeBufferPointer { b in
+                    if let base = b.baseAddress { tensor.floatPointer.update(from: base, count: count) }
+                }
+            }
+            self.init(floats: tensor)
+            return
         }
         let values: [Double]
         if !t.rawData.isEmpty {

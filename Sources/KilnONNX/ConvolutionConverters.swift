@@ -12,60 +12,6 @@ enum ConvolutionConverters {
             try ctx.define(0, try pool(ctx, max: true))
         }
         t["AveragePool"] = { ctx in try ctx.define(0, try pool(ctx, max: false)) }
-        t["ConvTranspose"] = { ctx in try ctx.define(0, try convTranspose(ctx)) }
-    }
-
-    /// The transposed convolution is the input gradient of a convolution whose filter is W
-    /// ([C_in, C_out/group, kh, kw] read as OIHW): `conv2d_grad_input` at the unpadded size
-    /// (output_padding added at the end), then the pads cropped.
-    static func convTranspose(_ ctx: ImportContext) throws -> String {
-        let (x, restore) = try as2D(ctx, try ctx.operand(0))
-        let (w, _) = try as2D(ctx, try ctx.operand(1))
-        let xd = try ctx.dims(x), wd = try ctx.dims(w)
-        let spatial = Array(try ctx.shape(0).dropFirst(2))
-        let kernel = try ctx.attributes.ints("kernel_shape") ?? Array(try ctx.shape(1).dropFirst(2))
-        guard !ctx.attributes.has("output_shape") else { throw ConversionError("output_shape is not supported (give pads)") }
-        let a = ctx.attributes
-        guard a.string("auto_pad", "NOTSET") == "NOTSET" || a.string("auto_pad", "NOTSET") == "VALID" else { throw ConversionError("auto_pad SAME is not supported") }
-        let n = spatial.count
-        let strides = try a.ints("strides") ?? Array(repeating: 1, count: n)
-        guard try (a.ints("dilations") ?? Array(repeating: 1, count: n)).allSatisfy({ $0 == 1 }) else { throw ConversionError("dilations are not supported") }
-        let pads = try a.ints("pads") ?? Array(repeating: 0, count: 2 * n)
-        let extra = try a.ints("output_padding") ?? Array(repeating: 0, count: n)
-        guard strides.count == n, pads.count == 2 * n, extra.count == n, kernel.count == n else { throw ConversionError("strides, pads and output_padding must match the \(n) spatial axes") }
-        // As onnxruntime: positive strides and kernel, the kernel W's, 0 ≤ output_padding < stride.
-        try WindowAttributes.check("strides", strides, least: 1)
-        try WindowAttributes.check("kernel_shape", kernel, least: 1)
-        try WindowAttributes.check("pads", pads, least: 0)
-        try WindowAttributes.check("output_padding", extra, least: 0)
-        guard kernel == Array(try ctx.shape(1).dropFirst(2)) else { throw ConversionError("kernel_shape \(kernel) disagrees with W's shape \(try ctx.shape(1))") }
-        for (p, s) in zip(extra, strides) where p >= s { throw ConversionError("output_padding \(extra) must be smaller than strides \(strides)") }
-        func widen(_ v: [Int], _ fill: Int) -> [Int] { n == 2 ? v : [fill] + v }
-        let (s, k, pb, pe, op) = (widen(strides, 1), widen(kernel, 1), widen(Array(pads[..<n]), 0), widen(Array(pads[n...]), 0), widen(extra, 0))
-        let groups = try a.int("group", 1)
-        guard groups > 0, xd[1] % groups == 0, wd[0] == xd[1] else { throw ConversionError("group \(groups) does not fit input \(xd) and weights \(wd)") }
-        var full: [Int] = [], out: [Int] = []
-        for i in 0..<2 {
-            let extent: Int = (xd[2 + i] - 1) * s[i] + k[i] + op[i]
-            full.append(extent)
-            out.append(extent - pb[i] - pe[i])
-        }
-        guard out.allSatisfy({ $0 > 0 }) else { throw ConversionError("the output would be empty") }
-        let (cg, og) = (xd[1] / groups, wd[1])
-        var parts: [String] = []
-        for g in 0..<groups {
-            let xs = groups == 1 ? x : try ctx.emit(.slice, [x], [("begin", .ints([0, g * cg, 0, 0])), ("end", .ints([xd[0], (g + 1) * cg, xd[2], xd[3]]))])
-            let ws = groups == 1 ? w : try ctx.emit(.slice, [w], [("begin", .ints([g * cg, 0, 0, 0])), ("end", .ints([(g + 1) * cg, og, wd[2], wd[3]]))])
-            parts.append(try ctx.emit(.conv2d_grad_input, [xs, ws], [("shape", .ints([xd[0], og] + full)), ("stride", .ints(s))]))
-        }
-        var y = parts.count == 1 ? parts[0] : try ctx.emit(.concat, parts, [("axis", .int(1))])
-        if pb != [0, 0] || pe != [0, 0] {
-            y = try ctx.emit(.slice, [y], [("begin", .ints([0, 0] + pb)), ("end", .ints([xd[0], og * groups] + zip(pb, out).map { $0 + $1 }))])
-        }
-        if ctx.hasInput(2) {
-            y = try ctx.emit(.add, [y, try ctx.emit(.reshape, [try ctx.operand(2)], [("shape", .ints([1, og * groups, 1, 1]))])])
-        }
-        return try restore(y)
     }
 
     /// The input as 4-d NCHW (a 1-d input gets height 1) and a function restoring the rank.

@@ -40,6 +40,12 @@ struct NodeAttributes {
         return String(decoding: a.s, as: UTF8.self)
     }
 
+    /// A list of strings (LSTM's `activations`), nil when absent.
+    func strings(_ name: String) -> [String]? {
+        guard let a = byName[name] else { return nil }
+        return a.strings.map { String(decoding: $0, as: UTF8.self) }
+    }
+
     func tensor(_ name: String) -> Onnx_TensorProto? {
         guard let a = byName[name], a.hasT else { return nil }
         return a.t

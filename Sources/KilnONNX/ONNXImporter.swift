@@ -47,18 +47,26 @@ public enum ONNXImporter {
 
     /// Reads and imports the model at `path`.
     public static func importModel(path: String, options: ONNXImportOptions = ONNXImportOptions()) throws -> ONNXImportResult {
-        let bytes = try AtomicFile.read(path, limit: maximumBytes)
-        return try importModel(bytes: bytes, source: path, options: options)
+        // The file's bytes are released once decoded (they would double the peak of a large model).
+        let model = try decode(try AtomicFile.read(path, limit: maximumBytes), source: path)
+        return try importModel(model, source: path, options: options)
     }
 
     /// Imports serialized `ModelProto` bytes; `source` (a file name) starts every error message.
     public static func importModel(bytes: [UInt8], source: String, options: ONNXImportOptions = ONNXImportOptions()) throws -> ONNXImportResult {
-        let model: Onnx_ModelProto
+        try importModel(try decode(bytes, source: source), source: source, options: options)
+    }
+
+    private static func decode(_ bytes: [UInt8], source: String) throws -> Onnx_ModelProto {
         do {
-            model = try Onnx_ModelProto(serializedBytes: bytes)
+            return try Onnx_ModelProto(serializedBytes: bytes)
         } catch {
             throw ONNXError("\(source): not a valid ONNX model (protobuf decoding failed: \(error)); the file may be truncated or not ONNX")
         }
+    }
+
+    private static func importModel(_ decoded: Onnx_ModelProto, source: String, options: ONNXImportOptions) throws -> ONNXImportResult {
+        var model = decoded
         guard model.hasGraph, !model.graph.node.isEmpty || !model.graph.output.isEmpty else {
             throw ONNXError("\(source): the model has no graph (is this an ONNX file?)")
         }
@@ -69,8 +77,12 @@ public enum ONNXImporter {
         let name = options.graphName ?? ValueNames.sanitize(model.graph.name.isEmpty ? "model" : model.graph.name)
         let ctx = ImportContext(graphName: name, opset: opset)
         ctx.consumed = Set(model.graph.node.flatMap(\.input) + model.graph.output.map(\.name))
+        // The initializers leave the model: each one's protobuf data is freed as soon as it is
+        // decoded into f32 storage (weights streamed, not held twice).
+        var initializers = model.graph.initializer
+        model.graph.initializer = []
         do {
-            let inputs = try declareInputs(model.graph, ctx, options: options, source: source)
+            let inputs = try declareInputs(model.graph, &initializers, ctx, options: options, source: source)
             for (index, node) in model.graph.node.enumerated() {
                 try convertNode(node, index: index, ctx, source: source)
             }
@@ -86,11 +98,15 @@ public enum ONNXImporter {
         }
     }
 
-    private static func declareInputs(_ g: Onnx_GraphProto, _ ctx: ImportContext, options: ONNXImportOptions, source: String) throws -> [(onnx: String, kiln: String)] {
+    private static func declareInputs(_ g: Onnx_GraphProto, _ initializers: inout [Onnx_TensorProto], _ ctx: ImportContext,
+                                      options: ONNXImportOptions, source: String) throws -> [(onnx: String, kiln: String)] {
         var initialized: Set<String> = []
-        for t in g.initializer {
+        // Popped one by one in model order, so each one's protobuf data is released once decoded.
+        initializers.reverse()
+        while let t = initializers.popLast() {
             let c = try ConstantTensor(proto: t, what: "initializer '\(t.name)'")
-            guard c.count > 0 else { throw ConversionError("initializer '\(t.name)' is empty (shape \(c.shape)), which Kiln cannot represent") }
+            // An empty initializer may stand for an omitted input (Resize's roi or scales); it is
+            // an error only where it would become a Kiln value (`materialize`).
             ctx.values[t.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, isInitializer: true)
             initialized.insert(t.name)
         }
@@ -176,6 +192,7 @@ public enum ONNXImporter {
             guard let convert = OpConverters.table[node.opType] else {
                 throw located("unsupported op '\(node.opType)'")
             }
+            if try EvaluatedFolding.fold(ctx, convert: convert) { return }
             try convert(ctx)
         } catch let error as ConversionError {
             throw located(error.message)

@@ -11,6 +11,15 @@ enum OpConverters {
         LayoutConverters.register(&t)
         LossConverters.register(&t)
         RoundingConverters.register(&t)
+        IndexingConverters.register(&t)
+        ResizeConverter.register(&t)
+        RecurrentConverters.register(&t)
+        EinsumConverter.register(&t)
+        TopKConverter.register(&t)
+        // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
+        // pooling and large dilations (DilatedConvolution).
+        VolumeConverters.register(&t)
+        ConvTransposeConverter.register(&t)
         return t
     }()
 

@@ -13,9 +13,16 @@ enum ReductionConverters {
             let dims = try ctx.shape(0)
             // The first minimum is the first maximum of −x (ties map to ties exactly).
             if name == "ArgMin" { x = try ctx.emit(.neg, [x]) }
-            guard try ctx.attributes.int("select_last_index", 0) == 0 else { throw ConversionError("select_last_index=1 is not supported") }
             let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: dims.count)
+            let last = try ctx.attributes.int("select_last_index", 0) != 0
+            // The last maximum is the first one of the axis reversed, counted from the end.
+            if last {
+                var plan = try SlicePlan.all(dims)
+                plan.indices[axis] = Array((0..<dims[axis]).reversed())
+                x = try LayoutConverters.take(ctx, x, plan)
+            }
             var y = try ctx.emit(.argmax, [x], [("axis", .int(axis))])
+            if last { y = try ctx.emit(.sub, [try ctx.constantNode(Double(dims[axis] - 1), dtype: .i32), y]) }
             if try ctx.attributes.int("keepdims", 1) != 0 {
                 var kept = dims
                 kept[axis] = 1

@@ -19,6 +19,9 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Warm-up steps per backend, not timed (0-1000000).")
     var warmup: Int = 3
 
+    @Option(name: .customLong("params"), help: "A safetensors checkpoint with the param/state values to time and compare on (what kiln import or kiln train wrote); without it, the graph's seeded initialisers.")
+    var checkpoint: String?
+
     @Option(parsing: .unconditional, help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
@@ -32,6 +35,28 @@ struct Bench: ParsableCommand {
         guard (1...1_000_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000000, got \(steps)") }
         guard (0...1_000_000).contains(warmup) else { throw ValidationError("--warmup must be between 0 and 1000000, got \(warmup)") }
         do { _ = try memoryBudget.map { try MemoryBudget.parse($0) } } catch let d as Diagnostic { throw ValidationError("--memory-budget: \(d.message)") }
+        if let checkpoint, checkpoint.isEmpty { throw ValidationError("--params needs a file path") }
+    }
+
+    /// The seeded initial state, with every param and state value the checkpoint holds. A
+    /// checkpoint naming none of the graph's values, or a value of another type, is an error;
+    /// values of other graphs (a training checkpoint's optimiser state) are ignored.
+    static func state(for g: Graph, checkpoint: String?) throws -> (state: [String: Tensor], loaded: Int) {
+        var state = initialState(for: g, seed: 1)
+        guard let checkpoint else { return (state, 0) }
+        var loaded = 0
+        for (name, tensor) in try SafetensorsFormat.read(path: checkpoint).tensors {
+            guard let declared = g.param(named: name) else { continue }
+            guard tensor.type == declared.type else {
+                throw CLIError("--params \(checkpoint): '\(name)' expects \(declared.type), the file holds \(tensor.type)")
+            }
+            state[name] = tensor
+            loaded += 1
+        }
+        guard loaded > 0 || g.params.isEmpty else {
+            throw CLIError("--params \(checkpoint): the file holds none of the graph's \(g.params.count) params and state values")
+        }
+        return (state, loaded)
     }
 
     func run() throws {
@@ -45,7 +70,11 @@ struct Bench: ParsableCommand {
             let interpreter = try Interpreter(graph: g, usePlan: true)
             let jit = try JITBackend(graph: g)
             print("graph \(g.name): \(g.nodes.count) kernels/ops after fusion; JIT compiled \(jit.compiledKernels), sgemm calls per step \(jit.sgemmCalls); compile \(String(format: "%.1f", jit.compileSeconds * 1000)) ms")
-            var s1 = initialState(for: g, seed: 1), s2 = s1
+            let (initial, loaded) = try Self.state(for: g, checkpoint: checkpoint)
+            if let checkpoint {
+                print("params: \(loaded) of \(g.params.count) params and state values from \(checkpoint)\(loaded < g.params.count ? " (the others seeded)" : "")")
+            }
+            var s1 = initial, s2 = s1
             let a = try interpreter.run(inputs: feeds, state: &s1, step: 0)
             let b = try jit.run(inputs: feeds, state: &s2, step: 0)
             var worst: Float = 0
@@ -133,7 +162,7 @@ struct Bench: ParsableCommand {
 
     /// Times every node of the planned graph run alone on the interpreter (after a warm-up).
     private func printProfile(_ g: Graph, _ feeds: [String: Tensor]) throws {
-        var state = initialState(for: g, seed: 1)
+        var state = try Self.state(for: g, checkpoint: checkpoint).state
         let all = try Interpreter(graph: g).run(inputs: feeds, state: &state, step: 0, keepAll: true)
         var rows: [(String, Double)] = []
         for node in g.nodes {

@@ -38,6 +38,15 @@ struct ModelBuilder {
         graph.initializer.append(t)
     }
 
+    /// A `Constant` node holding float `values` of shape `dims` (not an initializer: foldable).
+    mutating func constant(_ name: String, _ values: [Float], dims: [Int64]) {
+        var t = Onnx_TensorProto()
+        t.dataType = ONNXDataType.float
+        t.dims = dims
+        t.floatData = values
+        node("Constant", [], [name], ["value": t])
+    }
+
     /// A node; attribute values are Int (int), [Int] (ints) or Float (float).
     mutating func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String = "", _ attributes: [String: Any] = [:]) {
         var n = Onnx_NodeProto()
@@ -51,8 +60,11 @@ struct ModelBuilder {
             switch value {
             case let i as Int: a.type = .int; a.i = Int64(i)
             case let list as [Int]: a.type = .ints; a.ints = list.map(Int64.init)
+            case let list as [String]: a.type = .strings; a.strings = list.map { Data($0.utf8) }
             case let f as Float: a.type = .float; a.f = f
             case let s as String: a.type = .string; a.s = Data(s.utf8)
+            case let fs as [Float]: a.type = .floats; a.floats = fs
+            case let t as Onnx_TensorProto: a.type = .tensor; a.t = t
             default: continue
             }
             n.attribute.append(a)
