@@ -6,8 +6,8 @@ import PackageDescription
 /// on the default include path. `LLVM_VERSION=19 swift build --scratch-path .build/llvm19` (what
 /// `make test-llvm` runs) builds against Debian's `llvm-19-dev` in /usr/lib/llvm-19 (or
 /// `LLVM_PREFIX`): its headers come first on the include path of every target (clang modules of
-/// dependents see CLLVM too), and libLLVM-19.so is linked. Versions 14 to 19 are supported; 14 and
-/// 19 are the ones tested.
+/// dependents see CLLVM too), and libLLVM-19.so is linked. Tested: 14 and 19; 15–18 should build
+/// (the code follows the C API's changes at 15 and 18) but are not tested.
 let defaultLLVMVersion = 14
 let llvmVersion: Int = {
     guard let text = ProcessInfo.processInfo.environment["LLVM_VERSION"], !text.isEmpty else { return defaultLLVMVersion }
