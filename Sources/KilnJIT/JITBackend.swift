@@ -82,7 +82,11 @@ public final class JITBackend: ExecutionBackend {
         graph = g
         let session = try Self.session.get()
         let codegenTarget = target ?? session.codegenTarget
-        let key = g.text + "\n# \(codegenTarget) \(policy.name)"
+        // The printed graph leaves out source locations, but the module's run-time failures
+        // (a label out of range) name them: graphs that differ only there get their own entry
+        // (the on-disk object cache still shares the machine code).
+        let locations = g.nodes.map { $0.location?.description ?? "" }.joined(separator: ";")
+        let key = g.text + "\n# \(codegenTarget) \(policy.name) \(locations)"
         Self.lock.lock()
         defer { Self.lock.unlock() }
         let entry: Module

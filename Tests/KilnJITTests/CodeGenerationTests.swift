@@ -87,6 +87,24 @@ struct CodeGenerationTests {
         #expect(compiler.functions.count == 1)
     }
 
+    @Test("the same graph from two files names each file in its run-time errors (modules cached per location)")
+    func cachedModulesKeepTheirLocations() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/mlp.kiln"), encoding: .utf8)
+        for file in ["first.kiln", "second.kiln"] {
+            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            let graph = try manager.run(try inferTypes(try Parser.parse(text, file: file)))
+            let jit = try JITBackend(graph: graph)
+            var state = initialState(for: graph, seed: 1)
+            var labels = [Int32](repeating: 1, count: 128)
+            labels[3] = 12
+            let inputs = ["x": Tensor([128, 784], floats: [Float](repeating: 0.1, count: 128 * 784)), "labels": Tensor([128], ints: labels)]
+            #expect(throws: Diagnostic.self) { _ = try jit.run(inputs: inputs, state: &state, step: 0) }
+            do { _ = try jit.run(inputs: inputs, state: &state, step: 0) } catch let d as Diagnostic {
+                #expect(d.description.hasPrefix("\(file):"), "\(d)")
+            }
+        }
+    }
+
     @Test("a label out of range on the JIT is an error at the loss's source line")
     func locatedRuntimeError() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/mlp.kiln"), encoding: .utf8)
