@@ -56,33 +56,8 @@ enum VolumeConverters {
             try WindowAttributes.check("strides", strides, least: 1)
             try WindowAttributes.check("dilations", dilations, least: 1)
             try WindowAttributes.check("kernel_shape", kernel, least: 1)
-            var begin = Array(repeating: 0, count: n), end = begin
-            let autoPad = a.string("auto_pad", "NOTSET")
-            switch autoPad {
-            case "NOTSET":
-                if let pads = try a.ints("pads") {
-                    guard pads.count == 2 * n else { throw ConversionError("pads \(pads) needs \(2 * n) entries") }
-                    try WindowAttributes.check("pads", pads, least: 0)
-                    begin = Array(pads[..<n]); end = Array(pads[n...])
-                }
-            case "VALID": break
-            case "SAME_UPPER", "SAME_LOWER":
-                for i in 0..<n {
-                    let effective = (kernel[i] - 1) * dilations[i] + 1, out = (spatial[i] + strides[i] - 1) / strides[i]
-                    let total = max(0, (out - 1) * strides[i] + effective - spatial[i])
-                    begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
-                    end[i] = total - begin[i]
-                }
-            default: throw ConversionError("auto_pad '\(autoPad)' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER")
-            }
-            if ceilMode {
-                for i in 0..<n {
-                    let effective = (kernel[i] - 1) * dilations[i] + 1
-                    var out = (spatial[i] + begin[i] + end[i] - effective + strides[i] - 1) / strides[i] + 1
-                    if (out - 1) * strides[i] >= spatial[i] + begin[i] { out -= 1 }
-                    end[i] = max(end[i], (out - 1) * strides[i] + effective - spatial[i] - begin[i])
-                }
-            }
+            let (begin, end) = try WindowAttributes.padding(ctx, spatial: spatial, kernel: kernel, strides: strides, dilations: dilations,
+                                                            ceilMode: ceilMode)
             (self.kernel, self.strides, self.dilations, self.begin, self.end) = (kernel, strides, dilations, begin, end)
             guard output(spatial).allSatisfy({ $0 >= 1 }) else { throw ConversionError("the window \(kernel) does not fit the padded input \(spatial)") }
         }

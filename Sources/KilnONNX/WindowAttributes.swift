@@ -27,6 +27,45 @@ struct WindowAttributes {
         }
     }
 
+    /// Per-side padding of a window over any number of spatial axes: `pads` (NOTSET) or
+    /// `auto_pad` (VALID, SAME_UPPER, SAME_LOWER) resolved, then extended at the end where
+    /// `ceilMode` lets the last window run past the input (it must start inside the input or its
+    /// left padding), as onnxruntime does.
+    static func padding(_ ctx: ImportContext, spatial: [Int], kernel: [Int], strides: [Int], dilations: [Int],
+                        ceilMode: Bool) throws -> (begin: [Int], end: [Int]) {
+        let n = spatial.count
+        var begin = Array(repeating: 0, count: n), end = Array(repeating: 0, count: n)
+        let autoPad = ctx.attributes.string("auto_pad", "NOTSET")
+        switch autoPad {
+        case "NOTSET":
+            if let pads = try ctx.attributes.ints("pads") {
+                guard pads.count == 2 * n, pads.allSatisfy({ $0 >= 0 }) else { throw ConversionError("pads \(pads) needs \(2 * n) non-negative entries") }
+                try check("pads", pads, least: 0)
+                begin = Array(pads[..<n]); end = Array(pads[n...])
+            }
+        case "VALID": break
+        case "SAME_UPPER", "SAME_LOWER":
+            for i in 0..<n {
+                let effective = (kernel[i] - 1) * dilations[i] + 1
+                let out = (spatial[i] + strides[i] - 1) / strides[i]
+                let total = max(0, (out - 1) * strides[i] + effective - spatial[i])
+                begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+                end[i] = total - begin[i]
+            }
+        default: throw ConversionError("auto_pad '\(autoPad)' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER")
+        }
+        if ceilMode {
+            for i in 0..<n {
+                let effective = (kernel[i] - 1) * dilations[i] + 1
+                let span = spatial[i] + begin[i] + end[i] - effective
+                var out = (span + strides[i] - 1) / strides[i] + 1
+                if (out - 1) * strides[i] >= spatial[i] + begin[i] { out -= 1 }
+                end[i] = max(end[i], (out - 1) * strides[i] + effective - spatial[i] - begin[i])
+            }
+        }
+        return (begin, end)
+    }
+
     /// Reads the attributes for an input with spatial extents `spatial` (1 or 2 axes), given the
     /// kernel extents, and returns them widened to 2 axes.
     init(_ ctx: ImportContext, spatial: [Int], kernel: [Int], ceilMode: Bool = false) throws {
@@ -42,36 +81,7 @@ struct WindowAttributes {
         try Self.check("strides", strides, least: 1)
         try Self.check("dilations", dilations, least: 1)
         try Self.check("kernel_shape", kernel, least: 1)
-        var begin = Array(repeating: 0, count: n), end = Array(repeating: 0, count: n)
-        let autoPad = a.string("auto_pad", "NOTSET")
-        switch autoPad {
-        case "NOTSET":
-            if let pads = try a.ints("pads") {
-                guard pads.count == 2 * n, pads.allSatisfy({ $0 >= 0 }) else { throw ConversionError("pads \(pads) needs \(2 * n) non-negative entries") }
-                try Self.check("pads", pads, least: 0)
-                begin = Array(pads[..<n]); end = Array(pads[n...])
-            }
-        case "VALID": break
-        case "SAME_UPPER", "SAME_LOWER":
-            for i in 0..<n {
-                let effective = (kernel[i] - 1) * dilations[i] + 1
-                let out = (spatial[i] + strides[i] - 1) / strides[i]
-                let total = max(0, (out - 1) * strides[i] + effective - spatial[i])
-                begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
-                end[i] = total - begin[i]
-            }
-        default: throw ConversionError("auto_pad '\(autoPad)' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER")
-        }
-        if ceilMode {
-            // The last window may run past the end, but must start inside the input or its left padding.
-            for i in 0..<n {
-                let effective = (kernel[i] - 1) * dilations[i] + 1
-                let span = spatial[i] + begin[i] + end[i] - effective
-                var out = (span + strides[i] - 1) / strides[i] + 1
-                if (out - 1) * strides[i] >= spatial[i] + begin[i] { out -= 1 }
-                end[i] = max(end[i], (out - 1) * strides[i] + effective - spatial[i] - begin[i])
-            }
-        }
+        let (begin, end) = try Self.padding(ctx, spatial: spatial, kernel: kernel, strides: strides, dilations: dilations, ceilMode: ceilMode)
         func widen(_ v: [Int], _ fill: Int) -> [Int] { n == 2 ? v : [fill] + v }
         self.kernel = widen(kernel, 1)
         self.strides = widen(strides, 1)
