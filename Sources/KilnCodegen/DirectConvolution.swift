@@ -50,15 +50,13 @@ enum DirectConvolution {
             let n = plane.div(o), oc = plane.rem(o)
             let from = n.mul(paddedChannels).plus(oc).mul(planes.flat)
             let target = { (oy: Expr, ox: Expr) -> Expr in plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox) }
-            var stmts = b.loop(g.oh, .ordered) { b, oy in
-                b.loop(g.ow, .dataParallel) { _, ox in
-                    [.store(buffer: out, index: target(oy, ox), value: .load(buffer: result, index: from.plus(oy.mul(planes.wq)).plus(ox)))]
+            // One pass: the epilogue reads the element just stored (forwarded in registers).
+            return b.loop(g.oh, .ordered) { b, oy in
+                b.loop(g.ow, .dataParallel) { b, ox in
+                    let copy = Stmt.store(buffer: out, index: target(oy, ox), value: .load(buffer: result, index: from.plus(oy.mul(planes.wq)).plus(ox)))
+                    return [copy] + (epilogue?.element(&b, index: [n, oc, oy, ox], flat: target(oy, ox)) ?? [])
                 }
             }
-            if let epilogue {
-                stmts += epilogue.tile(&b, rows: g.oh, columns: g.ow, inside: nil) { oy, ox in ([n, oc, oy, ox], target(oy, ox)) }
-            }
-            return stmts
         }
         let flops = 2 * g.n * o * g.spatial * g.patch
         return [b.kernel(split, work: g.n * g.c * planes.phases * planes.planeSize, suffix: "_phases"),

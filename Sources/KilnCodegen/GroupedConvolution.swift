@@ -61,13 +61,12 @@ enum GroupedConvolution {
                 }
             }
             let result = { (oy: Expr, ox: Expr) -> Expr in plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox) }
+            // One pass: the epilogue reads the element just stored (forwarded in registers).
             stmts += b.loop(g.oh, .ordered) { b, oy in
-                b.loop(g.ow, .dataParallel) { _, ox in
-                    [.store(buffer: out, index: result(oy, ox), value: .load(buffer: planes, index: row.plus(oy.mul(p.wq)).plus(ox)))]
+                b.loop(g.ow, .dataParallel) { b, ox in
+                    let copy = Stmt.store(buffer: out, index: result(oy, ox), value: .load(buffer: planes, index: row.plus(oy.mul(p.wq)).plus(ox)))
+                    return [copy] + (epilogue?.element(&b, index: [n, oc, oy, ox], flat: result(oy, ox)) ?? [])
                 }
-            }
-            if let epilogue {
-                stmts += epilogue.tile(&b, rows: g.oh, columns: g.ow, inside: nil) { oy, ox in ([n, oc, oy, ox], result(oy, ox)) }
             }
             return stmts
         }

@@ -2,32 +2,59 @@ import Foundation
 import Synchronization
 
 /// Persistent worker threads for the step program's parallel kernels: one per core besides the
-/// caller, started once, handed each kernel's range through an atomic generation counter
-/// (no per-kernel fork/join through the dispatch queue, whose wake-ups cost tens of µs per
-/// call — a ResNet-18 step has ~40 parallel kernels). After a kernel, a worker spins briefly
-/// for the next one, then sleeps on a condition variable, so an idle process burns no core.
+/// caller, started once, handed each kernel through an atomic generation counter (no per-kernel
+/// fork/join through the dispatch queue, whose wake-ups cost tens of µs per call — a ResNet-18
+/// step has ~40 parallel kernels). After a kernel, a worker spins briefly for the next one, then
+/// sleeps on a condition variable, so an idle process burns no core.
+///
+/// A kernel's range is cut into a few chunks per thread, which threads *claim* one at a time
+/// (dynamic scheduling, as OpenMP's `schedule(dynamic)` and onnxruntime's pool do): a thread that
+/// starts late or runs on a core shared with another process takes fewer chunks instead of
+/// holding the whole step up. Claims carry the kernel's generation, so a worker that wakes late
+/// can never run a chunk of the next kernel with the previous kernel's arguments.
 /// One step program at a time: a second caller (another thread's backend) finds the pool busy
 /// and falls back to the dispatch queue.
 final class KernelPool: @unchecked Sendable {
-    /// `KILN_POOL=off` runs parallel kernels on the dispatch queue instead (for comparisons).
-    static let shared = KernelPool(workers: ProcessInfo.processInfo.environment["KILN_POOL"] == "off" ? 0 : kernelThreads - 1)
+    /// `KILN_POOL=off` runs parallel kernels on the dispatch queue instead, `KILN_POOL=static`
+    /// gives each thread one contiguous range (for side-by-side comparisons).
+    static let shared: KernelPool = {
+        let mode = ProcessInfo.processInfo.environment["KILN_POOL"]
+        return KernelPool(workers: mode == "off" ? 0 : kernelThreads - 1, chunksPerThread: mode == "static" ? 1 : 4)
+    }()
 
     let workers: Int
+    /// Chunks per thread a kernel's range is cut into (fewer when the range is shorter).
+    let chunksPerThread: Int
     private let generation = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
+    /// (generation mod 2³¹) << 32 | the next unclaimed chunk.
+    private let claims = Atomic<Int>(0)
+    /// Chunks of the current kernel finished.
+    private let completed = Atomic<Int>(0)
     private let busy = NSLock()
     private let sleepLock = NSCondition()
     private var sleeping = 0
     /// The kernel being run and its generation, written by the caller before it publishes
-    /// that generation (a worker runs a task only of the generation it woke for: never twice).
-    private var task: (generation: Int, body: KernelFunction, extent: Int64, arguments: UnsafeMutableRawPointer?,
-                       context: UnsafeMutableRawPointer?, step: Int64, failures: Int64, chunks: Int64)?
+    /// that generation.
+    private var task: Task?
     /// Spins before sleeping: ~10–20 µs, longer than the gap between two kernels of a step, short
     /// enough not to hold a core OpenBLAS (a training step's sgemm calls) wants.
     private let spinLimit = 20_000
+    private static let generationMask = (1 << 31) - 1
 
-    init(workers: Int) {
+    private struct Task {
+        var generation: Int
+        var body: KernelFunction
+        var extent: Int64
+        var arguments: UnsafeMutableRawPointer?
+        var context: UnsafeMutableRawPointer?
+        var step: Int64
+        var failures: Int64
+        var chunks: Int
+    }
+
+    init(workers: Int, chunksPerThread: Int = 4) {
         self.workers = Swift.max(0, workers)
+        self.chunksPerThread = Swift.max(1, chunksPerThread)
         for index in 0..<self.workers {
             let thread = Thread { [unowned self] in self.work(index: index + 1) }
             thread.name = "kiln-kernel-\(index + 1)"
@@ -35,23 +62,43 @@ final class KernelPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` over [0, extent) split into one contiguous range per thread, the caller
-    /// taking the first. False (nothing run) when the pool has no workers or is busy.
+    /// Runs `body` over [0, extent), cut into chunks the caller and the workers claim in turn.
+    /// False (nothing run) when the pool has no workers or is busy.
     func run(_ body: KernelFunction, extent: Int64, arguments: UnsafeMutableRawPointer?, context: UnsafeMutableRawPointer?,
              step: Int64, failures: Int64) -> Bool {
         guard workers > 0, busy.try() else { return false }
         defer { busy.unlock() }
-        let chunks = Swift.min(Int64(workers + 1), Swift.max(extent, 1))
+        let chunks = Int(Swift.min(Int64((workers + 1) * chunksPerThread), Swift.max(extent, 1)))
         let next = generation.load(ordering: .relaxed) + 1
-        task = (next, body, extent, arguments, context, step, failures, chunks)
-        pending.store(Int(chunks - 1), ordering: .relaxed)
+        let current = Task(generation: next, body: body, extent: extent, arguments: arguments, context: context,
+                           step: step, failures: failures, chunks: chunks)
+        task = current
+        completed.store(0, ordering: .relaxed)
+        claims.store((next & Self.generationMask) << 32, ordering: .releasing)
         generation.store(next, ordering: .releasing)
         sleepLock.lock()
         if sleeping > 0 { sleepLock.broadcast() }
         sleepLock.unlock()
-        body(0, extent / chunks, arguments, context, step, failures)
-        while pending.load(ordering: .acquiring) > 0 {}
+        runChunks(current)
+        while completed.load(ordering: .acquiring) < chunks {}
         return true
+    }
+
+    /// Claims and runs chunks of `t` until none is left (or a newer kernel has started).
+    private func runChunks(_ t: Task) {
+        let mask = (1 << 32) - 1, tag = t.generation & Self.generationMask
+        while true {
+            var claim = claims.load(ordering: .acquiring)
+            while true {
+                guard claim >> 32 == tag, claim & mask < t.chunks else { return }
+                let (exchanged, original) = claims.compareExchange(expected: claim, desired: claim + 1, ordering: .acquiringAndReleasing)
+                if exchanged { break }
+                claim = original
+            }
+            let index = Int64(claim & mask), chunks = Int64(t.chunks)
+            t.body(t.extent * index / chunks, t.extent * (index + 1) / chunks, t.arguments, t.context, t.step, t.failures)
+            completed.add(1, ordering: .releasing)
+        }
     }
 
     private func work(index: Int) {
@@ -68,9 +115,8 @@ final class KernelPool: @unchecked Sendable {
                 sleepLock.unlock()
             }
             seen = generation.load(ordering: .acquiring)
-            guard let t = task, t.generation == seen, Int64(index) < t.chunks else { continue }
-            t.body(t.extent * Int64(index) / t.chunks, t.extent * Int64(index + 1) / t.chunks, t.arguments, t.context, t.step, t.failures)
-            pending.subtract(1, ordering: .releasing)
+            guard let t = task, t.generation == seen else { continue }
+            runChunks(t)
         }
     }
 }

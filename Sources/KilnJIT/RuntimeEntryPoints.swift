@@ -34,9 +34,9 @@ typealias KernelFunction = @convention(c) (Int64, Int64, UnsafeMutableRawPointer
 /// at the same time (GEMMs and loops run one after the other), so nothing is oversubscribed.
 let kernelThreads = kilnThreadCount
 
-/// `void kiln_parallel_for(kernel, extent, buffers, ctx, step, failures)`: contiguous ranges
-/// of the kernel's outer loop, one per core — on the persistent `KernelPool`, or the dispatch
-/// queue when the pool is busy with another thread's step.
+/// `void kiln_parallel_for(kernel, extent, buffers, ctx, step, failures)`: ranges of the kernel's
+/// outer loop — claimed chunk by chunk on the persistent `KernelPool`, or one per core on the
+/// dispatch queue when the pool is busy with another thread's step.
 let parallelForEntry: @convention(c) (UnsafeMutableRawPointer?, Int64, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int64, Int64) -> Void = {
     kernel, extent, buffers, ctx, step, failures in
     guard let kernel else { return }

@@ -25,14 +25,18 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Memory budget, e.g. 4G or 512M (default: KILN_MEMORY_BUDGET or 3/4 of physical memory).")
     var memoryBudget: String?
 
-    @Flag(help: "Print the time per op of one interpreter step, and per JIT kernel with its GFLOP/s and GB/s beside the machine's peaks measured at start-up (top 12).")
+    @Flag(help: "Print the time per op of one interpreter step, and per JIT kernel with its GFLOP/s and GB/s beside the machine's peaks measured at start-up (the --top slowest).")
     var profile = false
+
+    @Option(help: "With --profile: how many of the slowest kernels and ops to list (1-100000).")
+    var top: Int = 12
 
     @Flag(help: "Serve timed steps to a benchmark driver: after a 'ready' line, each input line 'interp' or 'jit' runs one step on that backend and prints its time in ms.")
     var serve = false
 
     func validate() throws {
         guard (1...1_000_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000000, got \(steps)") }
+        guard (1...100_000).contains(top) else { throw ValidationError("--top must be between 1 and 100000, got \(top)") }
         guard (0...1_000_000).contains(warmup) else { throw ValidationError("--warmup must be between 0 and 1000000, got \(warmup)") }
         do { _ = try memoryBudget.map { try MemoryBudget.parse($0) } } catch let d as Diagnostic { throw ValidationError("--memory-budget: \(d.message)") }
         if let checkpoint, checkpoint.isEmpty { throw ValidationError("--params needs a file path") }
@@ -126,7 +130,7 @@ struct Bench: ParsableCommand {
                              peaks.gflops, peaks.gigabytesPerSecond))
                 print("      time  share  GFLOP/s  of peak    GB/s  of peak  kernel")
                 let costs = jit.kernelCosts
-                for (name, t) in jit.kernelProfile.sorted(by: { $0.value > $1.value }).prefix(12) {
+                for (name, t) in jit.kernelProfile.sorted(by: { $0.value > $1.value }).prefix(top) {
                     let seconds = t / Double(steps), cost = costs[name] ?? (0, 0)
                     let gflops = Double(cost.flops) / Swift.max(seconds, 1e-12) / 1e9, gbs = Double(cost.bytes) / Swift.max(seconds, 1e-12) / 1e9
                     let compute = cost.flops > 0 ? String(format: "%7.1f  %6.1f%%", gflops, 100 * gflops / peaks.gflops) : "      -        -"
@@ -187,7 +191,7 @@ struct Bench: ParsableCommand {
         }
         let total = rows.reduce(0) { $0 + $1.1 }
         print("profile (interpreter, each op alone, mean of 5): total \(String(format: "%.3f", total * 1000)) ms")
-        for (label, t) in rows.sorted(by: { $0.1 > $1.1 }).prefix(10) {
+        for (label, t) in rows.sorted(by: { $0.1 > $1.1 }).prefix(top) {
             print(String(format: "  %8.3f ms %5.1f%%  %@", t * 1000, 100 * t / Swift.max(total, 1e-12), label))
         }
     }

@@ -59,6 +59,7 @@ struct OptionValidationTests {
         (["--steps=-5"], "--steps must be between 1 and 1000000, got -5"),
         (["--steps", "-5"], "--steps must be between 1 and 1000000, got -5"),
         (["--warmup", "-1"], "--warmup must be between 0 and 1000000, got -1"),
+        (["--profile", "--top", "0"], "--top must be between 1 and 100000, got 0"),
     ])
     func bench(_ arguments: [String], _ expected: String) {
         #expect(validationMessage(Bench.self, [Self.graph] + arguments) == expected)

@@ -1,0 +1,39 @@
+@testable import KilnJIT
+import Testing
+
+/// The kernel pool hands out chunks of a kernel's range to threads that claim them: every index
+/// of every kernel must run exactly once, whatever the extent, the chunking and the order in
+/// which threads wake (kernels run back to back, so a late worker meets the next generation).
+struct KernelPoolTests {
+    /// Adds 1 to counts[i] for i in [first, end); `arguments` points at the counts.
+    static let count: KernelFunction = { first, end, arguments, _, _, _ in
+        guard let counts = arguments?.assumingMemoryBound(to: Int32.self) else { return }
+        for i in first..<end { _ = withUnsafeMutablePointer(to: &counts[Int(i)]) { increment($0) } }
+    }
+
+    /// Each index belongs to exactly one chunk, so plain increments race only when a chunk ran
+    /// twice — which the counts then show.
+    static func increment(_ p: UnsafeMutablePointer<Int32>) { p.pointee += 1 }
+
+    @Test("every index of every kernel runs exactly once", arguments: [(3, 4), (1, 1), (2, 8)])
+    func everyIndexOnce(workers: Int, chunksPerThread: Int) {
+        let pool = KernelPool(workers: workers, chunksPerThread: chunksPerThread)
+        for extent in [0, 1, 2, 5, 17, 64, 1000, 4099] {
+            let counts = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(extent, 1))
+            counts.initialize(repeating: 0, count: Swift.max(extent, 1))
+            defer { counts.deallocate() }
+            for _ in 0..<50 {
+                let ran = pool.run(Self.count, extent: Int64(extent), arguments: UnsafeMutableRawPointer(counts), context: nil, step: 0, failures: 0)
+                #expect(ran)
+            }
+            let wrong = (0..<extent).filter { counts[$0] != 50 }
+            #expect(wrong.isEmpty, "extent \(extent): indices not run 50 times: \(wrong.prefix(5).map { ($0, counts[$0]) })")
+        }
+    }
+
+    @Test("a pool without workers declines, so the caller uses the dispatch queue")
+    func noWorkers() {
+        let pool = KernelPool(workers: 0)
+        #expect(!pool.run(Self.count, extent: 4, arguments: nil, context: nil, step: 0, failures: 0))
+    }
+}
