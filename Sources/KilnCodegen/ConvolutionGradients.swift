@@ -81,7 +81,28 @@ enum ConvolutionGradients {
         return kernels
     }
 
+    /// At stride 1, dx is itself a convolution: of dy zero-padded by KH − 1 − ph (KW − 1 − pw),
+    /// with the filter turned 180° and its channel axes swapped, w'[c, o, i, j] = w[o, c, KH−1−i,
+    /// KW−1−j]. So it runs on the direct convolution — no columns, no col2im — when that applies.
+    static func gradInputDirect(_ b: inout KernelBuilder, dy: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel]? {
+        guard g.sh == 1, g.sw == 1, g.ph < g.kh, g.pw < g.kw else { return nil }
+        let adjoint = WindowGeometry(input: Shape([g.n, o, g.oh, g.ow]), window: [g.kh, g.kw], stride: [1, 1],
+                                     padding: [g.kh - 1 - g.ph, g.kw - 1 - g.pw], output: Shape([g.n, g.c, g.h, g.w]))
+        guard DirectConvolution.plan(adjoint, outChannels: g.c, target: b.target) != nil else { return nil }
+        let window = g.kh * g.kw, flipped = b.scratch(.f32, count: o * g.patch)
+        let flip = b.loop(g.c * o, .dataParallel) { b, pair in
+            let c = pair.div(o), k = pair.rem(o)
+            return b.loop(window, .dataParallel) { _, tap in
+                [.store(buffer: flipped, index: pair.mul(window).plus(tap),
+                        value: .load(buffer: w, index: k.mul(g.c).plus(c).mul(window).plus(.i64(window - 1)).minus(tap)))]
+            }
+        }
+        guard let direct = DirectConvolution.kernels(&b, x: dy, w: flipped, adjoint, outChannels: g.c, out: out) else { return nil }
+        return [b.kernel(flip, work: o * g.patch, suffix: "_flip")] + direct
+    }
+
     static func gradInput(_ b: inout KernelBuilder, dy: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel]? {
+        if let direct = gradInputDirect(&b, dy: dy, w: w, g, outChannels: o, out: out) { return direct }
         let total = g.n * g.spatial
         let t = GemmTiling.choose(m: g.patch, n: total, k: o, target: b.target)
         guard t.isLegal else { return nil }

@@ -6,6 +6,8 @@ import KilnIR
 ///   and register tiles stored straight into NCHW (`GeneratedGemm`), epilogues in the tiles.
 /// - With `KILN_GEMM=sgemm`: cols = im2col(x) [C·KH·KW, N·S]; P = W × cols through one `sgemm`
 ///   over the whole batch; y[n, o, s] = P[o, n·S + s] (or scalar direct loops for tiny filters).
+/// - grad input at stride 1: a direct convolution of dy with the filter turned 180°
+///   (`ConvolutionGradients.gradInputDirect`); otherwise
 /// - grad input: cols = Wᵀ × dy on the generated GEMM (`ConvolutionGradients`; with
 ///   `KILN_GEMM=sgemm`: dyT[o, n·S + s] = dy[n, o, s], then sgemm); dx = col2im(cols),
 ///   computed per dx element by gathering the taps that read it (no scatter, so it splits

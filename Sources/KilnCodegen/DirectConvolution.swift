@@ -13,19 +13,32 @@ import KilnIR
 /// whole tiles); a second kernel copies it into NCHW, dropping the KW − 1 columns per row that
 /// fall between rows, with the fused epilogue. 1×1 convolutions stay with the GEMM.
 enum DirectConvolution {
-    /// Below this share of useful outputs (row ends and the last tile's padding), im2col + GEMM.
+    /// From this share of useful outputs (row ends and the last tile's padding), always direct.
     static let minimumFill = 0.75
+    /// An element im2col writes costs about as much as this many flops of the product (a
+    /// scattered store against 16-lane FMAs): with few filters to share the columns, direct
+    /// convolution pays at lower fills — fill ≥ O / (O + 16), e.g. 50% for LeNet's 16 filters.
+    static let im2colElementFlops = 32
 
     /// Off with `KILN_CONV=im2col` (side-by-side benchmarks).
     nonisolated(unsafe) static var enabled = getenv("KILN_CONV").map { String(cString: $0) } != "im2col"
 
+    /// The phase planes and register tiling when direct convolution applies to `g` with `o`
+    /// filters on `target`, else nil (1×1 filters, too many wasted outputs, no legal tiling).
+    static func plan(_ g: WindowGeometry, outChannels o: Int, target: CodegenTarget) -> (planes: PhasePlanes, tiling: GemmTiling)? {
+        guard enabled, g.kh * g.kw > 1, o > 0 else { return nil }
+        let lanes = target.vectorLanes, planes = PhasePlanes(g, multipleOf: 2 * lanes)
+        let fill = planes.fill(g)
+        guard fill >= minimumFill || fill * Double(o + im2colElementFlops / 2) >= Double(o) else { return nil }
+        let panels = g.n * (planes.flat / (2 * lanes))
+        let t = GemmTiling.choose(m: o, n: panels * 2 * lanes, k: g.patch, target: target, vectorsPerRow: 2)
+        return t.isLegal ? (planes, t) : nil
+    }
+
     static func kernels(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel]? {
-        guard enabled, g.kh * g.kw > 1 else { return nil }
-        let lanes = b.target.vectorLanes, planes = PhasePlanes(g, multipleOf: 2 * lanes)
-        guard planes.fill(g) >= minimumFill else { return nil }
+        guard let (planes, t) = plan(g, outChannels: o, target: b.target) else { return nil }
+        let lanes = b.target.vectorLanes
         let blocks = planes.flat / (2 * lanes), panels = g.n * blocks
-        let t = GemmTiling.choose(m: o, n: panels * 2 * lanes, k: g.patch, target: b.target, vectorsPerRow: 2)
-        guard t.isLegal else { return nil }
         let source = b.scratch(.f32, count: g.n * g.c * planes.phases * planes.planeSize)
         let split = planes.split(&b, x, g, into: source)
         let tiles = (o + t.mr - 1) / t.mr, paddedChannels = tiles * t.mr
