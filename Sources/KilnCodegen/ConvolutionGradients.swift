@@ -49,6 +49,7 @@ enum ConvolutionGradients {
     }
 
     static func gradFilter(_ b: inout KernelBuilder, x: Int, dy: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel]? {
+        if let direct = DirectFilterGradient.kernels(&b, x: x, dy: dy, g, outChannels: o, out: out) { return direct }
         let total = g.n * g.spatial
         let t = GemmTiling.choose(m: o, n: g.patch, k: total, target: b.target)
         guard t.isLegal else { return nil }

@@ -107,7 +107,7 @@ struct GeneratedKernelTests {
                        label: "n\(n) groups\(groups) cg\(cg) og\(og) \(h)x\(w) k\(kh)x\(kw) s\(sh)x\(sw) p\(ph)x\(pw) \(target.vectorLanes) lanes \(policy.name)")
     }
 
-    @Test("random convolution adjoints: dx on the direct convolution (stride 1) or the generated GEMM, dw split over k where tiles are few", arguments: 0..<12)
+    @Test("random convolution adjoints: dx on the direct convolution (stride 1) or the generated GEMM; dw read in place for few filters, else on the GEMM split over k", arguments: 0..<12)
     func convolutionAdjoints(seed: Int) throws {
         var d = Draw(state: UInt64(seed) &+ 7007)
         let (n, c, o) = (1 + d.next(8), 1 + d.next(6), 1 + d.next(18))
