@@ -3,6 +3,7 @@ import KilnIR
 
 /// Matrix products: a single product, or a batch of rank-3 left operands against one shared
 /// rank-2 right operand ([B·M, K] × [K, N]), runs on Kiln's generated GEMM (`GeneratedGemm`,
+/// a single row on the vector-matrix kernels, `vectorMatrix`;
 /// epilogues fused into its tiles); other batched products, transposed right operands wider than
 /// 16 columns, and everything under `KILN_GEMM=sgemm` call OpenBLAS's `sgemm`; products of at
 /// most a few thousand multiply-adds are plain loops. Measured: plain loops lose to sgemm from a
@@ -26,6 +27,9 @@ enum MatmulLowering {
                              m: m, n: n, k: k, lda: g.lda, ldb: g.ldb, transposeA: transposeA, transposeB: transposeB, parallelRows: batch == 1)
             }
             return [b.kernel(body, work: work, flops: work, suffix: "_loops")]
+        }
+        if batch == 1, m == 1, useGeneratedGemm {
+            return vectorMatrix(&b, a: a, g, b: rhs, out: out, transposeA: transposeA, transposeB: transposeB)
         }
         if batch == 1 || g.flattensLeft, let kernels = generated(&b, a: a, b: rhs, g, transposeA: transposeA, transposeB: transposeB, out: out, type.shape) { return kernels }
         if g.flattensLeft {
@@ -113,6 +117,50 @@ enum MatmulLowering {
     /// C[i, j] = Σ_p op(A)[i, p]·op(B)[p, j]. With B not transposed, each row of C accumulates
     /// rows of B scaled by A's entries (the inner loop runs along contiguous j); with B
     /// transposed, each C[i, j] is a dot product along contiguous p.
+    /// A row vector times a matrix (batch-1 inference's classifier, 1×1280 · 1280×1000): bound
+    /// by reading B once, so a GEMM's packing and register tiles only add traffic. Columns are
+    /// split across threads: with B transposed (PyTorch's and ONNX's Linear) each column is a
+    /// dot product along a contiguous row of B; otherwise a block of columns is updated row by
+    /// row of B. The epilogue, if any, is left to its own pass (a thousand elements).
+    static func vectorMatrix(_ b: inout KernelBuilder, a: Int, _ g: MatmulGeometry, b rhs: Int, out: Int,
+                             transposeA: Bool, transposeB: Bool) -> [LoopKernel] {
+        let (n, k, lda, ldb) = (g.n, g.k, g.lda, g.ldb)
+        let aBase = g.aOffsets.first ?? 0, bBase = g.bOffsets.first ?? 0
+        // One row: element p of A is at p (or p·lda when A is stored transposed).
+        func aAt(_ p: Expr) -> Expr { .load(buffer: a, index: (transposeA ? p.mul(lda) : p).plus(aBase)) }
+        let work = 2 * n * k
+        if transposeB {
+            let body = b.loop(n, .dataParallel) { b, j in
+                let acc = b.fresh()
+                let sum = b.loop(k, .ordered) { _, p in
+                    [.assign(acc, .binary(.addReassoc, .value(acc), .binary(.mul, aAt(p), .load(buffer: rhs, index: j.mul(ldb).plus(p).plus(bBase)))))]
+                }
+                return [.declare(acc, .f32, .f32(0))] + sum + [.store(buffer: out, index: j, value: .value(acc))]
+            }
+            return [b.kernel(body, work: work, flops: work, suffix: "_dots")]
+        }
+        // Blocks of columns (whole vectors, a few per thread), then the last columns if any.
+        let width = Swift.min(n, 16 * b.target.vectorLanes), blocks = n / width, rest = n - blocks * width
+        func update(_ b: inout KernelBuilder, first: Expr, count: Int) -> [Stmt] {
+            let zero = b.loop(count, .dataParallel) { _, j in [.store(buffer: out, index: first.plus(j), value: .f32(0))] }
+            let rows = b.loop(k, .ordered) { b, p in
+                let scale = b.fresh()
+                return [.bind(scale, aAt(p))] + b.loop(count, .dataParallel) { _, j in
+                    let target = first.plus(j)
+                    return [.store(buffer: out, index: target, value: .fma(.value(scale), .load(buffer: rhs, index: p.mul(ldb).plus(first).plus(j).plus(bBase)),
+                                                                          .load(buffer: out, index: target)))]
+                }
+            }
+            return zero + rows
+        }
+        var kernels = [b.kernel(b.loop(blocks, .dataParallel) { b, block in update(&b, first: block.mul(width), count: width) },
+                                work: 2 * blocks * width * k, flops: 2 * blocks * width * k, suffix: "_columns")]
+        if rest > 0 {
+            kernels.append(b.kernel(update(&b, first: .i64(blocks * width), count: rest), work: 2 * rest * k, flops: 2 * rest * k, suffix: "_rest"))
+        }
+        return kernels
+    }
+
     static func loops(_ b: inout KernelBuilder, a: Int, aBase: Expr, b rhs: Int, bBase: Expr, out: Int, cBase: Expr,
                       m: Int, n: Int, k: Int, lda: Int, ldb: Int, transposeA: Bool, transposeB: Bool, parallelRows: Bool) -> [Stmt] {
         func aAt(_ i: Expr, _ p: Expr) -> Expr { .load(buffer: a, index: aBase.plus(transposeA ? p.mul(lda).plus(i) : i.mul(lda).plus(p))) }
