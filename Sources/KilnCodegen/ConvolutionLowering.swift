@@ -1,3 +1,4 @@
+import Glibc
 import KilnIR
 
 /// Convolution and its adjoints.
@@ -130,6 +131,8 @@ enum ConvolutionLowering {
         }
     }
 
+    nonisolated(unsafe) static var packPointwise = getenv("KILN_POINTWISE").map { String(cString: $0) } == "pack"
+
     static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {
         if !MatmulLowering.useGeneratedGemm && g.patch <= scalarPatchLimit {
             return [b.kernel(direct(&b, x: x, w: w, g, outChannels: o, out: out), work: 2 * g.n * o * g.spatial * g.patch, flops: 2 * g.n * o * g.spatial * g.patch, suffix: "_direct")]
@@ -151,6 +154,11 @@ enum ConvolutionLowering {
                 b.tileEpilogue = nil
                 let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.n == 1
                 if pointwise {
+                    // The input's rows are B's rows: with whole panels, read in place (no copy of
+                    // the activation; `KILN_POINTWISE=pack` packs for side-by-side runs).
+                    if total % tiling.nr == 0, !ConvolutionLowering.packPointwise {
+                        return [GeneratedGemm.computeKernel(&b, operands, tiling: tiling, panels: BPanels(buffer: x, rowStride: total, panelStride: tiling.nr))]
+                    }
                     return GeneratedGemm.kernels(&b, operands, tiling: tiling) { _, p, j in .load(buffer: x, index: p.mul(total).plus(j)) }
                 }
                 let padded = (total + tiling.nr - 1) / tiling.nr * tiling.nr

@@ -58,6 +58,18 @@ struct GeneratedKernelTests {
         try Self.check(text, target: target, seed: UInt64(seed), label: "\(m)x\(n)x\(k) ta=\(ta) tb=\(tb) \(target.vectorLanes) lanes")
     }
 
+    @Test("pointwise convolutions of one image whose planes fill whole panels read the input in place", arguments: 0..<8)
+    func pointwiseInPlace(seed: Int) throws {
+        var d = Draw(state: UInt64(seed) &+ 4242)
+        let target = Self.target(&d)
+        // Planes of a multiple of the panel width (2 vectors), and a remainder of channels.
+        let spatial = 2 * target.vectorLanes * (1 + d.next(4)), (c, o) = (1 + d.next(40), 1 + d.next(40))
+        let relu = d.next(2) == 1
+        let conv = "conv2d(x, k, stride=[1, 1], padding=[0, 0])"
+        let text = "graph g {\n input x: f32[1, \(c), \(spatial / 4), 4]\n input k: f32[\(o), \(c), 1, 1]\n y = \(relu ? "relu(\(conv))" : conv)\n output y\n}"
+        try Self.check(text, target: target, seed: UInt64(seed), label: "c\(c) o\(o) spatial \(spatial) \(target.vectorLanes) lanes relu=\(relu)")
+    }
+
     @Test("random convolutions: direct, im2col and pointwise paths, with fused epilogues", arguments: 0..<24)
     func convolutions(seed: Int) throws {
         var d = Draw(state: UInt64(seed) &+ 1001)
