@@ -43,7 +43,9 @@ enum BundleRuntime {
         tensors("params", layout.params)
         swap(&c, &body)
         c += "static const int64_t kb_dims[] = {" + list((dims.isEmpty ? [0] : dims).map(String.init), perLine: 16) + "};\n" + body
-        c += "static const size_t kb_weight_offsets[] = {" + list((layout.weightOffsets.isEmpty ? [0] : layout.weightOffsets).map(String.init), perLine: 12) + "};\n"
+        if layout.embedWeights {
+            c += "static const size_t kb_weight_offsets[] = {" + list((layout.weightOffsets.isEmpty ? [0] : layout.weightOffsets).map(String.init), perLine: 12) + "};\n"
+        }
         let updates = layout.updates.map { "{\($0.param), \($0.slot)}" }
         c += "static const int kb_updates[][2] = {" + list(updates.isEmpty ? ["{0, 0}"] : updates, perLine: 8) + "};\n"
         c += "static const char *const kb_failures[] = {" + list(layout.failures.isEmpty ? ["\"\""] : layout.failures.map(quoted), perLine: 1) + "};\n"

@@ -158,6 +158,35 @@ enum BundleRuntimeSource {
             return KILN_OK;
         }
 
+        /* OpenBLAS, when the program links it (the kernels call cblas_sgemm): the same kernel family
+         * and thread count as Kiln (BLAS.selectedCoreType, BLAS.warmUp). Debian's OpenBLAS 0.3.21
+         * falls back to its generic SSE3 kernels ("Prescott") on CPUs newer than it knows; a
+         * DYNAMIC_ARCH build re-selects its kernels when OPENBLAS_CORETYPE is set and its table is
+         * re-initialised. Weak references: without OpenBLAS linked, nothing happens. */
+        extern char *openblas_get_corename(void) __attribute__((weak));
+        extern void openblas_set_num_threads(int) __attribute__((weak));
+        extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+        extern void gotoblas_dynamic_init(void) __attribute__((weak));
+        static pthread_once_t kb_blas_once = PTHREAD_ONCE_INIT;
+
+        static void kb_blas_select(void) {
+            if (openblas_set_num_threads) openblas_set_num_threads(kb_threads());
+            if (!openblas_get_corename || !gotoblas_dynamic_quit || !gotoblas_dynamic_init || getenv("OPENBLAS_CORETYPE")) return;
+            const char *core = openblas_get_corename();
+            if (!core || strcmp(core, "Prescott") != 0) return;
+            const char *better = NULL;
+        #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+            __builtin_cpu_init();
+            if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) better = "SkylakeX";
+            else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) better = "Haswell";
+        #endif
+            if (!better) return;
+            setenv("OPENBLAS_CORETYPE", better, 1);
+            gotoblas_dynamic_quit();
+            gotoblas_dynamic_init();
+            openblas_set_num_threads(kb_threads());
+        }
+
         static void *kb_alloc(size_t bytes) {
             void *p = NULL;
             if (bytes == 0) bytes = 64;
@@ -258,6 +287,7 @@ enum BundleRuntimeSource {
 
         int KB_NAME_create(KB_NAME **out, const char *weights_path) {
             kb_create_error[0] = 0;
+            pthread_once(&kb_blas_once, kb_blas_select);
             if (!out) { snprintf(kb_create_error, sizeof kb_create_error, "KB_NAME_create: out is NULL"); return KILN_ERROR_ARGUMENT; }
             *out = NULL;
             KB_NAME *m = calloc(1, sizeof *m);
