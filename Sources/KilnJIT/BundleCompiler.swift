@@ -50,7 +50,7 @@ public struct BundleOptions: Sendable {
 }
 
 /// An ahead-of-time bundle: the files `kiln compile` writes, by name.
-public struct Bundle {
+public struct CompiledBundle {
     public var files: [(name: String, bytes: [UInt8])]
     public var triple: String
     public var cpu: String
@@ -74,7 +74,7 @@ public struct Bundle {
 public enum BundleCompiler {
     /// `graph` must be typed and planned (simplify, fuse, plan-memory); `state` holds every
     /// param's and state's value (what the bundle starts from).
-    public static func compile(_ graph: Graph, state: [String: Tensor], options: BundleOptions) throws -> Bundle {
+    public static func compile(_ graph: Graph, state: [String: Tensor], options: BundleOptions) throws -> CompiledBundle {
         if let problem = BundleOptions.problem(withName: options.name) { throw Diagnostic(problem) }
         guard let plan = graph.memoryPlan else { throw Diagnostic("internal: the bundle's graph has no memory plan") }
         for param in graph.params {
@@ -123,7 +123,7 @@ public enum BundleCompiler {
         files.append(("lib\(options.name).a", StaticArchive.make(members)))
         files.append(("\(options.name).h", Array(BundleHeader.text(layout).utf8)))
         files.append(("\(options.name)_runtime.c", Array(BundleRuntime.text(layout).utf8)))
-        return Bundle(files: files, triple: machine.triple, cpu: machine.cpu, compiledKernels: compiled, sgemmCalls: sgemmCalls,
+        return CompiledBundle(files: files, triple: machine.triple, cpu: machine.cpu, compiledKernels: compiled, sgemmCalls: sgemmCalls,
                       fromCache: kernels.fromCache, seconds: monotonicSeconds() - start)
     }
 }

@@ -101,6 +101,24 @@ struct CompileCommandTests {
         #expect(archive.output.contains("lenet5_step") && archive.output.contains("lenet5_weights"), "\(archive.output.prefix(400))")
     }
 
+    @Test("bundles share the JIT's object cache: a second compile reuses the object; kiln cache --clear empties it")
+    func objectCache() throws {
+        let directory = makeTemporaryDirectory()
+        let environment = ["KILN_CACHE_DIR": "\(directory)/cache"]
+        let first = try runKiln(["compile", Self.lenet, "-o", "\(directory)/a"], environment: environment)
+        #expect(first.status == 0 && first.out.contains("compiled in"), "\(first.out)\(first.err)")
+        let second = try runKiln(["compile", Self.lenet, "-o", "\(directory)/b"], environment: environment)
+        #expect(second.status == 0 && second.out.contains("from the object cache"), "\(second.out)\(second.err)")
+        let a = try #require(FileManager.default.contents(atPath: "\(directory)/a/liblenet5.a"))
+        #expect(a == FileManager.default.contents(atPath: "\(directory)/b/liblenet5.a"))
+        let listed = try runKiln(["cache"], environment: environment)
+        #expect(listed.out.contains("1 objects"), "\(listed.out)")
+        let cleared = try runKiln(["cache", "--clear"], environment: environment)
+        #expect(cleared.out.contains("removed 1 objects"), "\(cleared.out)")
+        let third = try runKiln(["compile", Self.lenet, "-o", "\(directory)/a"], environment: environment)
+        #expect(third.status == 0 && third.out.contains("compiled in"), "\(third.out)\(third.err)")
+    }
+
     /// Compiles `bundle`'s runtime and `program` (an Examples/Bundle source) with cc, warnings as errors.
     static func build(_ program: String, bundle directory: String, name: String) throws -> String {
         let binary = "\(directory)/\(program)"
