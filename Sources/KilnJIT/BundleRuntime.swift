@@ -51,7 +51,7 @@ enum BundleRuntime {
         c += "static const char *const kb_failures[] = {" + list(layout.failures.isEmpty ? ["\"\""] : layout.failures.map(quoted), perLine: 1) + "};\n"
         let defaults = layout.defaults.map { "{\($0.input), \(floatLiteral($0.value))}" }
         c += "static const struct kb_default kb_defaults[] = {" + list(defaults.isEmpty ? ["{0, 0.0f}"] : defaults, perLine: 4) + "};\n"
-        c += BundleRuntimeSource.body
+        c += BundleRuntimeSource.body + BundleRuntimeSource.weightsReader + BundleRuntimeSource.api
         return c.replacingOccurrences(of: "KB_NAME", with: layout.name)
     }
 
