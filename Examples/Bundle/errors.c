@@ -1,6 +1,6 @@
 /* The C API's errors, for Kiln's tests: a training bundle of LeNet-5 compiled with
  * --weights file --name lenet5_train.
- *   errors WEIGHTS.safetensors MISSING.safetensors
+ *   errors WEIGHTS.safetensors MISSING.safetensors [WRONG_SHAPE.safetensors]
  * Each line: what was tried, the status code, the message. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,10 @@ int main(int argc, char **argv) {
     printf("no weights: %d %s\n", rc, lenet5_train_error(NULL));
     rc = lenet5_train_create(&model, argv[2]);
     printf("missing file: %d %s\n", rc, lenet5_train_error(NULL));
+    if (argc > 3) {
+        rc = lenet5_train_create(&model, argv[3]);
+        printf("wrong shape: %d %s\n", rc, lenet5_train_error(NULL));
+    }
     rc = lenet5_train_create(&model, argv[1]);
     if (rc != KILN_OK) { printf("create: %d %s\n", rc, lenet5_train_error(NULL)); return 1; }
     int x = lenet5_train_find(KILN_INPUT, "x"), labels = lenet5_train_find(KILN_INPUT, "labels");
