@@ -25,6 +25,8 @@ int main(int argc, char **argv) {
     rc = lenet5_train_set_input(model, x, three, sizeof three);
     printf("wrong size: %d %s\n", rc, lenet5_train_error(model));
     printf("unknown name: %d\n", lenet5_train_find(KILN_INPUT, "nope"));
+    rc = lenet5_train_set_input_named(model, "nope", three, sizeof three);
+    printf("unknown input: %d %s\n", rc, lenet5_train_error(model));
     printf("index out of range: %d\n", lenet5_train_set_input(model, 99, three, sizeof three));
     int32_t bad[64] = {0};
     bad[5] = 12;

@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
     for (int s = 0; s < steps; s++) {
         float value = 0;
         if (lenet5_train_set_input(model, x, train.pixels + (size_t)s * batch * image, xi->bytes) != KILN_OK
-            || lenet5_train_set_input(model, labels, train.labels + (size_t)s * batch, (size_t)batch * sizeof(int32_t)) != KILN_OK
+            || lenet5_train_set_input_named(model, "labels", train.labels + (size_t)s * batch, (size_t)batch * sizeof(int32_t)) != KILN_OK
             || lenet5_train_run(model) != KILN_OK
             || lenet5_train_get_output(model, loss, &value, sizeof value) != KILN_OK) {
             fprintf(stderr, "step %d: %s\n", s, lenet5_train_error(model));

@@ -95,6 +95,9 @@ enum BundleHeader {
             int \(n)_run(\(n) *model);
             /* Copies output `index` of the last run (exactly its size) into data. */
             int \(n)_get_output(const \(n) *model, int index, void *data, size_t bytes);
+            /* The same, by name (KILN_ERROR_ARGUMENT for a name the bundle does not have). */
+            int \(n)_set_input_named(\(n) *model, const char *name, const void *data, size_t bytes);
+            int \(n)_get_output_named(const \(n) *model, const char *name, void *data, size_t bytes);
             /* Reads or replaces param `index` (exactly its size). */
             int \(n)_get_param(const \(n) *model, int index, void *data, size_t bytes);
             int \(n)_set_param(\(n) *model, int index, const void *data, size_t bytes);

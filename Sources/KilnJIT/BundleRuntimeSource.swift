@@ -305,6 +305,22 @@ enum BundleRuntimeSource {
             return rc;
         }
 
+        static int kb_named(const KB_NAME *m, int kind, const char *name, const char *what) {
+            int index = KB_NAME_find(kind, name);
+            if (index < 0 && m) snprintf(((KB_NAME *)m)->error, sizeof m->error, "%s: no tensor named '%s'", what, name ? name : "(null)");
+            return index;
+        }
+
+        int KB_NAME_set_input_named(KB_NAME *m, const char *name, const void *data, size_t bytes) {
+            int index = kb_named(m, KILN_INPUT, name, "set_input");
+            return index < 0 ? KILN_ERROR_ARGUMENT : KB_NAME_set_input(m, index, data, bytes);
+        }
+
+        int KB_NAME_get_output_named(const KB_NAME *m, const char *name, void *data, size_t bytes) {
+            int index = kb_named(m, KILN_OUTPUT, name, "get_output");
+            return index < 0 ? KILN_ERROR_ARGUMENT : KB_NAME_get_output(m, index, data, bytes);
+        }
+
         int64_t KB_NAME_get_step(const KB_NAME *m) { return m ? m->step : -1; }
 
         int KB_NAME_set_step(KB_NAME *m, int64_t step) {

@@ -187,5 +187,6 @@ struct CompileCommandTests {
         #expect(result.output.contains("wrong size: 1 set_input 'x': 12 bytes given, it holds 200704"), "\(result.output)")
         #expect(result.output.contains("bad label: 4 ") && result.output.contains("label 12"), "\(result.output)")
         #expect(result.output.contains("step after bad label: 0"), "\(result.output)")
+        #expect(result.output.contains("unknown input: 1 set_input: no tensor named 'nope'"), "\(result.output)")
     }
 }

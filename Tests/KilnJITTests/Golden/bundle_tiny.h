@@ -83,6 +83,9 @@ int tiny_set_input(tiny *model, int index, const void *data, size_t bytes);
 int tiny_run(tiny *model);
 /* Copies output `index` of the last run (exactly its size) into data. */
 int tiny_get_output(const tiny *model, int index, void *data, size_t bytes);
+/* The same, by name (KILN_ERROR_ARGUMENT for a name the bundle does not have). */
+int tiny_set_input_named(tiny *model, const char *name, const void *data, size_t bytes);
+int tiny_get_output_named(const tiny *model, const char *name, void *data, size_t bytes);
 /* Reads or replaces param `index` (exactly its size). */
 int tiny_get_param(const tiny *model, int index, void *data, size_t bytes);
 int tiny_set_param(tiny *model, int index, const void *data, size_t bytes);
