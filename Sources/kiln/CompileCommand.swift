@@ -43,6 +43,9 @@ struct Compile: ParsableCommand {
     @Option(help: "Prefix of the bundle's C names and files: a C identifier (default: the graph's name).")
     var name: String?
 
+    @Option(parsing: .unconditional, help: "Batch size (1-65536); the graph is re-specialised to it (default: the graph's).")
+    var batch: Int?
+
     @Option(help: "embed: weights inside the library; file: beside it as <name>.safetensors.")
     var weights: String = "embed"
 
@@ -52,6 +55,7 @@ struct Compile: ParsableCommand {
         if let name, let problem = BundleOptions.problem(withName: name) { throw ValidationError("--name: \(problem)") }
         if trainLoss == nil, optimizer != "sgd" { throw ValidationError("--optimizer needs --train") }
         do { _ = try Optimizer.parse(optimizer) } catch let d as Diagnostic { throw ValidationError("--optimizer: \(d.message)") }
+        if let batch, !(1...65536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536, got \(batch)") }
         if let target, target.isEmpty { throw ValidationError("--target needs a triple, got an empty one") }
         if let cpu, cpu.isEmpty { throw ValidationError("--cpu needs a CPU name, got an empty one") }
         var st = stat()
@@ -62,7 +66,10 @@ struct Compile: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let forward = try graph.load()
+            var forward = try graph.load()
+            if let batch, let from = forward.inputs.first?.type.shape.dims.first, from != batch {
+                forward = try BatchSpecialization(from: from, to: batch).run(forward)
+            }
             let bundleName = try name ?? defaultName(forward.name)
             var g: Graph
             var defaults: [String: Float] = [:]

@@ -38,6 +38,7 @@ struct CompileCommandTests {
         (["-o", "DIR", "--weights", "both"], "--weights must be embed or file"),
         (["-o", "DIR", "--optimizer", "adam"], "--optimizer needs --train"),
         (["-o", "DIR", "--target", ""], "--target needs a triple"),
+        (["-o", "DIR", "--batch", "0"], "--batch must be between 1 and 65536"),
     ])
     func refusedOptions(_ options: [String], _ expected: String) throws {
         let directory = makeTemporaryDirectory()
@@ -84,6 +85,15 @@ struct CompileCommandTests {
         #expect(accepted.status == 0, "\(accepted.err)")
         let files = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/b").sorted()
         #expect(files == ["libtwo_layer.a", "two_layer.h", "two_layer.o", "two_layer.safetensors", "two_layer_runtime.c"])
+    }
+
+    @Test("--batch re-specialises the graph: the header lists the new shapes")
+    func batch() throws {
+        let directory = makeTemporaryDirectory()
+        let result = try runKiln(["compile", Self.lenet, "-o", directory, "--batch", "100"])
+        #expect(result.status == 0, "\(result.err)")
+        let header = try String(contentsOfFile: "\(directory)/lenet5.h", encoding: .utf8)
+        #expect(header.contains(" *   0: x f32[100, 1, 28, 28]") && header.contains(" *   0: logits f32[100, 10]"), "\(header.prefix(600))")
     }
 
     @Test("--target aarch64-linux-gnu writes an AArch64 object and library")
