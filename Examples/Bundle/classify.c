@@ -13,7 +13,7 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
     fashion_set test;
     if (fashion_load(dir, "t10k", &test) != 0) return 1;
-    lenet5 *model = NULL;
+    lenet5_model *model = NULL;
     if (lenet5_create(&model, NULL) != KILN_OK) { fprintf(stderr, "lenet5_create: %s\n", lenet5_error(NULL)); return 1; }
     int x = lenet5_find(KILN_INPUT, "x"), logits = lenet5_find(KILN_OUTPUT, "logits");
     const kiln_tensor_info *xi = lenet5_info(KILN_INPUT, x), *li = lenet5_info(KILN_OUTPUT, logits);

@@ -9,7 +9,7 @@
 
 int main(int argc, char **argv) {
     if (argc < 3) { fprintf(stderr, "usage: errors WEIGHTS MISSING\n"); return 2; }
-    lenet5_train *model = NULL;
+    lenet5_train_model *model = NULL;
     int rc = lenet5_train_create(&model, NULL);
     printf("no weights: %d %s\n", rc, lenet5_train_error(NULL));
     rc = lenet5_train_create(&model, argv[2]);

@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 50;
     if (steps < 1 || steps > 100000) return 2;
     double start = now();
-    BUNDLE *model = NULL;
+    F(_model) *model = NULL;
     if (F(_create)(&model, NULL) != KILN_OK) { fprintf(stderr, "%s\n", F(_error)(NULL)); return 1; }
     double created = now();
     if (F(_run)(model) != KILN_OK) { fprintf(stderr, "%s\n", F(_error)(model)); return 1; }

@@ -10,7 +10,7 @@
 #include "lenet5_train.h"
 #include "fashion_data.h"
 
-static int write_params(lenet5_train *model, const char *path) {
+static int write_params(lenet5_train_model *model, const char *path) {
     int n = lenet5_train_count(KILN_PARAM);
     char header[65536];
     size_t len = 0, offset = 0;
@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     int steps = argc > 3 ? atoi(argv[3]) : 100;
     fashion_set train;
     if (fashion_load(dir, "train", &train) != 0) return 1;
-    lenet5_train *model = NULL;
+    lenet5_train_model *model = NULL;
     if (lenet5_train_create(&model, NULL) != KILN_OK) { fprintf(stderr, "lenet5_train_create: %s\n", lenet5_train_error(NULL)); return 1; }
     int x = lenet5_train_find(KILN_INPUT, "x"), labels = lenet5_train_find(KILN_INPUT, "labels"), loss = lenet5_train_find(KILN_OUTPUT, "loss");
     const kiln_tensor_info *xi = lenet5_train_info(KILN_INPUT, x);

@@ -33,6 +33,10 @@ public struct BundleOptions: Sendable {
                                         "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
                                         "volatile", "while", "_Bool", "_Complex", "_Imaginary", "kiln", "main"]
 
+    /// Struct tags the C library headers the runtime includes define.
+    static let structTags: Set<String> = ["tm", "timespec", "timeval", "itimerspec", "sched_param", "sigevent", "sigaction", "stat",
+                                          "lconv", "random_data", "drand48_data", "sigval", "sched_attr"]
+
     /// Why `name` cannot prefix C names, or nil when it can: a C identifier of at most 64
     /// characters, not a keyword, not starting with `_` (reserved to the implementation).
     public static func problem(withName name: String) -> String? {
@@ -45,6 +49,11 @@ public struct BundleOptions: Sendable {
             return "the bundle name '\(name)' is not a C identifier (letters, digits and '_' only)"
         }
         guard !reserved.contains(name) else { return "the bundle name '\(name)' is a C keyword or reserved name" }
+        // The runtime's own names (kb_…, kiln_…), POSIX's reserved type names (…_t) and the struct
+        // tags of the headers the runtime includes would collide with `struct NAME`.
+        guard !name.hasPrefix("kb"), !name.hasPrefix("kiln"), !name.hasSuffix("_t"), !Self.structTags.contains(name) else {
+            return "the bundle name '\(name)' is reserved (it would collide with a name of the C runtime or the C library)"
+        }
         return nil
     }
 }

@@ -72,14 +72,15 @@ enum BundleHeader {
             #define \(upper)_OUTPUTS \(layout.outputs.count)
             #define \(upper)_PARAMS \(layout.params.count)
 
-            typedef struct \(n) \(n);
+            /* An instance: its buffers, params and worker threads. */
+            typedef struct \(n) \(n)_model;
 
             /* Creates an instance: buffers, worker threads and params. weights_path NULL takes the
              * embedded weights; otherwise a safetensors file holding every param (F32/I32, the shapes
              * above). On success *out is the instance; on failure *out is NULL. */
-            int \(n)_create(\(n) **out, const char *weights_path);
+            int \(n)_create(\(n)_model **out, const char *weights_path);
             /* Frees the instance (NULL is allowed). */
-            void \(n)_free(\(n) *model);
+            void \(n)_free(\(n)_model *model);
 
             /* Number of tensors of a kind (KILN_INPUT, KILN_OUTPUT, KILN_PARAM); -1 for another kind. */
             int \(n)_count(int kind);
@@ -89,24 +90,24 @@ enum BundleHeader {
             int \(n)_find(int kind, const char *name);
 
             /* Copies `bytes` bytes (exactly the input's size) into input `index`. */
-            int \(n)_set_input(\(n) *model, int index, const void *data, size_t bytes);
+            int \(n)_set_input(\(n)_model *model, int index, const void *data, size_t bytes);
             /* Runs one step: \(layout.trains ? "a training step (params updated)" : "an inference"). Step numbers (fed to random ops)
              * count from 0 and advance by one per successful run. */
-            int \(n)_run(\(n) *model);
+            int \(n)_run(\(n)_model *model);
             /* Copies output `index` of the last run (exactly its size) into data. */
-            int \(n)_get_output(const \(n) *model, int index, void *data, size_t bytes);
+            int \(n)_get_output(const \(n)_model *model, int index, void *data, size_t bytes);
             /* The same, by name (KILN_ERROR_ARGUMENT for a name the bundle does not have). */
-            int \(n)_set_input_named(\(n) *model, const char *name, const void *data, size_t bytes);
-            int \(n)_get_output_named(const \(n) *model, const char *name, void *data, size_t bytes);
+            int \(n)_set_input_named(\(n)_model *model, const char *name, const void *data, size_t bytes);
+            int \(n)_get_output_named(const \(n)_model *model, const char *name, void *data, size_t bytes);
             /* Reads or replaces param `index` (exactly its size). */
-            int \(n)_get_param(const \(n) *model, int index, void *data, size_t bytes);
-            int \(n)_set_param(\(n) *model, int index, const void *data, size_t bytes);
+            int \(n)_get_param(const \(n)_model *model, int index, void *data, size_t bytes);
+            int \(n)_set_param(\(n)_model *model, int index, const void *data, size_t bytes);
             /* The step number of the next run, and setting it (0 to 2^53). */
-            int64_t \(n)_get_step(const \(n) *model);
-            int \(n)_set_step(\(n) *model, int64_t step);
+            int64_t \(n)_get_step(const \(n)_model *model);
+            int \(n)_set_step(\(n)_model *model, int64_t step);
             /* What the last failing call of this instance reported ("" if none); NULL: why the last
              * \(n)_create on this thread failed. */
-            const char *\(n)_error(const \(n) *model);
+            const char *\(n)_error(const \(n)_model *model);
 
             #ifdef __cplusplus
             }

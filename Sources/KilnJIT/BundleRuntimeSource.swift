@@ -62,11 +62,11 @@ enum BundleRuntimeSource {
         static _Thread_local char kb_create_error[512];
 
         int64_t KB_NAME_status(void *ctx) {
-            return atomic_load_explicit(&((KB_NAME *)ctx)->status, memory_order_acquire);
+            return atomic_load_explicit(&((struct KB_NAME *)ctx)->status, memory_order_acquire);
         }
 
         void KB_NAME_fail(void *ctx, int64_t id, int64_t a, int64_t b) {
-            KB_NAME *m = ctx;
+            struct KB_NAME *m = ctx;
             pthread_mutex_lock(&m->fail_lock);
             if (!m->failed) { m->failed = 1; m->fail_id = id; m->fail_a = a; m->fail_b = b; }
             atomic_store_explicit(&m->status, 1, memory_order_release);
@@ -99,7 +99,7 @@ enum BundleRuntimeSource {
         }
 
         void KB_NAME_parallel_for(void *kernel, int64_t extent, float **args, void *ctx, int64_t step, int64_t failures) {
-            kb_pool *p = &((KB_NAME *)ctx)->pool;
+            kb_pool *p = &((struct KB_NAME *)ctx)->pool;
             kb_kernel k;
             memcpy(&k, &kernel, sizeof k);
             if (p->started == 0 || extent <= 1) { k(0, extent, args, ctx, step, failures); return; }
@@ -207,7 +207,7 @@ enum BundleRuntimeSource {
 
     /// Creating and freeing an instance, and the API the header declares.
     static let api = #"""
-        void KB_NAME_free(KB_NAME *m) {
+        void KB_NAME_free(struct KB_NAME *m) {
             if (!m) return;
             kb_pool_stop(&m->pool);
             for (int s = 0; s < KB_SLOTS; s++) free(m->owned[s]);
@@ -216,12 +216,12 @@ enum BundleRuntimeSource {
             free(m);
         }
 
-        int KB_NAME_create(KB_NAME **out, const char *weights_path) {
+        int KB_NAME_create(struct KB_NAME **out, const char *weights_path) {
             kb_create_error[0] = 0;
             pthread_once(&kb_blas_once, kb_blas_select);
             if (!out) { snprintf(kb_create_error, sizeof kb_create_error, "KB_NAME_create: out is NULL"); return KILN_ERROR_ARGUMENT; }
             *out = NULL;
-            KB_NAME *m = calloc(1, sizeof *m);
+            struct KB_NAME *m = calloc(1, sizeof *m);
             if (!m) { snprintf(kb_create_error, sizeof kb_create_error, "out of memory"); return KILN_ERROR_MEMORY; }
             pthread_mutex_init(&m->fail_lock, NULL);
             int rc = KILN_ERROR_MEMORY;
@@ -271,8 +271,8 @@ enum BundleRuntimeSource {
             return -1;
         }
 
-        static int kb_check(const KB_NAME *m, int kind, int index, const void *data, size_t bytes, const char *what) {
-            KB_NAME *w = (KB_NAME *)m;
+        static int kb_check(const struct KB_NAME *m, int kind, int index, const void *data, size_t bytes, const char *what) {
+            struct KB_NAME *w = (struct KB_NAME *)m;
             if (!m) return KILN_ERROR_ARGUMENT;
             const kiln_tensor_info *t = KB_NAME_info(kind, index);
             if (!t) { snprintf(w->error, sizeof w->error, "%s: no index %d (0..%d)", what, index, KB_NAME_count(kind) - 1); return KILN_ERROR_ARGUMENT; }
@@ -281,59 +281,59 @@ enum BundleRuntimeSource {
             return KILN_OK;
         }
 
-        int KB_NAME_set_input(KB_NAME *m, int index, const void *data, size_t bytes) {
+        int KB_NAME_set_input(struct KB_NAME *m, int index, const void *data, size_t bytes) {
             int rc = kb_check(m, KILN_INPUT, index, data, bytes, "set_input");
             if (rc == KILN_OK) memcpy(m->table[kb_inputs_slots[index]], data, bytes);
             return rc;
         }
 
-        int KB_NAME_get_output(const KB_NAME *m, int index, void *data, size_t bytes) {
+        int KB_NAME_get_output(const struct KB_NAME *m, int index, void *data, size_t bytes) {
             int rc = kb_check(m, KILN_OUTPUT, index, data, bytes, "get_output");
             if (rc == KILN_OK) memcpy(data, m->table[kb_outputs_slots[index]], bytes);
             return rc;
         }
 
-        int KB_NAME_get_param(const KB_NAME *m, int index, void *data, size_t bytes) {
+        int KB_NAME_get_param(const struct KB_NAME *m, int index, void *data, size_t bytes) {
             int rc = kb_check(m, KILN_PARAM, index, data, bytes, "get_param");
             if (rc == KILN_OK) memcpy(data, m->table[kb_params_slots[index]], bytes);
             return rc;
         }
 
-        int KB_NAME_set_param(KB_NAME *m, int index, const void *data, size_t bytes) {
+        int KB_NAME_set_param(struct KB_NAME *m, int index, const void *data, size_t bytes) {
             int rc = kb_check(m, KILN_PARAM, index, data, bytes, "set_param");
             if (rc == KILN_OK) memcpy(m->table[kb_params_slots[index]], data, bytes);
             return rc;
         }
 
-        static int kb_named(const KB_NAME *m, int kind, const char *name, const char *what) {
+        static int kb_named(const struct KB_NAME *m, int kind, const char *name, const char *what) {
             int index = KB_NAME_find(kind, name);
-            if (index < 0 && m) snprintf(((KB_NAME *)m)->error, sizeof m->error, "%s: no tensor named '%s'", what, name ? name : "(null)");
+            if (index < 0 && m) snprintf(((struct KB_NAME *)m)->error, sizeof m->error, "%s: no tensor named '%s'", what, name ? name : "(null)");
             return index;
         }
 
-        int KB_NAME_set_input_named(KB_NAME *m, const char *name, const void *data, size_t bytes) {
+        int KB_NAME_set_input_named(struct KB_NAME *m, const char *name, const void *data, size_t bytes) {
             int index = kb_named(m, KILN_INPUT, name, "set_input");
             return index < 0 ? KILN_ERROR_ARGUMENT : KB_NAME_set_input(m, index, data, bytes);
         }
 
-        int KB_NAME_get_output_named(const KB_NAME *m, const char *name, void *data, size_t bytes) {
+        int KB_NAME_get_output_named(const struct KB_NAME *m, const char *name, void *data, size_t bytes) {
             int index = kb_named(m, KILN_OUTPUT, name, "get_output");
             return index < 0 ? KILN_ERROR_ARGUMENT : KB_NAME_get_output(m, index, data, bytes);
         }
 
-        int64_t KB_NAME_get_step(const KB_NAME *m) { return m ? m->step : -1; }
+        int64_t KB_NAME_get_step(const struct KB_NAME *m) { return m ? m->step : -1; }
 
-        int KB_NAME_set_step(KB_NAME *m, int64_t step) {
+        int KB_NAME_set_step(struct KB_NAME *m, int64_t step) {
             if (!m) return KILN_ERROR_ARGUMENT;
             if (step < 0 || step > ((int64_t)1 << 53)) { snprintf(m->error, sizeof m->error, "set_step: %lld is outside 0..2^53", (long long)step); return KILN_ERROR_ARGUMENT; }
             m->step = step;
             return KILN_OK;
         }
 
-        const char *KB_NAME_error(const KB_NAME *m) { return m ? m->error : kb_create_error; }
+        const char *KB_NAME_error(const struct KB_NAME *m) { return m ? m->error : kb_create_error; }
 
         /* The failure's message with {0} and {1} replaced by the values the kernel reported. */
-        static void kb_describe_failure(KB_NAME *m) {
+        static void kb_describe_failure(struct KB_NAME *m) {
             const char *template = m->fail_id >= 0 && m->fail_id < KB_FAILURES ? kb_failures[m->fail_id] : "kernel failure";
             size_t n = 0;
             for (const char *s = template; *s && n + 1 < sizeof m->error; s++) {
@@ -348,7 +348,7 @@ enum BundleRuntimeSource {
             m->error[n] = 0;
         }
 
-        int KB_NAME_run(KB_NAME *m) {
+        int KB_NAME_run(struct KB_NAME *m) {
             if (!m) return KILN_ERROR_ARGUMENT;
             atomic_store_explicit(&m->status, 0, memory_order_release);
             m->failed = 0;

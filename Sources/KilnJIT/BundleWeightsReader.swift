@@ -23,7 +23,7 @@ extension BundleRuntimeSource {
             return n;
         }
 
-        static int kb_load_weights(KB_NAME *m, const char *path, char *error, size_t size) {
+        static int kb_load_weights(struct KB_NAME *m, const char *path, char *error, size_t size) {
             FILE *f = fopen(path, "rb");
             if (!f) { snprintf(error, size, "cannot open weights '%s': %s", path, strerror(errno)); return KILN_ERROR_WEIGHTS; }
             unsigned char prefix[8];

@@ -61,7 +61,7 @@ struct BundleCompilerTests {
 
     @Test("bundle names are C identifiers", arguments: [
         ("lenet5", true), ("my_model", true), ("", false), ("5net", false), ("_hidden", false), ("a-b", false), ("int", false),
-        ("main", false), ("ünï", false), (String(repeating: "a", count: 65), false),
+        ("main", false), ("ünï", false), ("kiln_tensor", false), ("kb_pool", false), ("size_t", false), ("timespec", false), ("b", true), ("data", true), (String(repeating: "a", count: 65), false),
     ])
     func names(_ name: String, _ valid: Bool) {
         #expect((BundleOptions.problem(withName: name) == nil) == valid)

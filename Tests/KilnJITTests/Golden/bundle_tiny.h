@@ -60,14 +60,15 @@ typedef struct kiln_tensor_info {
 #define TINY_OUTPUTS 2
 #define TINY_PARAMS 4
 
-typedef struct tiny tiny;
+/* An instance: its buffers, params and worker threads. */
+typedef struct tiny tiny_model;
 
 /* Creates an instance: buffers, worker threads and params. weights_path NULL takes the
  * embedded weights; otherwise a safetensors file holding every param (F32/I32, the shapes
  * above). On success *out is the instance; on failure *out is NULL. */
-int tiny_create(tiny **out, const char *weights_path);
+int tiny_create(tiny_model **out, const char *weights_path);
 /* Frees the instance (NULL is allowed). */
-void tiny_free(tiny *model);
+void tiny_free(tiny_model *model);
 
 /* Number of tensors of a kind (KILN_INPUT, KILN_OUTPUT, KILN_PARAM); -1 for another kind. */
 int tiny_count(int kind);
@@ -77,24 +78,24 @@ const kiln_tensor_info *tiny_info(int kind, int index);
 int tiny_find(int kind, const char *name);
 
 /* Copies `bytes` bytes (exactly the input's size) into input `index`. */
-int tiny_set_input(tiny *model, int index, const void *data, size_t bytes);
+int tiny_set_input(tiny_model *model, int index, const void *data, size_t bytes);
 /* Runs one step: a training step (params updated). Step numbers (fed to random ops)
  * count from 0 and advance by one per successful run. */
-int tiny_run(tiny *model);
+int tiny_run(tiny_model *model);
 /* Copies output `index` of the last run (exactly its size) into data. */
-int tiny_get_output(const tiny *model, int index, void *data, size_t bytes);
+int tiny_get_output(const tiny_model *model, int index, void *data, size_t bytes);
 /* The same, by name (KILN_ERROR_ARGUMENT for a name the bundle does not have). */
-int tiny_set_input_named(tiny *model, const char *name, const void *data, size_t bytes);
-int tiny_get_output_named(const tiny *model, const char *name, void *data, size_t bytes);
+int tiny_set_input_named(tiny_model *model, const char *name, const void *data, size_t bytes);
+int tiny_get_output_named(const tiny_model *model, const char *name, void *data, size_t bytes);
 /* Reads or replaces param `index` (exactly its size). */
-int tiny_get_param(const tiny *model, int index, void *data, size_t bytes);
-int tiny_set_param(tiny *model, int index, const void *data, size_t bytes);
+int tiny_get_param(const tiny_model *model, int index, void *data, size_t bytes);
+int tiny_set_param(tiny_model *model, int index, const void *data, size_t bytes);
 /* The step number of the next run, and setting it (0 to 2^53). */
-int64_t tiny_get_step(const tiny *model);
-int tiny_set_step(tiny *model, int64_t step);
+int64_t tiny_get_step(const tiny_model *model);
+int tiny_set_step(tiny_model *model, int64_t step);
 /* What the last failing call of this instance reported ("" if none); NULL: why the last
  * tiny_create on this thread failed. */
-const char *tiny_error(const tiny *model);
+const char *tiny_error(const tiny_model *model);
 
 #ifdef __cplusplus
 }
