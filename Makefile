@@ -82,8 +82,11 @@ test: deps browser-deps pydeps
 	@sh Tests/Support/skips.sh $(SKIP_LOG)
 
 # LeNet-5 as ahead-of-time bundles driven from C (Examples/Bundle, Docs/AOT.md): the inference
-# bundle's test accuracy must equal kiln train's; a training bundle runs 100 steps from C.
+# bundle's test accuracy must equal kiln train's (static, shared, and cross-compiled for AArch64
+# under qemu-aarch64); a training bundle runs 100 steps from C.
+BUNDLE_DEPS := gcc-aarch64-linux-gnu qemu-user
 bundle-example: deps
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(BUNDLE_DEPS)"
 	$(SWIFT) build $(SWIFT_FLAGS)
 	KILN=$(KILN_DEBUG) Examples/Bundle/run.sh
 

@@ -1,6 +1,6 @@
 /* Classifies the Fashion-MNIST test set with an inference bundle of LeNet-5
  * (kiln compile Graphs/lenet5.kiln --params CKPT -o DIR) and prints the accuracy:
- *   classify [DATA_DIR]
+ *   classify [DATA_DIR [COUNT]]     (COUNT: only the first COUNT test images)
  * The bundle's batch is fixed at compile time (static shapes); the last, partial batch is
  * padded with zero images whose predictions are not counted. */
 #include <stdio.h>
@@ -13,6 +13,11 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
     fashion_set test;
     if (fashion_load(dir, "t10k", &test) != 0) return 1;
+    if (argc > 2) {
+        int count = atoi(argv[2]);
+        if (count < 1 || count > test.count) { fprintf(stderr, "COUNT must be 1..%d\n", test.count); return 1; }
+        test.count = count;
+    }
     lenet5_model *model = NULL;
     if (lenet5_create(&model, NULL) != KILN_OK) { fprintf(stderr, "lenet5_create: %s\n", lenet5_error(NULL)); return 1; }
     int x = lenet5_find(KILN_INPUT, "x"), logits = lenet5_find(KILN_OUTPUT, "logits");

@@ -1,11 +1,21 @@
-/* Fashion-MNIST from Debian's dataset-fashion-mnist (gzipped IDX files), read with zlib:
+/* Fashion-MNIST from Debian's dataset-fashion-mnist (gzipped IDX files), read with zlib — or,
+ * with -DFASHION_RAW, from the same files decompressed (no zlib: a cross-compiled program):
  * pixels scaled to [0, 1] exactly as Kiln does (byte / 255 in float), labels as int32. */
 #ifndef FASHION_DATA_H
 #define FASHION_DATA_H
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef FASHION_RAW
+typedef FILE *gzFile;
+#define gzopen(path, mode) fopen(path, mode)
+#define gzread(f, buffer, n) ((int)fread(buffer, 1, n, f))
+#define gzclose(f) fclose(f)
+#define FASHION_SUFFIX ""
+#else
 #include <zlib.h>
+#define FASHION_SUFFIX ".gz"
+#endif
 
 typedef struct { int count, side; float *pixels; int32_t *labels; } fashion_set;
 
@@ -15,7 +25,7 @@ static uint32_t fashion_be32(const unsigned char *b) { return (uint32_t)b[0] << 
 static int fashion_load(const char *dir, const char *prefix, fashion_set *set) {
     char path[1024];
     unsigned char head[16];
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte" FASHION_SUFFIX, dir, prefix);
     gzFile f = gzopen(path, "rb");
     if (!f || gzread(f, head, 16) != 16 || fashion_be32(head) != 0x803) { fprintf(stderr, "cannot read %s\n", path); if (f) gzclose(f); return 1; }
     int n = (int)fashion_be32(head + 4), side = (int)fashion_be32(head + 8);
@@ -27,7 +37,7 @@ static int fashion_load(const char *dir, const char *prefix, fashion_set *set) {
     gzclose(f);
     for (size_t i = 0; i < size; i++) set->pixels[i] = (float)bytes[i] / 255.0f;
     free(bytes);
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte" FASHION_SUFFIX, dir, prefix);
     f = gzopen(path, "rb");
     if (!f || gzread(f, head, 8) != 8 || fashion_be32(head) != 0x801 || (int)fashion_be32(head + 4) != n) { fprintf(stderr, "cannot read %s\n", path); if (f) gzclose(f); return 1; }
     unsigned char *labels = malloc((size_t)n);
