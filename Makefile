@@ -6,7 +6,7 @@ SWIFT      ?= swift
 # Open MPI for data-parallel training (KilnDistributed links libmpi, so it is needed to build);
 # iproute2 for the two-host network-namespace test.
 # graphviz: `dot` draws the compiled graph in training reports (optional at run time).
-DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev gcc graphviz libopenmpi-dev openmpi-bin iproute2
+DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev gcc file graphviz libopenmpi-dev openmpi-bin iproute2
 # Only the browser test needs a browser.
 BROWSER_DEPS := chromium
 PYTHON     ?= python3

@@ -96,19 +96,21 @@ public enum BundleCompiler {
             }
         }
         let start = monotonicSeconds()
-        let session = try JITSession()
+        // The JIT's target machine for the host (same triple, CPU and features: the same cache
+        // keys), a named one otherwise; its own instance, since target machines are not shared
+        // across threads.
+        let host = try MachineTarget.host()
+        let cache = ObjectCache.fromEnvironment()
         let machine: MachineTarget
         if options.triple == nil && options.cpu == nil {
-            machine = session.machineTarget
-        } else if let triple = options.triple {
-            machine = try MachineTarget(triple: triple, cpu: options.cpu ?? "generic")
+            machine = host
         } else {
-            machine = try MachineTarget(triple: session.triple, cpu: options.cpu ?? "generic")
+            machine = try MachineTarget(triple: options.triple ?? host.triple, cpu: options.cpu ?? "generic")
         }
         var compiler = StepCompiler(graph: graph, prefix: options.name, target: machine.codegenTarget(threads: kilnThreadCount))
         let (module, compiled, sgemmCalls) = try compiler.compile()
         try StepProgram.render(compiler, name: options.name, in: module)
-        let kernels = try machine.emitObject(module, name: options.name, cache: session.cache)
+        let kernels = try machine.emitObject(module, name: options.name, cache: cache)
 
         let layout = BundleLayout(graph: graph, plan: plan, compiler: compiler, options: options)
         var files: [(name: String, bytes: [UInt8])] = []
