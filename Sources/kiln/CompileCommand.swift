@@ -37,7 +37,7 @@ struct Compile: ParsableCommand {
     @Option(help: "LLVM target triple, e.g. x86_64-linux-gnu or aarch64-linux-gnu (default: this machine).")
     var target: String?
 
-    @Option(help: "CPU to generate code for, e.g. skylake, znver3, neoverse-n1 (default: this CPU; generic for another triple).")
+    @Option(help: "CPU to generate code for, e.g. skylake, znver3, neoverse-n1 (default: this CPU without --target, else generic).")
     var cpu: String?
 
     @Option(help: "Prefix of the bundle's C names and files: a C identifier (default: the graph's name).")
@@ -89,6 +89,10 @@ struct Compile: ParsableCommand {
                 let missing = g.params.filter { $0.role == .param && tensors[$0.name] == nil }.map(\.name)
                 guard missing.isEmpty else {
                     throw CLIError("--params '\(checkpoint)' has no \(missing.map { "'\($0)'" }.joined(separator: ", "))")
+                }
+                let fresh = g.params.filter { tensors[$0.name] == nil }.map(\.name)
+                if !fresh.isEmpty {
+                    FileHandleOutput.standardError.write("note: --params '\(checkpoint)' has no state \(fresh.joined(separator: ", ")); initialised\n")
                 }
                 for param in g.params {
                     guard let t = tensors[param.name] else { continue }
