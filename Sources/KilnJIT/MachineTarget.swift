@@ -63,11 +63,14 @@ final class MachineTarget {
             }
         }
         var created: LLVMTargetMachineRef?
-        let warnings = captureStandardError {
-            // Position-independent code of the default (small) model: the object is linked at
-            // any address (a JIT, a static library, a shared one).
+        // Position-independent code of the default (small) model: the object is linked at any
+        // address (a JIT, a static library, a shared one). Standard error is captured only when
+        // a named CPU is to be checked (the redirection is process-wide).
+        let create = {
             created = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault)
         }
+        let warnings = checkCPU ? captureStandardError(create) : ""
+        if !checkCPU { create() }
         guard let created else { throw Diagnostic("LLVM could not create a target machine for \(triple), CPU \(cpu)") }
         if checkCPU, warnings.contains("not a recognized processor") {
             LLVMDisposeTargetMachine(created)
