@@ -6,7 +6,7 @@ SWIFT      ?= swift
 # Open MPI for data-parallel training (KilnDistributed links libmpi, so it is needed to build);
 # iproute2 for the two-host network-namespace test.
 # graphviz: `dot` draws the compiled graph in training reports (optional at run time).
-DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev graphviz libopenmpi-dev openmpi-bin iproute2
+DEB_DEPS   := libopenblas-dev llvm-dev dataset-fashion-mnist zlib1g-dev gcc file graphviz libopenmpi-dev openmpi-bin iproute2
 # Only the browser test needs a browser.
 BROWSER_DEPS := chromium
 PYTHON     ?= python3
@@ -29,7 +29,7 @@ endif
 KILN_DEBUG := $(BUILD_DIR)/debug/kiln
 KILN       := $(BUILD_DIR)/release/kiln
 
-.PHONY: deps browser-deps pydeps build release test test-llvm test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models onnx-zoo
+.PHONY: deps browser-deps pydeps build release test test-llvm bundle-example test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models onnx-zoo
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -76,9 +76,19 @@ test: deps browser-deps pydeps
 	$(ONNX_VENV)/bin/python Tests/ONNX/export_check.py --kiln $(KILN_DEBUG)
 	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
 	$(MAKE) consumer
+	$(MAKE) bundle-example
 	$(MAKE) test-distributed
 	$(if $(LLVM_VERSION),,$(MAKE) test-llvm)
 	@sh Tests/Support/skips.sh $(SKIP_LOG)
+
+# LeNet-5 as ahead-of-time bundles driven from C (Examples/Bundle, Docs/AOT.md): the inference
+# bundle's test accuracy must equal kiln train's (static, shared, and cross-compiled for AArch64
+# under qemu-aarch64); a training bundle runs 100 steps from C.
+BUNDLE_DEPS := gcc-aarch64-linux-gnu qemu-user
+bundle-example: deps
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(BUNDLE_DEPS)"
+	$(SWIFT) build $(SWIFT_FLAGS)
+	KILN=$(KILN_DEBUG) Examples/Bundle/run.sh
 
 # The JIT against a second LLVM (TEST_LLVM, default 19: Debian 12's newest, with opaque
 # pointers) in its own build folder: the JIT and code generator suites and the NumPy oracle on

@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
         .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnTrainingTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnONNX", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnJIT", "KilnONNX", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
         .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed", "KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"], exclude: ["Golden"]),

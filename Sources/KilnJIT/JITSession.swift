@@ -16,7 +16,8 @@ private typealias SymbolMapPair = LLVMJITCSymbolMapPair
 /// runtime's C entry points) resolve from generated code.
 public final class JITSession {
     private let jit: LLVMOrcLLJITRef
-    private let targetMachine: LLVMTargetMachineRef
+    /// The host's target machine (shared with bundles compiled for the host: `AOTCompiler`).
+    let machineTarget: MachineTarget
     public let cpuName: String
     public let cpuFeatures: String
     public let triple: String
@@ -30,32 +31,11 @@ public final class JITSession {
     }
 
     public init() throws {
-        LLVMInitializeX86TargetInfo()
-        LLVMInitializeX86Target()
-        LLVMInitializeX86TargetMC()
-        LLVMInitializeX86AsmPrinter()
-        LLVMInitializeX86AsmParser()
-
-        let tripleC = LLVMGetDefaultTargetTriple()
-        let cpuC = LLVMGetHostCPUName(), featuresC = LLVMGetHostCPUFeatures()
-        defer { LLVMDisposeMessage(tripleC); LLVMDisposeMessage(cpuC); LLVMDisposeMessage(featuresC) }
-        triple = tripleC.map { String(cString: $0) } ?? ""
-        cpuName = cpuC.map { String(cString: $0) } ?? ""
-        cpuFeatures = featuresC.map { String(cString: $0) } ?? ""
-
-        var target: LLVMTargetRef?
-        var message: UnsafeMutablePointer<CChar>?
-        guard LLVMGetTargetFromTriple(triple, &target, &message) == 0, let target else {
-            defer { LLVMDisposeMessage(message) }
-            throw Diagnostic("LLVM has no target for \(triple): \(message.map { String(cString: $0) } ?? "")")
-        }
-        // Position-independent code of the default (small) model: the object is linked at any
-        // address (and may come from the on-disk cache); calls out go through stubs.
-        guard let tm = LLVMCreateTargetMachine(target, triple, cpuName, cpuFeatures, LLVMCodeGenLevelAggressive,
-                                               LLVMRelocPIC, LLVMCodeModelDefault) else {
-            throw Diagnostic("LLVM could not create a target machine for \(cpuName)")
-        }
-        targetMachine = tm
+        let host = try MachineTarget.host()
+        machineTarget = host
+        triple = host.triple
+        cpuName = host.cpu
+        cpuFeatures = host.features
 
         var jtmb: LLVMOrcJITTargetMachineBuilderRef?
         try Self.check(LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb), "detecting the host")
@@ -88,7 +68,6 @@ public final class JITSession {
 
     deinit {
         LLVMOrcDisposeLLJIT(jit)
-        LLVMDisposeTargetMachine(targetMachine)
     }
 
     static func check(_ error: LLVMErrorRef?, _ what: String) throws {
@@ -113,7 +92,7 @@ public final class JITSession {
 
     /// Where compiled modules are kept between processes (nil: `KILN_CACHE_DIR=off`).
     public var cacheDirectory: URL? { cache?.directory }
-    private let cache = ObjectCache.fromEnvironment()
+    let cache = ObjectCache.fromEnvironment()
 
     /// Removes every compiled module from the on-disk cache; returns how many.
     public func clearCache() -> Int { cache?.clear() ?? 0 }
@@ -130,7 +109,7 @@ public final class JITSession {
         do {
             module = try IRModule(parsing: ir, name: "kiln_module_\(moduleCount)")
         } catch let d as Diagnostic {
-            throw Diagnostic("LLVM rejected the generated IR: \(d.message); IR written to \(dumpRejected(ir, "kiln_module_\(moduleCount)"))")
+            throw Diagnostic("LLVM rejected the generated IR: \(d.message); IR written to \(MachineTarget.dumpRejected(ir, "kiln_module_\(moduleCount)"))")
         }
         return try compile(module, symbols: symbols, keepOptimizedIR: keepOptimizedIR)
     }
@@ -144,47 +123,14 @@ public final class JITSession {
         let start = Date()
         moduleCount += 1
         let name = "kiln_module_\(moduleCount)"
-        let text = module.text
-        let key = ObjectCache.key(text + "\n; target \(triple) \(cpuName) \(cpuFeatures) llvm\(llvmMajorVersion)")
-        if !keepOptimizedIR, let cache, let object = cache.load(key) {
-            let buffer = object.withUnsafeBytes { raw in
-                LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, name)
-            }
-            try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), buffer), "adding a cached object")
-            return Compiled(symbols: try lookup(symbols), moduleText: text, optimizedIR: "", seconds: Date().timeIntervalSince(start), fromCache: true)
-        }
-        let m = module.module
-        LLVMSetTarget(m, triple)
-        let layout = LLVMCreateTargetDataLayout(targetMachine)
-        LLVMSetModuleDataLayout(m, layout)
-        LLVMDisposeTargetData(layout)
-        var message: UnsafeMutablePointer<CChar>?
-        if LLVMVerifyModule(m, LLVMReturnStatusAction, &message) != 0 {
-            let reason = message.map { String(cString: $0) } ?? "unknown"
-            LLVMDisposeMessage(message)
-            throw Diagnostic("LLVM verifier rejected the generated IR: \(reason); IR written to \(dumpRejected(text, name))")
-        }
-        LLVMDisposeMessage(message)
-        let options = LLVMCreatePassBuilderOptions()
-        LLVMPassBuilderOptionsSetLoopVectorization(options, 1)
-        LLVMPassBuilderOptionsSetSLPVectorization(options, 1)
-        LLVMPassBuilderOptionsSetLoopUnrolling(options, 1)
-        let passError = LLVMRunPasses(m, "default<O3>", targetMachine, options)
-        LLVMDisposePassBuilderOptions(options)
-        try Self.check(passError, "optimising the module")
-        let optimized = keepOptimizedIR ? module.text : ""
-        var object: LLVMMemoryBufferRef?
-        if LLVMTargetMachineEmitToMemoryBuffer(targetMachine, m, LLVMObjectFile, &message, &object) != 0 || object == nil {
-            let reason = message.map { String(cString: $0) } ?? "unknown"
-            LLVMDisposeMessage(message)
-            throw Diagnostic("LLVM could not generate code for \(name): \(reason)")
-        }
-        if let cache, let start = LLVMGetBufferStart(object) {
-            cache.store(key, Data(bytes: start, count: LLVMGetBufferSize(object)))
+        let emitted = try machineTarget.emitObject(module, name: name, cache: cache, keepOptimizedIR: keepOptimizedIR)
+        let buffer = emitted.object.withUnsafeBytes { raw in
+            LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, name)
         }
         // The JIT takes ownership of the object buffer.
-        try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), object), "adding the module")
-        return Compiled(symbols: try lookup(symbols), moduleText: text, optimizedIR: optimized, seconds: Date().timeIntervalSince(start))
+        try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), buffer), emitted.fromCache ? "adding a cached object" : "adding the module")
+        return Compiled(symbols: try lookup(symbols), moduleText: emitted.text, optimizedIR: emitted.optimizedIR,
+                        seconds: Date().timeIntervalSince(start), fromCache: emitted.fromCache)
     }
 
     private func lookup(_ symbols: [String]) throws -> [String: UInt64] {
@@ -195,11 +141,5 @@ public final class JITSession {
             addresses[symbol] = address
         }
         return addresses
-    }
-
-    private func dumpRejected(_ ir: String, _ name: String) -> String {
-        let path = NSTemporaryDirectory() + "\(name)-rejected-\(getpid()).ll"
-        try? ir.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
     }
 }

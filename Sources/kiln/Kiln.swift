@@ -11,7 +11,7 @@ struct Kiln: ParsableCommand {
         commandName: "kiln",
         abstract: "A computation-graph compiler with static shapes.",
         subcommands: [Dump.self, Check.self, Dot.self, Run.self, Train.self, Predict.self, Summary.self, Bench.self, Compare.self, Gradcheck.self, Import.self, Export.self,
-                      Ops.self, Zoo.self, CompileTime.self, AllReduceBench.self, Cache.self]
+                      Ops.self, Zoo.self, CompileTime.self, AllReduceBench.self, Cache.self, Compile.self]
     )
 
     /// OpenBLAS's kernels for this CPU are selected by the library on first use

@@ -1,0 +1,184 @@
+import CLLVM
+import Foundation
+import KilnCodegen
+import KilnIR
+import KilnSupport
+
+/// An LLVM target machine and the code it makes: verify, optimise (`default<O3>` with the loop
+/// and SLP vectorisers) and emit an object file, through the on-disk `ObjectCache` keyed by
+/// the module's text, triple, CPU, features and LLVM version. The JIT (the host) and
+/// ahead-of-time bundles (`kiln compile`, any triple LLVM was built with) share it, so a bundle
+/// compiled twice — or a bundle of the model the JIT already ran — reuses the cached object.
+final class MachineTarget {
+    let machine: LLVMTargetMachineRef
+    let triple: String
+    let cpu: String
+    let features: String
+
+    /// The architectures whose code generators are initialised (Debian's libLLVM has them all;
+    /// these are the ones Kiln's code generator is tested for).
+    static let architectures = ["x86_64", "aarch64"]
+
+    private static let initialized: Void = {
+        LLVMInitializeX86TargetInfo()
+        LLVMInitializeX86Target()
+        LLVMInitializeX86TargetMC()
+        LLVMInitializeX86AsmPrinter()
+        LLVMInitializeX86AsmParser()
+        LLVMInitializeAArch64TargetInfo()
+        LLVMInitializeAArch64Target()
+        LLVMInitializeAArch64TargetMC()
+        LLVMInitializeAArch64AsmPrinter()
+    }()
+
+    /// The host: LLVM's default triple, this CPU and its features.
+    static func host() throws -> MachineTarget {
+        _ = initialized
+        let tripleC = LLVMGetDefaultTargetTriple()
+        let cpuC = LLVMGetHostCPUName(), featuresC = LLVMGetHostCPUFeatures()
+        defer { LLVMDisposeMessage(tripleC); LLVMDisposeMessage(cpuC); LLVMDisposeMessage(featuresC) }
+        return try MachineTarget(triple: tripleC.map { String(cString: $0) } ?? "", cpu: cpuC.map { String(cString: $0) } ?? "",
+                                 features: featuresC.map { String(cString: $0) } ?? "", checkCPU: false)
+    }
+
+    /// A target machine for `triple` and `cpu` (features: the CPU's own, or `features`).
+    /// An unknown triple, an architecture Kiln does not generate for, or a CPU LLVM does not
+    /// know for the triple is an error naming what was asked (LLVM itself only warns about the
+    /// CPU on standard error and carries on with a generic one).
+    init(triple: String, cpu: String, features: String = "", checkCPU: Bool = true) throws {
+        _ = Self.initialized
+        var target: LLVMTargetRef?
+        var message: UnsafeMutablePointer<CChar>?
+        guard LLVMGetTargetFromTriple(triple, &target, &message) == 0, let target else {
+            defer { LLVMDisposeMessage(message) }
+            throw Diagnostic("unknown target triple '\(triple)': \(message.map { String(cString: $0) } ?? "LLVM has no target for it") (Kiln generates code for \(Self.architectures.joined(separator: " and ")), e.g. x86_64-linux-gnu, aarch64-linux-gnu)")
+        }
+        let arch = triple.split(separator: "-").first.map(String.init) ?? triple
+        guard Self.architectures.contains(arch) || arch == "arm64" || arch == "x86-64" else {
+            throw Diagnostic("target '\(triple)': Kiln generates code for \(Self.architectures.joined(separator: " and ")) only")
+        }
+        if checkCPU {
+            guard !cpu.isEmpty, cpu.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), cpu != "help" else {
+                throw Diagnostic("--cpu '\(cpu)' is not a CPU name (letters, digits, '-', '_', '.')")
+            }
+        }
+        var created: LLVMTargetMachineRef?
+        // Position-independent code of the default (small) model: the object is linked at any
+        // address (a JIT, a static library, a shared one). Standard error is captured only when
+        // a named CPU is to be checked (the redirection is process-wide).
+        let create = {
+            created = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault)
+        }
+        let warnings = checkCPU ? captureStandardError(create) : ""
+        if !checkCPU { create() }
+        guard let created else { throw Diagnostic("LLVM could not create a target machine for \(triple), CPU \(cpu)") }
+        if checkCPU, warnings.contains("not a recognized processor") {
+            LLVMDisposeTargetMachine(created)
+            throw Diagnostic("unknown CPU '\(cpu)' for \(triple) (LLVM: \(warnings.split(separator: "\n").first ?? ""))")
+        }
+        machine = created
+        self.triple = triple
+        self.cpu = cpu
+        self.features = features
+    }
+
+    deinit { LLVMDisposeTargetMachine(machine) }
+
+    /// The architecture part of the triple (`x86_64`, `aarch64`).
+    var architecture: String {
+        let arch = triple.split(separator: "-").first.map(String.init) ?? triple
+        return arch == "arm64" ? "aarch64" : arch == "x86-64" ? "x86_64" : arch
+    }
+
+    /// What the loop-IR code generator should assume of this machine: the host's own features
+    /// when known; otherwise the architecture's baseline vector width (SSE or NEON: 4 lanes),
+    /// which LLVM's vectorisers widen where the CPU allows.
+    func codegenTarget(threads: Int) -> CodegenTarget {
+        if !features.isEmpty {
+            return CodegenTarget.cpu(features: features, threads: threads,
+                                     l1Bytes: sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE)), l2Bytes: sysconf(Int32(_SC_LEVEL2_CACHE_SIZE)))
+        }
+        return CodegenTarget(vectorLanes: 4, vectorRegisters: architecture == "aarch64" ? 32 : 16, threads: threads,
+                             l1Bytes: 32 << 10, l2Bytes: 512 << 10)
+    }
+
+    /// The object file of `module`: from `cache` when the same module text was compiled for this
+    /// target, CPU, features and LLVM version before (unless the optimised IR is wanted), else
+    /// verified, optimised and emitted, then stored. A module the verifier rejects is written to
+    /// a file whose path is in the error. The module is optimised in place: `text` is its text
+    /// as built (the cache key, `kiln dump --llvm`).
+    func emitObject(_ module: IRModule, name: String, cache: ObjectCache?, optimize: Bool = true,
+                    keepOptimizedIR: Bool = false) throws -> (object: Data, text: String, optimizedIR: String, fromCache: Bool) {
+        let text = module.text
+        let key = ObjectCache.key(text + "\n; target \(triple) \(cpu) \(features) llvm\(llvmMajorVersion)" + (optimize ? "" : " O0"))
+        if !keepOptimizedIR, let cache, let object = cache.load(key) {
+            return (object, text, "", true)
+        }
+        let m = module.module
+        LLVMSetTarget(m, triple)
+        let layout = LLVMCreateTargetDataLayout(machine)
+        LLVMSetModuleDataLayout(m, layout)
+        LLVMDisposeTargetData(layout)
+        var message: UnsafeMutablePointer<CChar>?
+        if LLVMVerifyModule(m, LLVMReturnStatusAction, &message) != 0 {
+            let reason = message.map { String(cString: $0) } ?? "unknown"
+            LLVMDisposeMessage(message)
+            throw Diagnostic("LLVM verifier rejected the generated IR: \(reason); IR written to \(Self.dumpRejected(text, name))")
+        }
+        LLVMDisposeMessage(message)
+        if optimize {
+            let options = LLVMCreatePassBuilderOptions()
+            LLVMPassBuilderOptionsSetLoopVectorization(options, 1)
+            LLVMPassBuilderOptionsSetSLPVectorization(options, 1)
+            LLVMPassBuilderOptionsSetLoopUnrolling(options, 1)
+            let passError = LLVMRunPasses(m, "default<O3>", machine, options)
+            LLVMDisposePassBuilderOptions(options)
+            try JITSession.check(passError, "optimising the module")
+        }
+        let optimized = keepOptimizedIR ? module.text : ""
+        var buffer: LLVMMemoryBufferRef?
+        if LLVMTargetMachineEmitToMemoryBuffer(machine, m, LLVMObjectFile, &message, &buffer) != 0 || buffer == nil {
+            let reason = message.map { String(cString: $0) } ?? "unknown"
+            LLVMDisposeMessage(message)
+            throw Diagnostic("LLVM could not generate code for \(name) (\(triple), \(cpu)): \(reason)")
+        }
+        defer { LLVMDisposeMemoryBuffer(buffer) }
+        guard let start = LLVMGetBufferStart(buffer) else { throw Diagnostic("LLVM emitted no object for \(name)") }
+        let object = Data(bytes: start, count: LLVMGetBufferSize(buffer))
+        cache?.store(key, object)
+        return (object, text, optimized, false)
+    }
+
+    static func dumpRejected(_ ir: String, _ name: String) -> String {
+        let path = NSTemporaryDirectory() + "\(name)-rejected-\(getpid()).ll"
+        try? ir.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+/// Runs `body` with file descriptor 2 redirected to a temporary file; returns what was written
+/// (LLVM reports some problems only as warnings on standard error).
+func captureStandardError(_ body: () -> Void) -> String {
+    fflush(stderr)
+    let path = NSTemporaryDirectory() + "kiln-stderr-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
+    guard fd >= 0 else { body(); return "" }
+    unlink(path)
+    let saved = dup(2)
+    guard saved >= 0 else { close(fd); body(); return "" }
+    dup2(fd, 2)
+    body()
+    fflush(stderr)
+    dup2(saved, 2)
+    close(saved)
+    var text = [UInt8]()
+    lseek(fd, 0, SEEK_SET)
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &chunk, chunk.count)
+        if n <= 0 { break }
+        text += chunk[0..<n]
+    }
+    close(fd)
+    return String(decoding: text, as: UTF8.self)
+}
