@@ -22,6 +22,10 @@ struct GemmOperands {
     /// over the batch's positions); slice s writes its partial product at C + s·`splitStride`.
     var splits = 1
     var splitStride = 0
+    /// A batch of equal products (attention's per-head products): entry e reads A, B and
+    /// writes C at these element offsets times e; every entry's tiles are work units.
+    var batches = 1
+    var aBatchStride = 0, bBatchStride = 0, cBatchStride = 0
     /// Elementwise ops applied to each tile once stored (`TileEpilogue`), and the multi-index
     /// of C(i, j) in the result's shape they are written for.
     var epilogue: TileEpilogue?
@@ -80,15 +84,17 @@ enum GeneratedGemm {
         let tiles = (g.m + t.mr - 1) / t.mr, panels = (g.n + t.nr - 1) / t.nr
         let rowBlocks = (tiles + t.tilesPerBlock - 1) / t.tilesPerBlock
         let columnBlocks = (panels + t.panelsPerBlock - 1) / t.panelsPerBlock
-        let units = rowBlocks * columnBlocks
-        return b.loop(g.splits * units, .dataParallel) { b, work in
-            let slice = g.splits == 1 ? Expr.i64(0) : work.div(units), unit = g.splits == 1 ? work : work.rem(units)
+        let units = rowBlocks * columnBlocks, perEntry = g.splits * units
+        return b.loop(g.batches * perEntry, .dataParallel) { b, work in
+            let entry = g.batches == 1 ? Expr.i64(0) : work.div(perEntry), local = g.batches == 1 ? work : work.rem(perEntry)
+            let slice = g.splits == 1 ? Expr.i64(0) : local.div(units), unit = g.splits == 1 ? local : local.rem(units)
             let rowBlock = unit.div(columnBlocks), columnBlock = unit.rem(columnBlocks)
             return b.loop(t.panelsPerBlock, .ordered) { b, jr in
                 let q = columnBlock.mul(t.panelsPerBlock).plus(jr)
                 let inner = b.loop(t.tilesPerBlock, .ordered) { b, ir in
                     let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
-                    let body = microKernel(&b, g, t, tile: tile, panel: q, source: source, slice: slice, spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
+                    let body = microKernel(&b, g, t, tile: tile, panel: q, source: source, slice: slice, entry: entry,
+                                           spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
                     return tiles % t.tilesPerBlock == 0 ? body : [.when(tile.compare(.lt, .i64(tiles)), then: body, otherwise: [])]
                 }
                 return panels % t.panelsPerBlock == 0 ? inner : [.when(q.compare(.lt, .i64(panels)), then: inner, otherwise: [])]
@@ -97,10 +103,16 @@ enum GeneratedGemm {
     }
 
     private static func microKernel(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, tile: Expr, panel q: Expr,
-                                    source: BPanels, slice: Expr, spill: Expr, tileScratch: Int) -> [Stmt] {
+                                    source: BPanels, slice: Expr, entry: Expr, spill: Expr, tileScratch: Int) -> [Stmt] {
         let i0 = tile.mul(t.mr), j0 = q.mul(t.nr)
         let depth = g.k / g.splits, k0 = slice.mul(depth)
-        let cIndex = { (i: Expr, j: Expr) -> Expr in g.splits == 1 ? g.cIndex(i, j) : g.cIndex(i, j).plus(slice.mul(g.splitStride)) }
+        // Offsets of this batch entry's matrices (0 for a single product).
+        let (aEntry, bEntry, cEntry) = g.batches == 1 ? (Expr.i64(0), Expr.i64(0), Expr.i64(0))
+            : (entry.mul(g.aBatchStride), entry.mul(g.bBatchStride), entry.mul(g.cBatchStride))
+        let cIndex = { (i: Expr, j: Expr) -> Expr in
+            let at = g.batches == 1 ? g.cIndex(i, j) : g.cIndex(i, j).plus(cEntry)
+            return g.splits == 1 ? at : at.plus(slice.mul(g.splitStride))
+        }
         var stmts: [Stmt] = []
         // Rows past m read row m − 1 (in bounds); their results are never stored.
         var rows: [Expr] = []
@@ -114,8 +126,12 @@ enum GeneratedGemm {
         let tileRegisters = RegisterTile(&b, t, into: &stmts)
         stmts += b.loop(depth, .ordered) { b, p0 in
             let p = g.splits == 1 ? p0 : p0.plus(k0)
-            let base = q.mul(source.panelStride).plus(p.mul(source.rowStride)).plus(source.offset)
-            return tileRegisters.step(&b, a: g.a, aIndex: { r in rows[r].mul(g.aRowStride).plus(p.mul(g.aColumnStride)).plus(g.aOffset) },
+            var base = q.mul(source.panelStride).plus(p.mul(source.rowStride)).plus(source.offset)
+            if g.batches > 1 { base = base.plus(bEntry) }
+            return tileRegisters.step(&b, a: g.a, aIndex: { r in
+                let at = rows[r].mul(g.aRowStride).plus(p.mul(g.aColumnStride)).plus(g.aOffset)
+                return g.batches == 1 ? at : at.plus(aEntry)
+            },
                                       b: source.buffer, bIndex: { v in base.plus(v * t.lanes) })
         }
         // Whole vectors when the tile lies inside C (and its columns in one segment).
@@ -159,8 +175,9 @@ enum GeneratedGemm {
     static func computeKernel(_ b: inout KernelBuilder, _ g: GemmOperands, tiling t: GemmTiling, panels source: BPanels) -> LoopKernel {
         let panels = (g.n + t.nr - 1) / t.nr, tiles = (g.m + t.mr - 1) / t.mr
         let units = ((tiles + t.tilesPerBlock - 1) / t.tilesPerBlock) * ((panels + t.panelsPerBlock - 1) / t.panelsPerBlock)
-        let spill = b.scratch(.f32, count: g.splits * units * t.mr * t.nr)
+        let spill = b.scratch(.f32, count: g.batches * g.splits * units * t.mr * t.nr)
         let body = compute(&b, g, tiling: t, panels: source, tileScratch: spill)
-        return b.kernel(body, work: 2 * g.m * g.n * g.k, flops: 2 * g.m * g.n * g.k, suffix: "_gemm\(t)")
+        let flops = 2 * g.batches * g.m * g.n * g.k
+        return b.kernel(body, work: flops, flops: flops, suffix: "_gemm\(t)")
     }
 }

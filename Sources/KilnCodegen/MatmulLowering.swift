@@ -32,6 +32,9 @@ enum MatmulLowering {
             return vectorMatrix(&b, a: a, g, b: rhs, out: out, transposeA: transposeA, transposeB: transposeB)
         }
         if batch == 1 || g.flattensLeft, let kernels = generated(&b, a: a, b: rhs, g, transposeA: transposeA, transposeB: transposeB, out: out, type.shape) { return kernels }
+        if !g.flattensLeft, let kernels = batchedGenerated(&b, a: a, b: rhs, g, transposeA: transposeA, transposeB: transposeB, out: out) {
+            return kernels
+        }
         if g.flattensLeft {
             // A batch of row blocks against one matrix: a single [B·M, K] × [K, N] product.
             let gemm = Gemm(a: a, b: rhs, c: out, transposeA: false, transposeB: transposeB, m: batch * m, n: n, k: k, lda: g.lda, ldb: g.ldb, ldc: n)
@@ -117,6 +120,33 @@ enum MatmulLowering {
     /// C[i, j] = Σ_p op(A)[i, p]·op(B)[p, j]. With B not transposed, each row of C accumulates
     /// rows of B scaled by A's entries (the inner loop runs along contiguous j); with B
     /// transposed, each C[i, j] is a dot product along contiguous p.
+    /// A batch of equal products whose matrices lie at even strides (attention's per-head
+    /// products, [B, H, 49, 49] × [B, H, 49, 16]) as one generated GEMM whose work units are
+    /// every entry's tiles — split across threads, B's rows read in place — instead of one
+    /// sgemm call per entry on one core. Right operands read transposed would need a packing
+    /// per entry, and are left to sgemm; an epilogue runs as its own pass.
+    static func batchedGenerated(_ b: inout KernelBuilder, a: Int, b rhs: Int, _ g: MatmulGeometry, transposeA: Bool, transposeB: Bool,
+                                 out: Int) -> [LoopKernel]? {
+        let batch = g.batchCount
+        guard useGeneratedGemm, batch > 1, !transposeB, let aStride = evenStride(g.aOffsets), let bStride = evenStride(g.bOffsets) else { return nil }
+        let tiling = GemmTiling.choose(m: g.m, n: g.n, k: g.k, target: b.target)
+        guard tiling.isLegal, g.n % tiling.nr == 0 else { return nil }
+        var operands = GemmOperands(m: g.m, n: g.n, k: g.k, a: a, aOffset: g.aOffsets.first ?? 0,
+                                    aRowStride: transposeA ? 1 : g.lda, aColumnStride: transposeA ? g.lda : 1,
+                                    c: out, cRowStride: g.n, segment: g.n)
+        operands.batches = batch
+        (operands.aBatchStride, operands.bBatchStride, operands.cBatchStride) = (aStride, bStride, g.m * g.n)
+        let panels = BPanels(buffer: rhs, offset: g.bOffsets.first ?? 0, rowStride: g.ldb, panelStride: tiling.nr)
+        return [GeneratedGemm.computeKernel(&b, operands, tiling: tiling, panels: panels)]
+    }
+
+    /// The step of offsets that grow evenly with the entry (0 for a broadcast operand), else nil.
+    static func evenStride(_ offsets: [Int]) -> Int? {
+        guard let first = offsets.first else { return nil }
+        let step = offsets.count > 1 ? offsets[1] - first : 0
+        return offsets.enumerated().allSatisfy { $0.element == first + $0.offset * step } ? step : nil
+    }
+
     /// A row vector times a matrix (batch-1 inference's classifier, 1×1280 · 1280×1000): bound
     /// by reading B once, so a GEMM's packing and register tiles only add traffic. Columns are
     /// split across threads: with B transposed (PyTorch's and ONNX's Linear) each column is a

@@ -58,6 +58,22 @@ struct GeneratedKernelTests {
         try Self.check(text, target: target, seed: UInt64(seed), label: "\(m)x\(n)x\(k) ta=\(ta) tb=\(tb) \(target.vectorLanes) lanes")
     }
 
+    @Test("batched products (per-head attention shapes, broadcast operands, transposed or not) on one generated GEMM", arguments: 0..<12)
+    func batchedProducts(seed: Int) throws {
+        var d = Draw(state: UInt64(seed) &+ 9090)
+        let target = Self.target(&d)
+        let (b0, b1) = (1 + d.next(3), 2 + d.next(3))
+        // n a whole number of panels (the batched kernel) on most seeds, any width on others.
+        let n = seed % 3 == 2 ? 1 + d.next(40) : 2 * target.vectorLanes * (1 + d.next(2))
+        let (m, k) = (1 + d.next(50), 1 + d.next(50))
+        let (ta, tb, broadcast) = (d.next(2) == 1, d.next(4) == 0, d.next(3) == 0)
+        let a = ta ? "[\(b0), \(b1), \(k), \(m)]" : "[\(b0), \(b1), \(m), \(k)]"
+        let right = tb ? "\(n), \(k)" : "\(k), \(n)"
+        let bShape = broadcast ? "[\(b1), \(right)]" : "[\(b0), \(b1), \(right)]"
+        let text = "graph g {\n input a: f32\(a)\n input b: f32\(bShape)\n y = matmul(a, b, transpose_a=\(ta), transpose_b=\(tb))\n output y\n}"
+        try Self.check(text, target: target, seed: UInt64(seed), label: "\(b0)x\(b1) \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) broadcast=\(broadcast) \(target.vectorLanes) lanes")
+    }
+
     @Test("pointwise convolutions of one image whose planes fill whole panels read the input in place", arguments: 0..<8)
     func pointwiseInPlace(seed: Int) throws {
         var d = Draw(state: UInt64(seed) &+ 4242)
