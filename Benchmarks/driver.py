@@ -18,6 +18,9 @@ BLOCK = int(os.environ.get("BLOCK", "3"))
 PAUSE = float(os.environ.get("PAUSE", "0.15"))
 WARMUP = 3
 TMP = tempfile.mkdtemp(prefix="kiln-bench-")
+# An empty object cache of its own: every compile time reported is cold, unless a row says
+# it was measured again from the cache (the LSTM row: `kiln_cached_compile_ms`).
+os.environ["KILN_CACHE_DIR"] = os.path.join(TMP, "cache")
 
 
 def graph_with_batch(name, batch):
@@ -167,6 +170,11 @@ def main():
     row = bench("LSTM (128 hidden, 28 steps) training step, Adam, batch 64", os.path.join(ROOT, "Graphs/lstm.kiln"),
                 ["--train", "loss", "--optimizer", "adam:lr=0.001"], {"JAX": jrun})
     row["jax_compile_ms"] = 1000 * jcompile
+    # The same step compiled again in a new process: its machine code now comes from the cache.
+    again = KilnServer(os.path.join(ROOT, "Graphs/lstm.kiln"), ["--train", "loss", "--optimizer", "adam:lr=0.001"])
+    again.close()
+    row["kiln_cached_compile_ms"] = again.compile_ms
+    print(f"   LSTM compile: {row['kiln_compile_ms']:.0f} ms cold, {again.compile_ms:.0f} ms from the cache", flush=True)
     jrun, jcompile = jax_train("transformer", "adam", ref.transformer_params(rng), x, y)
     row = bench("Transformer (1 block, 4 heads, width 64) training step, Adam, batch 64", os.path.join(ROOT, "Graphs/transformer.kiln"),
                 ["--train", "loss", "--optimizer", "adam:lr=0.001"], {"JAX": jrun})
@@ -276,7 +284,9 @@ def targets(results):
     speedup("MLP 784-256-128-10 training step, ADAM, batch 32", 2, label="MLP Adam step, batch 32")
     r = speedup("LSTM", 4, label="LSTM training step")
     if r:
-        line(f"LSTM step compile < 500 ms: {r['kiln_compile_ms']:.0f} ms", r["kiln_compile_ms"] < 500)
+        line(f"LSTM step compile < 500 ms cold: {r['kiln_compile_ms']:.0f} ms", r["kiln_compile_ms"] < 500)
+        if r.get("kiln_cached_compile_ms") is not None:
+            line(f"LSTM step compile < 50 ms from the cache: {r['kiln_cached_compile_ms']:.0f} ms", r["kiln_cached_compile_ms"] < 50)
     speedup("LeNet-5 training step", 2, what="Kiln interpreter", label="LeNet-5 step")
     speedup("Transformer", 2, what="Kiln interpreter", label="Transformer step")
     speedup("Elementwise chain", 1.6, label="Elementwise chain")
