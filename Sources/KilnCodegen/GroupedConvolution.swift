@@ -18,11 +18,10 @@ enum GroupedConvolution {
     static let unrolledTaps = 64
 
     static func conv2d(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, groups: Int, out: Int) -> [LoopKernel] {
-        let p = PhasePlanes(g, multipleOf: b.target.vectorLanes)
+        let lanes = b.target.vectorLanes, p = PhasePlanes(g, multipleOf: lanes)
         let (cg, og) = (g.c / groups, o / groups)
         let phases = b.scratch(.f32, count: g.n * g.c * p.phases * p.planeSize)
         let split = p.split(&b, x, g, into: phases)
-        let planes = b.scratch(.f32, count: g.n * o * p.flat)
         let taps = cg * g.kh * g.kw
         let epilogue = b.tileEpilogue
         b.tileEpilogue = nil
@@ -46,6 +45,20 @@ enum GroupedConvolution {
                 }
                 return total ?? .f32(0)
             }
+            let result = { (oy: Expr, ox: Expr) -> Expr in plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox) }
+            if taps <= unrolledTaps && g.ow >= 2 * lanes {
+                // Rows wide enough to vectorise on their own (56 and 112 wide): each output
+                // written straight into NCHW with its epilogue — no flat plane and no copy.
+                return b.loop(g.oh, .ordered) { b, oy in
+                    b.loop(g.ow, .dataParallel) { b, ox in
+                        let at = result(oy, ox)
+                        let value = Stmt.store(buffer: out, index: at, value: sum((0..<cg).map { .i64($0) }, f: oy.mul(p.wq).plus(ox)))
+                        return [value] + (epilogue?.element(&b, index: [n, oc, oy, ox], flat: at) ?? [])
+                    }
+                }
+            }
+            // Narrow rows (28, 14, 7 wide) along flat outputs across row ends, into a flat plane.
+            let planes = b.scratch(.f32, count: g.n * o * p.flat)
             var stmts: [Stmt]
             if taps <= unrolledTaps {
                 stmts = b.loop(p.flat, .dataParallel) { _, f in
@@ -60,7 +73,6 @@ enum GroupedConvolution {
                     }
                 }
             }
-            let result = { (oy: Expr, ox: Expr) -> Expr in plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox) }
             // One pass: the epilogue reads the element just stored (forwarded in registers).
             stmts += b.loop(g.oh, .ordered) { b, oy in
                 b.loop(g.ow, .dataParallel) { b, ox in
