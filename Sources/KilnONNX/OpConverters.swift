@@ -16,6 +16,8 @@ enum OpConverters {
         RecurrentConverters.register(&t)
         EinsumConverter.register(&t)
         TopKConverter.register(&t)
+        AttentionConverter.register(&t)
+        ArithmeticConverters.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)

@@ -4,7 +4,7 @@ import KilnIR
 /// for ReduceSum and 18 for the others), `ArgMax`, and the global poolings.
 enum ReductionConverters {
     static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
-        for name in ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp"] {
+        for name in ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"] {
             t[name] = { ctx in try ctx.define(0, try reduce(ctx, name)) }
         }
         for name in ["ArgMax", "ArgMin"] {
@@ -74,6 +74,7 @@ enum ReductionConverters {
         case "ReduceSumSquare": return try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)
         case "ReduceL1": return try ctx.emit(.reduce_sum, [try ctx.emit(.abs, [x])], attrs)
         case "ReduceL2": return try ctx.emit(.sqrt, [try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)])
+        case "ReduceLogSum": return try ctx.emit(.log, [try ctx.emit(.reduce_sum, [x], attrs)])
         default:  // ReduceLogSumExp, stably: m + log Σ e^(x − m)
             let m = try ctx.emit(.reduce_max, [x], [("axes", .ints(axes)), ("keep_dims", .bool(true))])
             let s = try ctx.emit(.reduce_sum, [try ctx.emit(.exp, [try ctx.emit(.sub, [x, m])])], attrs)
