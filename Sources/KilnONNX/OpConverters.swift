@@ -18,6 +18,7 @@ enum OpConverters {
         TopKConverter.register(&t)
         AttentionConverter.register(&t)
         ArithmeticConverters.register(&t)
+        PadConverter.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
