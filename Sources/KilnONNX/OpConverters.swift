@@ -19,6 +19,7 @@ enum OpConverters {
         AttentionConverter.register(&t)
         ArithmeticConverters.register(&t)
         PadConverter.register(&t)
+        RearrangeConverters.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
