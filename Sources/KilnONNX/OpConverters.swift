@@ -20,6 +20,8 @@ enum OpConverters {
         ArithmeticConverters.register(&t)
         PadConverter.register(&t)
         RearrangeConverters.register(&t)
+        SelectionConverters.register(&t)
+        WindowFunctionConverters.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)

@@ -163,9 +163,17 @@ def run_case(case: Case, kiln: str, root: str) -> dict:
                 break
             except kilnrun.ImportFailure as e:
                 m = kilnrun.NEEDS_VALUE.search(e.message)
-                if e.kind != "rejected" or not m or m.group(1) not in names or m.group(1) in bound:
+                if e.kind != "rejected" or not m:
                     raise
-                bound.add(m.group(1))
+                if m.group(1) in names and m.group(1) not in bound:
+                    bound.add(m.group(1))
+                    continue
+                # A value computed inside the graph (pads from Shape and a `shape` input): the
+                # integer inputs are what shape arithmetic reads; bind them all, once.
+                integer = {n for n, v in zip(names, first_inputs) if np.issubdtype(v.dtype, np.integer)} - bound
+                if not integer:
+                    raise
+                bound |= integer
         if bound:
             result["bound"] = sorted(bound)
         imports = [(kiln_file, in_names, out_names)]
