@@ -16,7 +16,10 @@ enum LayoutConverters {
             try ctx.define(0, try ctx.emit(.transpose, [try ctx.operand(0)], [("perm", .ints(perm))]))
         }
         t["Concat"] = { ctx in
-            let operands = try (0..<ctx.inputCount).filter { ctx.hasInput($0) }.map { try ctx.operand($0) }
+            // An empty part (a zero-size Split output, known at import) adds nothing.
+            let parts = (0..<ctx.inputCount).filter { ctx.hasInput($0) && ctx.constant($0).map { $0.count > 0 } ?? true }
+            guard !parts.isEmpty else { throw ConversionError("every input is empty: an empty output, which Kiln cannot represent") }
+            let operands = try parts.map { try ctx.operand($0) }
             let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: try ctx.rank(0))
             try ctx.define(0, try ctx.emit(.concat, operands, [("axis", .int(axis))]))
         }
@@ -40,14 +43,21 @@ enum LayoutConverters {
                 let chunk = (dims[axis] + parts - 1) / parts
                 sizes = (0..<parts).map { min(chunk, dims[axis] - $0 * chunk) }
             }
-            if sizes.contains(0) { throw ConversionError("split sizes \(sizes) make an empty output, which Kiln cannot represent") }
             // Each size bounded before they are summed: sizes of 2^62 from the file overflowed the sum.
-            guard sizes.count == ctx.node.output.count, sizes.allSatisfy({ $0 > 0 && $0 <= dims[axis] }),
+            guard sizes.count == ctx.node.output.count, sizes.allSatisfy({ $0 >= 0 && $0 <= dims[axis] }),
                   sizes.reduce(0, { $0 + $1 }) == dims[axis] else {
-                throw ConversionError("split sizes \(sizes) do not divide axis \(axis) of \(dims) into \(ctx.node.output.count) non-empty parts")
+                throw ConversionError("split sizes \(sizes) do not divide axis \(axis) of \(dims) into \(ctx.node.output.count) parts")
             }
             var begin = 0
             for (i, size) in sizes.enumerated() {
+                if size == 0 {
+                    // An empty part holds no data: a known empty value, an error only where it
+                    // would become a Kiln value; a Concat skips it.
+                    var empty = dims
+                    empty[axis] = 0
+                    ctx.define(i, constant: ConstantTensor(shape: empty, values: [], isInteger: try ctx.kilnType(x).dtype == .i32))
+                    continue
+                }
                 var b = Array(repeating: 0, count: dims.count), e = dims
                 b[axis] = begin; e[axis] = begin + size
                 begin += size

@@ -22,6 +22,7 @@ enum OpConverters {
         RearrangeConverters.register(&t)
         SelectionConverters.register(&t)
         WindowFunctionConverters.register(&t)
+        RotaryConverters.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
