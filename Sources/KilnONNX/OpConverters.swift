@@ -23,6 +23,7 @@ enum OpConverters {
         SelectionConverters.register(&t)
         WindowFunctionConverters.register(&t)
         RotaryConverters.register(&t)
+        SequenceMixerConverters.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
