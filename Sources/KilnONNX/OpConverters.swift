@@ -24,6 +24,7 @@ enum OpConverters {
         WindowFunctionConverters.register(&t)
         RotaryConverters.register(&t)
         SequenceMixerConverters.register(&t)
+        GroupNormalizationConverters.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
