@@ -25,6 +25,7 @@ enum OpConverters {
         RotaryConverters.register(&t)
         SequenceMixerConverters.register(&t)
         GroupNormalizationConverters.register(&t)
+        ScatterElementsConverter.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
