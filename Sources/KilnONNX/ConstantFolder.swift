@@ -61,6 +61,9 @@ enum ConstantFolder {
                 // Its output's length is computed from its inputs: they decide a shape.
                 throw ConversionError("\(["start", "limit", "delta"][min(i, 2)]) (input '\(ctx.node.input[i])') must be known at import time (Kiln's shapes are static; Range's length depends on it)")
             }
+            if opType == "ConstantOfShape", v.constant == nil {
+                throw ConversionError("shape (input '\(ctx.node.input[i])') must be known at import time (Kiln's shapes are static)")
+            }
             guard let c = v.constant, !(v.isInitializer && c.dtype == .f32) else { return false }
             inputs.append(c)
         }
