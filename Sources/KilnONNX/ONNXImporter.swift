@@ -121,7 +121,7 @@ public enum ONNXImporter {
             let c = try ConstantTensor(proto: t, what: "initializer '\(t.name)'")
             // An empty initializer may stand for an omitted input (Resize's roi or scales); it is
             // an error only where it would become a Kiln value (`materialize`).
-            ctx.values[t.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, isInitializer: true)
+            ctx.values[t.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, isInitializer: true, onnxType: t.dataType)
             initialized.insert(t.name)
         }
         let known = Set(g.input.map(\.name))
@@ -144,7 +144,7 @@ public enum ONNXImporter {
             }
             if let binding = options.bindings[input.name] {
                 let c = try boundValue(binding, input.name, tensorType)
-                ctx.values[input.name] = ImportedValue(type: c.type, kilnName: nil, constant: c)
+                ctx.values[input.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, onnxType: tensorType.elemType)
                 continue
             }
             guard let dtype = ONNXDataType.kilnType(tensorType.elemType) else {
@@ -184,7 +184,7 @@ public enum ONNXImporter {
             }
             let kiln = ctx.names.kilnName(for: input.name)
             try ctx.builder.addInput(kiln, TensorType(dtype, dims))
-            ctx.values[input.name] = ImportedValue(type: TensorType(dtype, dims), kilnName: kiln)
+            ctx.values[input.name] = ImportedValue(type: TensorType(dtype, dims), kilnName: kiln, onnxType: tensorType.elemType)
             declared.append((input.name, kiln))
         }
         return declared
@@ -265,6 +265,10 @@ public enum ONNXImporter {
             throw located(error.message)
         } catch let error as TypeError {
             throw located(error.message)
+        }
+        // A Cast's result keeps its ONNX type (QuantizeLinear's range reads a cast zero point's).
+        if node.opType == "Cast", let output = node.output.first, let to = node.attribute.first(where: { $0.name == "to" }) {
+            ctx.values[output]?.onnxType = Int32(clamping: to.i)
         }
         for (i, output) in node.output.enumerated() where !output.isEmpty && ctx.values[output] == nil && ctx.consumed.contains(output) {
             throw located("output \(i) ('\(output)') is not supported")

@@ -26,6 +26,7 @@ enum OpConverters {
         SequenceMixerConverters.register(&t)
         GroupNormalizationConverters.register(&t)
         ScatterElementsConverter.register(&t)
+        QuantizationConverters.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
