@@ -27,6 +27,7 @@ enum OpConverters {
         GroupNormalizationConverters.register(&t)
         ScatterElementsConverter.register(&t)
         QuantizationConverters.register(&t)
+        DFTConverter.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
