@@ -28,6 +28,7 @@ enum OpConverters {
         ScatterElementsConverter.register(&t)
         QuantizationConverters.register(&t)
         DFTConverter.register(&t)
+        AffineGridConverter.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
@@ -37,6 +38,6 @@ enum OpConverters {
 
     /// Op types the importer handles (folded-only ops included), for documentation and the runner.
     static var supportedOps: [String] {
-        (Array(table.keys) + ["Constant", "Shape", "Size", "ConstantOfShape", "Range"]).sorted()
+        (Array(table.keys) + ["Constant", "Shape", "Size", "ConstantOfShape", "Range", "If"]).sorted()
     }
 }
