@@ -83,6 +83,10 @@ enum AttentionConverter {
         k = try ctx.emit(.mul, [presentK, try ctx.constantNode(root)])
         v = presentV
         let kvLength = try ctx.dims(k)[2]
+        // The frontier and position tables are q × kv values built at import.
+        guard qLength.multipliedReportingOverflow(by: kvLength).partialValue <= ConstantFolder.budget, qLength <= ConstantFolder.budget, kvLength <= ConstantFolder.budget else {
+            throw ConversionError("\(qLength) queries × \(kvLength) keys is beyond the \(ConstantFolder.budget) mask values Kiln builds at import")
+        }
 
         let bias = try attentionBias(ctx, batch: batch, qLength: qLength, kvLength: kvLength, pastLength: pastLength,
                                      causal: causal, left: left, right: right)

@@ -66,10 +66,11 @@ enum QuantizationConverters {
             shape[axis] = xd[axis]
             return try ctx.emit(.reshape, [v], [("shape", .ints(shape))])
         }
+        guard block <= xd[axis] else { throw ConversionError("block_size \(block) is larger than axis \(axis) of \(xd)") }
         let blocks = (xd[axis] + block - 1) / block
         var expected = xd
         expected[axis] = blocks
-        guard d == expected, block <= xd[axis] else { throw ConversionError("input \(i) of shape \(d) must be \(expected) for blocks of \(block) along axis \(axis)") }
+        guard d == expected else { throw ConversionError("input \(i) of shape \(d) must be \(expected) for blocks of \(block) along axis \(axis)") }
         // [.., blocks, ..] → [.., blocks, 1, ..] → broadcast [.., blocks, block, ..] → [.., blocks·block, ..] → cut to x.
         var split = d
         split.insert(1, at: axis + 1)

@@ -55,6 +55,7 @@ enum SelectionConverters {
             guard lengths.count == batch, lengths.allSatisfy({ $0 >= 0 && $0 <= time }) else {
                 throw ConversionError("sequence_lens \(lengths) must give one length in [0, \(time)] per batch entry (\(batch))")
             }
+            guard dims[0] * dims[1] <= ConstantFolder.budget else { throw ConversionError("\(dims[0]) × \(dims[1]) rows are beyond the \(ConstantFolder.budget) indices Kiln builds at import") }
             // Rows of the leading two axes flattened: output row (t, b) reads row (len − 1 − t, b).
             var rows: [Double] = []
             for i in 0..<dims[0] {
