@@ -29,6 +29,7 @@ enum OpConverters {
         QuantizationConverters.register(&t)
         DFTConverter.register(&t)
         AffineGridConverter.register(&t)
+        GridSampleConverter.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
