@@ -30,6 +30,7 @@ enum OpConverters {
         DFTConverter.register(&t)
         AffineGridConverter.register(&t)
         GridSampleConverter.register(&t)
+        Col2ImConverter.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
