@@ -238,7 +238,7 @@ public enum ONNXImporter {
         }.joined(separator: "x")
     }
 
-    private static func convertNode(_ node: Onnx_NodeProto, index: Int, _ ctx: ImportContext, source: String) throws {
+    static func convertNode(_ node: Onnx_NodeProto, index: Int, _ ctx: ImportContext, source: String) throws {
         let label = node.name.isEmpty ? "#\(index)" : "'\(node.name)'"
         let domain = node.domain.isEmpty ? "" : " (domain \(node.domain))"
         func located(_ message: String) -> ONNXError {
@@ -254,6 +254,10 @@ public enum ONNXImporter {
         }
         if node.opType == "If" {
             try inlineIf(node, label: label, ctx, source: source, located: located)
+            return
+        }
+        if node.opType == "Scan" {
+            try unrollScan(node, label: label, ctx, source: source, located: located)
             return
         }
         do {
@@ -276,38 +280,6 @@ public enum ONNXImporter {
         }
         for (i, output) in node.output.enumerated() where !output.isEmpty && ctx.values[output] == nil && ctx.consumed.contains(output) {
             throw located("output \(i) ('\(output)') is not supported")
-        }
-    }
-
-    /// `If` with a condition known at import time: the chosen branch's nodes are converted in
-    /// place (they read the enclosing graph's values by name) and its outputs become the If's.
-    /// A run-time condition is refused: Kiln graphs have no control flow.
-    private static func inlineIf(_ node: Onnx_NodeProto, label: String, _ ctx: ImportContext, source: String,
-                                 located: (String) -> ONNXError) throws {
-        guard let name = node.input.first, !name.isEmpty, let v = ctx.values[name] else { throw located("cond (input 0) is missing") }
-        guard let cond = v.constant, cond.count == 1 else {
-            throw located("cond (input '\(name)') must be known at import time (Kiln graphs have no control flow)")
-        }
-        let key = cond.values[0] != 0 ? "then_branch" : "else_branch"
-        guard let branch = node.attribute.first(where: { $0.name == key && $0.hasG })?.g else { throw located("the \(key) graph is missing") }
-        guard branch.output.count == node.output.count else {
-            throw located("the \(key) graph has \(branch.output.count) outputs for the node's \(node.output.count)")
-        }
-        // Initializers of the branch are its constants.
-        for t in branch.initializer {
-            let c = try ConstantTensor(proto: t, what: "initializer '\(t.name)' of the \(key)")
-            ctx.values[t.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, onnxType: t.dataType)
-        }
-        ctx.consumed.formUnion(branch.node.flatMap(\.input) + branch.output.map(\.name))
-        for (index, inner) in branch.node.enumerated() {
-            var named = inner
-            if named.name.isEmpty { named.name = "\(label.trimmingCharacters(in: CharacterSet(charactersIn: "'")))/\(key)#\(index)" }
-            try convertNode(named, index: index, ctx, source: source)
-        }
-        for (output, inner) in zip(node.output, branch.output) where !output.isEmpty {
-            guard let value = ctx.values[inner.name] else { throw located("the \(key) output '\(inner.name)' is never computed") }
-            guard ctx.values[output] == nil else { throw located("output '\(output)' is already defined") }
-            ctx.values[output] = value
         }
     }
 

@@ -40,6 +40,6 @@ enum OpConverters {
 
     /// Op types the importer handles (folded-only ops included), for documentation and the runner.
     static var supportedOps: [String] {
-        (Array(table.keys) + ["Constant", "Shape", "Size", "ConstantOfShape", "Range", "If"]).sorted()
+        (Array(table.keys) + ["Constant", "Shape", "Size", "ConstantOfShape", "Range", "If", "Scan"]).sorted()
     }
 }
