@@ -57,6 +57,13 @@ enum ConstantFolder {
                 // Kiln imports Range only by folding it; "unsupported op" would contradict --list-ops.
                 throw ConversionError("Range is imported only when folded at import time, and input '\(ctx.node.input[i])' is a float initializer (a trainable param); make it a Constant")
             }
+            if opType == "Range", v.constant == nil {
+                // Its output's length is computed from its inputs: they decide a shape.
+                throw ConversionError("\(["start", "limit", "delta"][min(i, 2)]) (input '\(ctx.node.input[i])') must be known at import time (Kiln's shapes are static; Range's length depends on it)")
+            }
+            if opType == "ConstantOfShape", v.constant == nil {
+                throw ConversionError("shape (input '\(ctx.node.input[i])') must be known at import time (Kiln's shapes are static)")
+            }
             guard let c = v.constant, !(v.isInitializer && c.dtype == .f32) else { return false }
             inputs.append(c)
         }

@@ -107,7 +107,15 @@ enum ElementwiseConverters {
             try ctx.define(0, try ctx.emit(.mul, [x, try ctx.emit(.tanh, [try ctx.emit(.softplus, [x])])]))
         }
         t["CastLike"] = { ctx in
-            let x = try ctx.operand(0), target = try ctx.type(1).dtype
+            let target = try ctx.type(1).dtype
+            // Only the second input's type matters: a known value stays known (a −∞ cast to
+            // the input's type that feeds a Pad's constant_value), as Cast's would.
+            if var c = ctx.constant(0), c.dtype == target || target == .f32 {
+                if c.dtype != target { c = ConstantTensor(shape: c.shape, values: c.values.map { Double(Float($0)) }, isInteger: false) }
+                ctx.define(0, constant: c)
+                return
+            }
+            let x = try ctx.operand(0)
             try ctx.define(0, try ctx.kilnType(x).dtype == target ? x : try ctx.emit(.cast, [x], [("dtype", .dtype(target))]))
         }
         t["Erf"] = { ctx in try ctx.define(0, try ErfExpansion.erf(ctx, try ctx.operand(0))) }

@@ -27,7 +27,7 @@ enum EvaluatedFolding {
         guard !known.isEmpty, inputElements <= ConstantFolder.budget else { return false }
 
         let scratch = ImportContext(graphName: "fold", opset: ctx.opset)
-        for (name, c) in known { scratch.values[name] = ImportedValue(type: c.type, kilnName: nil, constant: c) }
+        for (name, c) in known { scratch.values[name] = ImportedValue(type: c.type, kilnName: nil, constant: c, onnxType: ctx.values[name]?.onnxType) }
         scratch.consumed = Set(node.output.filter { !$0.isEmpty })
         scratch.begin(node)
         var results: [Int: ConstantTensor] = [:]

@@ -113,7 +113,28 @@ enum ExportRules {
             w.graph.initializer.append(value)
         case .random_normal, .random_uniform, .bernoulli:
             throw ConversionError("random ops have no inference meaning in ONNX; export the graph without them")
-        case .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad, .softmax_cross_entropy_grad, .gather_grad:
+        case .gather_grad:
+            // The scatter-add that imported ScatterElements/ScatterND (run-time indices) became:
+            // ScatterND with reduction add into zeros of the output's shape.
+            let t = try type(out)
+            var zero = Onnx_TensorProto()
+            zero.dataType = Int32(dtypeCode(t.dtype)); zero.dims = [1]
+            if t.dtype == .f32 { zero.floatData = [0] } else { zero.int32Data = [0] }
+            let zeros = w.node("ConstantOfShape", [w.int64s(t.shape.dims)], nil, [Attr.tensor("value", zero)])
+            let rows = w.node("Unsqueeze", [w.node("Cast", [x[1]], nil, [Attr.int("to", Int(ONNXDataType.int64))]), w.int64s([-1], "axes")])
+            w.node("ScatterND", [zeros, rows, x[0]], out, [Attr.string("reduction", "add")])
+        case .conv2d_grad_input:
+            // The transposed convolution imported ConvTranspose became: ConvTranspose back, the
+            // output size pinned by output_padding (ONNX derives pads from output_shape instead).
+            let dy = try type(x[0]), f = try type(x[1]), t = try type(out)
+            let s = a.ints("stride"), p = a.ints("padding")
+            let extra = (0..<2).map { i in t.shape[2 + i] - ((dy.shape[2 + i] - 1) * s[i] + f.shape[2 + i] - 2 * p[i]) }
+            guard (0..<2).allSatisfy({ extra[$0] >= 0 && extra[$0] < max(s[$0], 1) || extra[$0] == 0 }) else {
+                throw ConversionError("a transposed convolution to \(t.shape.dims) has no ConvTranspose form (output_padding \(extra))")
+            }
+            w.node("ConvTranspose", x, out, [Attr.ints("kernel_shape", [f.shape[2], f.shape[3]]), Attr.ints("strides", s), Attr.ints("pads", p + p),
+                                             Attr.ints("output_padding", extra), Attr.int("group", a.convolutionGroups)])
+        case .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad, .softmax_cross_entropy_grad:
             throw ConversionError("gradient helper ops are not exported; export the inference graph")
         case .fused:
             throw ConversionError("nested fused kernel")

@@ -9,6 +9,9 @@ struct ImportedValue {
     var constant: ConstantTensor?
     /// An initializer: materialised as a `param` (float) so that an imported model can be trained.
     var isInitializer = false
+    /// The ONNX element type of a graph input or initializer (Kiln's i32 stands for every
+    /// integer type; QuantizeLinear's range depends on which).
+    var onnxType: Int32? = nil
 }
 
 /// The importer's state while it walks the nodes: the graph being built, what each ONNX name

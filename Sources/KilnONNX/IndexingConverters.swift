@@ -1,6 +1,6 @@
 import KilnIR
 
-/// `ScatterND`, `GatherND` and `CumSum` as compositions of Kiln's row `gather`, `select`, `pad`
+/// `ScatterND`, `GatherND`, `CumSum` and `CumProd` as compositions of Kiln's row `gather`, `select`, `pad`
 /// and `slice`. On known inputs they fold (`EvaluatedFolding` runs these conversions on the
 /// interpreter), which is how exporters use them for masks and shape tables (Swin-T's shifted
 /// window mask is a `ScatterND` on constants).
@@ -8,7 +8,8 @@ enum IndexingConverters {
     static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
         t["ScatterND"] = scatterND
         t["GatherND"] = gatherND
-        t["CumSum"] = cumSum
+        t["CumSum"] = { ctx in try scan(ctx, product: false) }
+        t["CumProd"] = { ctx in try scan(ctx, product: true) }
     }
 
     /// Row-major strides of `dims`.
@@ -163,8 +164,11 @@ enum IndexingConverters {
     /// Running sums along a known axis by doubling (Hillis–Steele): ⌈log2 n⌉ shifted adds, any
     /// element type, gradients through pad and slice. `exclusive` shifts by one first,
     /// `reverse` sums from the end.
-    static func cumSum(_ ctx: ImportContext) throws {
+    /// CumSum / CumProd: a doubling scan, each round combining the running value with itself
+    /// shifted by 1, 2, 4, … along the axis (the vacated positions hold 0, or 1 for products).
+    static func scan(_ ctx: ImportContext, product: Bool) throws {
         let dims = try ctx.shape(0), x = try ctx.operand(0)
+        let dtype = try ctx.kilnType(x).dtype
         let axis = try ctx.axis(try ctx.requiredConstant(1, "axis").integers("axis").first ?? 0, rank: dims.count)
         let exclusive = try ctx.attributes.int("exclusive", 0) != 0, reverse = try ctx.attributes.int("reverse", 0) != 0
         let n = dims[axis]
@@ -173,19 +177,25 @@ enum IndexingConverters {
             var before = Array(repeating: 0, count: dims.count), after = before
             if reverse { begin[axis] = s; after[axis] = s } else { end[axis] = n - s; before[axis] = s }
             let kept = try ctx.emit(.slice, [v], [("begin", .ints(begin)), ("end", .ints(end))])
-            return try ctx.emit(.pad, [kept], [("before", .ints(before)), ("after", .ints(after))])
+            let padded = try ctx.emit(.pad, [kept], [("before", .ints(before)), ("after", .ints(after))])
+            guard product else { return padded }
+            // 1 where the shift vacated a position: the ones padded with zeros, from 1.
+            var keptDims = dims
+            keptDims[axis] = n - s
+            let inside = try ctx.emit(.pad, [try ctx.constantNode(1, shape: keptDims, dtype: dtype)], [("before", .ints(before)), ("after", .ints(after))])
+            return try ctx.emit(.add, [padded, try ctx.emit(.sub, [try ctx.constantNode(1, dtype: dtype), inside])])
         }
         var y = x
         if exclusive {
             guard n > 1 else {
-                try ctx.define(0, try ctx.constantNode(0, shape: dims, dtype: try ctx.kilnType(x).dtype))
+                try ctx.define(0, try ctx.constantNode(product ? 1 : 0, shape: dims, dtype: dtype))
                 return
             }
             y = try shifted(x, by: 1)
         }
         var s = 1
         while s < n {
-            y = try ctx.emit(.add, [y, try shifted(y, by: s)])
+            y = try ctx.emit(product ? .mul : .add, [y, try shifted(y, by: s)])
             s *= 2
         }
         try ctx.define(0, y == x ? try ctx.emit(.reshape, [x], [("shape", .ints(dims))]) : y)

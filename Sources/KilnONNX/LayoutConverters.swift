@@ -16,7 +16,10 @@ enum LayoutConverters {
             try ctx.define(0, try ctx.emit(.transpose, [try ctx.operand(0)], [("perm", .ints(perm))]))
         }
         t["Concat"] = { ctx in
-            let operands = try (0..<ctx.inputCount).filter { ctx.hasInput($0) }.map { try ctx.operand($0) }
+            // An empty part (a zero-size Split output, known at import) adds nothing.
+            let parts = (0..<ctx.inputCount).filter { ctx.hasInput($0) && ctx.constant($0).map { $0.count > 0 } ?? true }
+            guard !parts.isEmpty else { throw ConversionError("every input is empty: an empty output, which Kiln cannot represent") }
+            let operands = try parts.map { try ctx.operand($0) }
             let axis = try ctx.axis(try ctx.attributes.int("axis", 0), rank: try ctx.rank(0))
             try ctx.define(0, try ctx.emit(.concat, operands, [("axis", .int(axis))]))
         }
@@ -40,14 +43,21 @@ enum LayoutConverters {
                 let chunk = (dims[axis] + parts - 1) / parts
                 sizes = (0..<parts).map { min(chunk, dims[axis] - $0 * chunk) }
             }
-            if sizes.contains(0) { throw ConversionError("split sizes \(sizes) make an empty output, which Kiln cannot represent") }
             // Each size bounded before they are summed: sizes of 2^62 from the file overflowed the sum.
-            guard sizes.count == ctx.node.output.count, sizes.allSatisfy({ $0 > 0 && $0 <= dims[axis] }),
+            guard sizes.count == ctx.node.output.count, sizes.allSatisfy({ $0 >= 0 && $0 <= dims[axis] }),
                   sizes.reduce(0, { $0 + $1 }) == dims[axis] else {
-                throw ConversionError("split sizes \(sizes) do not divide axis \(axis) of \(dims) into \(ctx.node.output.count) non-empty parts")
+                throw ConversionError("split sizes \(sizes) do not divide axis \(axis) of \(dims) into \(ctx.node.output.count) parts")
             }
             var begin = 0
             for (i, size) in sizes.enumerated() {
+                if size == 0 {
+                    // An empty part holds no data: a known empty value, an error only where it
+                    // would become a Kiln value; a Concat skips it.
+                    var empty = dims
+                    empty[axis] = 0
+                    ctx.define(i, constant: ConstantTensor(shape: empty, values: [], isInteger: try ctx.kilnType(x).dtype == .i32))
+                    continue
+                }
                 var b = Array(repeating: 0, count: dims.count), e = dims
                 b[axis] = begin; e[axis] = begin + size
                 begin += size
@@ -164,33 +174,6 @@ enum LayoutConverters {
             let b = try ctx.emit(.broadcast_to, [x], [("shape", .ints(target))])
             try ctx.define(0, try ctx.emit(.reshape, [b], [("shape", .ints(zip(repeats, dims).map { $0 * $1 }))]))
         }
-        t["Pad"] = { ctx in
-            let dims = try ctx.shape(0), x = try ctx.operand(0)
-            guard ctx.attributes.string("mode", "constant") == "constant" else { throw ConversionError("mode '\(ctx.attributes.string("mode", ""))' is not supported (constant only)") }
-            var pads = try ctx.attributes.ints("pads") ?? (try ctx.requiredConstant(1, "pads").integers("pads"))
-            var value = try ctx.attributes.float("value", 0)
-            if ctx.hasInput(2) { value = try ctx.requiredConstant(2, "constant_value").scalar("constant_value") }
-            if ctx.hasInput(3) {
-                let axes = try ctx.requiredConstant(3, "axes").integers("axes").map { try ctx.axis($0, rank: dims.count) }
-                var full = Array(repeating: 0, count: 2 * dims.count)
-                for (k, a) in axes.enumerated() { full[a] = pads[k]; full[dims.count + a] = pads[axes.count + k] }
-                pads = full
-            }
-            guard pads.count == 2 * dims.count else { throw ConversionError("pads needs \(2 * dims.count) entries, has \(pads.count)") }
-            guard pads.allSatisfy({ $0 >= 0 }) else { throw ConversionError("negative pads (cropping) are not supported") }
-            try ctx.define(0, try pad(ctx, x, before: Array(pads[..<dims.count]), after: Array(pads[dims.count...]), value: value))
-        }
-    }
-
-    /// Zero padding, then `value` added where the padding is (a constant mask) when non-zero.
-    static func pad(_ ctx: ImportContext, _ x: String, before: [Int], after: [Int], value: Double) throws -> String {
-        let dims = try ctx.dims(x)
-        let padded = try ctx.emit(.pad, [x], [("before", .ints(before)), ("after", .ints(after))])
-        guard value != 0 else { return padded }
-        // mask: 1 inside the original box, 0 in the padding → value·(1 − mask) fills the border.
-        let ones = try ctx.emit(.pad, [try ctx.constantNode(1, shape: dims, dtype: try ctx.kilnType(x).dtype)], [("before", .ints(before)), ("after", .ints(after))])
-        let border = try ctx.emit(.sub, [try ctx.constantNode(1, dtype: try ctx.kilnType(x).dtype), ones])
-        return try ctx.emit(.add, [padded, try ctx.emit(.mul, [border, try ctx.constantNode(value, dtype: try ctx.kilnType(x).dtype)])])
     }
 
     /// The elements of `x` at the index lists of `plan`: one `slice` when every list is a

@@ -9,11 +9,25 @@ public struct ONNXImportOptions: Sendable {
     public var shapes: [String: [Int]]
     /// The Kiln graph's name (default: the ONNX graph's name).
     public var graphName: String?
+    /// Graph inputs given a value at import time (`--bind k=k.npy`): each becomes a constant
+    /// instead of an input, so a value that decides a shape (TopK's k, Reshape's target,
+    /// reduction axes, Resize's scales) can come from one.
+    public var bindings: [String: ONNXBinding]
 
-    public init(shapes: [String: [Int]] = [:], graphName: String? = nil) {
+    public init(shapes: [String: [Int]] = [:], graphName: String? = nil, bindings: [String: ONNXBinding] = [:]) {
         self.shapes = shapes
         self.graphName = graphName
+        self.bindings = bindings
     }
+}
+
+/// The value bound to a graph input at import time.
+public enum ONNXBinding: @unchecked Sendable {
+    /// A Kiln tensor (read from a .npy file).
+    case tensor(Tensor)
+    /// A serialized ONNX `TensorProto` (a .pb file such as ONNX's test data): any integer type,
+    /// int64 values beyond the i32 range included (Slice's "to the end"), may be empty.
+    case tensorProto([UInt8])
 }
 
 /// An imported model: the Kiln graph and the values of its params and state.
@@ -107,12 +121,18 @@ public enum ONNXImporter {
             let c = try ConstantTensor(proto: t, what: "initializer '\(t.name)'")
             // An empty initializer may stand for an omitted input (Resize's roi or scales); it is
             // an error only where it would become a Kiln value (`materialize`).
-            ctx.values[t.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, isInitializer: true)
+            ctx.values[t.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, isInitializer: true, onnxType: t.dataType)
             initialized.insert(t.name)
         }
         let known = Set(g.input.map(\.name))
         for name in options.shapes.keys where !known.contains(name) {
             throw ConversionError("--shape \(name): the model has no input '\(name)' (inputs: \(g.input.filter { !initialized.contains($0.name) }.map(\.name).joined(separator: ", ")))")
+        }
+        for name in options.bindings.keys where !known.contains(name) || initialized.contains(name) {
+            throw ConversionError("--bind \(name): the model has no input '\(name)' (inputs: \(g.input.filter { !initialized.contains($0.name) }.map(\.name).joined(separator: ", ")))")
+        }
+        for name in options.bindings.keys where options.shapes[name] != nil {
+            throw ConversionError("--bind \(name) and --shape \(name) are both given; a bound input's shape is its value's")
         }
         var declared: [(onnx: String, kiln: String)] = []
         // An input that is also an initializer (IR < 4 listed weights as inputs) is a weight.
@@ -121,6 +141,11 @@ public enum ONNXImporter {
             guard seen.insert(input.name).inserted else { throw ConversionError("input '\(input.name)' is declared twice") }
             guard case .tensorType(let tensorType)? = input.type.value else {
                 throw ConversionError("input '\(input.name)' is not a tensor (sequences, maps and optionals are not supported)")
+            }
+            if let binding = options.bindings[input.name] {
+                let c = try boundValue(binding, input.name, tensorType)
+                ctx.values[input.name] = ImportedValue(type: c.type, kilnName: nil, constant: c, onnxType: tensorType.elemType)
+                continue
             }
             guard let dtype = ONNXDataType.kilnType(tensorType.elemType) else {
                 throw ConversionError("input '\(input.name)' has element type \(ONNXDataType.name(tensorType.elemType)); Kiln supports float and integer inputs")
@@ -159,10 +184,50 @@ public enum ONNXImporter {
             }
             let kiln = ctx.names.kilnName(for: input.name)
             try ctx.builder.addInput(kiln, TensorType(dtype, dims))
-            ctx.values[input.name] = ImportedValue(type: TensorType(dtype, dims), kilnName: kiln)
+            ctx.values[input.name] = ImportedValue(type: TensorType(dtype, dims), kilnName: kiln, onnxType: tensorType.elemType)
             declared.append((input.name, kiln))
         }
         return declared
+    }
+
+    /// A bound input's value, checked against the input's declared element type and shape.
+    private static func boundValue(_ binding: ONNXBinding, _ name: String, _ declared: Onnx_TypeProto.Tensor) throws -> ConstantTensor {
+        let c: ConstantTensor
+        switch binding {
+        case .tensor(let t):
+            let values: [Double] = t.dtype == .f32 ? t.floats.map(Double.init) : t.ints.map(Double.init)
+            c = ConstantTensor(shape: t.shape.dims, values: values, isInteger: t.dtype == .i32)
+        case .tensorProto(let bytes):
+            let proto: Onnx_TensorProto
+            do { proto = try Onnx_TensorProto(serializedBytes: bytes) } catch {
+                throw ConversionError("--bind \(name): not a serialized ONNX TensorProto (\(error))")
+            }
+            c = try ConstantTensor(proto: proto, what: "--bind \(name)")
+        }
+        guard let dtype = ONNXDataType.kilnType(declared.elemType) else {
+            throw ConversionError("--bind \(name): the input has element type \(ONNXDataType.name(declared.elemType)); Kiln supports float and integer inputs")
+        }
+        guard c.dtype == dtype else {
+            throw ConversionError("--bind \(name): the value is \(c.dtype == .f32 ? "floating point" : "integer"), the input \(ONNXDataType.name(declared.elemType))")
+        }
+        if declared.hasShape {
+            let dims = declared.shape.dim
+            // A one-element value for a declared scalar (or [1]) is accepted either way.
+            let sameCount = c.count == 1 && dims.allSatisfy { if case .dimValue(let v)? = $0.value { return v == 1 }; return true }
+            guard dims.count == c.shape.count || sameCount else {
+                throw ConversionError("--bind \(name): the value has shape \(c.shape), the input rank \(dims.count)")
+            }
+            if !sameCount {
+                for (axis, d) in dims.enumerated() {
+                    if case .dimValue(let v)? = d.value, v > 0, Int(v) != c.shape[axis] {
+                        throw ConversionError("--bind \(name): dimension \(axis) is \(v) in the model, \(c.shape[axis]) in the value")
+                    }
+                }
+            } else if dims.count != c.shape.count {
+                return ConstantTensor(shape: Array(repeating: 1, count: dims.count), values: c.values, isInteger: c.isInteger)
+            }
+        }
+        return c
     }
 
     private static func shapeHint(_ t: Onnx_TypeProto.Tensor) -> String {
@@ -173,7 +238,7 @@ public enum ONNXImporter {
         }.joined(separator: "x")
     }
 
-    private static func convertNode(_ node: Onnx_NodeProto, index: Int, _ ctx: ImportContext, source: String) throws {
+    static func convertNode(_ node: Onnx_NodeProto, index: Int, _ ctx: ImportContext, source: String) throws {
         let label = node.name.isEmpty ? "#\(index)" : "'\(node.name)'"
         let domain = node.domain.isEmpty ? "" : " (domain \(node.domain))"
         func located(_ message: String) -> ONNXError {
@@ -186,6 +251,14 @@ public enum ONNXImporter {
         // A value has one definition: with two, the later silently won (onnxruntime refuses).
         for output in node.output where !output.isEmpty && ctx.values[output] != nil {
             throw located("output '\(output)' is already defined (by an earlier node, an input or an initializer)")
+        }
+        if node.opType == "If" {
+            try inlineIf(node, label: label, ctx, source: source, located: located)
+            return
+        }
+        if node.opType == "Scan" {
+            try unrollScan(node, label: label, ctx, source: source, located: located)
+            return
         }
         do {
             if try ConstantFolder.fold(ctx, node.opType) { return }
@@ -200,6 +273,10 @@ public enum ONNXImporter {
             throw located(error.message)
         } catch let error as TypeError {
             throw located(error.message)
+        }
+        // A Cast's result keeps its ONNX type (QuantizeLinear's range reads a cast zero point's).
+        if node.opType == "Cast", let output = node.output.first, let to = node.attribute.first(where: { $0.name == "to" }) {
+            ctx.values[output]?.onnxType = Int32(clamping: to.i)
         }
         for (i, output) in node.output.enumerated() where !output.isEmpty && ctx.values[output] == nil && ctx.consumed.contains(output) {
             throw located("output \(i) ('\(output)') is not supported")

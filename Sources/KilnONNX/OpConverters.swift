@@ -16,6 +16,21 @@ enum OpConverters {
         RecurrentConverters.register(&t)
         EinsumConverter.register(&t)
         TopKConverter.register(&t)
+        AttentionConverter.register(&t)
+        ArithmeticConverters.register(&t)
+        PadConverter.register(&t)
+        RearrangeConverters.register(&t)
+        SelectionConverters.register(&t)
+        WindowFunctionConverters.register(&t)
+        RotaryConverters.register(&t)
+        SequenceMixerConverters.register(&t)
+        GroupNormalizationConverters.register(&t)
+        ScatterElementsConverter.register(&t)
+        QuantizationConverters.register(&t)
+        DFTConverter.register(&t)
+        AffineGridConverter.register(&t)
+        GridSampleConverter.register(&t)
+        Col2ImConverter.register(&t)
         // After ConvolutionConverters: wraps Conv and the poolings for 5-d inputs, dilated
         // pooling and large dilations (DilatedConvolution).
         VolumeConverters.register(&t)
@@ -25,6 +40,6 @@ enum OpConverters {
 
     /// Op types the importer handles (folded-only ops included), for documentation and the runner.
     static var supportedOps: [String] {
-        (Array(table.keys) + ["Constant", "Shape", "Size", "ConstantOfShape", "Range"]).sorted()
+        (Array(table.keys) + ["Constant", "Shape", "Size", "ConstantOfShape", "Range", "If", "Scan"]).sorted()
     }
 }

@@ -1,10 +1,10 @@
 import KilnIR
 
-/// `ReduceMean/Sum/Max/Min/Prod`-family ops (axes as an attribute, or an input from opset 13
+/// `ReduceMean/Sum/Max/Min/Prod/LogSum`-family ops (axes as an attribute, or an input from opset 13
 /// for ReduceSum and 18 for the others), `ArgMax`, and the global poolings.
 enum ReductionConverters {
     static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
-        for name in ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp"] {
+        for name in ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceProd"] {
             t[name] = { ctx in try ctx.define(0, try reduce(ctx, name)) }
         }
         for name in ["ArgMax", "ArgMin"] {
@@ -56,6 +56,30 @@ enum ReductionConverters {
         }
     }
 
+    /// The product over `axes` (Kiln has no product reduction): the reduced axes moved last and
+    /// flattened, then halved pairwise — the front half times the back half, a 1 appended to an
+    /// odd length — until one value is left.
+    private static func product(_ ctx: ImportContext, _ x: String, axes: [Int], keep: Bool) throws -> String {
+        let dims = try ctx.dims(x), dtype = try ctx.kilnType(x).dtype
+        let kept = (0..<dims.count).filter { !axes.contains($0) }
+        let rows = kept.reduce(1) { $0 * dims[$1] }
+        var n = axes.reduce(1) { $0 * dims[$1] }
+        var y = try ctx.emit(.transpose, [x], [("perm", .ints(kept + axes))])
+        y = try ctx.emit(.reshape, [y], [("shape", .ints([rows, n]))])
+        while n > 1 {
+            if n % 2 == 1 {
+                y = try ctx.emit(.concat, [y, try ctx.constantNode(1, shape: [rows, 1], dtype: dtype)], [("axis", .int(1))])
+                n += 1
+            }
+            let front = try ctx.emit(.slice, [y], [("begin", .ints([0, 0])), ("end", .ints([rows, n / 2]))])
+            let back = try ctx.emit(.slice, [y], [("begin", .ints([0, n / 2])), ("end", .ints([rows, n]))])
+            y = try ctx.emit(.mul, [front, back])
+            n /= 2
+        }
+        let shape = keep ? dims.enumerated().map { axes.contains($0.offset) ? 1 : $0.element } : kept.map { dims[$0] }
+        return try ctx.emit(.reshape, [y], [("shape", .ints(shape))])
+    }
+
     private static func reduce(_ ctx: ImportContext, _ name: String) throws -> String {
         let x = try ctx.operand(0), rank = try ctx.rank(0)
         let keep = try ctx.attributes.int("keepdims", 1) != 0
@@ -74,6 +98,8 @@ enum ReductionConverters {
         case "ReduceSumSquare": return try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)
         case "ReduceL1": return try ctx.emit(.reduce_sum, [try ctx.emit(.abs, [x])], attrs)
         case "ReduceL2": return try ctx.emit(.sqrt, [try ctx.emit(.reduce_sum, [try ctx.emit(.square, [x])], attrs)])
+        case "ReduceProd": return try product(ctx, x, axes: axes, keep: keep)
+        case "ReduceLogSum": return try ctx.emit(.log, [try ctx.emit(.reduce_sum, [x], attrs)])
         default:  // ReduceLogSumExp, stably: m + log Σ e^(x − m)
             let m = try ctx.emit(.reduce_max, [x], [("axes", .ints(axes)), ("keep_dims", .bool(true))])
             let s = try ctx.emit(.reduce_sum, [try ctx.emit(.exp, [try ctx.emit(.sub, [x, m])])], attrs)

@@ -12,7 +12,8 @@ struct Import: ParsableCommand {
         commandName: "import",
         abstract: "Import an ONNX model: write OUT.kiln and its weights as OUT.safetensors.",
         discussion: """
-            Dynamic dimensions must be fixed with --shape NAME=D0xD1x… (Kiln's shapes are static). \
+            Dynamic dimensions must be fixed with --shape NAME=D0xD1x… (Kiln's shapes are static); \
+            an input whose value decides a shape (TopK's k, a Reshape target) can be given one with --bind. \
             Initializers become params (trainable); run the graph with --params OUT.safetensors.
             """)
 
@@ -27,6 +28,9 @@ struct Import: ParsableCommand {
 
     @Option(name: .customLong("shape"), help: "An input's full shape: NAME=1x3x224x224 (repeatable).")
     var shapes: [String] = []
+
+    @Option(name: .customLong("bind"), help: ArgumentHelp("Give an input a value at import time: NAME=FILE.npy or NAME=FILE.pb (an ONNX TensorProto); the input becomes a constant (repeatable).", valueName: "NAME=FILE"))
+    var bindings: [String] = []
 
     func validate() throws {
         if !listOps && model.isEmpty { throw ValidationError("missing the .onnx model to import") }
@@ -88,10 +92,26 @@ struct Import: ParsableCommand {
                 guard given[name] == nil else { throw CLIError("--shape \(name) is given twice") }
                 given[name] = dims.compactMap { $0 }
             }
+            var bound: [String: ONNXBinding] = [:]
+            for item in bindings {
+                guard let eq = item.firstIndex(of: "="), eq != item.startIndex, item.index(after: eq) != item.endIndex else {
+                    throw CLIError("--bind '\(item)': expected NAME=FILE.npy or NAME=FILE.pb")
+                }
+                let name = String(item[..<eq]), file = String(item[item.index(after: eq)...])
+                guard bound[name] == nil else { throw CLIError("--bind \(name) is given twice") }
+                if file.hasSuffix(".npy") {
+                    bound[name] = .tensor(try NumPyFormat.read(path: file))
+                } else if file.hasSuffix(".pb") {
+                    // A TensorProto holds at most one tensor; 2 GiB is protobuf's own limit.
+                    bound[name] = .tensorProto(try AtomicFile.read(file, limit: Int(Int32.max)))
+                } else {
+                    throw CLIError("--bind \(name): '\(file)' is neither a .npy nor a .pb (ONNX TensorProto) file")
+                }
+            }
             let (outPath, weights) = try outputPaths()
             let imported: ONNXImportResult
             do {
-                imported = try ONNXImporter.importModel(path: model, options: ONNXImportOptions(shapes: given))
+                imported = try ONNXImporter.importModel(path: model, options: ONNXImportOptions(shapes: given, bindings: bound))
             } catch let error as ONNXError {
                 throw CLIError(error.message)
             }

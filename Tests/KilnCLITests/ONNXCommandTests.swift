@@ -76,6 +76,20 @@ struct ONNXCommandTests {
         #expect(bad.status == 1 && bad.err.contains("--shape x"))
     }
 
+    @Test("--bind: its syntax, the file kind and a missing file are one-line errors")
+    func bindOptionIsChecked() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = Self.models.appendingPathComponent("dynamic_reshape.onnx").path
+        let noValue = try runKiln(["import", model, "-o", "\(dir)/d.kiln", "--bind", "x="])
+        #expect(noValue.status == 1 && noValue.err.contains("--bind 'x=': expected NAME=FILE.npy or NAME=FILE.pb"))
+        let kind = try runKiln(["import", model, "-o", "\(dir)/d.kiln", "--bind", "x=\(dir)/x.txt"])
+        #expect(kind.status == 1 && kind.err.contains("is neither a .npy nor a .pb"))
+        let missing = try runKiln(["import", model, "-o", "\(dir)/d.kiln", "--bind", "x=\(dir)/none.npy"])
+        #expect(missing.status == 1 && missing.err.hasPrefix("error: ") && missing.err.contains("none.npy"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/d.kiln"))
+    }
+
     @Test func unsupportedOpIsOneLineError() throws {
         let r = try runKiln(["import", Self.models.appendingPathComponent("unsupported_op.onnx").path, "-o", makeTemporaryDirectory() + "/u.kiln"])
         #expect(r.status == 1)

@@ -215,4 +215,31 @@ import Testing
         let message = m.importMessage()
         #expect(message?.hasPrefix("m.onnx: node 'n' (Gather, opset 17): ") == true, "\(message ?? "imported")")
     }
+
+    @Test("the issue-25 compositions refuse sizes that would build huge import-time tables or overflow")
+    func compositionLimits() {
+        var attention = ModelBuilder()
+        attention.opset = 23
+        attention.input("Q", [1, 1, 8192, 1])
+        attention.input("K", [1, 1, 4096, 1])
+        attention.input("V", [1, 1, 4096, 1])
+        attention.node("Attention", ["Q", "K", "V"], ["y"], name: "n", ["is_causal": 1])
+        attention.output("y")
+        #expect(attention.importMessage() == "m.onnx: node 'n' (Attention, opset 23): 8192 queries × 4096 keys is beyond the 16777216 mask values Kiln builds at import")
+
+        var quantize = ModelBuilder()
+        quantize.opset = 21
+        quantize.input("x", [2, 4])
+        quantize.floats("s", [1, 1], dims: [2, 1])
+        quantize.node("QuantizeLinear", ["x", "s"], ["y"], name: "n", ["axis": 1, "block_size": Self.huge])
+        quantize.output("y")
+        #expect(quantize.importMessage()?.hasPrefix("m.onnx: node 'n' (QuantizeLinear, opset 21): block_size") == true)
+
+        var pad = ModelBuilder()
+        pad.input("x", [2, 2])
+        pad.ints("p", [0, Int64(Self.huge), 0, 0])
+        pad.node("Pad", ["x", "p"], ["y"], name: "n", ["mode": "reflect"])
+        pad.output("y")
+        #expect(pad.importMessage()?.hasPrefix("m.onnx: node 'n' (Pad, opset 17): pads") == true)
+    }
 }

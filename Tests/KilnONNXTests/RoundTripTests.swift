@@ -40,6 +40,39 @@ import Testing
         }
     }
 
+    /// ONNX → Kiln → ONNX → Kiln for ops whose import uses Kiln's gradient kernels: ConvTranspose
+    /// (conv2d_grad_input, exported as ConvTranspose) and ScatterElements with run-time indices
+    /// (the scatter-add gather_grad, exported as ScatterND with reduction add).
+    @Test func importedTransposedConvolutionAndScatterExportBack() throws {
+        var conv = ModelBuilder()
+        conv.input("x", [1, 2, 3, 3])
+        conv.floats("W", (0..<36).map { Float($0 % 7) - 3 }, dims: [2, 2, 3, 3])
+        conv.node("ConvTranspose", ["x", "W"], ["y"], ["strides": [2, 2], "pads": [1, 0, 1, 0], "output_padding": [1, 1]])
+        conv.output("y")
+        var scatter = ModelBuilder()
+        scatter.opset = 18
+        scatter.input("x", [2, 3])
+        scatter.input("idx", [2, 2], elemType: ONNXDataType.int64)
+        scatter.input("upd", [2, 2])
+        scatter.node("ScatterElements", ["x", "idx", "upd"], ["y"], ["axis": 1, "reduction": "add"])
+        scatter.output("y")
+        let feeds: [[String: Tensor]] = [["x": Tensor([1, 2, 3, 3], floats: (0..<18).map { Float($0) / 4 - 2 })],
+                                         ["x": Tensor([2, 3], floats: [1, 2, 3, 4, 5, 6]), "idx": Tensor([2, 2], ints: [2, -3, 1, 1]),
+                                          "upd": Tensor([2, 2], floats: [10, 20, 30, 40])]]
+        for (model, inputs) in zip([conv, scatter], feeds) {
+            let first = try ONNXImporter.importModel(bytes: try model.bytes(), source: "m.onnx")
+            let graph = try ShapeInference().run(first.graph)
+            var state = first.tensors
+            let expected = try #require(try Interpreter(graph: graph).run(inputs: inputs, state: &state, step: 0)["y"]).floats
+            let exported = try ONNXExporter.export(graph, params: first.tensors)
+            let again = try ONNXImporter.importModel(bytes: exported, source: "again.onnx")
+            var againState = again.tensors
+            let got = try #require(try Interpreter(graph: try ShapeInference().run(again.graph)).run(inputs: inputs, state: &againState, step: 0)["y"]).floats
+            #expect(got == expected)
+            #expect(!again.graph.nodes.contains { $0.op == .conv2d_grad_filter })
+        }
+    }
+
     @Test func randomOpsAreNotExported() throws {
         let text = try String(contentsOf: TestModels.graphs.appendingPathComponent("vae.kiln"), encoding: .utf8)
         let g = try ShapeInference().run(try Parser.parse(text, file: "vae.kiln"))

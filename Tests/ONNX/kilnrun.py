@@ -26,11 +26,19 @@ class ImportFailure(Exception):
         self.message = message
 
 
-def kiln_import(kiln: str, model_path: str, out_kiln: str, shapes: dict[str, tuple] | None = None, timeout: float = 300):
-    """Runs `kiln import`; returns (inputs, outputs) as lists of (onnx name, kiln name)."""
+# The importer's refusal of a graph input where a value must be known at import time.
+NEEDS_VALUE = re.compile(r"\(input '([^']*)'\) must be known at import time")
+
+
+def kiln_import(kiln: str, model_path: str, out_kiln: str, shapes: dict[str, tuple] | None = None, timeout: float = 300,
+                bindings: dict[str, str] | None = None):
+    """Runs `kiln import` (bindings: input name → .npy/.pb file for --bind); returns (inputs,
+    outputs) as lists of (onnx name, kiln name)."""
     cmd = [kiln, "import", model_path, "-o", out_kiln]
     for name, dims in (shapes or {}).items():
         cmd += ["--shape", f"{name}=" + "x".join(str(d) for d in dims)]
+    for name, path in (bindings or {}).items():
+        cmd += ["--bind", f"{name}={path}"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
         message = (r.stderr.strip() or r.stdout.strip()).splitlines()[-1] if (r.stderr.strip() or r.stdout.strip()) else f"exit {r.returncode}"
