@@ -47,7 +47,7 @@ public final class DataParallelTrainer {
                 optimize: Bool = true) throws {
         self.trainer = trainer
         self.reducer = reducer
-        let pipeline: [any Pass] = optimize ? [Simplify(), Fusion(), MemoryPlanner()] : []
+        let pipeline: [any Pass] = optimize ? OptimizingPipeline.passes : []
         graphs = try DataParallelGraphs(forward: trainer.forward, loss: trainer.loss, optimizer: trainer.optimizer,
                                         bucketBytes: bucketBytes, ranks: reducer.size, pipeline: pipeline)
         for slot in graphs.buckets.flatMap(\.slots) where !graphs.gradient.outputs.contains(slot.gradient) {

@@ -82,14 +82,14 @@ public struct GraphSummary: Sendable {
             return named
         }
         parameterBytes = typed.params.reduce(0) { $0 + $1.type.byteCount }
-        var inferencePipeline = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var inferencePipeline = PassManager(OptimizingPipeline.passes)
         inferenceArena = try inferencePipeline.run(evaluation).memoryPlan?.arenaSize ?? 0
         let losses = typed.outputs(withRole: .loss)
         let loss = losses.first ?? (typed.outputs.contains("loss") ? "loss" : nil)
         if let optimizer, let loss {
             let trained = typed.trainableParams.map(\.name).filter { !frozen.contains($0) }
-            var pipeline = PassManager([TrainingStep(loss: loss, optimizer: optimizer, params: frozen.isEmpty ? nil : trained),
-                                        Simplify(), Fusion(), MemoryPlanner()])
+            var pipeline = PassManager([TrainingStep(loss: loss, optimizer: optimizer, params: frozen.isEmpty ? nil : trained)]
+                                       + OptimizingPipeline.passes)
             let step = try pipeline.run(typed)
             trainingArena = step.memoryPlan?.arenaSize ?? 0
             trainingStateBytes = step.params.reduce(0) { $0 + $1.type.byteCount }

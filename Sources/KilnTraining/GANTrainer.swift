@@ -24,7 +24,7 @@ public final class GANTrainer {
             throw Diagnostic("a GAN graph needs outputs d_loss and g_loss and params named disc_* and gen_*")
         }
         func build(_ loss: String, _ trained: [String]) throws -> Graph {
-            var manager = PassManager([TrainingStep(loss: loss, optimizer: optimizer, params: trained), Simplify(), Fusion(), MemoryPlanner()])
+            var manager = PassManager([TrainingStep(loss: loss, optimizer: optimizer, params: trained)] + OptimizingPipeline.passes)
             return try manager.run(forward)
         }
         discriminatorStep = try build("d_loss", disc)

@@ -146,7 +146,7 @@ extension Model {
     /// The inference graph compiled once (simplify, fuse, plan memory) for `backend`.
     func compiledBackend() throws -> ExecutionBackend {
         if let compiled = cachedBackend { return compiled }
-        var pipeline = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var pipeline = PassManager(OptimizingPipeline.passes)
         let made = try backend.makeBackend(for: try pipeline.run(inferenceGraph))
         cachedBackend = made
         return made

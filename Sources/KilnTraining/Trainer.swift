@@ -73,7 +73,7 @@ public final class Trainer {
         self.optimizer = optimizer
         self.backend = backend
         learningRate = Float(optimizer.learningRate)
-        let pipeline: [any Pass] = optimize ? [Simplify(), Fusion(), MemoryPlanner()] : []
+        let pipeline: [any Pass] = optimize ? OptimizingPipeline.passes : []
         let trainable = typed.trainableParams.map(\.name)
         for name in frozen where !trainable.contains(name) {
             throw Diagnostic("cannot freeze '\(name)': not a trainable param of graph '\(typed.name)'")

@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let forward = try transform.apply(try graph.load())
-            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            var manager = PassManager(OptimizingPipeline.passes)
             let g = try manager.run(forward)
             // Two backends, each with its own copy of the state.
             try (memoryBudget.map { try MemoryBudget.parse($0) } ?? MemoryBudget.standard()).check(g, stateCopies: 2)

@@ -84,7 +84,7 @@ struct Compare: ParsableCommand {
                     throw CLIError("--json \(json): '\(directory)' is not a writable directory")
                 }
             }
-            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            var manager = PassManager(OptimizingPipeline.passes)
             let g = try manager.run(try transform.apply(try graph.load()))
             var given: [String: Tensor] = [:]
             for (name, path) in try Self.pairs(inputs, "--input") { given[name] = try NumPyFormat.read(path: path) }

@@ -82,7 +82,7 @@ struct Compile: ParsableCommand {
             } else {
                 g = try InferenceGraph().run(forward)
             }
-            g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g)))
+            g = try OptimizingPipeline.run(g)
             var state = initialState(for: g, seed: seed)
             if let checkpoint {
                 let tensors = try SafetensorsFormat.read(path: checkpoint).tensors

@@ -30,14 +30,14 @@ struct Dump: ParsableCommand {
             if let ranks = dataParallel { return try dumpDataParallel(ranks: ranks) }
             var g = try pipeline.run(try transform.apply(try graph.load()))
             if loops {
-                if !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
+                if !pipeline.isActive { g = try OptimizingPipeline.run(g) }
                 let target = try JITSession().codegenTarget
                 print("# target: \(target.vectorLanes) f32 lanes, \(target.vectorRegisters) vector registers, \(target.threads) threads")
                 print(LoopPrinter.print(lowered: try Lowering.lower(g, target: target), scheduledFor: target), terminator: "")
                 return
             }
             if llvm || llvmOpt {
-                if !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
+                if !pipeline.isActive { g = try OptimizingPipeline.run(g) }
                 let backend = try JITBackend(graph: g, keepOptimizedIR: llvmOpt)
                 print(llvmOpt ? backend.optimizedIR : backend.ir, terminator: "")
                 FileHandleOutput.standardError.write("JIT compile: \(String(format: "%.1f", backend.compileSeconds * 1000)) ms, \(backend.compiledKernels) compiled kernels, \(backend.sgemmCalls) sgemm calls per step\n")

@@ -51,7 +51,7 @@ struct PipelineOptions: ParsableArguments {
     @Flag(help: "Print per-pass time and node counts, and fusion remarks (to standard error).")
     var stats = false
 
-    static let defaultPipeline = "simplify,fuse,plan-memory"
+    static let defaultPipeline = OptimizingPipeline.spec
 
     var isActive: Bool { optimized || passes != nil }
 

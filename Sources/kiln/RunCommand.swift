@@ -55,7 +55,7 @@ struct Run: ParsableCommand {
         try reportingErrors {
             guard backend == "interp" || backend == "jit" else { throw CLIError("unknown backend '\(backend)' (interp or jit)") }
             var g = try pipeline.run(try transform.apply(try graph.load()))
-            if backend == "jit" && !pipeline.isActive { g = try MemoryPlanner().run(try Fusion().run(try Simplify().run(g))) }
+            if backend == "jit" && !pipeline.isActive { g = try OptimizingPipeline.run(g) }
             if plan && g.memoryPlan == nil { g = try MemoryPlanner().run(g) }
             try (memoryBudget.map { try MemoryBudget.parse($0) } ?? MemoryBudget.standard()).check(g)
             var feeds: [String: Tensor] = [:]

@@ -37,7 +37,7 @@ struct BackendEquivalenceTests {
 
     /// Runs `graph` (optimised and planned) on both backends and compares outputs and updates.
     static func compare(_ graph: Graph, steps: Int = 1, _ label: String, atol: Float = 1e-6, rtol: Float = 1e-5) throws {
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var manager = PassManager(OptimizingPipeline.passes)
         let optimized = try manager.run(graph)
         let feeds = Self.feeds(graph, seed: 5)
         let interpreter = try Interpreter(graph: optimized, usePlan: true)
@@ -133,7 +133,7 @@ struct BackendEquivalenceTests {
     func tenMLPSteps() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/mlp.kiln"), encoding: .utf8)
         let step = try TrainingStep(loss: "loss", optimizer: Optimizer(.adam, learningRate: 0.001)).run(try inferTypes(try Parser.parse(text)))
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var manager = PassManager(OptimizingPipeline.passes)
         let optimized = try manager.run(step)
         var feeds = Self.feeds(step, seed: 9)
         feeds["lr"] = Tensor.scalar(0.001)

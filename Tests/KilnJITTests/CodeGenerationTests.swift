@@ -91,7 +91,7 @@ struct CodeGenerationTests {
     func cachedModulesKeepTheirLocations() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/mlp.kiln"), encoding: .utf8)
         for file in ["first.kiln", "second.kiln"] {
-            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            var manager = PassManager(OptimizingPipeline.passes)
             let graph = try manager.run(try inferTypes(try Parser.parse(text, file: file)))
             let jit = try JITBackend(graph: graph)
             var state = initialState(for: graph, seed: 1)
@@ -108,7 +108,7 @@ struct CodeGenerationTests {
     @Test("a label out of range on the JIT is an error at the loss's source line")
     func locatedRuntimeError() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Graphs/mlp.kiln"), encoding: .utf8)
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var manager = PassManager(OptimizingPipeline.passes)
         let graph = try manager.run(try inferTypes(try Parser.parse(text, file: "mlp.kiln")))
         let jit = try JITBackend(graph: graph)
         var state = initialState(for: graph, seed: 1)

@@ -103,7 +103,7 @@ struct DifferentialTests {
                 case .notDifferentiable: notDifferentiable += 1
                 }
             }
-            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            var manager = PassManager(OptimizingPipeline.passes)
             let optimized: Graph
             do { optimized = try manager.run(graph) } catch {
                 problems.append("seed \(seed): optimising failed: \(error)")

@@ -28,7 +28,7 @@ struct GeneratedKernelTests {
     /// Runs `text` on the interpreter and on the JIT built for `target` under `policy`.
     static func check(_ text: String, target: CodegenTarget, policy: Scheduler.Policy = .heuristic, seed: UInt64,
                       label: String) throws {
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var manager = PassManager(OptimizingPipeline.passes)
         let graph = try manager.run(try inferTypes(try Parser.parse(text)))
         let feeds = BackendEquivalenceTests.feeds(graph, seed: seed)
         var s1 = initialState(for: graph, seed: seed), s2 = s1
@@ -177,7 +177,7 @@ struct GeneratedKernelTests {
         let file = ["mlp.kiln", "lenet5.kiln", "transformer.kiln"][seed % 3]
         let text = try String(contentsOf: root.appendingPathComponent("Graphs/\(file)"), encoding: .utf8)
         let step = try TrainingStep(loss: "loss", optimizer: Optimizer(.sgd, learningRate: 0.1)).run(try inferTypes(try Parser.parse(text)))
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var manager = PassManager(OptimizingPipeline.passes)
         let graph = try manager.run(step)
         var feeds = BackendEquivalenceTests.feeds(graph, seed: UInt64(seed))
         feeds["lr"] = Tensor.scalar(0.1)

@@ -33,7 +33,7 @@ struct JITClaimsTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent("Graphs/lstm.kiln"), encoding: .utf8)
         let step = try TrainingStep(loss: "loss", optimizer: Optimizer(.adam)).run(try inferTypes(try Parser.parse(text, file: "lstm.kiln")))
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var manager = PassManager(OptimizingPipeline.passes)
         var compiler = StepCompiler(graph: try manager.run(step), prefix: "lstm")
         _ = try compiler.compile()
         let (calls, functions) = (compiler.calls.count, compiler.functions.count)

@@ -12,7 +12,7 @@ struct RandomOpsTests {
         let declarations = inputs.sorted { $0.key < $1.key }.map { " input \($0.key): \($0.value.type)" }.joined(separator: "\n")
         var graph = try inferTypes(try Parser.parse("graph r {\n\(declarations)\n y = \(body)\n output y\n}"))
         if optimized {
-            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            var manager = PassManager(OptimizingPipeline.passes)
             graph = try manager.run(graph)
         }
         var state: [String: Tensor] = [:]

@@ -12,7 +12,7 @@ struct CompileScalingTests {
     /// Simplify, fuse and plan `graph`, and verify the result (once: the verifier is linear too,
     /// and running it after every pass would double the test's time in a debug build).
     private func optimize(_ graph: Graph) throws -> Graph {
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()], verifyEach: false)
+        var manager = PassManager(OptimizingPipeline.passes, verifyEach: false)
         let optimized = try manager.run(graph)
         try Verifier().verify(optimized)
         return optimized

@@ -43,7 +43,7 @@ struct GraphUpdatesTests {
             let step = try TrainingStep(loss: "loss", optimizer: optimizer).run(graph)
             let targets = Set(step.updates.map(\.target))
             #expect(targets.isSuperset(of: ["running_mean", "running_var", "gamma", "beta", "w"]))
-            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            var manager = PassManager(OptimizingPipeline.passes)
             let interpreter = try Interpreter(graph: try manager.run(step), usePlan: true)
             var state = initialState(for: step, seed: 1)
             // The reference, as NumPy computes it: x.mean(0), x.var(0) (biased), in float64.

@@ -45,7 +45,7 @@ struct MemoryPlannerTests {
     @Test("plans of every model and training step are valid and pack well")
     func zooPlans() throws {
         for (name, graph) in try TestGraphs.forwardAndTraining() {
-            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            var manager = PassManager(OptimizingPipeline.passes)
             let planned = try manager.run(graph)
             let plan = try #require(planned.memoryPlan)
             #expect(checkPlan(planned, plan) == [], "\(name)")
@@ -67,7 +67,7 @@ struct MemoryPlannerTests {
     func lenetHalf() throws {
         let lenet = try #require(try TestGraphs.zoo().first { $0.0 == "lenet5.kiln" }?.1)
         let step = try TrainingStep(loss: "loss", optimizer: Optimizer(.adam)).run(lenet)
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var manager = PassManager(OptimizingPipeline.passes)
         let plan = try #require(try manager.run(step).memoryPlan)
         #expect(plan.arenaSize * 2 <= plan.naiveSize, "\(plan.summary)")
     }

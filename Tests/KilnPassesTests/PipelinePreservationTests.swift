@@ -38,7 +38,7 @@ struct PipelinePreservationTests {
         for (name, graph) in try TestGraphs.forwardAndTraining() {
             let feeds = randomFeeds(graph, seed: 11)
             let (before, stateBefore) = try evaluate(graph, feeds)
-            var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+            var manager = PassManager(OptimizingPipeline.passes)
             let optimized = try manager.run(graph)
             for usePlan in [false, true] {
                 let (after, stateAfter) = try evaluate(optimized, feeds, usePlan: usePlan)

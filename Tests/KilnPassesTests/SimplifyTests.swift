@@ -32,7 +32,7 @@ struct SimplifyTests {
 
     @Test("the default pipeline (simplify, fuse, plan-memory) schedules the gradient graph")
     func fullPipeline() throws {
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var manager = PassManager(OptimizingPipeline.passes)
         let optimized = try manager.run(try gradientGraph())
         var state = initialState(for: optimized, seed: 0)
         let outputs = try Interpreter(graph: optimized, usePlan: true).run(inputs: [:], state: &state, step: 0)

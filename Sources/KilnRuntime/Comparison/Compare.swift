@@ -53,7 +53,7 @@ public func compare(graph: Graph, backends: (reference: ComparedBackend, candida
     try tolerance.validate()
     var g = graph.nodes.contains { $0.type == nil } ? try inferTypes(graph) : graph
     if optimize && g.memoryPlan == nil {
-        var manager = PassManager([Simplify(), Fusion(), MemoryPlanner()])
+        var manager = PassManager(OptimizingPipeline.passes)
         g = try manager.run(g)
     }
     let lossName = loss ?? (g.outputs.contains("loss") ? "loss" : nil)
