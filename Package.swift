@@ -73,12 +73,14 @@ let package = Package(
         // Data-parallel training over MPI (Docs/DISTRIBUTED.md).
         .target(name: "KilnDistributed", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining", "KilnSupport", "CMPI"]),
         .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnTraining", "KilnONNX"]),
+        // The `kiln` command; its folder is named apart from the `Kiln` umbrella (not only by case).
         .executableTarget(
             name: "kiln",
             dependencies: [
                 "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnTraining", "KilnSupport", "KilnDistributed", "KilnONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            path: "Sources/KilnCLI"
         ),
 
         .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnPasses"], resources: [.copy("Malformed"), .copy("Expected")]),
