@@ -207,7 +207,8 @@ F32 = np.float32
 
 def kept_sections(path):
     """Sections of BENCHMARKS.md this script does not measure ("## Compile time", written from
-    Benchmarks/compile_time.py), carried over so a rerun does not erase them."""
+    Benchmarks/compile_time.py; "## Kernels against the machine's limit", from `kiln bench
+    --profile`), carried over so a rerun does not erase them."""
     try:
         old = open(path).read().split("\n")
     except OSError:
@@ -215,7 +216,7 @@ def kept_sections(path):
     kept, keeping = [], False
     for line in old:
         if line.startswith("## "):
-            keeping = line.startswith("## Compile time")
+            keeping = line.startswith(("## Compile time", "## Kernels against the machine's limit"))
         if keeping:
             kept.append(line)
     while kept and not kept[-1].strip():
