@@ -37,6 +37,7 @@ enum BundleRuntimeSource {
             pthread_cond_t wake;
             int sleeping;
             atomic_long generation;
+            atomic_long next; /* the next unclaimed chunk of the current kernel */
             atomic_int pending;
             atomic_int stop;
             kb_kernel kernel;
@@ -77,6 +78,17 @@ enum BundleRuntimeSource {
             p->kernel(p->extent * c / p->chunks, p->extent * (c + 1) / p->chunks, p->args, p->ctx, p->step, p->failures);
         }
 
+        /* Chunks are claimed one at a time (as the JIT's KernelPool does): a thread that starts late
+           or shares its core takes fewer of them. Every worker checks in once per kernel (pending),
+           so none can still be claiming when the next kernel is published. */
+        static void kb_claim(kb_pool *p) {
+            for (;;) {
+                long c = atomic_fetch_add_explicit(&p->next, 1, memory_order_acq_rel);
+                if (c >= p->chunks) return;
+                kb_chunk(p, c);
+            }
+        }
+
         static void *kb_work(void *argument) {
             kb_worker *w = argument;
             kb_pool *p = w->pool;
@@ -93,7 +105,7 @@ enum BundleRuntimeSource {
                 }
                 seen = atomic_load_explicit(&p->generation, memory_order_acquire);
                 if (atomic_load_explicit(&p->stop, memory_order_acquire)) return NULL;
-                if (w->index < p->chunks) kb_chunk(p, w->index);
+                kb_claim(p);
                 atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
             }
         }
@@ -104,13 +116,14 @@ enum BundleRuntimeSource {
             memcpy(&k, &kernel, sizeof k);
             if (p->started == 0 || extent <= 1) { k(0, extent, args, ctx, step, failures); return; }
             p->kernel = k; p->extent = extent; p->args = args; p->ctx = ctx; p->step = step; p->failures = failures;
-            p->chunks = p->started + 1 < extent ? p->started + 1 : extent;
+            p->chunks = 4 * (int64_t)(p->started + 1) < extent ? 4 * (int64_t)(p->started + 1) : extent;
+            atomic_store_explicit(&p->next, 0, memory_order_relaxed);
             atomic_store_explicit(&p->pending, p->started, memory_order_relaxed);
             atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
             pthread_mutex_lock(&p->lock);
             if (p->sleeping > 0) pthread_cond_broadcast(&p->wake);
             pthread_mutex_unlock(&p->lock);
-            kb_chunk(p, 0);
+            kb_claim(p);
             while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {}
         }
 
