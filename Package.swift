@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnJIT", "KilnONNX", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
         .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed", "KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
-        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime"], exclude: ["Golden"]),
+        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime", "KilnSupport"], exclude: ["Golden"]),
         .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),
         // The umbrella's own API (Model.exportONNX, Model(onnx:)).
         .testTarget(name: "KilnTests", dependencies: ["Kiln"]),

@@ -123,6 +123,16 @@ public final class JITSession {
         let start = Date()
         moduleCount += 1
         let name = "kiln_module_\(moduleCount)"
+        if !keepOptimizedIR, let parted = try machineTarget.emitParts(module, name: name, cache: cache, parts: Swift.min(kilnThreadCount, 4)) {
+            for (index, object) in parted.objects.enumerated() {
+                let buffer = object.withUnsafeBytes { raw in
+                    LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, "\(name).part\(index)")
+                }
+                try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), buffer), parted.fromCache ? "adding a cached object" : "adding the module")
+            }
+            return Compiled(symbols: try lookup(symbols), moduleText: parted.text, optimizedIR: "",
+                            seconds: Date().timeIntervalSince(start), fromCache: parted.fromCache)
+        }
         let emitted = try machineTarget.emitObject(module, name: name, cache: cache, keepOptimizedIR: keepOptimizedIR)
         let buffer = emitted.object.withUnsafeBytes { raw in
             LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, name)

@@ -110,11 +110,27 @@ final class MachineTarget {
     func emitObject(_ module: IRModule, name: String, cache: ObjectCache?, optimize: Bool = true,
                     keepOptimizedIR: Bool = false) throws -> (object: Data, text: String, optimizedIR: String, fromCache: Bool) {
         let text = module.text
-        let key = ObjectCache.key(text + "\n; target \(triple) \(cpu) \(features) llvm\(llvmMajorVersion)" + (optimize ? "" : " O0"))
+        let key = objectKey(text, optimize: optimize)
         if !keepOptimizedIR, let cache, let object = cache.load(key) {
             return (object, text, "", true)
         }
-        let m = module.module
+        try verify(module.module, text: text, name: name)
+        var optimized = ""
+        let object = try optimizeAndEmit(module.module, name: name, optimize: optimize) {
+            if keepOptimizedIR { optimized = module.text }
+        }
+        cache?.store(key, object)
+        return (object, text, optimized, false)
+    }
+
+    /// The object cache's key of a module with this text, for this machine.
+    func objectKey(_ text: String, optimize: Bool = true) -> String {
+        ObjectCache.key(text + "\n; target \(triple) \(cpu) \(features) llvm\(llvmMajorVersion)" + (optimize ? "" : " O0"))
+    }
+
+    /// Sets the module's triple and data layout and runs LLVM's verifier; a rejected module is
+    /// written to a file whose path is in the error.
+    func verify(_ m: LLVMModuleRef, text: String, name: String) throws {
         LLVMSetTarget(m, triple)
         let layout = LLVMCreateTargetDataLayout(machine)
         LLVMSetModuleDataLayout(m, layout)
@@ -126,6 +142,15 @@ final class MachineTarget {
             throw Diagnostic("LLVM verifier rejected the generated IR: \(reason); IR written to \(Self.dumpRejected(text, name))")
         }
         LLVMDisposeMessage(message)
+    }
+
+    /// Optimises `m` in place (`default<O3>` with the vectorisers) and emits its object file;
+    /// `afterOptimizing` runs between the two (to print the optimised IR).
+    func optimizeAndEmit(_ m: LLVMModuleRef, name: String, optimize: Bool = true, afterOptimizing: () -> Void = {}) throws -> Data {
+        LLVMSetTarget(m, triple)
+        let layout = LLVMCreateTargetDataLayout(machine)
+        LLVMSetModuleDataLayout(m, layout)
+        LLVMDisposeTargetData(layout)
         if optimize {
             let options = LLVMCreatePassBuilderOptions()
             LLVMPassBuilderOptionsSetLoopVectorization(options, 1)
@@ -135,7 +160,8 @@ final class MachineTarget {
             LLVMDisposePassBuilderOptions(options)
             try JITSession.check(passError, "optimising the module")
         }
-        let optimized = keepOptimizedIR ? module.text : ""
+        afterOptimizing()
+        var message: UnsafeMutablePointer<CChar>?
         var buffer: LLVMMemoryBufferRef?
         if LLVMTargetMachineEmitToMemoryBuffer(machine, m, LLVMObjectFile, &message, &buffer) != 0 || buffer == nil {
             let reason = message.map { String(cString: $0) } ?? "unknown"
@@ -144,9 +170,7 @@ final class MachineTarget {
         }
         defer { LLVMDisposeMemoryBuffer(buffer) }
         guard let start = LLVMGetBufferStart(buffer) else { throw Diagnostic("LLVM emitted no object for \(name)") }
-        let object = Data(bytes: start, count: LLVMGetBufferSize(buffer))
-        cache?.store(key, object)
-        return (object, text, optimized, false)
+        return Data(bytes: start, count: LLVMGetBufferSize(buffer))
     }
 
     static func dumpRejected(_ ir: String, _ name: String) -> String {

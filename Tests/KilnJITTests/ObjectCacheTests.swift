@@ -1,9 +1,11 @@
 import Foundation
+import KilnSupport
 import Testing
 @testable import KilnJIT
 
 /// The on-disk cache of compiled modules: whole files only, damaged ones ignored and removed,
 /// the folder kept under its capacity, and a second session running cached machine code.
+@Suite(.serialized)
 struct ObjectCacheTests {
     static func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cache-test-\(UUID().uuidString)")
@@ -78,5 +80,29 @@ struct ObjectCacheTests {
             let f = unsafeBitCast(try #require(UnsafeRawPointer(bitPattern: UInt(address))), to: F.self)
             #expect(f(14) == 42)
         }
+    }
+
+    @Test("every kernel of a parted module runs; a second session takes every part from the cache")
+    func runsAndCaches() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        setenv("KILN_CACHE_DIR", folder.path, 1)
+        defer { unsetenv("KILN_CACHE_DIR") }
+        let names = (0..<24).map { "run_k\($0)" }
+        typealias F = @convention(c) (Int64) -> Int64
+        for expectHit in [false, true] {
+            let session = try JITSession()  // kept alive while its code runs
+            let compiled = try session.compile(PartedEmissionTests.module(24, prefix: "run_k"), symbols: names)
+            #expect(compiled.fromCache == expectHit)
+            for (i, name) in names.enumerated() {
+                let address = try #require(compiled.symbols[name])
+                let f = unsafeBitCast(try #require(UnsafeRawPointer(bitPattern: UInt(address))), to: F.self)
+                #expect(f(5) == Int64(5 * (i + 2)), "\(name)")
+            }
+            withExtendedLifetime(session) {}
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        let parts = Swift.min(kilnThreadCount, 4)
+        #expect(files.filter { $0.contains("-part") }.count == (parts > 1 ? parts : 0), "cache holds \(files)")
     }
 }
