@@ -40,47 +40,53 @@ struct PhasePlanes {
     }
 
     /// planes[n, c, phase (py, px), r, column] = x[n, c, r·sh + py − ph, column·sw + px − pw],
-    /// 0 outside the input. Each phase's rows and columns that fall inside the input form one
-    /// static rectangle: it is copied row by row (contiguous at stride 1, so the copy
-    /// vectorises), and only the border around it is zeroed — no bounds test per element.
+    /// 0 outside the input, for every channel of every image, the planes split among threads.
     func split(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, into planes: Int) -> [Stmt] {
-        let (phases, rows, width, sw, sh, size) = (phases, rows, wq, sw, sh, planeSize)
+        b.loop(g.n * g.c, .dataParallel) { b, plane in
+            splitChannel(&b, x, g, channel: plane, into: planes, at: plane.mul(phases * planeSize))
+        }
+    }
+
+    /// The phases of one channel (`channel` counts (n, c) planes of x) into `planes` from
+    /// `base`. Each phase's rows and columns that fall inside the input form one static
+    /// rectangle: it is copied row by row (contiguous at stride 1, so the copy vectorises), and
+    /// only the border around it is zeroed — no bounds test per element.
+    func splitChannel(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, channel: Expr, into planes: Int, at base: Expr) -> [Stmt] {
+        let (rows, width, sw, sh, size) = (rows, wq, sw, sh, planeSize)
         // First and one-past-last index q with 0 ≤ q·s + offset < extent, clamped to [0, count].
         func inside(_ offset: Int, _ s: Int, extent: Int, count: Int) -> (Int, Int) {
             let first = Swift.max(0, Self.ceilDiv(-offset, s)), end = Swift.min(count, Self.floorDiv(extent - 1 - offset, s) + 1)
             return (Swift.min(first, count), Swift.max(Swift.min(first, count), end))
         }
-        return b.loop(g.n * g.c, .dataParallel) { b, plane in
-            var stmts: [Stmt] = []
-            for py in 0..<sh {
-                for px in 0..<sw {
-                    let base = plane.mul(phases).plus(py * sw + px).mul(size)
-                    let (r0, r1) = inside(py - g.ph, sh, extent: g.h, count: rows)
-                    let (c0, c1) = inside(px - g.pw, sw, extent: g.w, count: width)
-                    func zero(_ b: inout KernelBuilder, from: Expr, count: Int) -> [Stmt] {
-                        count > 0 ? b.loop(count, .dataParallel) { _, i in [.store(buffer: planes, index: from.plus(i), value: .f32(0))] } : []
-                    }
-                    stmts += zero(&b, from: base, count: r0 * width)
-                    if c1 > c0 {
-                        stmts += b.loop(r1 - r0, .ordered) { b, q in
-                            let r = q.plus(r0), row = base.plus(r.mul(width))
-                            let y = r.mul(sh).plus(py - g.ph)
-                            let from = plane.mul(g.h * g.w).plus(y.mul(g.w)).plus(px - g.pw)
-                            return zero(&b, from: row, count: c0)
-                                + b.loop(c1 - c0, .dataParallel) { _, i in
-                                    let column = i.plus(c0)
-                                    return [.store(buffer: planes, index: row.plus(column), value: .load(buffer: x, index: from.plus(column.mul(sw))))]
-                                }
-                                + zero(&b, from: row.plus(c1), count: width - c1)
-                        }
-                    } else {
-                        stmts += zero(&b, from: base.plus(r0 * width), count: (r1 - r0) * width)
-                    }
-                    stmts += zero(&b, from: base.plus(r1 * width), count: (rows - r1) * width)
-                }
-            }
-            return stmts
+        func zero(_ b: inout KernelBuilder, from: Expr, count: Int) -> [Stmt] {
+            count > 0 ? b.loop(count, .dataParallel) { _, i in [.store(buffer: planes, index: from.plus(i), value: .f32(0))] } : []
         }
+        var stmts: [Stmt] = []
+        for py in 0..<sh {
+            for px in 0..<sw {
+                let phase = base.plus((py * sw + px) * size)
+                let (r0, r1) = inside(py - g.ph, sh, extent: g.h, count: rows)
+                let (c0, c1) = inside(px - g.pw, sw, extent: g.w, count: width)
+                stmts += zero(&b, from: phase, count: r0 * width)
+                if c1 > c0 {
+                    stmts += b.loop(r1 - r0, .ordered) { b, q in
+                        let r = q.plus(r0), row = phase.plus(r.mul(width))
+                        let y = r.mul(sh).plus(py - g.ph)
+                        let from = channel.mul(g.h * g.w).plus(y.mul(g.w)).plus(px - g.pw)
+                        return zero(&b, from: row, count: c0)
+                            + b.loop(c1 - c0, .dataParallel) { _, i in
+                                let column = i.plus(c0)
+                                return [.store(buffer: planes, index: row.plus(column), value: .load(buffer: x, index: from.plus(column.mul(sw))))]
+                            }
+                            + zero(&b, from: row.plus(c1), count: width - c1)
+                    }
+                } else {
+                    stmts += zero(&b, from: phase.plus(r0 * width), count: (r1 - r0) * width)
+                }
+                stmts += zero(&b, from: phase.plus(r1 * width), count: (rows - r1) * width)
+            }
+        }
+        return stmts
     }
 
     static func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }

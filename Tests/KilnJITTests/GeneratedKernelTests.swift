@@ -137,6 +137,24 @@ struct GeneratedKernelTests {
                        label: "n\(n) groups\(groups) cg\(cg) og\(og) \(h)x\(w) k\(kh)x\(kw) s\(sh)x\(sw) p\(ph)x\(pw) \(target.vectorLanes) lanes \(policy.name)")
     }
 
+    /// Enough depthwise planes (2 images × 40 channels) that blocks of several planes reuse one
+    /// slot of phase planes, in wide (NCHW) and narrow (flat) rows, strided and not, 2 threads.
+    @Test("depthwise convolutions whose planes share a slot per block", arguments: [(28, 1), (40, 1), (40, 2), (9, 2)])
+    func depthwiseSlots(width: Int, stride: Int) throws {
+        for lanes in [8, 16] {
+            let target = CodegenTarget(vectorLanes: lanes, vectorRegisters: lanes == 16 ? 32 : 16, threads: 2, l1Bytes: 32 << 10, l2Bytes: 512 << 10)
+            let text = """
+                graph g {
+                 input x: f32[2, 40, 11, \(width)]
+                 input k: f32[40, 1, 3, 3]
+                 y = relu(conv2d(x, k, stride=[\(stride), \(stride)], padding=[1, 1], groups=40))
+                 output y
+                }
+                """
+            try Self.check(text, target: target, seed: UInt64(width * stride), label: "depthwise 11x\(width) s\(stride) \(lanes) lanes")
+        }
+    }
+
     @Test("random convolution adjoints: dx on the direct convolution (stride 1) or the generated GEMM; dw read in place for few filters, else on the GEMM split over k", arguments: 0..<12)
     func convolutionAdjoints(seed: Int) throws {
         var d = Draw(state: UInt64(seed) &+ 7007)
