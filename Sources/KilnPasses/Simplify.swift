@@ -1,8 +1,9 @@
 import KilnIR
 
 /// Constant folding, algebraic identities, common-subexpression elimination and dead-code
-/// elimination, repeated until nothing changes; then a matrix many products read transposed is
-/// transposed once (`SharedTranspose`). Outputs keep their names; parameters,
+/// elimination, repeated until nothing changes; then sums of padded pieces become
+/// concatenations (`PadSums`) and a matrix many products read transposed is transposed once
+/// (`SharedTranspose`). Outputs keep their names; parameters,
 /// inputs and state are never removed (they are the graph's interface).
 ///
 /// Identities that would be wrong for NaN or infinity (x·0 → 0) are not applied; x − x → 0
@@ -19,7 +20,7 @@ public struct Simplify: Pass {
             g = DeadCodeElimination().eliminate(g, changed: &changed)
             if !changed { break }
         }
-        return SharedTranspose.apply(g)
+        return SharedTranspose.apply(PadSums.apply(g))
     }
 
     private struct CSEKey: Hashable {
