@@ -111,8 +111,10 @@ struct Vectorizer {
             }
         case .unary(let op, let x):
             switch op {
-            case .neg, .abs, .sqrt: return .unary(op, try vector(x))
-            case .exp, .expm1, .log, .log1p, .tanh, .sigmoid, .cos, .floor, .isNaN, .not:
+            // The JIT's math library has each of these on whole vectors, lane for lane the
+            // same operations as on one element.
+            case .neg, .abs, .sqrt, .exp, .expm1, .log, .log1p, .tanh, .sigmoid, .floor: return .unary(op, try vector(x))
+            case .cos, .isNaN, .not:
                 throw ScheduleError("\(op.rawValue) has no vector form")
             }
         case .binary(let op, let a, let b):

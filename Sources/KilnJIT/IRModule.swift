@@ -15,6 +15,8 @@ indirect enum IRType: Hashable, CustomStringConvertible {
     case vector(Int)
     /// `<lanes x i1>`: a lane mask (vector comparisons).
     case mask(Int)
+    /// `<lanes x i32>`: the integer lanes of the math library's vector routines (exponents).
+    case ints(Int)
     case pointer(IRType)
 
     var description: String {
@@ -27,6 +29,7 @@ indirect enum IRType: Hashable, CustomStringConvertible {
         case .void: return "void"
         case .vector(let n): return "<\(n) x float>"
         case .mask(let n): return "<\(n) x i1>"
+        case .ints(let n): return "<\(n) x i32>"
         case .pointer(let t): return "\(t)*"
         }
     }
@@ -43,7 +46,7 @@ indirect enum IRType: Hashable, CustomStringConvertible {
     /// The lane count of a vector or mask; nil for scalars.
     var lanes: Int? {
         switch self {
-        case .vector(let n), .mask(let n): return n
+        case .vector(let n), .mask(let n), .ints(let n): return n
         default: return nil
         }
     }
@@ -146,6 +149,7 @@ final class IRModule {
         case .void: made = LLVMVoidTypeInContext(context)
         case .vector(let n): made = LLVMVectorType(type(.f32), UInt32(n))
         case .mask(let n): made = LLVMVectorType(type(.i1), UInt32(n))
+        case .ints(let n): made = LLVMVectorType(type(.i32), UInt32(n))
         // Opaque `ptr` on LLVM ≥ 15 whatever the element type; a typed pointer on 14.
         case .pointer(let element): made = LLVMPointerType(type(element), 0)
         }

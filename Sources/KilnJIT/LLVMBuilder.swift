@@ -207,10 +207,11 @@ final class FunctionBuilder {
         return IRValue(slot, type.pointer)
     }
 
-    /// The f32 scalar `x` in every lane of a `<lanes x float>` (constant-folded for constants).
+    /// The f32 (or i32) scalar `x` in every lane of a `<lanes x float>` (`<lanes x i32>`),
+    /// constant-folded for constants.
     func splat(_ x: IRValue, lanes: Int) -> IRValue {
-        let vector = IRType.vector(lanes)
-        guard check(x.type == .f32, "splat of \(x.type)") else { return placeholder(vector) }
+        let vector: IRType = x.type == .i32 ? .ints(lanes) : .vector(lanes)
+        guard check(x.type == .f32 || x.type == .i32, "splat of \(x.type)") else { return placeholder(vector) }
         let undef = LLVMGetUndef(module.type(vector))!
         let one = LLVMBuildInsertElement(builder, undef, llvm(x), llvm(.i32(0)), "")!
         let zeros = LLVMConstNull(LLVMVectorType(module.type(.i32), UInt32(lanes)))!

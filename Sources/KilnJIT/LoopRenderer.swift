@@ -225,15 +225,16 @@ struct LoopRenderer {
         case .abs:
             if x.type.isFloat { return f.call("llvm.fabs." + x.type.intrinsicSuffix, x.type, [x]) }
             return f.select(f.compare("slt", x, zero), f.binary(LLVMSub, zero, x), x)
-        case .exp: return f.call("kiln_exp", .f32, [x])
-        case .expm1: return f.call("kiln_expm1", .f32, [x])
-        case .log: return f.call("kiln_log", .f32, [x])
-        case .log1p: return f.call("kiln_log1p", .f32, [x])
+        // The math library's routines, on f32 or (in vectorised loops) on whole vectors.
+        case .exp: return f.call(MathLibrary.name("kiln_exp", for: x.type), x.type, [x])
+        case .expm1: return f.call(MathLibrary.name("kiln_expm1", for: x.type), x.type, [x])
+        case .log: return f.call(MathLibrary.name("kiln_log", for: x.type), x.type, [x])
+        case .log1p: return f.call(MathLibrary.name("kiln_log1p", for: x.type), x.type, [x])
         case .sqrt: return f.call("llvm.sqrt." + x.type.intrinsicSuffix, x.type, [x])
-        case .tanh: return f.call("kiln_tanh", .f32, [x])
-        case .sigmoid: return f.call("kiln_sigmoid", .f32, [x])
+        case .tanh: return f.call(MathLibrary.name("kiln_tanh", for: x.type), x.type, [x])
+        case .sigmoid: return f.call(MathLibrary.name("kiln_sigmoid", for: x.type), x.type, [x])
         case .cos: return f.call("llvm.cos.f32", .f32, [x])
-        case .floor: return f.call("llvm.floor.f32", .f32, [x])
+        case .floor: return f.call("llvm.floor." + x.type.intrinsicSuffix, x.type, [x])
         case .isNaN: return f.compare("uno", x, .f32(0))
         case .not: return f.binary(LLVMXor, x, .bool(true))
         }
