@@ -70,6 +70,7 @@ test: deps browser-deps pydeps
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
 	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
 	$(MAKE) onnx-venv
+	$(ONNX_VENV)/bin/python Tests/ONNX/referee_test.py
 	$(ONNX_VENV)/bin/python Tests/ONNX/conformance.py --kiln $(KILN_DEBUG) --cases Tests/ONNX/conformance_subset.txt --check
 	$(ONNX_VENV)/bin/python Tests/ONNX/frozen_cases.py --kiln $(KILN_DEBUG) --no-torch
 	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN_DEBUG) --no-torch
