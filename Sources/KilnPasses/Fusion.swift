@@ -28,6 +28,8 @@ public struct Fusion: RemarkingPass {
         var hasContraction: Bool
         /// The kernel ends in a reduction: its producers are computed inside the reduction's loops.
         var hasReduction = false
+        /// A member adds a product only it reads (see `claimedProduct`).
+        var claimsProduct = false
     }
 
     /// The fused graph, plus one remark per refused fusion candidate.
@@ -76,6 +78,13 @@ public struct Fusion: RemarkingPass {
                     refusal = "it feeds '\(nodes[reader].name)' (\(nodes[reader].op.name)), which reads whole operands from memory"
                 } else if isContraction && groups[g].hasReduction {
                     refusal = "a contraction cannot feed a fused reduction (its product would have to be stored first)"
+                } else if claimedProduct(i, nodes: nodes, producer: producer, consumers: consumers) != nil
+                            && (groups[g].claimsProduct || groups[g].hasContraction) {
+                    // A sum of products (a weight's gradient over an RNN's steps): each add
+                    // becomes its own product's epilogue, so the running sum is added in the
+                    // product's tiles and stays in cache — not every product stored and all
+                    // of them read back by one kernel.
+                    refusal = "it adds its own product, and the kernel already holds one"
                 }
                 // No cycle check is needed: every member of `g` comes after `i` and every consumer of
                 // `i` is in `g`, so a path from `i` that leaves the kernel and re-enters it would
@@ -89,16 +98,28 @@ public struct Fusion: RemarkingPass {
                     // Members arrive in decreasing index order: appended here, reversed once below.
                     groups[g].members.append(i)
                     groups[g].hasContraction = groups[g].hasContraction || isContraction
+                    groups[g].claimsProduct = groups[g].claimsProduct || claimedProduct(i, nodes: nodes, producer: producer, consumers: consumers) != nil
                     groupOf[i] = g
                     continue
                 }
             }
             groupOf[i] = groups.count
-            groups.append(Group(members: [i], shape: type.shape, hasContraction: isContraction))
+            groups.append(Group(members: [i], shape: type.shape, hasContraction: isContraction,
+                                claimsProduct: claimedProduct(i, nodes: nodes, producer: producer, consumers: consumers) != nil))
         }
 
         let kernels = groups.filter { $0.members.count > 1 }.map { Array($0.members.reversed()) }
         return (try assemble(graph, groups: kernels, producer: producer), remarks)
+    }
+
+    /// The product (matmul or convolution) that elementwise `add` node `i` adds, when `i` is
+    /// its only reader and it has `i`'s shape: the add is that product's natural epilogue.
+    private func claimedProduct(_ i: Int, nodes: [Node], producer: [String: Int], consumers: [[Int]]) -> Int? {
+        let node = nodes[i]
+        guard node.op == .add else { return nil }
+        return node.operands.compactMap { producer[$0] }.first { p in
+            nodes[p].op.fusionRole == .contraction && consumers[p] == [i] && nodes[p].type?.shape == node.type?.shape
+        }
     }
 
     private func isFusibleElementwise(_ node: Node, types: [String: TensorType]) -> Bool {

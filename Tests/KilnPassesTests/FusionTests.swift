@@ -53,4 +53,30 @@ struct FusionTests {
         let (_, remarks) = try Fusion().fuse(graph)
         #expect(remarks.contains { $0.contains("differs from the kernel's iteration space [4, 8]") }, "\(remarks)")
     }
+
+    /// Σ of products, each read only by the sum (a weight's gradient over an RNN's steps): each
+    /// add is its own product's epilogue, adding the running sum in the product's tiles — not
+    /// one kernel with the first product reading every other product back.
+    @Test("a sum of products becomes a chain of products with the running sum in their epilogues")
+    func sumOfProducts() throws {
+        let graph = try inferTypes(try Parser.parse("""
+            graph g {
+              input a1: f32[4, 6]
+              input a2: f32[4, 6]
+              input a3: f32[4, 6]
+              input a4: f32[4, 6]
+              input b: f32[6, 5]
+              input c: f32[4, 5]
+              s = mul(add(add(add(add(matmul(a1, b), matmul(a2, b)), matmul(a3, b)), matmul(a4, b)), c), 0.5)
+              output s
+            }
+            """))
+        let fused = try Fusion().run(graph)
+        try Verifier().verify(fused)
+        let kernels = fused.nodes.filter { $0.op == .fused }
+        let products = kernels.map { ($0.region ?? []).filter { $0.op == .matmul }.count }
+        #expect(products == [1, 1, 1], "\(kernels.map { Printer.kernelName($0.region ?? []) })")
+        // The first product is stored as it is; the next one's epilogue adds it.
+        #expect(fused.nodes.filter { $0.op == .matmul }.count == 1)
+    }
 }
