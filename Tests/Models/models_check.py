@@ -95,7 +95,7 @@ def main():
         failures += 0 if ok else 1
         print(f"{'ok  ' if ok else 'FAIL'} {where} {model}: test accuracy {measured:.4f} (table {expected:.4f}, "
               f"allowed ≥ {expected - args.points / 100:.4f}), {seconds:.0f} s")
-    print(f"models-check: {len(rows) - failures} of {len(rows)} quick rows within {args.points:g} point(s) of Docs/MODELS.md")
+    print(f"models-check: {len(rows) - failures} of {len(rows)} quick rows within {args.points:g} point(s) of {args.doc}")
     return 1 if failures else 0
 
 
