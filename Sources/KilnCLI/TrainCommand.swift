@@ -181,6 +181,7 @@ struct Train: ParsableCommand {
             let g = try graph.load()
             if distributed { return try trainDistributed(g, kind: kind) }
             if g.outputs.contains("d_loss") && g.outputs.contains("g_loss") {
+                if labelSmoothing != 0 { throw CLIError("--label-smoothing needs a classifier's softmax cross-entropy loss; a GAN trains d_loss and g_loss") }
                 try trainGAN(g, kind: kind)
                 return
             }
