@@ -1,3 +1,4 @@
+import Foundation
 import KilnData
 import KilnIR
 import KilnNN
@@ -51,5 +52,38 @@ struct MonitoredOutputsTests {
         let data = try Self.data(40)
         #expect(try trainer.evaluateMonitored(data, limit: 16) == trainer.evaluateMonitored(try data.subset(Array(0..<16))))
         #expect(try trainer.evaluateMonitored(data, limit: 16) != trainer.evaluateMonitored(data))
+    }
+}
+
+/// The report's table of monitored outputs.
+struct MonitoredSectionTests {
+    @Test("an RBM's report has a row per epoch with train, validation and gap of each monitored output, and samples per epoch")
+    func table() throws {
+        let trainer = try MonitoredOutputsTests.trainer()
+        let data = try MonitoredOutputsTests.data(64)
+        let history = try trainer.fit(data, epochs: 2, validation: .fraction(0.25), progress: .silent, seed: 1)
+        let page = try TrainingReport(history: history).page(trainer: trainer, test: data)
+        let section = try #require(page.sections.first { $0.title == "Monitored outputs" })
+        #expect(section.html.contains("<th>recon_error train</th>") && section.html.contains("<th>free_energy train</th>"))
+        func cell(_ v: Double?) -> String {
+            let number = v ?? .nan
+            return "<td>" + String(format: abs(number) >= 1e-3 || number == 0 ? "%.4f" : "%.3e", number) + "</td>"
+        }
+        for record in history.epochs {
+            // One row per epoch: the epoch, then train, validation and gap of each output in order.
+            let row = "<tr><td>\(record.epoch)</td>" + record.monitored.map { cell($0.train) + cell($0.validation) + cell($0.gap) }.joined() + "</tr>"
+            #expect(section.html.contains(row), "missing row \(row)")
+        }
+        #expect(page.sections.contains { $0.title == "Samples per epoch" })
+    }
+
+    @Test("a classifier without other scalar outputs has no such table")
+    func none() throws {
+        let trainer = try Trainer(graph: try Models.mlp(batch: 8), optimizer: try .parse("sgd:lr=0.1"), backend: .interpreter)
+        let images = (0..<(16 * 784)).map { Float($0 % 7) / 7 }
+        let data = try Dataset(["images": Tensor(Shape([16, 784]), floats: images), "labels": Tensor(Shape([16]), ints: (0..<16).map { Int32($0 % 10) })])
+        let history = try trainer.fit(data, epochs: 1, validation: .fraction(0.25), progress: .silent)
+        #expect(history.last?.monitored.isEmpty == true)
+        #expect(try !TrainingReport(history: history).page(trainer: trainer, test: data).sections.contains { $0.title == "Monitored outputs" })
     }
 }
