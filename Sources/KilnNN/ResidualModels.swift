@@ -11,6 +11,9 @@ extension Models {
     /// maps feeds a dense 10-way classifier. Convolutions have no bias: batch norm's shift
     /// replaces it. Params are named `stemconv.weight`, `s1b1a_bn.weight`, `fc.weight`, …
     public static func resnetSmall(batch: Int = 128, widths: [Int] = [24, 48, 96], blocks: Int = 1) throws -> Graph {
+        guard batch >= 1, blocks >= 1, !widths.isEmpty, widths.allSatisfy({ $0 >= 1 }) else {
+            throw Diagnostic("resnetSmall: batch (\(batch)) and blocks (\(blocks)) must be at least 1 and widths (\(widths)) non-empty and positive")
+        }
         let m = ModelBuilder("resnet_small")
         let x = m.input("x", .f32, [batch, 1, 28, 28])
         let labels = m.input("labels", .i32, [batch])
@@ -27,7 +30,7 @@ extension Models {
             return add(inner, shortcut).relu()
         }
 
-        let stemWidth = widths.first ?? 16
+        let stemWidth = widths[0]
         var h = convNorm(x, stemWidth, kernel: 3, stride: 1, "stem").relu().named("stem_out")
         var channels = stemWidth
         for (stage, width) in widths.enumerated() {

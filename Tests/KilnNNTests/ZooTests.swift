@@ -80,6 +80,9 @@ struct ZooTests {
         #expect(graph.nodes.contains { $0.op == .add && $0.operands.contains("stem_out") })
         #expect(graph.nodes.filter { $0.op == .if_training }.count == 2 * 9)  // 9 batch norms (stem, 2 + 3 + 3 in the blocks): mean and variance
         #expect(graph.updates.count == 2 * 9)
+        for (widths, blocks) in [([Int](), 1), ([8, 0], 1), ([8], 0)] {
+            #expect(throws: Diagnostic.self) { try Models.resnetSmall(batch: 8, widths: widths, blocks: blocks) }
+        }
         let deeper = try Models.resnetSmall(batch: 8, widths: [8, 16], blocks: 2)
         #expect(deeper.valueTypes["s2b2_out"] == TensorType(.f32, [8, 16, 14, 14]))
     }
