@@ -22,16 +22,18 @@ ACCURACY_IN_OUTPUT = re.compile(r"test accuracy ([0-9]*\.[0-9]+)")
 
 
 def cells(line):
-    # Split a Markdown row on pipes outside backticks.
-    parts, current, code = [], "", False
+    # Split a Markdown row on pipes that are neither escaped (\|, GFM's way to write one in a
+    # cell) nor inside backticks.
+    parts, current, code, previous = [], "", False, ""
     for ch in line.strip().strip("|"):
         if ch == "`":
             code = not code
-        if ch == "|" and not code:
+        if ch == "|" and not code and previous != "\\":
             parts.append(current.strip())
             current = ""
         else:
             current += ch
+        previous = ch
     parts.append(current.strip())
     return parts
 
