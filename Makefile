@@ -29,7 +29,11 @@ endif
 KILN_DEBUG := $(BUILD_DIR)/debug/kiln
 KILN       := $(BUILD_DIR)/release/kiln
 
-.PHONY: deps browser-deps pydeps build release test test-llvm bundle-example test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models onnx-zoo
+# models-check: re-run the `quick` rows of Docs/MODELS.md (a few minutes) and fail when an
+# accuracy falls more than MODELS_CHECK_POINTS (1) points below the table.
+MODELS_CHECK_POINTS ?= 1
+
+.PHONY: models-check deps browser-deps pydeps build release test test-llvm bundle-example test-report demo bench clean fuzz-diff fuzz fuzz-build test-sanitize consumer test-distributed bench-distributed onnx-venv onnx-torch onnx-conformance onnx-models onnx-zoo
 
 # Install the Debian packages Kiln links against or reads, only when dpkg says they are missing.
 deps:
@@ -129,6 +133,9 @@ test-distributed: deps pydeps
 	KILN=$(CURDIR)/$(KILN_DEBUG) Tests/Distributed/disagreement.sh
 
 # The main demo: the compiler's views of LeNet-5, then training it on Fashion-MNIST.
+models-check: release
+	$(PYTHON) Tests/Models/models_check.py --kiln $(KILN) --points $(MODELS_CHECK_POINTS)
+
 demo: release
 	@mkdir -p out
 	@echo "== LeNet-5, typed IR (kiln dump Graphs/lenet5.kiln)"

@@ -75,8 +75,11 @@ struct Train: ParsableCommand {
     @Option(help: "Learning-rate schedule: constant, step:every=N,gamma=G, cosine[:min=F] (over --epochs), exponential[:gamma=G], or warmup:epochs=N[,start=F] (linear).")
     var schedule: String = "constant"
 
-    @Option(help: "Augment training batches (never evaluation): shift=N (random shifts/crops up to N pixels), flip (horizontal, p = 1/2), noise=STD (Gaussian), comma-separated; seeded.")
+    @Option(help: "Augment training batches (never evaluation): crop=N (random crop of the image padded by N pixels with zeros; shift=N is the same), flip (horizontal, p = 1/2), noise=STD (Gaussian), comma-separated; seeded.")
     var augment: String?
+
+    @Option(parsing: .unconditional, help: "Label smoothing for a classifier's softmax cross-entropy loss, in [0, 1): targets (1 - F)*onehot + F/classes (default 0: none).")
+    var labelSmoothing: Double = 0
 
     @Option(parsing: .unconditional, help: "k-fold cross-validation (2-100): train a fresh model per fold, print each fold and mean ± std.")
     var folds: Int?
@@ -130,6 +133,10 @@ struct Train: ParsableCommand {
             }
             guard validation > 0 else { throw ValidationError("--patience needs a validation set: --validation must be > 0") }
         }
+        guard labelSmoothing.isFinite, LabelSmoothing.range.contains(labelSmoothing) else {
+            throw ValidationError("--label-smoothing must be in [0, 1), got \(labelSmoothing)")
+        }
+        if distributed && labelSmoothing != 0 { throw ValidationError("--label-smoothing is not supported with --distributed (the data-parallel trainer builds its own step)") }
         if let topK, !(2...1000).contains(topK) { throw ValidationError("--top-k must be between 2 and 1000, got \(topK)") }
         if updateFrozenStatistics && freeze == nil { throw ValidationError("--update-frozen-statistics needs --freeze") }
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint PATH") }
@@ -174,6 +181,7 @@ struct Train: ParsableCommand {
             let g = try graph.load()
             if distributed { return try trainDistributed(g, kind: kind) }
             if g.outputs.contains("d_loss") && g.outputs.contains("g_loss") {
+                if labelSmoothing != 0 { throw CLIError("--label-smoothing needs a classifier's softmax cross-entropy loss; a GAN trains d_loss and g_loss") }
                 try trainGAN(g, kind: kind)
                 return
             }
@@ -184,7 +192,7 @@ struct Train: ParsableCommand {
             let makeTrainer = { (seed: UInt64) throws -> Trainer in
                 let trainer = try Trainer(graph: g, loss: loss, optimizer: try Optimizer.parse(optimizer), backend: kind, seed: seed,
                                           optimize: !noOptimize, memoryBudget: try budget(), batchSize: batch, frozen: frozen,
-                                          updatesFrozenStatistics: updateFrozenStatistics)
+                                          updatesFrozenStatistics: updateFrozenStatistics, labelSmoothing: labelSmoothing)
                 trainer.feedMapping = try feedMapping()
                 trainer.augmentation = try augment.map(Augmentation.parse)
                 if let initFrom {

@@ -8,7 +8,10 @@ extension Models {
     public static func all() throws -> [(String, Graph)] {
         [("mlp", try mlp()), ("lenet5", try lenet5()), ("rnn", try rnn()), ("lstm", try lstm()),
          ("autoencoder", try autoencoder()), ("vae", try vae()), ("transformer", try transformer()), ("gan", try gan()),
-         ("lenet5_dropout", try lenet5(dropout: 0.3))]
+         ("lenet5_dropout", try lenet5(dropout: 0.3)), ("resnet_small", try resnetSmall()),
+         ("rbm_cd1", try RBM(visible: 784, hidden: 128, k: 1).graph()), ("rbm_cd5", try RBM(visible: 784, hidden: 128, k: 5).graph()),
+         ("rbm_pcd1", try RBM(visible: 784, hidden: 128, k: 1, persistent: true).graph()),
+         ("rbm_pcd5", try RBM(visible: 784, hidden: 128, k: 5, persistent: true).graph())]
     }
 
     /// Elman RNN over the 28 rows of an image (28 pixels per step), tanh, classify from the last state.

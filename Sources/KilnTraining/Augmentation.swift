@@ -9,8 +9,10 @@ import KilnRuntime
 ///
 /// Images are read as H×W planes: the last two axes of an example, or a square for a flat
 /// example (784 values are 28×28). Shifts move the image by up to `shift` pixels along each
-/// axis, filling with zeros (a random crop of the image padded by `shift`); flips mirror it
-/// left–right with probability ½; noise adds N(0, noise²) to every value.
+/// axis, filling with zeros: exactly a random H×W crop of the image padded by `shift` zeros on
+/// every side (torchvision's `RandomCrop(size, padding=N)`), so `crop=N` and `shift=N` are two
+/// spellings of the same augmentation. Flips mirror it left–right with probability ½; noise
+/// adds N(0, noise²) to every value.
 public struct Augmentation: Sendable, Equatable {
     /// Largest shift in pixels, 0…(image size − 1).
     public var shift: Int
@@ -24,8 +26,8 @@ public struct Augmentation: Sendable, Equatable {
         self.noise = noise
     }
 
-    /// Parses `shift=2,flip,noise=0.05` (any subset, any order). Ranges: shift an integer in
-    /// 0…64, noise finite in [0, 10].
+    /// Parses `crop=2,flip,noise=0.05` (any subset, any order; `shift=N` is `crop=N`, and only
+    /// one of them may be given). Ranges: crop/shift an integer in 0…64, noise finite in [0, 10].
     public static func parse(_ spec: String) throws -> Augmentation {
         var result = Augmentation()
         var seen = Set<String>()
@@ -35,9 +37,12 @@ public struct Augmentation: Sendable, Equatable {
             guard seen.insert(key).inserted else { throw Diagnostic("augmentation '\(key)' is given twice") }
             switch (key, kv.count) {
             case ("flip", 1): result.flip = true
-            case ("shift", 2):
+            case ("shift", 2), ("crop", 2):
                 guard let v = Int(kv[1]), (0...64).contains(v) else {
-                    throw Diagnostic("augmentation shift=\(kv[1]) is out of range: expected an integer in 0...64")
+                    throw Diagnostic("augmentation \(key)=\(kv[1]) is out of range: expected an integer in 0...64")
+                }
+                guard !seen.contains(key == "crop" ? "shift" : "crop") else {
+                    throw Diagnostic("augmentation crop and shift are the same (a random crop of the zero-padded image); give one")
                 }
                 result.shift = v
             case ("noise", 2):
@@ -46,7 +51,7 @@ public struct Augmentation: Sendable, Equatable {
                 }
                 result.noise = v
             default:
-                throw Diagnostic("unknown augmentation '\(item)' (expected shift=N, flip, noise=STD)")
+                throw Diagnostic("unknown augmentation '\(item)' (expected crop=N, shift=N, flip, noise=STD)")
             }
         }
         return result

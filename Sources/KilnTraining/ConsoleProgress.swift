@@ -54,6 +54,11 @@ final class ConsoleProgress: TrainingCallback {
         if classifier, let a = r.testAccuracy { parts.append(String(format: "test accuracy %.4f", a)) }
         for m in r.testMetrics { parts.append("test \(m.name) " + String(format: "%.4f", m.value)) }
         if !classifier, let l = r.testLoss { parts.append(String(format: "test loss %.4f", l)) }
+        for m in r.monitored {
+            var text = "\(m.name) train " + String(format: "%.4f", m.train)
+            if let v = m.validation, let gap = m.gap { text += String(format: " validation %.4f (gap %+.4f)", v, gap) }
+            parts.append(text)
+        }
         parts.append(String(format: "%.1f s (%.1f steps/s)", r.seconds, Double(r.steps) / Swift.max(r.seconds, 1e-9)))
         print(parts.joined(separator: ", "))
         fflush(stdout)

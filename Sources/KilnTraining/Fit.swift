@@ -95,6 +95,13 @@ extension Trainer {
                     record.validationLoss = try evaluateLoss(held)
                 }
             }
+            if !monitoredOutputs.isEmpty {
+                // As many training examples as validation ones (at least one batch), so that the
+                // two means are equally noisy and the epoch is not lengthened by a whole pass.
+                let trainValues = try evaluateMonitored(train, limit: Swift.max(held.count, batchSize))
+                let heldValues = held.count > 0 ? try evaluateMonitored(held) : [:]
+                record.monitored = monitoredOutputs.map { MonitoredValue(name: $0, train: trainValues[$0] ?? .nan, validation: heldValues[$0]) }
+            }
             if let test {
                 if isClassifier {
                     let e = try evaluate(test)

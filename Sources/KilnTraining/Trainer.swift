@@ -57,17 +57,21 @@ public final class Trainer {
     ///   - frozen: trainable params not to train (see `ParamSelection` for globs). A batch-norm
     ///     layer whose params are all frozen also keeps its running statistics
     ///     (`frozenStatistics`) unless `updatesFrozenStatistics`.
+    ///   - labelSmoothing: ε in [0, 1) for a classifier's `softmax_cross_entropy` loss: targets
+    ///     become (1 − ε)·onehot + ε/K (`LabelSmoothing`); the reported losses are the smoothed one.
     public init(graph: Graph, loss: String? = nil, optimizer: Optimizer, backend: BackendKind = .jit,
                 seed: UInt64 = 0, optimize: Bool = true, memoryBudget: MemoryBudget? = nil, batchSize: Int? = nil,
-                frozen: [String] = [], updatesFrozenStatistics: Bool = false) throws {
+                frozen: [String] = [], updatesFrozenStatistics: Bool = false, labelSmoothing: Double = 0) throws {
         var typed = graph.nodes.contains { $0.type == nil } ? try inferTypes(graph) : graph
         var notes: [String] = []
         let batch = typed.inputs.first?.type.shape.dims.first
         if let batchSize, let batch, batchSize != batch {
             typed = try BatchSpecialization(from: batch, to: batchSize).run(typed)
         }
+        let resolvedLoss = try Self.resolveLoss(loss, in: typed, notes: &notes)
+        if labelSmoothing != 0 { typed = try LabelSmoothing(epsilon: labelSmoothing, loss: resolvedLoss).run(typed) }
         forward = typed
-        self.loss = try Self.resolveLoss(loss, in: typed, notes: &notes)
+        self.loss = resolvedLoss
         (logits, labelInput) = Self.classification(in: typed, notes: &notes)
         warnings = notes
         self.optimizer = optimizer

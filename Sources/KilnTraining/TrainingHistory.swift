@@ -12,6 +12,9 @@ public struct EpochRecord: Sendable, Equatable {
     /// The values of `fit`'s metrics on the validation and test sets, in the metrics' order.
     public var validationMetrics: [MetricValue] = []
     public var testMetrics: [MetricValue] = []
+    /// The graph's other scalar outputs (`Trainer.monitoredOutputs`) on training and
+    /// validation data, in output order.
+    public var monitored: [MonitoredValue] = []
     /// Wall time of the epoch's training steps (evaluation excluded).
     public var seconds: Double
     public var steps: Int

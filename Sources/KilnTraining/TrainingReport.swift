@@ -54,6 +54,7 @@ public struct TrainingReport {
             sections.append(ReportSection(title: "Training curves", html: "<p class=\"note\">The first epoch has not finished yet.</p>"))
         } else {
             sections.append(ReportCharts.section(history, classifier: trainer.isClassifier))
+            if let monitored = MonitoredSection.section(history) { sections.append(monitored) }
             sections += try pictures(trainer: trainer, test: test, graph: graph)
         }
         if let model { sections.append(model.section) }

@@ -41,6 +41,11 @@ struct OptionValidationTests {
         (["--optimizer", "momentum:momentum=0.5,beta1=0.9"], "--optimizer: optimizer option 'beta1' is given twice (or with an alias)"),
         (["--schedule", "step:every=2,every=3"], "--schedule: schedule option 'every' is given twice"),
         (["--memory-budget", "lots"], "--memory-budget: memory budget 'lots' is not a positive size (e.g. 2G, 512M, 1048576)"),
+        (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1), got 1.0"),
+        (["--label-smoothing", "-0.1"], "--label-smoothing must be in [0, 1), got -0.1"),
+        (["--label-smoothing", "nan"], "--label-smoothing must be in [0, 1), got nan"),
+        (["--augment", "crop=65"], "--augment: augmentation crop=65 is out of range: expected an integer in 0...64"),
+        (["--augment", "crop=2,shift=2"], "--augment: augmentation crop and shift are the same (a random crop of the zero-padded image); give one"),
     ])
     func train(_ arguments: [String], _ expected: String) {
         #expect(validationMessage(Train.self, [Self.graph] + arguments) == expected)
@@ -48,7 +53,8 @@ struct OptionValidationTests {
 
     @Test("kiln train accepts sgd:lr=0, the boundaries and the defaults", arguments: [
         ["--optimizer", "sgd:lr=0"], ["--validation", "0"], ["--epochs", "1000000"], ["--schedule", "step:every=2,gamma=0.5"],
-        ["--schedule", "cosine:min=0"], [], ["--memory-budget", "512M"],
+        ["--schedule", "cosine:min=0"], [], ["--memory-budget", "512M"], ["--label-smoothing", "0"], ["--label-smoothing", "0.999"],
+        ["--augment", "crop=4,flip"],
     ])
     func trainAccepts(_ arguments: [String]) {
         #expect(validationMessage(Train.self, [Self.graph] + arguments) == nil)

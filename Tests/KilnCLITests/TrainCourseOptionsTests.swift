@@ -30,6 +30,25 @@ struct TrainCourseOptionsTests {
         #expect(second.out.contains("frozen: "))
     }
 
+    @Test("--label-smoothing trains a classifier and refuses another loss; an RBM's epoch line shows its monitored outputs",
+          .enabled(if: dataAvailable))
+    func smoothingAndMonitoring() throws {
+        let (directory, graph) = try TrainCommandTests().setUp()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let smoothed = try runKiln(["train", graph, "--limit", "200", "--label-smoothing", "0.1", "--augment", "crop=2,flip"])
+        #expect(smoothed.status == 0, "\(smoothed.err)")
+        #expect(smoothed.out.contains("test accuracy "))
+        let autoencoder = repositoryRoot.appendingPathComponent("Graphs/autoencoder.kiln").path
+        let refused = try runKiln(["train", autoencoder, "--limit", "256", "--label-smoothing", "0.1"])
+        #expect(refused.status == 1)
+        #expect(refused.err.contains("label smoothing needs a classifier: the loss 'loss' is mse, not softmax_cross_entropy(logits, labels)"), "\(refused.err)")
+        let rbm = repositoryRoot.appendingPathComponent("Graphs/rbm_cd1.kiln").path
+        let monitored = try runKiln(["train", rbm, "--limit", "512", "--validation", "0.25"])
+        #expect(monitored.status == 0, "\(monitored.err)")
+        let line = try #require(monitored.out.split(separator: "\n").first { $0.hasPrefix("epoch 1:") })
+        #expect(line.contains("recon_error train ") && line.contains("free_energy train ") && line.contains(" validation ") && line.contains("(gap "), "\(line)")
+    }
+
     @Test("option checks name their range", arguments: [
         (["--folds", "1"], "--folds must be between 2 and 100, got 1"),
         (["--folds", "3", "--report", "r"], "--folds cannot be combined with --report"),

@@ -9,7 +9,11 @@ struct AugmentationTests {
         ("shift=3", nil), ("flip", nil), ("noise=0.05,flip,shift=1", nil),
         ("shift=65", "augmentation shift=65 is out of range: expected an integer in 0...64"),
         ("noise=-1", "augmentation noise=-1 is out of range: expected a number in [0, 10]"),
-        ("rotate=5", "unknown augmentation 'rotate=5' (expected shift=N, flip, noise=STD)"),
+        ("rotate=5", "unknown augmentation 'rotate=5' (expected crop=N, shift=N, flip, noise=STD)"),
+        ("crop=2,flip", nil), ("crop=64", nil),
+        ("crop=65", "augmentation crop=65 is out of range: expected an integer in 0...64"),
+        ("crop=-1", "augmentation crop=-1 is out of range: expected an integer in 0...64"),
+        ("shift=1,crop=2", "augmentation crop and shift are the same (a random crop of the zero-padded image); give one"),
         ("flip,flip", "augmentation 'flip' is given twice"),
     ] as [(String, String?)])
     func parse(_ spec: String, _ message: String?) throws {
@@ -19,6 +23,26 @@ struct AugmentationTests {
         } catch let d as Diagnostic {
             #expect(d.message == message)
         }
+    }
+
+    @Test("crop=N is shift=N: a random crop of the image padded by N zeros on every side")
+    func cropIsShift() throws {
+        #expect(try Augmentation.parse("crop=3,flip") == Augmentation(shift: 3, flip: true))
+        // Against a direct pad-then-crop: every augmented image is some window of the padded one.
+        let x = Self.images(50)
+        let y = try Augmentation.parse("crop=1").apply(x, count: 50, seed: 4, step: 2)
+        var padded = [Float](repeating: 0, count: 36)
+        for i in 0..<4 { for j in 0..<4 { padded[(i + 1) * 6 + j + 1] = Float(i * 4 + j + 1) } }
+        var offsets = Set<Int>()
+        for r in 0..<50 {
+            let row = Array(y.floats[(r * 16)..<((r + 1) * 16)])
+            let windows = (0...2).flatMap { top in (0...2).map { left in (top * 3 + left,
+                (0..<4).flatMap { i in (0..<4).map { j in padded[(top + i) * 6 + left + j] } }) } }
+            let match = windows.first { $0.1 == row }
+            #expect(match != nil, "row \(r) is no 4×4 window of the padded image")
+            if let match { offsets.insert(match.0) }
+        }
+        #expect(offsets.count >= 6)  // the window moves: not always the centre
     }
 
     /// One 4×4 image per row, values 1…16, so every move is visible.
