@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "KilnPasses", targets: ["KilnPasses"]),
         .library(name: "KilnRuntime", targets: ["KilnRuntime"]),
         .library(name: "KilnJIT", targets: ["KilnJIT"]),
+        .library(name: "KilnCheck", targets: ["KilnCheck"]),
         .library(name: "KilnData", targets: ["KilnData"]),
         .library(name: "KilnTraining", targets: ["KilnTraining"]),
         .library(name: "KilnDistributed", targets: ["KilnDistributed"]),
@@ -60,39 +61,43 @@ let package = Package(
         .target(name: "KilnIR"),
         .target(name: "KilnNN", dependencies: ["KilnIR"]),
         .target(name: "KilnPasses", dependencies: ["KilnIR", "KilnSupport"]),
-        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnPasses", "KilnSupport", "CBLAS", "CZlib"]),
+        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnSupport", "CBLAS", "CZlib"]),
         .target(name: "KilnCodegen", dependencies: ["KilnIR"]),
         // The default LLVM's C headers come from Debian's llvm-dev (/usr/include/llvm-c) and
         // libLLVM-14.so from libllvm14, both on the default search paths: no unsafeFlags, so Kiln
         // can be a versioned dependency of another package. Other versions: see `llvmVersion`.
         .target(name: "KilnJIT", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCodegen", "KilnSupport", "CLLVM", "CBLAS"],
                 swiftSettings: llvmFeatureDefines, linkerSettings: [.linkedLibrary("LLVM-\(llvmVersion)")]),
+        // Checking tools above both backends: compare two backends, find the node they disagree
+        // on, finite-difference gradient checks on either backend.
+        .target(name: "KilnCheck", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnSupport"]),
         .target(name: "KilnData", dependencies: ["KilnIR", "KilnRuntime", "CZlib"]),
         .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "KilnTraining", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnSupport"]),
         // Data-parallel training over MPI (Docs/DISTRIBUTED.md).
         .target(name: "KilnDistributed", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining", "KilnSupport", "CMPI"]),
-        .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnTraining", "KilnONNX"]),
+        .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnCheck", "KilnData", "KilnTraining", "KilnONNX"]),
         // The `kiln` command; its folder is named apart from the `Kiln` umbrella (not only by case).
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnTraining", "KilnSupport", "KilnDistributed", "KilnONNX",
+                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnCheck", "KilnTraining", "KilnSupport", "KilnDistributed", "KilnONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/KilnCLI"
         ),
 
         .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnPasses"], resources: [.copy("Malformed"), .copy("Expected")]),
-        .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"], resources: [.copy("Golden")]),
+        .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCheck"], resources: [.copy("Golden")]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
-        .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
+        .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCheck", "KilnNN", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnTrainingTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnJIT", "KilnONNX", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnCheck", "KilnData", "KilnIR", "KilnJIT", "KilnONNX", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
         .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed", "KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining"]),
+        .testTarget(name: "KilnCheckTests", dependencies: ["KilnCheck", "KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
-        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime", "KilnSupport"], exclude: ["Golden"]),
-        .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),
+        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCheck", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime", "KilnSupport"], exclude: ["Golden"]),
+        .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnCheck", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),
         // The umbrella's own API (Model.exportONNX, Model(onnx:)).
         .testTarget(name: "KilnTests", dependencies: ["Kiln"]),
         .testTarget(name: "KilnCodegenTests", dependencies: ["KilnCodegen", "KilnIR", "KilnPasses"], resources: [.copy("Golden")]),

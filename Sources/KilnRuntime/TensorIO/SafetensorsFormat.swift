@@ -1,4 +1,5 @@
 import KilnIR
+import KilnSupport
 
 /// safetensors checkpoints: an 8-byte little-endian header length, a JSON header
 /// `{name: {"dtype", "shape", "data_offsets"}, "__metadata__": {string: string}}` and the packed
@@ -84,14 +85,14 @@ public enum SafetensorsFormat {
         guard tensors["__metadata__"] == nil else { throw Diagnostic("safetensors: a tensor cannot be named '__metadata__'") }
         var fields: [String] = []
         if !metadata.isEmpty {
-            let pairs = metadata.sorted { $0.key < $1.key }.map { JSONValue.quoted($0.key) + ":" + JSONValue.quoted($0.value) }
+            let pairs = metadata.sorted { $0.key < $1.key }.map { JSONText.quoted($0.key) + ":" + JSONText.quoted($0.value) }
             fields.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
         }
         let ordered = tensors.sorted { $0.key < $1.key }
         var offset = 0
         for (key, t) in ordered {
             let dtype = t.dtype == .f32 ? "F32" : "I32", dims = t.shape.dims.map(String.init).joined(separator: ",")
-            fields.append(JSONValue.quoted(key) + ":{\"dtype\":\"\(dtype)\",\"shape\":[\(dims)],\"data_offsets\":[\(offset),\(offset + t.type.byteCount)]}")
+            fields.append(JSONText.quoted(key) + ":{\"dtype\":\"\(dtype)\",\"shape\":[\(dims)],\"data_offsets\":[\(offset),\(offset + t.type.byteCount)]}")
             offset += t.type.byteCount
         }
         var json = Array(("{" + fields.joined(separator: ",") + "}").utf8)

@@ -1,4 +1,5 @@
 import KilnIR
+import KilnRuntime
 
 /// numpy `allclose` tolerances: an element passes when `|candidate − reference| <= atol + rtol·|reference|`.
 /// NaN matches NaN and an infinity matches the same infinity (numpy's `equal_nan=True`): two

@@ -1,4 +1,5 @@
 import KilnIR
+import KilnRuntime
 
 /// The loss of both backends over the steps of a comparison, and their largest gap.
 public struct LossDrift: Sendable, Equatable {

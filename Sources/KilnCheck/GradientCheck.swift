@@ -1,10 +1,16 @@
 import KilnIR
 import KilnPasses
+import KilnRuntime
 
-/// Finite differences against the symbolic gradient, param by param (`kiln gradcheck`).
+/// Finite differences against the symbolic gradient, param by param, on any backend (`kiln
+/// gradcheck --backend interp|jit`): the one finite-difference checker of the project, used by
+/// the CLI and by every gradient test. The symbolic gradient and the differenced loss both run
+/// on `backend`, so a JIT check covers the JIT's own kernels for the forward and backward ops.
 ///
 /// Kiln computes in float32, so the check is built to keep float32 rounding out of the
-/// comparison: the loss is summed in double precision by every reduction, the central
+/// comparison: the interpreter sums the loss in double precision in every reduction (the JIT
+/// sums in float32, so its differences carry more rounding: measured worst errors run a few
+/// times the interpreter's, and a wider `step` helps where the loss is linear), the central
 /// difference (L(w + h) − L(w − h)) / 2h is formed in Double, and h is scaled to each element
 /// (`h = step · max(1, |w|)`, tried at 10, 3 and 1 times `step`, keeping the best agreement).
 /// What float32 cannot hide is the rounding of the loss itself: one ULP of L divided by 2h. The
@@ -12,7 +18,7 @@ import KilnPasses
 /// the larger of `floor` and 50 times that resolution: gradients below it are compared
 /// absolutely, where a relative error would only measure rounding. (A float64 check would need
 /// float64 kernels, which Kiln does not have.)
-public struct GradientCheck: Sendable {
+public struct GradientCheck {
     public var loss: String
     /// Elements checked per param (spread evenly over it; every element when it has fewer).
     public var samples: Int
@@ -22,13 +28,17 @@ public struct GradientCheck: Sendable {
     public var floor: Double
     /// Test switch: break this op's gradient rule (see `Differentiation.testBreaking`).
     public var breaking: OpKind?
+    /// Where the symbolic gradient and the loss are computed.
+    public var backend: ComparedBackend
 
-    public init(loss: String, samples: Int = 16, step: Double = 1e-3, floor: Double = 1e-3, breaking: OpKind? = nil) {
+    public init(loss: String, samples: Int = 16, step: Double = 1e-3, floor: Double = 1e-3, breaking: OpKind? = nil,
+                backend: ComparedBackend = .interpreter) {
         self.loss = loss
         self.samples = samples
         self.step = step
         self.floor = floor
         self.breaking = breaking
+        self.backend = backend
     }
 
     /// The worst element of one param.
@@ -42,19 +52,31 @@ public struct GradientCheck: Sendable {
         public var relativeError: Double
         /// The magnitude below which the worst element was compared absolutely.
         public var floor: Double
+
+        /// "w1[3]: symbolic 0.25 vs finite difference 0.3 (relative error 0.17)".
+        public var summary: String {
+            "\(param)[\(worstIndex)]: symbolic \(symbolic) vs finite difference \(numeric) (relative error \(relativeError), \(checked)/\(elements) checked)"
+        }
     }
 
-    /// Runs the check; `state` holds every param and state value, `inputs` every input.
+    /// Runs the check; `state` holds every param and state value, `inputs` every input. One
+    /// result per param the loss is differentiated with respect to (every trainable param it
+    /// depends on), in the gradient pass's order.
     public func run(_ graph: Graph, inputs: [String: Tensor], state: [String: Tensor], step runStep: Int = 0) throws -> [ParamResult] {
+        guard samples >= 1 else { throw Diagnostic("samples must be at least 1, got \(samples)") }
+        guard step.isFinite, step > 0 else { throw Diagnostic("the finite-difference step must be a finite number > 0, got \(step)") }
+        guard floor.isFinite, floor >= 0 else { throw Diagnostic("floor must be a finite number >= 0, got \(floor)") }
         var forward = graph
         if !forward.outputs.contains(loss), forward.valueTypes[loss] != nil { forward.outputs.append(loss) }
         var differentiation = Differentiation(loss: loss)
         differentiation.testBreaking = breaking
         let (gradientGraph, gradients) = try differentiation.differentiate(forward)
-        var scratch = state
-        let symbolic = try Interpreter(graph: gradientGraph).run(inputs: inputs, state: &scratch, step: runStep)
-        let (surrogate, held) = try Self.holdingBlockedValues(forward, inputs: inputs, state: state, step: runStep)
-        let evaluate = try Interpreter(graph: surrogate)
+        var scratch = state.mapValues { $0.copy() }
+        let symbolic = try backend.make(gradientGraph).run(inputs: inputs, state: &scratch, step: runStep)
+        var analytic: [String: [Float]] = [:]
+        for (_, gradientName) in gradients { analytic[gradientName] = symbolic[gradientName]?.floats }
+        let (surrogate, held) = try holdingBlockedValues(forward, inputs: inputs, state: state, step: runStep)
+        let evaluate = try backend.make(surrogate)
         let fed = inputs.merging(held) { $1 }
         func lossValue(_ state: [String: Tensor]) throws -> Double {
             var s = state
@@ -65,7 +87,7 @@ public struct GradientCheck: Sendable {
         }
         var results: [ParamResult] = []
         for (param, gradientName) in gradients {
-            guard let original = state[param], let ad = symbolic[gradientName]?.floats else {
+            guard let original = state[param], let ad = analytic[gradientName] else {
                 throw Diagnostic("no value for param '\(param)'")
             }
             let count = original.elementCount
@@ -115,15 +137,15 @@ public struct GradientCheck: Sendable {
     /// an input fed with its value at the unperturbed point. Perturbing a param then moves the
     /// loss exactly as the symbolic gradient assumes — an RBM's contrastive-divergence loss is
     /// smooth in its params once its Gibbs samples are held, though not through the sampler.
-    static func holdingBlockedValues(_ graph: Graph, inputs: [String: Tensor], state: [String: Tensor],
-                                     step: Int) throws -> (Graph, [String: Tensor]) {
+    func holdingBlockedValues(_ graph: Graph, inputs: [String: Tensor], state: [String: Tensor],
+                              step: Int) throws -> (Graph, [String: Tensor]) {
         let blocked = graph.nodes.filter { $0.op.blocksGradient && !$0.operands.isEmpty }
         guard !blocked.isEmpty else { return (graph, [:]) }
         var probe = graph
         probe.updates = []
         for node in blocked where !probe.outputs.contains(node.name) { probe.outputs.append(node.name) }
-        var scratch = state
-        let values = try Interpreter(graph: probe).run(inputs: inputs, state: &scratch, step: step)
+        var scratch = state.mapValues { $0.copy() }
+        let values = try backend.make(probe).run(inputs: inputs, state: &scratch, step: step)
         var surrogate = graph
         surrogate.updates = []
         let names = Set(blocked.map(\.name))

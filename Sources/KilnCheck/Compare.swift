@@ -1,25 +1,6 @@
 import KilnIR
 import KilnPasses
-
-/// A backend to compare, by name, built from the graph it is to run. A factory rather than an
-/// instance because the per-node search builds the backend again for derived graphs (every
-/// value an output; one kernel alone).
-public struct ComparedBackend {
-    /// How the report names it ("interpreter", "jit").
-    public var name: String
-    /// Builds the backend for a typed graph (planned when it came from the optimising pipeline).
-    public var make: (Graph) throws -> ExecutionBackend
-
-    public init(name: String, make: @escaping (Graph) throws -> ExecutionBackend) {
-        self.name = name
-        self.make = make
-    }
-
-    /// The interpreter, one buffer per value: the reference every other backend is checked against.
-    public static var interpreter: ComparedBackend {
-        ComparedBackend(name: "interpreter") { try Interpreter(graph: $0) }
-    }
-}
+import KilnRuntime
 
 /// Runs `graph` on two backends for `steps` steps from the same initial state and the same
 /// inputs, each backend carrying its own state forward, and compares every output and every

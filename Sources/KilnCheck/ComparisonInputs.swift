@@ -1,5 +1,6 @@
 import KilnIR
 import KilnPasses
+import KilnRuntime
 
 /// Seeded inputs that look like real data, so a comparison exercises the same code paths a
 /// training run does: floats uniform in [0, 1) (pixel-like), fresh per step, and integer

@@ -1,5 +1,6 @@
 import KilnIR
 import KilnPasses
+import KilnRuntime
 
 /// Finds the first node, in schedule order, that a backend computes wrongly, without looking
 /// inside any backend: the optimised graph is copied with every node result made an output (so
@@ -162,10 +163,7 @@ struct DivergingNodeSearch {
                 return t
             }
         }
-        guard let type = node.type else { throw Diagnostic("'\(node.name)' has no type", at: node.location) }
-        let out = Tensor(uninitialized: type)
-        try Kernels.execute(node, operands, into: out, step: step)
-        return [out]
+        return [try Interpreter.evaluate(node, operands: operands, step: step)]
     }
 
     /// Every value of a fused kernel's body, run op by op on the interpreter's kernels.
@@ -177,10 +175,7 @@ struct DivergingNodeSearch {
                 guard let t = values[name] else { throw Diagnostic("internal: '\(node.name)' reads '\(name)' before it is defined", at: node.location) }
                 return t
             }
-            guard let type = node.type else { throw Diagnostic("'\(node.name)' has no type", at: node.location) }
-            let out = Tensor(uninitialized: type)
-            try Kernels.execute(node, inputs, into: out, step: step)
-            values[node.name] = out
+            values[node.name] = try Interpreter.evaluate(node, operands: inputs, step: step)
         }
         return values
     }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnIR
+import KilnRuntime
 
 extension ComparisonReport {
     /// The report as the tables `kiln compare` prints.

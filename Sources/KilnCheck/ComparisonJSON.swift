@@ -1,5 +1,7 @@
 import Foundation
 import KilnIR
+import KilnRuntime
+import KilnSupport
 
 /// The JSON form of a comparison report (`kiln compare --json`). Keys are snake_case; numbers
 /// that JSON cannot hold (infinities, NaN) are the strings "inf", "-inf", "nan"; a source
@@ -9,16 +11,16 @@ extension ComparisonReport {
     /// The report as pretty-printed JSON text.
     public var json: String {
         var fields: [(String, String)] = [
-            ("graph", JSONValue.quoted(graphName)), ("source", JSONValue.quoted(sourceFile)),
-            ("reference", JSONValue.quoted(reference)), ("candidate", JSONValue.quoted(candidate)),
+            ("graph", JSONText.quoted(graphName)), ("source", JSONText.quoted(sourceFile)),
+            ("reference", JSONText.quoted(reference)), ("candidate", JSONText.quoted(candidate)),
             ("steps", "\(steps)"), ("rtol", jsonNumber(tolerance.rtol)), ("atol", jsonNumber(tolerance.atol)),
-            ("inputs", JSONValue.quoted(inputDescription)), ("passed", "\(passed)"), ("judged_each_step", "\(judgedEachStep)"),
+            ("inputs", JSONText.quoted(inputDescription)), ("passed", "\(passed)"), ("judged_each_step", "\(judgedEachStep)"),
             ("outputs", jsonArray(outputs.map(Self.tensorJSON))), ("state", jsonArray(state.map(Self.tensorJSON))),
         ]
         if let loss {
             let (gap, at) = loss.largestGap
             fields.append(("loss", jsonObject([
-                ("name", JSONValue.quoted(loss.name)), ("reference", jsonArray(loss.reference.map(jsonNumber))),
+                ("name", JSONText.quoted(loss.name)), ("reference", jsonArray(loss.reference.map(jsonNumber))),
                 ("candidate", jsonArray(loss.candidate.map(jsonNumber))), ("max_gap", jsonNumber(gap)), ("max_gap_step", "\(at)"),
             ])))
         } else {
@@ -36,7 +38,7 @@ extension ComparisonReport {
 
     static func tensorJSON(_ d: TensorDifference) -> String {
         jsonObject([
-            ("name", JSONValue.quoted(d.name)), ("kind", JSONValue.quoted(d.kind.rawValue)), ("type", JSONValue.quoted(d.type)),
+            ("name", JSONText.quoted(d.name)), ("kind", JSONText.quoted(d.kind.rawValue)), ("type", JSONText.quoted(d.type)),
             ("step", "\(d.step)"), ("max_abs_error", jsonNumber(d.maxAbsError)), ("max_rel_error", jsonNumber(d.maxRelError)),
             ("worst_index", jsonArray(d.worstIndex.map(String.init))), ("reference_value", jsonNumber(d.referenceValue)),
             ("candidate_value", jsonNumber(d.candidateValue)), ("max_ulp", "\(d.maxULP)"),
@@ -48,15 +50,15 @@ extension ComparisonReport {
     }
 
     static func identityJSON(_ n: NodeIdentity) -> String {
-        jsonObject([("name", JSONValue.quoted(n.name)), ("op", JSONValue.quoted(n.op)), ("index", "\(n.index)"),
-                    ("location", n.location.map { JSONValue.quoted("\($0)") } ?? "null")])
+        jsonObject([("name", JSONText.quoted(n.name)), ("op", JSONText.quoted(n.op)), ("index", "\(n.index)"),
+                    ("location", n.location.map { JSONText.quoted("\($0)") } ?? "null")])
     }
 
     static func searchJSON(_ s: NodeSearch) -> String {
         var divergence = "null"
         if let d = s.divergence {
             divergence = jsonObject([
-                ("node", identityJSON(d.node)), ("backend", JSONValue.quoted(d.backend)),
+                ("node", identityJSON(d.node)), ("backend", JSONText.quoted(d.backend)),
                 ("inner_op", d.innerOp.map(identityJSON) ?? "null"), ("inner_error", d.innerError.map(tensorJSON) ?? "null"),
                 ("inputs", jsonArray(d.inputs.map(tensorJSON))), ("outputs", jsonArray(d.outputs.map(tensorJSON))),
                 ("outputs_against_reference", jsonArray(d.outputsAgainstReference.map(tensorJSON))),
@@ -65,7 +67,7 @@ extension ComparisonReport {
         let checks = s.checks.map { c in
             jsonObject([("node", identityJSON(c.node)), ("own_error", tensorJSON(c.ownError)), ("carried_error", tensorJSON(c.carriedError))])
         }
-        return jsonObject([("step", "\(s.step)"), ("checked", "\(s.nodesChecked)"), ("note", JSONValue.quoted(s.note)),
+        return jsonObject([("step", "\(s.step)"), ("checked", "\(s.nodesChecked)"), ("note", JSONText.quoted(s.note)),
                            ("divergence", divergence), ("checks", jsonArray(checks))])
     }
 }
@@ -80,5 +82,5 @@ private func jsonNumber(_ value: Double) -> String {
 private func jsonArray(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
 
 private func jsonObject(_ fields: [(String, String)]) -> String {
-    "{" + fields.map { "\(JSONValue.quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+    "{" + fields.map { "\(JSONText.quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
 }

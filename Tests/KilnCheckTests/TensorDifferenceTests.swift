@@ -1,3 +1,4 @@
+import KilnCheck
 import KilnIR
 import KilnRuntime
 import Testing
