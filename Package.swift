@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "KilnIR", targets: ["KilnIR"]),
         .library(name: "KilnNN", targets: ["KilnNN"]),
         .library(name: "KilnPasses", targets: ["KilnPasses"]),
+        .library(name: "KilnTensor", targets: ["KilnTensor"]),
         .library(name: "KilnRuntime", targets: ["KilnRuntime"]),
         .library(name: "KilnJIT", targets: ["KilnJIT"]),
         .library(name: "KilnCheck", targets: ["KilnCheck"]),
@@ -61,7 +62,10 @@ let package = Package(
         .target(name: "KilnIR"),
         .target(name: "KilnNN", dependencies: ["KilnIR"]),
         .target(name: "KilnPasses", dependencies: ["KilnIR", "KilnSupport"]),
-        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnSupport", "CBLAS", "CZlib"]),
+        // Tensors and their files (.npy/.npz/safetensors, zip, atomic writes) and the counter-based
+        // RNG: what data sets and ONNX import need, without the interpreter's OpenBLAS.
+        .target(name: "KilnTensor", dependencies: ["KilnIR", "KilnSupport", "CZlib"]),
+        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnTensor", "KilnSupport", "CBLAS"]),
         .target(name: "KilnCodegen", dependencies: ["KilnIR"]),
         // The default LLVM's C headers come from Debian's llvm-dev (/usr/include/llvm-c) and
         // libLLVM-14.so from libllvm14, both on the default search paths: no unsafeFlags, so Kiln
@@ -71,12 +75,13 @@ let package = Package(
         // Checking tools above both backends: compare two backends, find the node they disagree
         // on, finite-difference gradient checks on either backend.
         .target(name: "KilnCheck", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnSupport"]),
-        .target(name: "KilnData", dependencies: ["KilnIR", "KilnRuntime", "CZlib"]),
-        .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "KilnData", dependencies: ["KilnIR", "KilnTensor", "CZlib"]),
+        // KilnRuntime only for EvaluatedFolding: import-time folding runs constant subgraphs on the interpreter.
+        .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnTensor", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "KilnTraining", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnSupport"]),
         // Data-parallel training over MPI (Docs/DISTRIBUTED.md).
         .target(name: "KilnDistributed", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining", "KilnSupport", "CMPI"]),
-        .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnCheck", "KilnData", "KilnTraining", "KilnONNX"]),
+        .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnTensor", "KilnRuntime", "KilnJIT", "KilnCheck", "KilnData", "KilnTraining", "KilnONNX"]),
         // The `kiln` command; its folder is named apart from the `Kiln` umbrella (not only by case).
         .executableTarget(
             name: "kiln",
@@ -89,6 +94,7 @@ let package = Package(
 
         .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnPasses"], resources: [.copy("Malformed"), .copy("Expected")]),
         .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCheck"], resources: [.copy("Golden")]),
+        .testTarget(name: "KilnTensorTests", dependencies: ["KilnTensor", "KilnIR", "KilnSupport"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
         .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCheck", "KilnNN", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnTrainingTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),

@@ -10,4 +10,5 @@
 @_exported import KilnONNX
 @_exported import KilnPasses
 @_exported import KilnRuntime
+@_exported import KilnTensor
 @_exported import KilnTraining

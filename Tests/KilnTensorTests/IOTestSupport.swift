@@ -1,6 +1,6 @@
 import Foundation
 import KilnIR
-import KilnRuntime
+import KilnTensor
 
 /// A fresh directory under the system's temporary directory.
 func makeTemporaryDirectory() -> String {

@@ -1,6 +1,6 @@
 import Foundation
 import KilnIR
-@testable import KilnRuntime
+@testable import KilnTensor
 import Testing
 
 struct NpzTests {

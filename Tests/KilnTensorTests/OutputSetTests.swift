@@ -1,6 +1,6 @@
 import Foundation
 import KilnIR
-import KilnRuntime
+import KilnTensor
 import Testing
 
 /// `kiln run --output-dir` writes its outputs as a set: all of them or none.

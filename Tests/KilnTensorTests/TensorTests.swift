@@ -1,4 +1,4 @@
-import KilnRuntime
+import KilnTensor
 import Testing
 
 struct TensorTests {
