@@ -92,7 +92,9 @@ let package = Package(
             path: "Sources/KilnCLI"
         ),
 
-        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnPasses"], resources: [.copy("Malformed"), .copy("Expected")]),
+        // Test helpers shared by several test targets (the random-graph generator); not a product.
+        .target(name: "KilnTestSupport", dependencies: ["KilnIR"], path: "Tests/KilnTestSupport"),
+        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnPasses", "KilnTestSupport"], resources: [.copy("Malformed"), .copy("Expected")]),
         .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCheck"], resources: [.copy("Golden")]),
         .testTarget(name: "KilnTensorTests", dependencies: ["KilnTensor", "KilnIR", "KilnSupport"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
@@ -102,7 +104,7 @@ let package = Package(
         .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed", "KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnCheckTests", dependencies: ["KilnCheck", "KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
-        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCheck", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime", "KilnSupport"], exclude: ["Golden"]),
+        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCheck", "KilnTestSupport", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime", "KilnSupport"], exclude: ["Golden"]),
         .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnCheck", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),
         // The umbrella's own API (Model.exportONNX, Model(onnx:)).
         .testTarget(name: "KilnTests", dependencies: ["Kiln"]),

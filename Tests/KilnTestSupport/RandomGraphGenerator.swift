@@ -4,17 +4,19 @@ import KilnIR
 /// build them: every op of the op table (fused kernels and gradient helpers included) with
 /// fitting shapes and random attributes, numpy broadcasting partners, unnamed `%N` temporaries
 /// and named values, params of every initializer kind, state with update lines, float
-/// constants of both signs and in exponent form, and one to three outputs.
-struct RandomGraphGenerator {
+/// constants of both signs and in exponent form, and one to three outputs. Shared by the IR's
+/// round-trip and mutation tests and the JIT's differential tests (the KilnTestSupport target).
+public struct RandomGraphGenerator {
     /// A small linear congruential generator: the same seed gives the same graph everywhere.
-    struct Rng {
-        var state: UInt64
-        mutating func next(_ n: Int) -> Int {
+    public struct Rng {
+        public var state: UInt64
+        public init(state: UInt64) { self.state = state }
+        public mutating func next(_ n: Int) -> Int {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Int((state >> 33) % UInt64(Swift.max(n, 1)))
         }
-        mutating func pick<T>(_ items: [T]) -> T { items[next(items.count)] }
-        mutating func chance(_ percent: Int) -> Bool { next(100) < percent }
+        public mutating func pick<T>(_ items: [T]) -> T { items[next(items.count)] }
+        public mutating func chance(_ percent: Int) -> Bool { next(100) < percent }
     }
 
     static let floats: [Double] = [-1.5, 2e-8, 3.0, 0.1, -7e5, 1.25e30, -0.003, 42.0]
@@ -25,7 +27,8 @@ struct RandomGraphGenerator {
     var pool: [String] = []
     let rows: Int, cols: Int, indexCount: Int
 
-    static func make(seed: UInt64) throws -> Graph {
+    /// The graph of `seed` (the same graph on every machine).
+    public static func make(seed: UInt64) throws -> Graph {
         var g = RandomGraphGenerator(seed: seed)
         try g.declare()
         for _ in 0..<(4 + g.rng.next(12)) { try g.step() }
