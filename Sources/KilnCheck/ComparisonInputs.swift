@@ -38,28 +38,18 @@ public enum ComparisonInputs {
         func visit(_ nodes: [Node]) {
             for node in nodes {
                 if let body = node.region { visit(body) }
-                let count: (operand: Int, classes: Int?)?
-                switch node.op {
-                case .softmax_cross_entropy, .softmax_cross_entropy_grad:
-                    count = (1, node.operands.first.flatMap { types[$0] ?? typeInBody($0, nodes) }?.shape.dims.last)
-                case .one_hot:
-                    count = (0, Optional(node.attributes.int("depth")))
-                case .gather:
-                    count = (1, node.operands.first.flatMap { types[$0] ?? typeInBody($0, nodes) }?.shape.dims.first)
-                case .gather_grad:
-                    count = (1, Optional(node.attributes.int("rows")))
-                case .constant, .random_normal, .random_uniform, .iota, .softplus, .stop_gradient, .bernoulli, .if_training,
-                     .add, .sub, .mul, .div, .max, .min, .pow, .equal, .not_equal, .less,
-                     .less_equal, .greater, .greater_equal, .select, .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs,
-                     .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu, .cast, .dropout, .matmul, .conv2d,
-                     .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d, .avg_pool2d, .max_pool2d_grad,
-                     .avg_pool2d_grad, .transpose, .reshape, .broadcast_to, .concat, .slice, .pad, .argmax,
-                     .reduce_sum, .reduce_mean, .reduce_max, .softmax, .log_softmax, .mse, .binary_cross_entropy,
-                     .sigmoid_cross_entropy, .fused:
-                    count = nil
+                guard let use = node.op.classIndexUse, use.indices < node.operands.count else { continue }
+                func operandType(_ k: Int) -> TensorType? {
+                    k < node.operands.count ? types[node.operands[k]] ?? typeInBody(node.operands[k], nodes) : nil
                 }
-                guard let count, count.operand < node.operands.count, let classes = count.classes, classes > 0 else { continue }
-                let name = node.operands[count.operand]
+                let classes: Int?
+                switch use.bound {
+                case .lastDimension(let k): classes = operandType(k)?.shape.dims.last
+                case .firstDimension(let k): classes = operandType(k)?.shape.dims.first
+                case .attribute(let name): classes = node.attributes.int(name)
+                }
+                guard let classes, classes > 0 else { continue }
+                let name = node.operands[use.indices]
                 guard graph.input(named: name)?.type.dtype == .i32 else { continue }
                 ranges[name] = Swift.min(ranges[name] ?? Int.max, classes)
             }

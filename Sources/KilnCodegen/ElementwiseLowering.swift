@@ -125,8 +125,8 @@ struct FusedBody {
         }
         for node in nodes {
             let value: Expr
-            if node.op.fusionRole == .indexMap, let operand = node.operands.first, let source = types[operand] {
-                value = LayoutLowering.mappedLoad(node, buffer: b.defined(operand, in: buffers, placeholder: 0, "'\(node.name)' (no buffer)"),
+            if let map = node.op.indexMap, let operand = node.operands.first, let source = types[operand] {
+                value = LayoutLowering.mappedLoad(map, node, buffer: b.defined(operand, in: buffers, placeholder: 0, "'\(node.name)' (no buffer)"),
                                                   source: source, index: index, flat: flat)
             } else {
                 let x = node.operands.map { values[$0] ?? external($0) }

@@ -41,4 +41,23 @@ struct ComparisonInputsTests {
         #expect(Set(try #require(feeds["cls"]).ints) == Set(0..<7))
         #expect(feeds["lr"]?.floats == [0.25])
     }
+
+    @Test("gradient helpers bound their indices too: softmax_cross_entropy_grad by the logits, gather_grad by rows")
+    func gradientHelpers() throws {
+        let text = """
+            graph g {
+              input labels: i32[8]
+              input idx: i32[16]
+              param logits: f32[8, 6] = zeros
+              param dy: f32[16, 3] = zeros
+              one = constant(value=1.0, shape=[])
+              d = softmax_cross_entropy_grad(logits, labels, one)
+              s = gather_grad(dy, idx, rows=9)
+              output d
+              output s
+            }
+            """
+        let g = try inferTypes(try Parser.parse(text))
+        #expect(ComparisonInputs.classRanges(g) == ["labels": 6, "idx": 9])
+    }
 }
