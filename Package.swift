@@ -34,8 +34,10 @@ let package = Package(
         .library(name: "KilnIR", targets: ["KilnIR"]),
         .library(name: "KilnNN", targets: ["KilnNN"]),
         .library(name: "KilnPasses", targets: ["KilnPasses"]),
+        .library(name: "KilnTensor", targets: ["KilnTensor"]),
         .library(name: "KilnRuntime", targets: ["KilnRuntime"]),
         .library(name: "KilnJIT", targets: ["KilnJIT"]),
+        .library(name: "KilnCheck", targets: ["KilnCheck"]),
         .library(name: "KilnData", targets: ["KilnData"]),
         .library(name: "KilnTraining", targets: ["KilnTraining"]),
         .library(name: "KilnDistributed", targets: ["KilnDistributed"]),
@@ -60,39 +62,50 @@ let package = Package(
         .target(name: "KilnIR"),
         .target(name: "KilnNN", dependencies: ["KilnIR"]),
         .target(name: "KilnPasses", dependencies: ["KilnIR", "KilnSupport"]),
-        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnPasses", "KilnSupport", "CBLAS", "CZlib"]),
+        // Tensors and their files (.npy/.npz/safetensors, zip, atomic writes) and the counter-based
+        // RNG: what data sets and ONNX import need, without the interpreter's OpenBLAS.
+        .target(name: "KilnTensor", dependencies: ["KilnIR", "KilnSupport", "CZlib"]),
+        .target(name: "KilnRuntime", dependencies: ["KilnIR", "KilnTensor", "KilnSupport", "CBLAS"]),
         .target(name: "KilnCodegen", dependencies: ["KilnIR"]),
         // The default LLVM's C headers come from Debian's llvm-dev (/usr/include/llvm-c) and
         // libLLVM-14.so from libllvm14, both on the default search paths: no unsafeFlags, so Kiln
         // can be a versioned dependency of another package. Other versions: see `llvmVersion`.
         .target(name: "KilnJIT", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCodegen", "KilnSupport", "CLLVM", "CBLAS"],
                 swiftSettings: llvmFeatureDefines, linkerSettings: [.linkedLibrary("LLVM-\(llvmVersion)")]),
-        .target(name: "KilnData", dependencies: ["KilnIR", "KilnRuntime", "CZlib"]),
-        .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Checking tools above both backends: compare two backends, find the node they disagree
+        // on, finite-difference gradient checks on either backend.
+        .target(name: "KilnCheck", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnSupport"]),
+        .target(name: "KilnData", dependencies: ["KilnIR", "KilnTensor", "CZlib"]),
+        // KilnRuntime only for EvaluatedFolding: import-time folding runs constant subgraphs on the interpreter.
+        .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnTensor", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "KilnTraining", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnSupport"]),
         // Data-parallel training over MPI (Docs/DISTRIBUTED.md).
         .target(name: "KilnDistributed", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining", "KilnSupport", "CMPI"]),
-        .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnTraining", "KilnONNX"]),
+        .target(name: "Kiln", dependencies: ["KilnIR", "KilnNN", "KilnPasses", "KilnTensor", "KilnRuntime", "KilnJIT", "KilnCheck", "KilnData", "KilnTraining", "KilnONNX"]),
         // The `kiln` command; its folder is named apart from the `Kiln` umbrella (not only by case).
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnTraining", "KilnSupport", "KilnDistributed", "KilnONNX",
+                "KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnCodegen", "KilnJIT", "KilnCheck", "KilnTraining", "KilnSupport", "KilnDistributed", "KilnONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/KilnCLI"
         ),
 
-        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnPasses"], resources: [.copy("Malformed"), .copy("Expected")]),
-        .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"], resources: [.copy("Golden")]),
+        // Test helpers shared by several test targets (the random-graph generator); not a product.
+        .target(name: "KilnTestSupport", dependencies: ["KilnIR"], path: "Tests/KilnTestSupport"),
+        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnPasses", "KilnTestSupport"], resources: [.copy("Malformed"), .copy("Expected")]),
+        .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCheck"], resources: [.copy("Golden")]),
+        .testTarget(name: "KilnTensorTests", dependencies: ["KilnTensor", "KilnIR", "KilnSupport"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime"]),
-        .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
+        .testTarget(name: "KilnNNTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnCheck", "KilnNN", "KilnData", "KilnTraining"]),
         .testTarget(name: "KilnTrainingTests", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnNN", "KilnData", "KilnTraining"]),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData", "KilnIR", "KilnJIT", "KilnONNX", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnCheck", "KilnData", "KilnIR", "KilnJIT", "KilnONNX", "KilnPasses", "KilnRuntime", "KilnNN", "KilnTraining"]),
         .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed", "KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining"]),
+        .testTarget(name: "KilnCheckTests", dependencies: ["KilnCheck", "KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnRuntime"]),
-        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime", "KilnSupport"], exclude: ["Golden"]),
-        .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),
+        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnCheck", "KilnTestSupport", "CLLVM", "KilnCodegen", "KilnIR", "KilnPasses", "KilnRuntime", "KilnSupport"], exclude: ["Golden"]),
+        .testTarget(name: "KilnONNXTests", dependencies: ["KilnONNX", "KilnCheck", "KilnIR", "KilnPasses", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Models")]),
         // The umbrella's own API (Model.exportONNX, Model(onnx:)).
         .testTarget(name: "KilnTests", dependencies: ["Kiln"]),
         .testTarget(name: "KilnCodegenTests", dependencies: ["KilnCodegen", "KilnIR", "KilnPasses"], resources: [.copy("Golden")]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnCheck
 import KilnIR
 import KilnJIT
 import KilnPasses

@@ -1,5 +1,6 @@
 import Foundation
 import KilnData
+import KilnCheck
 import KilnIR
 import KilnPasses
 import KilnRuntime

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import KilnCheck
 import KilnIR
 import KilnRuntime
+import KilnTraining
 
 struct Gradcheck: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,7 +11,8 @@ struct Gradcheck: ParsableCommand {
         discussion: """
             For sampled elements of every trainable param, the central difference of the loss (formed in double \
             precision, with a step scaled to the element) is compared with the symbolic gradient on the \
-            interpreter. Prints the worst relative error of each param, |fd − ad| / max(|fd|, |ad|, floor), floor being \
+            backend (--backend: interp, the default, or jit, which compiles the gradient graph and the \
+            forward graph and runs both as machine code). Prints the worst relative error of each param, |fd − ad| / max(|fd|, |ad|, floor), floor being \
             the larger of 1e-3 and 50 float32 ULPs of the loss over the step (Kiln computes in float32; the \
             differences are formed in double precision). \
             Exit status 1 when any param's worst error is above --tolerance. Inputs not given with --input are \
@@ -35,10 +38,14 @@ struct Gradcheck: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of the initialisers and of the random inputs.")
     var seed: UInt64 = 0
 
+    @Option(help: "Backend computing the gradient and the differenced loss: interp (default) or jit.")
+    var backend: String = "interp"
+
     func validate() throws {
         guard (1...100_000).contains(samples) else { throw ValidationError("--samples must be between 1 and 100000, got \(samples)") }
         guard epsilon.isFinite, epsilon > 0, epsilon <= 0.1 else { throw ValidationError("--epsilon must be in (0, 0.1], got \(epsilon)") }
         guard tolerance.isFinite, tolerance > 0, tolerance <= 1 else { throw ValidationError("--tolerance must be in (0, 1], got \(tolerance)") }
+        guard BackendKind(rawValue: backend) != nil else { throw ValidationError("unknown backend '\(backend)' (interp or jit)") }
     }
 
     func run() throws {
@@ -57,9 +64,15 @@ struct Gradcheck: ParsableCommand {
                 guard let op = OpKind(name: name) else { throw CLIError("KILN_TEST_BREAK_GRADIENT: unknown op '\(name)'") }
                 breaking = op
             }
-            let check = GradientCheck(loss: loss, samples: samples, step: epsilon, breaking: breaking)
+            guard let kind = BackendKind(rawValue: backend) else { throw CLIError("unknown backend '\(backend)' (interp or jit)") }
+            let checked: ComparedBackend
+            switch kind {
+            case .interpreter: checked = .interpreter
+            case .jit: checked = .jit
+            }
+            let check = GradientCheck(loss: loss, samples: samples, step: epsilon, breaking: breaking, backend: checked)
             let results = try check.run(g, inputs: feeds, state: initialState(for: g, seed: seed))
-            print("gradient check of '\(loss)' in \(g.name): \(results.count) params, relative tolerance \(tolerance)")
+            print("gradient check of '\(loss)' in \(g.name) on the \(checked.name): \(results.count) params, relative tolerance \(tolerance)")
             let width = Swift.max(5, results.map(\.param.count).max() ?? 0)
             print("param".padding(toLength: width, withPad: " ", startingAt: 0) + " checked      worst rel err  at       symbolic       numeric        floor")
             for r in results {

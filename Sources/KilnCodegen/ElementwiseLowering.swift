@@ -13,13 +13,13 @@ enum ElementwiseLowering {
         }
         let folded = operands.filter { b.constants[$0] != nil }
         let operands = operands.filter { b.constants[$0] == nil }
-        let operandTypes = operands.map { types[$0] ?? TensorType(.f32, .scalar) }
+        let operandTypes = operands.map { b.type(of: $0, in: types) }
         let operandBuffers = zip(operands, operandTypes).map { b.buffer($0.0, $0.1) }
-        let resultBuffers = results.map { b.buffer($0, types[$0] ?? TensorType(.f32, shape)) }
+        let resultBuffers = results.map { b.buffer($0, b.type(of: $0, in: types)) }
         let (dims, strides) = coalesce(shape, operandTypes.map(\.shape))
         let rowLength = dims.last ?? 1
         let rows = dims.dropLast().reduce(1, *)
-        let bodyTypes = body.map { ScalarType(($0.type ?? TensorType(.f32, .scalar)).dtype) }
+        let bodyTypes = body.map { ScalarType(b.type(of: $0).dtype) }
         return b.loop(rows, rows > 1 ? .dataParallel : .ordered) { b, row in
             // Row offsets per operand, decomposed over the outer coalesced dims.
             var rowOffsets: [Expr] = []
@@ -49,18 +49,18 @@ enum ElementwiseLowering {
                 }
                 let flat = row.mul(rowLength).plus(i)
                 var operandType = Dictionary(zip(operands, operandTypes.map { ScalarType($0.dtype) }), uniquingKeysWith: { a, _ in a })
-                for name in folded { operandType[name] = ScalarType((types[name] ?? TensorType(.f32, .scalar)).dtype) }
+                for name in folded { operandType[name] = ScalarType(b.type(of: name, in: types).dtype) }
                 var scalarTypes = operandType
                 for (node, type) in zip(body, bodyTypes) {
-                    let x = node.operands.map { local[$0] ?? .f32(0) }
-                    let t = node.operands.map { scalarTypes[$0] ?? .f32 }
+                    let x = node.operands.map { b.defined($0, in: local, placeholder: .f32(0), "'\(node.name)'") }
+                    let t = node.operands.map { b.defined($0, in: scalarTypes, placeholder: .f32, "'\(node.name)'") }
                     let v = b.fresh()
-                    stmts.append(.bind(v, ScalarSemantics.value(of: node, x, types: t, at: .init(flatIndex: flat)) ?? .f32(0)))
+                    stmts.append(.bind(v, b.scalarValue(of: node, x, types: t, at: .init(flatIndex: flat))))
                     local[node.name] = .value(v)
                     scalarTypes[node.name] = type
                 }
                 for (result, buffer) in zip(results, resultBuffers) {
-                    stmts.append(.store(buffer: buffer, index: flat, value: local[result] ?? .f32(0)))
+                    stmts.append(.store(buffer: buffer, index: flat, value: b.defined(result, in: local, placeholder: .f32(0), "the store of a result")))
                 }
                 return stmts
             }
@@ -110,32 +110,33 @@ struct FusedBody {
         func external(_ name: String) -> Expr {
             if let v = values[name] { return v }
             if let c = b.constants[name] {
-                scalar[name] = ScalarType((types[name] ?? TensorType(.f32, shape)).dtype)
+                scalar[name] = ScalarType(b.type(of: name, in: types).dtype)
                 return c
             }
-            let type = types[name] ?? TensorType(.f32, shape)
+            let type = b.type(of: name, in: types)
             let v = b.fresh()
             // An operand of the body's own shape is read at the flat index: the same element, and
             // affine where the multi-index is not (a register tile's epilogue vectorises).
             let at: Expr = type.shape == shape ? flat : .linear(index, type.shape.broadcastStrides(to: shape))
-            stmts.append(.bind(v, .load(buffer: buffers[name] ?? 0, index: at)))
+            stmts.append(.bind(v, .load(buffer: b.defined(name, in: buffers, placeholder: 0, "a load (no buffer)"), index: at)))
             values[name] = .value(v)
             scalar[name] = ScalarType(type.dtype)
             return .value(v)
         }
         for node in nodes {
             let value: Expr
-            if node.op.fusionRole == .indexMap, let operand = node.operands.first, let source = types[operand] {
-                value = LayoutLowering.mappedLoad(node, buffer: buffers[operand] ?? 0, source: source, index: index, flat: flat)
+            if let map = node.op.indexMap, let operand = node.operands.first, let source = types[operand] {
+                value = LayoutLowering.mappedLoad(map, node, buffer: b.defined(operand, in: buffers, placeholder: 0, "'\(node.name)' (no buffer)"),
+                                                  source: source, index: index, flat: flat)
             } else {
                 let x = node.operands.map { values[$0] ?? external($0) }
-                let t = node.operands.map { scalar[$0] ?? .f32 }
-                value = ScalarSemantics.value(of: node, x, types: t, at: .init(flatIndex: flat)) ?? .f32(0)
+                let t = node.operands.map { b.defined($0, in: scalar, placeholder: .f32, "'\(node.name)'") }
+                value = b.scalarValue(of: node, x, types: t, at: .init(flatIndex: flat))
             }
             let v = b.fresh()
             stmts.append(.bind(v, value))
             values[node.name] = .value(v)
-            scalar[node.name] = ScalarType((node.type ?? TensorType(.f32, shape)).dtype)
+            scalar[node.name] = ScalarType(b.type(of: node).dtype)
         }
         return (stmts, values)
     }
@@ -150,13 +151,15 @@ extension ElementwiseLowering {
         // operand's buffer even when the operand is a known constant (a padded constant tensor).
         let mapped = Set(body.filter { $0.op.fusionRole == .indexMap }.compactMap(\.operands.first))
         for operand in operands where b.constants[operand] == nil || mapped.contains(operand) {
-            buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar))
+            buffers[operand] = b.buffer(operand, b.type(of: operand, in: types))
         }
-        let resultBuffers = results.map { b.buffer($0, types[$0] ?? TensorType(.f32, shape)) }
+        let resultBuffers = results.map { b.buffer($0, b.type(of: $0, in: types)) }
         let fused = FusedBody(nodes: body, shape: shape, types: types, buffers: buffers)
         return b.forEachElement(of: shape) { b, index, flat in
             let (stmts, values) = fused.evaluate(&b, index: index, flat: flat)
-            return stmts + zip(results, resultBuffers).map { .store(buffer: $0.1, index: flat, value: values[$0.0] ?? .f32(0)) }
+            return stmts + zip(results, resultBuffers).map {
+                .store(buffer: $0.1, index: flat, value: b.defined($0.0, in: values, placeholder: .f32(0), "the store of a result"))
+            }
         }
     }
 }

@@ -65,14 +65,16 @@ enum FusedLowering {
             }
             let operands = Lowering.unique(region.flatMap(\.operands).filter { !defined.contains($0) })
             var buffers: [String: Int] = [:]
-            for operand in operands where b.constants[operand] == nil { buffers[operand] = b.buffer(operand, types[operand] ?? TensorType(.f32, .scalar)) }
+            for operand in operands where b.constants[operand] == nil { buffers[operand] = b.buffer(operand, b.type(of: operand, in: types)) }
             let out = b.buffer(last.name, lastType)
-            let stored = producers.filter { results.contains($0.name) }.map { ($0.name, b.buffer($0.name, types[$0.name] ?? input)) }
+            let stored = producers.filter { results.contains($0.name) }.map { ($0.name, b.buffer($0.name, b.type(of: $0.name, in: types))) }
             let axes = try normalizedAxes(last.attributes.ints("axes"), input)
             let fused = FusedBody(nodes: producers, shape: input.shape, types: types, buffers: buffers)
             let body = ReductionLowering.reduce(&b, last.op, input: input.shape, dtype: input.dtype, axes: axes, out: out) { b, index, flat in
                 var (stmts, values) = fused.evaluate(&b, index: index, flat: flat)
-                for (name, buffer) in stored { stmts.append(.store(buffer: buffer, index: flat, value: values[name] ?? .f32(0))) }
+                for (name, buffer) in stored {
+                    stmts.append(.store(buffer: buffer, index: flat, value: b.defined(name, in: values, placeholder: .f32(0), "the store of a result")))
+                }
                 if values[reduced] == nil, let c = b.constants[reduced] {
                     values[reduced] = c
                 } else if values[reduced] == nil, let buffer = buffers[reduced] {
@@ -80,7 +82,7 @@ enum FusedLowering {
                     stmts.append(.bind(v, .load(buffer: buffer, index: flat)))
                     values[reduced] = .value(v)
                 }
-                return (stmts, values[reduced] ?? .f32(0))
+                return (stmts, b.defined(reduced, in: values, placeholder: .f32(0), "the reduction '\(last.name)'"))
             }
             return [b.kernel(body, work: input.shape.elementCount * Swift.max(region.count, 1))]
         }

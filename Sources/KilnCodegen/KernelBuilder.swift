@@ -17,6 +17,11 @@ public struct KernelBuilder {
     /// apply them inside its register tiles takes them (sets this to nil); otherwise they run
     /// as a separate epilogue kernel.
     var tileEpilogue: TileEpilogue?
+    /// The first internal inconsistency met while lowering — a value without a type, a buffer
+    /// or a definition, an op without a scalar meaning. The closures that build loops cannot
+    /// throw, so a lowering records it here and goes on with a placeholder; `Lowering.lower`
+    /// then throws it and the kernel (placeholder included) is never returned.
+    public private(set) var loweringError: String?
 
     public init(name: String, constants: [String: Expr] = [:], target: CodegenTarget = .avx2) {
         self.name = name
@@ -42,6 +47,37 @@ public struct KernelBuilder {
     public mutating func scratch(_ type: ScalarType, count: Int) -> Int {
         buffers.append(KernelBuffer(name: "\(name).scratch\(buffers.count)", type: type, count: Swift.max(count, 1), isScratch: true))
         return buffers.count - 1
+    }
+
+    /// Records an internal lowering error (the first one wins) and returns `placeholder`, which
+    /// never reaches generated code: `Lowering.lower` throws once the node is lowered.
+    mutating func internalError<T>(_ message: String, placeholder: T) -> T {
+        if loweringError == nil { loweringError = message }
+        return placeholder
+    }
+
+    /// `types[value]`, or an internal error naming the value.
+    mutating func type(of value: String, in types: [String: TensorType]) -> TensorType {
+        if let type = types[value] { return type }
+        return internalError("'\(value)' has no type", placeholder: TensorType(.f32, .scalar))
+    }
+
+    /// The type of a node's result, or an internal error naming the node.
+    mutating func type(of node: Node) -> TensorType {
+        if let type = node.type { return type }
+        return internalError("'\(node.name)' (\(node.op.name)) has no type", placeholder: TensorType(.f32, .scalar))
+    }
+
+    /// `values[value]`: a value computed earlier in the kernel, or an internal error naming it.
+    mutating func defined<V>(_ value: String, in values: [String: V], placeholder: V, _ use: String) -> V {
+        if let v = values[value] { return v }
+        return internalError("'\(value)' is not defined where \(use) reads it", placeholder: placeholder)
+    }
+
+    /// The scalar meaning of elementwise `node`, or an internal error naming it.
+    mutating func scalarValue(of node: Node, _ x: [Expr], types: [ScalarType], at element: ScalarSemantics.Element) -> Expr {
+        if let value = ScalarSemantics.value(of: node, x, types: types, at: element) { return value }
+        return internalError("'\(node.name)' (\(node.op.name)) has no elementwise meaning", placeholder: .f32(0))
     }
 
     /// A new variable number (loops, bound values and locals share one numbering).

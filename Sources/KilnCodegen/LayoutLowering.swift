@@ -129,10 +129,10 @@ enum LayoutLowering {
     /// An index-map leaf of a fused kernel at output position `index`: its operand (in memory)
     /// at the mapped position — transpose permutes, slice offsets, pad selects a clamped load
     /// away outside the box, reshape keeps the flat position.
-    static func mappedLoad(_ node: Node, buffer: Int, source: TensorType, index: [Expr], flat: Expr) -> Expr {
+    static func mappedLoad(_ map: IndexMap, _ node: Node, buffer: Int, source: TensorType, index: [Expr], flat: Expr) -> Expr {
         let strides = source.shape.strides, dims = source.shape.dims
         let attrs = node.attributes
-        switch node.op {
+        switch map {
         case .transpose:
             let perm = attrs.ints("perm")
             var at = [Expr](repeating: .i64(0), count: index.count)
@@ -154,15 +154,6 @@ enum LayoutLowering {
             }
             return .select(inside, .load(buffer: buffer, index: .linear(at, strides)), source.dtype == .f32 ? .f32(0) : .i32(0))
         case .reshape:
-            return .load(buffer: buffer, index: flat)
-        case .constant, .random_normal, .random_uniform, .iota, .softplus, .stop_gradient, .bernoulli, .if_training,
-             .add, .sub, .mul, .div, .max, .min, .pow, .equal, .not_equal, .less, .less_equal,
-             .greater, .greater_equal, .select, .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid,
-             .relu, .leaky_relu, .elu, .cast, .dropout, .matmul, .conv2d, .max_pool2d, .avg_pool2d, .broadcast_to, .concat,
-             .gather, .one_hot, .argmax, .reduce_sum, .reduce_mean, .reduce_max, .softmax, .log_softmax,
-             .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy, .conv2d_grad_input,
-             .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad, .softmax_cross_entropy_grad, .gather_grad, .fused:
-            // Not index maps (FusionRole): never a leaf of this kind.
             return .load(buffer: buffer, index: flat)
         }
     }

@@ -25,8 +25,15 @@ public enum Lowering {
     public static func lower(_ node: Node, types: [String: TensorType], name: String, constants: [String: Expr] = [:],
                              target: CodegenTarget = .avx2) throws -> [LoopKernel] {
         var b = KernelBuilder(name: name, constants: constants, target: target)
-        if let region = node.region { return try FusedLowering.lower(&b, node, region, types: types) }
-        return try lowerPlain(&b, node, types: types, into: node.name)
+        let kernels = try node.region.map { try FusedLowering.lower(&b, node, $0, types: types) }
+            ?? lowerPlain(&b, node, types: types, into: node.name)
+        // A value the lowering could not resolve is a compiler bug: an error naming it, never
+        // a kernel computing with a placeholder.
+        if let message = b.loweringError {
+            throw Diagnostic("internal: lowering '\(node.name)' (\(node.region.map { _ in "fused kernel" } ?? node.op.name)): \(message)",
+                             at: node.location)
+        }
+        return kernels
     }
 
     /// One op reading its operands from buffers and writing `target`'s buffer.

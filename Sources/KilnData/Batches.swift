@@ -1,5 +1,5 @@
 import KilnIR
-import KilnRuntime
+import KilnTensor
 
 /// A batch of the graph's static size. The first `count` rows are real examples; any rows
 /// after them are padding (copies of the batch's first example) that evaluation must ignore.

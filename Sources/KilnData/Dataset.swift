@@ -1,5 +1,5 @@
 import KilnIR
-import KilnRuntime
+import KilnTensor
 
 /// Examples as named arrays that share their first axis (one row per example): images and
 /// labels, token ids and targets, anything a graph's inputs take. Any dtype the IR has.

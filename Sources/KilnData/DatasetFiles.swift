@@ -1,6 +1,6 @@
 import Foundation
 import KilnIR
-import KilnRuntime
+import KilnTensor
 
 /// Data sets read from NumPy files, for `kiln train --data` and `Trainer.fit` on any data.
 public enum DatasetFiles {

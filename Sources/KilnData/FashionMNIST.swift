@@ -1,6 +1,6 @@
 import Foundation
 import KilnIR
-import KilnRuntime
+import KilnTensor
 
 /// Fashion-MNIST from Debian's `dataset-fashion-mnist`: gzipped IDX files of 28×28 greyscale
 /// images (60,000 for training, 10,000 for testing) and their labels 0–9.

@@ -38,3 +38,16 @@ extension OpKind {
         }
     }
 }
+
+/// The ops a fused kernel reads through an index map (`FusionRole.indexMap`), declared once as
+/// a set on the op table: the code generator switches over these four, so an op outside the
+/// set (a new elementwise op, say) needs no case there. `OpKind.indexMap` and `fusionRole`
+/// agree for every op (`FusionRoleTests`).
+public enum IndexMap: String, CaseIterable, Sendable {
+    case transpose, slice, pad, reshape
+}
+
+extension OpKind {
+    /// The index map this op is, or nil.
+    public var indexMap: IndexMap? { IndexMap(rawValue: rawValue) }
+}

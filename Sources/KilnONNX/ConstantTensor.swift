@@ -1,6 +1,6 @@
 import Foundation
 import KilnIR
-import KilnRuntime
+import KilnTensor
 
 /// A tensor whose value the importer knows: an initializer, a `Constant`, or the folded result
 /// of a static shape computation (`Shape` → `Gather` → `Concat` → `Reshape`). Computed values

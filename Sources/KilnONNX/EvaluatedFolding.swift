@@ -1,5 +1,6 @@
 import KilnIR
 import KilnRuntime
+import KilnTensor
 
 /// Folds any node whose inputs are all known at import time by converting it on its own into a
 /// small Kiln graph and running that graph on the interpreter. `ConstantFolder` handles the

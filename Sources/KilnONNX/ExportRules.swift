@@ -140,7 +140,9 @@ enum ExportRules {
             throw ConversionError("nested fused kernel")
         case .add, .sub, .mul, .div, .max, .min, .pow, .neg, .exp, .log, .sqrt, .abs, .sign, .tanh, .sigmoid, .relu, .dropout, .softplus, .stop_gradient,
              .equal, .less, .less_equal, .greater, .greater_equal:
-            break  // handled by the tables above
+            // Written by the tables above: an op listed here but missing there would export
+            // nothing, so that is an error, not a silent gap.
+            throw ConversionError("internal: '\(n.op.name)' has no entry in the ONNX export tables")
         }
     }
 }

@@ -1,5 +1,5 @@
 import KilnIR
-import KilnRuntime
+import KilnTensor
 
 /// One ONNX value as the importer sees it: its Kiln type, the Kiln value standing for it (nil
 /// for a constant not yet needed as a tensor), and its data when known at import time.

@@ -1,6 +1,6 @@
 import Foundation
 import KilnIR
-import KilnRuntime
+import KilnTensor
 import SwiftProtobuf
 
 /// Kiln IR → ONNX `ModelProto` (opset 17) for inference graphs: inputs, params as initializers

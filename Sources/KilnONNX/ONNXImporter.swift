@@ -1,6 +1,6 @@
 import Foundation
 import KilnIR
-import KilnRuntime
+import KilnTensor
 import SwiftProtobuf
 
 /// What `kiln import` needs beyond the model: sizes for its dynamic dimensions.

@@ -1,6 +1,6 @@
 import Foundation
 import KilnIR
-import KilnRuntime
+import KilnTensor
 
 /// Builds an ONNX graph node by node for the exporter: nodes, int64 shape initializers and
 /// helper value names that cannot clash with Kiln's.

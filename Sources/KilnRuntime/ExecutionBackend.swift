@@ -1,4 +1,7 @@
 import KilnIR
+// Every backend's API is in `Tensor`s, so `import KilnRuntime` keeps bringing them (and their
+// files and the RNG) as it did before they moved below the runtime.
+@_exported import KilnTensor
 
 /// Something that executes one compiled graph: the interpreter, or the LLVM JIT.
 /// Both take inputs by name, read and write persistent state (params and optimiser state)

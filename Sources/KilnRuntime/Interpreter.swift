@@ -1,5 +1,4 @@
 import KilnIR
-import KilnPasses
 import KilnSupport
 
 /// Memory and time of the last run.
@@ -166,5 +165,16 @@ public final class PreparedKernel {
         } else {
             try Kernels.execute(node, operands, into: results[0], step: step)
         }
+    }
+}
+
+extension Interpreter {
+    /// One node's result on `operands`, computed by the interpreter's kernel alone (no plan, no
+    /// `resultHook`): the reference a checking tool holds a single node of another backend to.
+    public static func evaluate(_ node: Node, operands: [Tensor], step: Int) throws -> Tensor {
+        guard let type = node.type else { throw Diagnostic("'\(node.name)' has no type", at: node.location) }
+        let out = Tensor(uninitialized: type)
+        try Kernels.execute(node, operands, into: out, step: step)
+        return out
     }
 }

@@ -6,7 +6,8 @@ import Testing
 
 /// `kiln gradcheck`: finite differences against the symbolic gradient, per param. A correct
 /// gradient passes; a gradient rule broken on purpose (`KILN_TEST_BREAK_GRADIENT=OP`, which
-/// scales that op's adjoints by 1.5) is flagged on exactly the params behind that op.
+/// scales that op's adjoints by 1.5) is flagged on exactly the params behind that op, on either
+/// backend. (The checker itself is tested in KilnCheckTests.)
 struct GradcheckCommandTests {
     @Test("the XOR MLP's gradients pass; exit status 0; one row per param")
     func passes() throws {
@@ -31,30 +32,31 @@ struct GradcheckCommandTests {
         #expect(out.contains("FAILED"))
     }
 
-    @Test("the library check reports ~0.33 relative error for a rule scaled by 1.5")
-    func library() throws {
-        let graph = try inferTypes(try Parser.parse("graph g {\n param a: f32[4] = uniform(-1.0, 1.0)\n input x: f32[4]\n loss = reduce_sum(mul(sigmoid(mul(a, x)), x), axes=[0])\n output loss\n}"))
-        let x = Tensor([4], floats: [0.5, -1, 2, 0.25])
-        let state = initialState(for: graph, seed: 1)
-        let good = try GradientCheck(loss: "loss").run(graph, inputs: ["x": x], state: state)
-        #expect(good.allSatisfy { $0.relativeError < 1e-3 })
-        let bad = try GradientCheck(loss: "loss", breaking: .sigmoid).run(graph, inputs: ["x": x], state: state)
-        #expect(bad.allSatisfy { Swift.abs($0.relativeError - 1.0 / 3) < 0.01 })
+    @Test("the documented command: the MLP's gradients on the JIT pass, one row per param", arguments: ["interp", "jit"])
+    func mlp(_ backend: String) throws {
+        let (status, out, err) = try runKiln(["gradcheck", repositoryRoot.appendingPathComponent("Graphs/mlp.kiln").path,
+                                              "--loss", "loss", "--backend", backend])
+        #expect(status == 0, "\(out)\(err)")
+        #expect(out.contains(backend == "jit" ? "on the jit:" : "on the interpreter:"))
+        for param in ["w1", "b1", "w2", "b2", "w3", "b3"] { #expect(out.contains("\n\(param) "), "\(param) row") }
+        #expect(out.hasSuffix("passed\n"))
     }
 
-    @Test("values the symbolic gradient treats as constants (stop_gradient, bernoulli samples) are held while differencing")
-    func heldSamples() throws {
-        // d/da Σ sg(bernoulli(sigmoid(4a)))·a² = 2a·sample: exact once the sample is held, while
-        // perturbing a through the sampler would flip samples and jump.
-        let graph = try inferTypes(try Parser.parse("graph g {\n param a: f32[64] = uniform(-1.0, 1.0)\n s = stop_gradient(bernoulli(sigmoid(mul(a, 4.0)), seed=3))\n loss = reduce_sum(mul(s, square(a)), axes=[0])\n output loss\n}"))
-        let results = try GradientCheck(loss: "loss", samples: 64, step: 0.05).run(graph, inputs: [:], state: initialState(for: graph, seed: 2))
-        #expect(results.allSatisfy { $0.relativeError < 1e-3 }, "\(results.map(\.relativeError))")
+    @Test("on the JIT too, a deliberately wrong tanh gradient is flagged on exactly the params before the tanh")
+    func flagsBrokenRuleOnJIT() throws {
+        let (status, out, _) = try runKiln(["gradcheck", repositoryRoot.appendingPathComponent("Graphs/xor_mlp.kiln").path, "--loss", "loss",
+                                            "--backend", "jit"], environment: ["KILN_TEST_BREAK_GRADIENT": "tanh"])
+        #expect(status == 1)
+        #expect(out.contains("on the jit:"))
+        let failing = out.split(separator: "\n").filter { $0.hasSuffix("FAIL") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(failing.sorted() == ["b1", "w1"], "\(out)")
     }
 
     @Test("bad options name their range", arguments: [
         (["--samples", "0"], "--samples must be between 1 and 100000, got 0"),
         (["--epsilon", "0.5"], "--epsilon must be in (0, 0.1], got 0.5"),
         (["--tolerance", "0"], "--tolerance must be in (0, 1], got 0.0"),
+        (["--backend", "gpu"], "unknown backend 'gpu' (interp or jit)"),
     ])
     func options(_ extra: [String], _ message: String) {
         #expect(validationMessage(Gradcheck.self, ["g.kiln", "--loss", "loss"] + extra)?.contains(message) == true)

@@ -1,5 +1,6 @@
 import Foundation
 import KilnIR
+import KilnTestSupport
 import Testing
 
 /// Seeded mutations of real graphs (characters dropped, duplicated, swapped, replaced by

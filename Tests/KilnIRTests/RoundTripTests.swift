@@ -1,5 +1,6 @@
 import Foundation
 import KilnIR
+import KilnTestSupport
 import Testing
 
 enum Repository {

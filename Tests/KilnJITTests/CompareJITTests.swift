@@ -1,4 +1,5 @@
 import Foundation
+import KilnCheck
 import KilnIR
 import KilnJIT
 import KilnPasses

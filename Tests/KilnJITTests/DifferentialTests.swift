@@ -2,6 +2,7 @@ import Foundation
 import KilnIR
 import KilnPasses
 import KilnRuntime
+import KilnTestSupport
 import Testing
 @testable import KilnJIT
 

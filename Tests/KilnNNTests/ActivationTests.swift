@@ -47,7 +47,7 @@ struct ActivationTests {
 
     @Test("each activation's gradient matches finite differences, after a dense layer", arguments: Activation.allCases)
     func gradient(_ activation: Activation) throws {
-        try GradientCheck.check("activation \(activation)") { m in Dense(4, activation: activation)(GradientCheck.input(m, [3, 5])) }
+        try LayerGradient.check("activation \(activation)") { m in Dense(4, activation: activation)(LayerGradient.input(m, [3, 5])) }
     }
 
     @Test("parameters reach the ops: leaky ReLU's and ELU's alpha")

@@ -45,12 +45,12 @@ struct AttentionLayerTests {
 
     @Test("gradients: self-attention, causal, cross-attention", arguments: ["self", "causal", "cross"])
     func gradient(_ kind: String) throws {
-        try GradientCheck.check("attention \(kind)", samples: 12) { m in
-            let x = GradientCheck.input(m, [2, 3, 4])
+        try LayerGradient.check("attention \(kind)", samples: 12) { m in
+            let x = LayerGradient.input(m, [2, 3, 4])
             switch kind {
             case "self": return MultiHeadAttention(heads: 2)(x)
             case "causal": return MultiHeadAttention(heads: 2, causal: true)(x)
-            default: return MultiHeadAttention(heads: 2)(x, attendingTo: GradientCheck.input(m, [2, 2, 4], name: "memory"))
+            default: return MultiHeadAttention(heads: 2)(x, attendingTo: LayerGradient.input(m, [2, 2, 4], name: "memory"))
             }
         }
     }

@@ -17,8 +17,8 @@ struct BatchNormTests {
         #expect(outputShape(BatchNorm(), [4, 3]) == [4, 3])
         #expect(outputShape(BatchNorm(), [2, 3, 4, 4]) == [2, 3, 4, 4])
         #expect(outputShape(BatchNorm(), [5]) == nil)
-        try GradientCheck.check("batch norm dense") { m in BatchNorm()(GradientCheck.input(m, [4, 3])) }
-        try GradientCheck.check("batch norm conv") { m in BatchNorm()(GradientCheck.input(m, [2, 2, 3, 3])) }
+        try LayerGradient.check("batch norm dense") { m in BatchNorm()(LayerGradient.input(m, [4, 3])) }
+        try LayerGradient.check("batch norm conv") { m in BatchNorm()(LayerGradient.input(m, [2, 2, 3, 3])) }
         let m = ModelBuilder("bn")
         _ = BatchNorm()(m.input("x", .f32, [2, 3, 4, 4]))
         let g = try m.build()

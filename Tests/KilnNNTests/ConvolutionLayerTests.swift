@@ -28,8 +28,8 @@ struct ConvolutionLayerTests {
 
     @Test("Conv2D gradients with a rectangular kernel, stride and padding")
     func convGradient() throws {
-        try GradientCheck.check("conv2d") { m in
-            Conv2D(2, kernel: (3, 2), stride: (2, 1), padding: (1, 0), activation: .tanh)(GradientCheck.input(m, [1, 2, 5, 4]))
+        try LayerGradient.check("conv2d") { m in
+            Conv2D(2, kernel: (3, 2), stride: (2, 1), padding: (1, 0), activation: .tanh)(LayerGradient.input(m, [1, 2, 5, 4]))
         }
     }
 
@@ -55,7 +55,7 @@ struct ConvolutionLayerTests {
 
     @Test("pooling gradients")
     func poolGradient() throws {
-        try GradientCheck.check("max pool") { m in MaxPool2D((2, 3), stride: (1, 2))(GradientCheck.input(m, [1, 2, 5, 7])) }
-        try GradientCheck.check("avg pool") { m in AvgPool2D((3, 2), stride: (1, 1), padding: (1, 0))(GradientCheck.input(m, [1, 2, 4, 4])) }
+        try LayerGradient.check("max pool") { m in MaxPool2D((2, 3), stride: (1, 2))(LayerGradient.input(m, [1, 2, 5, 7])) }
+        try LayerGradient.check("avg pool") { m in AvgPool2D((3, 2), stride: (1, 1), padding: (1, 0))(LayerGradient.input(m, [1, 2, 4, 4])) }
     }
 }

@@ -37,14 +37,14 @@ struct LayerTests {
 
     @Test("Dense gradients, rank 2 and a rank-4 input flattened around the matmul")
     func denseGradient() throws {
-        try GradientCheck.check("dense") { m in Dense(4, activation: .tanh)(GradientCheck.input(m, [3, 5])) }
-        try GradientCheck.check("dense rank 4") { m in Dense(3)(GradientCheck.input(m, [2, 2, 1, 4])) }
+        try LayerGradient.check("dense") { m in Dense(4, activation: .tanh)(LayerGradient.input(m, [3, 5])) }
+        try LayerGradient.check("dense rank 4") { m in Dense(3)(LayerGradient.input(m, [2, 2, 1, 4])) }
     }
 
     @Test("Maxout: [batch, units], the maximum of its pieces")
     func maxout() throws {
         #expect(outputShape(Maxout(3, pieces: 2), [4, 5]) == [4, 3])
-        try GradientCheck.check("maxout") { m in Maxout(3, pieces: 3)(GradientCheck.input(m, [4, 5])) }
+        try LayerGradient.check("maxout") { m in Maxout(3, pieces: 3)(LayerGradient.input(m, [4, 5])) }
         let m = ModelBuilder("mx")
         let layer = Maxout(2, pieces: 2)
         let y = layer(m.input("x", .f32, [1, 1]))
@@ -60,7 +60,7 @@ struct LayerTests {
     @Test("LayerNorm: same shape, zero mean and unit variance per row before scale and shift")
     func layerNorm() throws {
         #expect(outputShape(LayerNorm(), [2, 3, 6]) == [2, 3, 6])
-        try GradientCheck.check("layer norm") { m in LayerNorm()(GradientCheck.input(m, [2, 6])) }
+        try LayerGradient.check("layer norm") { m in LayerNorm()(LayerGradient.input(m, [2, 6])) }
         let m = ModelBuilder("ln")
         let y = LayerNorm(epsilon: 0)(m.input("x", .f32, [2, 4]))
         m.output(y)
@@ -81,7 +81,7 @@ struct LayerTests {
         #expect(outputShape(Embedding(vocabulary: 7, dimension: 3), [5], dtype: .i32) == [5, 3])
         #expect(outputShape(Embedding(vocabulary: 7, dimension: 3), [5]) == nil)     // f32 indices
         let indices = Tensor([2, 3], ints: [0, 6, 2, 2, 5, 1])
-        try GradientCheck.check("embedding", inputs: ["i": indices]) { m in
+        try LayerGradient.check("embedding", inputs: ["i": indices]) { m in
             Embedding(vocabulary: 7, dimension: 3)(m.input("i", .i32, [2, 3]))
         }
         let m = ModelBuilder("e")
@@ -105,13 +105,13 @@ struct LayerTests {
         let seeds = [a, b, c, again].map { graph.node(named: $0.name)?.attributes["seed"] }
         #expect(seeds == [.int(1), .int(2), .int(42), .int(1)])
         #expect(graph.node(named: b.name)?.attributes["rate"] == .float(0.25))
-        try GradientCheck.check("dropout") { m in Dropout(0.3)(GradientCheck.input(m, [3, 4])) }
+        try LayerGradient.check("dropout") { m in Dropout(0.3)(LayerGradient.input(m, [3, 4])) }
     }
 
     @Test("Flatten keeps the first axis and multiplies the others, written out in full")
     func flatten() throws {
         #expect(outputShape(Flatten(), [2, 3, 4, 5]) == [2, 60])
         #expect(outputShape(Flatten(), [7]) == [7, 1])
-        try GradientCheck.check("flatten") { m in Dense(2)(Flatten()(GradientCheck.input(m, [2, 2, 3]))) }
+        try LayerGradient.check("flatten") { m in Dense(2)(Flatten()(LayerGradient.input(m, [2, 2, 3]))) }
     }
 }

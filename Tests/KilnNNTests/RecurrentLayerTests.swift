@@ -34,8 +34,8 @@ struct RecurrentLayerTests {
     @Test("gradients through every cell, last output and all outputs", arguments: ["rnn", "lstm", "gru"])
     func gradient(_ kind: String) throws {
         for sequences in [false, true] {
-            try GradientCheck.check("\(kind) \(sequences)") { m in
-                let x = GradientCheck.input(m, [2, 3, 2])
+            try LayerGradient.check("\(kind) \(sequences)") { m in
+                let x = LayerGradient.input(m, [2, 3, 2])
                 switch kind {
                 case "rnn": return RNN(RNNCell(3), returnSequences: sequences)(x)
                 case "lstm": return RNN(LSTMCell(3), returnSequences: sequences)(x)

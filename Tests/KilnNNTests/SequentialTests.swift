@@ -62,14 +62,14 @@ struct SequentialTests {
 
     @Test("a Sequential's gradient matches finite differences")
     func gradient() throws {
-        try GradientCheck.check("sequential") { m in
+        try LayerGradient.check("sequential") { m in
             Sequential {
                 Conv2D(2, kernel: 3, padding: 1, activation: .tanh)
                 AvgPool2D(2)
                 Flatten()
                 Dense(3, activation: .sigmoid)
                 Lambda { $0 * $0 }
-            }(GradientCheck.input(m, [2, 1, 4, 4]))
+            }(LayerGradient.input(m, [2, 1, 4, 4]))
         }
     }
 
@@ -88,6 +88,6 @@ struct SequentialTests {
         #expect(y.name == "y" && y.shape == [2, 4])
         m.output(y)
         #expect(try m.build().params.count == 8)
-        try GradientCheck.check("residual") { m in Residual(width: 3)(GradientCheck.input(m, [2, 3])) }
+        try LayerGradient.check("residual") { m in Residual(width: 3)(LayerGradient.input(m, [2, 3])) }
     }
 }

@@ -1,1 +1,0 @@
-../KilnIRTests/RandomGraphGenerator.swift
