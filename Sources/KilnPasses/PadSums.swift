@@ -23,13 +23,7 @@ enum PadSums {
     static func apply(_ graph: Graph) -> Graph {
         let types = graph.valueTypes
         var pieces: [String: Pieces] = [:]
-        var taken = Set(graph.nodes.flatMap(\.definedNames) + graph.inputs.map(\.name) + graph.params.map(\.name))
-        var next = 0
-        func freshName() -> String {
-            while taken.contains("%\(next)") { next += 1 }
-            taken.insert("%\(next)")
-            return "%\(next)"
-        }
+        var names = FreshNames(graph)
         var result = graph
         result.nodes = []
         var changed = false
@@ -49,7 +43,7 @@ enum PadSums {
                     let covered = before == 0 && end == type.shape[merged.axis]
                     var concatShape = type.shape.dims
                     concatShape[merged.axis] = end - before
-                    let concat = Node(name: covered ? node.name : freshName(), op: .concat, operands: s.map(\.value),
+                    let concat = Node(name: covered ? node.name : names.make(), op: .concat, operands: s.map(\.value),
                                       attributes: Attributes(["axis": .int(merged.axis)]),
                                       type: TensorType(.f32, Shape(concatShape)), location: node.location)
                     result.nodes.append(concat)

@@ -18,13 +18,7 @@ enum SharedTranspose {
         for node in graph.nodes { if let matrix = transposedRight(node) { uses[matrix, default: 0] += 1 } }
         let shared = Set(uses.filter { $0.value >= 2 }.keys)
         guard !shared.isEmpty else { return graph }
-        var taken = Set(graph.nodes.flatMap(\.definedNames) + graph.inputs.map(\.name) + graph.params.map(\.name))
-        var next = 0
-        func freshName() -> String {
-            while taken.contains("%\(next)") { next += 1 }
-            taken.insert("%\(next)")
-            return "%\(next)"
-        }
+        var names = FreshNames(graph)
         var result = graph
         result.nodes = []
         var transposed: [String: String] = [:]
@@ -35,7 +29,7 @@ enum SharedTranspose {
                 if let existing = transposed[matrix] {
                     name = existing
                 } else {
-                    name = freshName()
+                    name = names.make()
                     transposed[matrix] = name
                     result.nodes.append(Node(name: name, op: .transpose, operands: [matrix], attributes: Attributes(["perm": .ints([1, 0])]),
                                              type: TensorType(type.dtype, Shape([type.shape[1], type.shape[0]])), location: node.location))
