@@ -35,11 +35,15 @@ enum GroupedConvolution {
             let slots = b.scratch(.f32, count: blocks * cg * channelSize)
             let flat = wide ? nil : b.scratch(.f32, count: blocks * p.flat)
             let body = b.loop(blocks, .dataParallel) { b, block in
-                b.loop(perBlock, .ordered) { b, k in
+                let slot = { (c: Expr) -> Expr in block.mul(cg).plus(c).mul(channelSize) }
+                // The slot's zero borders, once: each plane rewrites only the interior.
+                let borders = b.loop(cg, .ordered) { b, c in p.splitChannel(&b, x, g, channel: .i64(0), into: slots, at: slot(c), part: .borders) }
+                return borders + b.loop(perBlock, .ordered) { b, k in
                     let plane = block.mul(perBlock).plus(k)
                     let firstChannel = plane.div(o).mul(g.c).plus(plane.rem(o).mul(cg))
-                    let slot = { (c: Expr) -> Expr in block.mul(cg).plus(c).mul(channelSize) }
-                    let split = b.loop(cg, .ordered) { b, c in p.splitChannel(&b, x, g, channel: firstChannel.plus(c), into: slots, at: slot(c)) }
+                    let split = b.loop(cg, .ordered) { b, c in
+                        p.splitChannel(&b, x, g, channel: firstChannel.plus(c), into: slots, at: slot(c), part: .interior)
+                    }
                     return split + computePlane(&b, w: w, g, p, outChannels: o, cg: cg, wide: wide, plane: plane, phases: slots, channel: slot,
                                                 flat: flat.map { ($0, block.mul(p.flat)) }, out: out, epilogue: epilogue)
                 }

@@ -32,7 +32,8 @@ public enum LoopPrinter {
     static func print(_ stmt: Stmt, indent: String) -> String {
         switch stmt {
         case .loop(let l):
-            let kind = l.kind == .serial ? "" : "\(l.kind.rawValue) "
+            var kind = l.kind == .serial ? "" : "\(l.kind.rawValue) "
+            if l.kind == .vectorized, let lanes = vectorLanes(l.body), lanes > l.extent { kind = "vectorized masked \(l.extent)/\(lanes) " }
             let axis = l.axis == .dataParallel ? "" : " ordered"
             var out = "\(indent)\(kind)for v\(l.variable) in 0..<\(l.extent)\(axis) {\n"
             for s in l.body { out += print(s, indent: indent + "  ") }
@@ -54,6 +55,28 @@ public enum LoopPrinter {
             return "\(indent)sgemm(%\(g.a)+\(g.aOffset)\(g.transposeA ? "ᵀ" : ""), %\(g.b)+\(g.bOffset)\(g.transposeB ? "ᵀ" : "") -> %\(g.c)+\(g.cOffset)"
                 + ", m=\(g.m) n=\(g.n) k=\(g.k) lda=\(g.lda) ldb=\(g.ldb) ldc=\(g.ldc)\(g.accumulate ? " accumulate" : ""))\n"
         case .vectorStore(let buffer, let index, let value): return "\(indent)store %\(buffer)[\(print(index))...] = \(print(value))\n"
+        }
+    }
+
+    /// The width of the vectors a vectorised loop's body computes on.
+    private static func vectorLanes(_ body: [Stmt]) -> Int? {
+        for s in body {
+            switch s {
+            case .vectorStore(_, _, let e), .bind(_, let e): if let n = lanes(e) { return n }
+            case .loop, .declare, .assign, .store, .when, .fail, .gemm: break
+            }
+        }
+        return nil
+    }
+
+    private static func lanes(_ e: Expr) -> Int? {
+        switch e {
+        case .vectorLoad(_, _, let n), .splat(_, let n): return n
+        case .unary(_, let x), .convert(let x, _): return lanes(x)
+        case .binary(_, let a, let b), .compare(_, let a, let b): return lanes(a) ?? lanes(b)
+        case .select(_, let a, let b): return lanes(a) ?? lanes(b)
+        case .fma(let a, let b, let c): return lanes(a) ?? lanes(b) ?? lanes(c)
+        case .i64, .i32, .f32, .bool, .loopVar, .value, .load, .random: return nil
         }
     }
 

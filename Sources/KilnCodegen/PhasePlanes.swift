@@ -51,7 +51,8 @@ struct PhasePlanes {
     /// `base`. Each phase's rows and columns that fall inside the input form one static
     /// rectangle: it is copied row by row (contiguous at stride 1, so the copy vectorises), and
     /// only the border around it is zeroed — no bounds test per element.
-    func splitChannel(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, channel: Expr, into planes: Int, at base: Expr) -> [Stmt] {
+    func splitChannel(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, channel: Expr, into planes: Int, at base: Expr,
+                      part: SplitPart = .whole) -> [Stmt] {
         let (rows, width, sw, sh, size) = (rows, wq, sw, sh, planeSize)
         // First and one-past-last index q with 0 ≤ q·s + offset < extent, clamped to [0, count].
         func inside(_ offset: Int, _ s: Int, extent: Int, count: Int) -> (Int, Int) {
@@ -59,7 +60,8 @@ struct PhasePlanes {
             return (Swift.min(first, count), Swift.max(Swift.min(first, count), end))
         }
         func zero(_ b: inout KernelBuilder, from: Expr, count: Int) -> [Stmt] {
-            count > 0 ? b.loop(count, .dataParallel) { _, i in [.store(buffer: planes, index: from.plus(i), value: .f32(0))] } : []
+            guard count > 0, part != .interior else { return [] }
+            return b.loop(count, .dataParallel) { _, i in [.store(buffer: planes, index: from.plus(i), value: .f32(0))] }
         }
         var stmts: [Stmt] = []
         for py in 0..<sh {
@@ -70,15 +72,15 @@ struct PhasePlanes {
                 stmts += zero(&b, from: phase, count: r0 * width)
                 if c1 > c0 {
                     stmts += b.loop(r1 - r0, .ordered) { b, q in
+                        guard part != .borders || c0 > 0 || c1 < width else { return [] }
                         let r = q.plus(r0), row = phase.plus(r.mul(width))
                         let y = r.mul(sh).plus(py - g.ph)
                         let from = channel.mul(g.h * g.w).plus(y.mul(g.w)).plus(px - g.pw)
-                        return zero(&b, from: row, count: c0)
-                            + b.loop(c1 - c0, .dataParallel) { _, i in
+                        let copy = part == .borders ? [] : b.loop(c1 - c0, .dataParallel) { _, i in
                                 let column = i.plus(c0)
                                 return [.store(buffer: planes, index: row.plus(column), value: .load(buffer: x, index: from.plus(column.mul(sw))))]
                             }
-                            + zero(&b, from: row.plus(c1), count: width - c1)
+                        return zero(&b, from: row, count: c0) + copy + zero(&b, from: row.plus(c1), count: width - c1)
                     }
                 } else {
                     stmts += zero(&b, from: phase.plus(r0 * width), count: (r1 - r0) * width)
@@ -88,6 +90,11 @@ struct PhasePlanes {
         }
         return stmts
     }
+
+    /// Which stores `splitChannel` writes: a slot reused by planes of one geometry keeps its
+    /// zero borders, so they are written once (`borders`) and each plane copies only the
+    /// input (`interior`).
+    enum SplitPart: Sendable { case whole, borders, interior }
 
     static func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
     static func ceilDiv(_ a: Int, _ b: Int) -> Int { -floorDiv(-a, b) }

@@ -115,19 +115,22 @@ public struct Schedule {
         log.append("unroll v\(v) by \(factor) -> v\(u)")
     }
 
-    /// Turns loop `v`, of exactly `lanes` iterations, into one iteration on vectors: loads whose
+    /// Turns loop `v`, of at most `lanes` iterations, into one iteration on vectors: loads whose
     /// index advances by one element per iteration become vector loads, loads that do not move
     /// become broadcasts, f32 arithmetic becomes vector arithmetic, stores become vector stores.
+    /// A loop of fewer iterations than `lanes` (a peeled tail, a row of 14) is *masked*: its
+    /// loads and stores touch only the lanes of its iterations (the backend renders them as
+    /// masked vector memory operations), the other lanes compute on zeros and are dropped.
     /// Legal when the loop is serial, data-parallel and innermost, holds only binds and stores,
     /// stores contiguously, and computes only what has a vector form (`Vectorizer`).
     public mutating func vectorize(_ v: Int, lanes: Int) throws {
         let l = try loop(v)
         guard ScalarType.vector(lanes) != nil else { throw ScheduleError("no target has \(lanes)-lane f32 vectors") }
-        guard l.extent == lanes else { throw ScheduleError("v\(v) has \(l.extent) iterations, not \(lanes) (split it first)") }
+        guard l.extent >= 1, l.extent <= lanes else { throw ScheduleError("v\(v) has \(l.extent) iterations, more than \(lanes) (split it first)") }
         guard l.kind == .serial, l.axis == .dataParallel else { throw ScheduleError("v\(v) is \(l.kind.rawValue) \(l.axis.rawValue), not serial data-parallel") }
         var vectorizer = Vectorizer(kernel: kernel, variable: v, lanes: lanes)
         let body = try vectorizer.vectorize(l.body)
-        try replace(v) { _ in [.loop(Loop(variable: v, extent: lanes, axis: .dataParallel, kind: .vectorized, body: body))] }
-        log.append("vectorize v\(v) by \(lanes)")
+        try replace(v) { _ in [.loop(Loop(variable: v, extent: l.extent, axis: .dataParallel, kind: .vectorized, body: body))] }
+        log.append("vectorize v\(v) by \(lanes)" + (l.extent < lanes ? " masked to \(l.extent)" : ""))
     }
 }

@@ -2,8 +2,9 @@
 /// decides how each canonical loop nest runs (later: autotuning over the same primitives):
 /// 1. every innermost serial data-parallel loop of at least the vector width is split by the
 ///    width and its inner loop vectorised, when `Schedule.vectorize` finds it legal — a nested
-///    loop the width does not divide first has its remainder peeled off into a scalar tail
-///    (what is not stays scalar; LLVM may still vectorise it, since it is marked data-parallel);
+///    loop the width does not divide first has its remainder peeled off into a masked vector
+///    tail, and a loop shorter than the width (rows of 14 or 7) is one masked iteration (what
+///    is not stays scalar; LLVM may still vectorise it, since it is marked data-parallel);
 /// 2. a kernel whose whole body is one data-parallel loop, and whose work pays for waking a
 ///    second thread, has that loop split across threads.
 public enum Scheduler {
@@ -47,8 +48,16 @@ public enum Scheduler {
             case 1:
                 let lanes = [4, 8, 16][Int(next() % 3)]
                 var attempt = s
-                if loop.extent % lanes != 0 { _ = try? attempt.peel(loop.variable, multipleOf: lanes) }
-                if let (_, inner) = try? attempt.split(loop.variable, factor: lanes), (try? attempt.vectorize(inner, lanes: lanes)) != nil { s = attempt }
+                if loop.extent <= lanes {
+                    // Masked when shorter than the vectors.
+                    if (try? attempt.vectorize(loop.variable, lanes: lanes)) != nil { s = attempt }
+                    continue
+                }
+                let tail = loop.extent % lanes != 0 ? try? attempt.peel(loop.variable, multipleOf: lanes) : nil
+                if let (_, inner) = try? attempt.split(loop.variable, factor: lanes), (try? attempt.vectorize(inner, lanes: lanes)) != nil {
+                    if let tail, next() % 2 == 0 { try? attempt.vectorize(tail, lanes: lanes) }
+                    s = attempt
+                }
             default:
                 break
             }
@@ -67,6 +76,10 @@ public enum Scheduler {
         }
     }
 
+    /// Loops (and peeled tails) of fewer iterations than this stay scalar rather than masked:
+    /// a masked vector operation costs about what one to three scalar ones do.
+    public static let minimumMaskedLanes = 4
+
     /// Kernels doing at least this much work (roughly, scalar operations) run on every core:
     /// below it, waking a second thread costs more than it saves (an LSTM step has ~600 small kernels).
     public static let parallelWork = 1 << 17
@@ -75,16 +88,24 @@ public enum Scheduler {
         var s = Schedule(kernel)
         let lanes = target.vectorLanes
         let topLevel = Set(kernel.body.compactMap { if case .loop(let l) = $0 { return l.variable } else { return nil } })
-        for v in innermostDataParallelLoops(kernel.body) where v.extent >= lanes {
+        for v in innermostDataParallelLoops(kernel.body) where v.extent >= minimumMaskedLanes {
             // Work on a copy: a refusal after the split must leave the kernel as it was.
             var attempt = s
-            if v.extent % lanes != 0 {
-                // A nested loop (rows of 56 or 28) keeps its tail scalar; a kernel's outermost
-                // loop is left whole, as it is what `parallelize` splits across threads.
-                guard !topLevel.contains(v.variable), (try? attempt.peel(v.variable, multipleOf: lanes)) != nil else { continue }
+            if v.extent < lanes {
+                // A short loop (a row of 14 or 7) is one masked vector iteration.
+                if (try? attempt.vectorize(v.variable, lanes: lanes)) != nil { s = attempt }
+                continue
             }
-            guard let (_, inner) = try? attempt.split(v.variable, factor: lanes) else { continue }
-            if (try? attempt.vectorize(inner, lanes: lanes)) != nil { s = attempt }
+            var tail: Int?
+            if v.extent % lanes != 0 {
+                // A nested loop (rows of 56 or 28) has its tail peeled off and masked; a kernel's
+                // outermost loop is left whole, as it is what `parallelize` splits across threads.
+                guard !topLevel.contains(v.variable), let peeled = try? attempt.peel(v.variable, multipleOf: lanes) else { continue }
+                tail = peeled
+            }
+            guard let (_, inner) = try? attempt.split(v.variable, factor: lanes), (try? attempt.vectorize(inner, lanes: lanes)) != nil else { continue }
+            if let tail, v.extent % lanes >= minimumMaskedLanes { try? attempt.vectorize(tail, lanes: lanes) }
+            s = attempt
         }
         if target.threads > 1, kernel.work >= parallelWork, s.kernel.body.count == 1, case .loop(let outer) = s.kernel.body[0],
            outer.extent > 1, outer.axis == .dataParallel {

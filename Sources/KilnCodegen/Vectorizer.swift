@@ -12,6 +12,10 @@ struct Vectorizer {
     /// Values bound inside the loop that are lane masks (comparisons of f32 vectors).
     private var masks: Set<Int> = []
     private var varying: Set<Int> = []
+    /// What the body has stored so far, by buffer and index: a later load of the same element
+    /// reads the stored vector instead of memory (a fused epilogue reads back the element it
+    /// just stored; hardware cannot forward a masked store to a masked load).
+    private var stored: [Int: [Expr: Expr]] = [:]
 
     init(kernel: LoopKernel, variable: Int, lanes: Int) {
         self.kernel = kernel
@@ -50,6 +54,41 @@ struct Vectorizer {
     }
 
     mutating func vectorize(_ body: [Stmt]) throws -> [Stmt] {
+        Self.droppingOverwrittenStores(try vectorized(body))
+    }
+
+    /// The body without vector stores that a later store to the same element overwrites before
+    /// anything reads their buffer (after forwarding, the epilogue's first store of the
+    /// contraction's result is one).
+    static func droppingOverwrittenStores(_ body: [Stmt]) -> [Stmt] {
+        func reads(_ e: Expr, _ buffer: Int) -> Bool {
+            var found = false
+            _ = LoopRewriting.map(e) { x in
+                switch x {
+                case .load(let b, _), .vectorLoad(let b, _, _): if b == buffer { found = true }
+                default: break
+                }
+                return nil
+            }
+            return found
+        }
+        var kept: [Stmt] = []
+        for (i, s) in body.enumerated() {
+            if case .vectorStore(let buffer, let index, _) = s {
+                var overwritten = false
+                for later in body[(i + 1)...] {
+                    if case .vectorStore(buffer, index, let value) = later { overwritten = !reads(value, buffer); break }
+                    if case .bind(_, let e) = later, reads(e, buffer) { break }
+                    if case .vectorStore(_, let otherIndex, let value) = later, reads(value, buffer) || reads(otherIndex, buffer) { break }
+                }
+                if overwritten { continue }
+            }
+            kept.append(s)
+        }
+        return kept
+    }
+
+    private mutating func vectorized(_ body: [Stmt]) throws -> [Stmt] {
         try body.map { s in
             switch s {
             case .bind(let id, let e):
@@ -75,7 +114,10 @@ struct Vectorizer {
                 guard LoopRewriting.coefficient(of: variable, in: index, varying: varying) == 1 else {
                     throw ScheduleError("store to %\(buffer) is not contiguous in v\(variable)")
                 }
-                return .vectorStore(buffer: buffer, index: index, value: try vector(value))
+                let v = try vector(value)
+                // Another index of the same buffer may alias this one: forget what was stored there.
+                stored[buffer] = [index: v]
+                return .vectorStore(buffer: buffer, index: index, value: v)
             case .loop, .declare, .assign, .when, .fail, .gemm, .vectorStore:
                 throw ScheduleError("the loop body holds control flow or locals (only binds and stores vectorize)")
             }
@@ -106,7 +148,7 @@ struct Vectorizer {
             }
             switch LoopRewriting.coefficient(of: variable, in: index, varying: varying) {
             case 0: return .splat(e, lanes: lanes)
-            case 1: return .vectorLoad(buffer: buffer, index: index, lanes: lanes)
+            case 1: return stored[buffer]?[index] ?? .vectorLoad(buffer: buffer, index: index, lanes: lanes)
             default: throw ScheduleError("load from %\(buffer) is neither contiguous nor invariant in v\(variable)")
             }
         case .unary(let op, let x):

@@ -192,6 +192,36 @@ final class FunctionBuilder {
         attach(group, to: s)
     }
 
+    /// `<lanes x i1>` with its first `active` lanes set: the lanes a masked loop touches.
+    func laneMask(active: Int, lanes: Int) -> IRValue {
+        var bits = (0..<lanes).map { Optional(LLVMConstInt(module.type(.i1), $0 < active ? 1 : 0, 0)!) }
+        let v = bits.withUnsafeMutableBufferPointer { LLVMConstVector($0.baseAddress, UInt32($0.count))! }
+        return IRValue(v, .mask(lanes))
+    }
+
+    /// `llvm.masked.*`'s name for `<lanes x float>` through `pointer`: typed pointers are part
+    /// of the mangled name on LLVM 14, opaque ones (≥ 15) are `p0`.
+    private func maskedIntrinsic(_ operation: String, lanes: Int) -> String {
+        "llvm.masked.\(operation).v\(lanes)f32." + (llvmMajorVersion >= 15 ? "p0" : "p0v\(lanes)f32")
+    }
+
+    /// A vector load of the first `active` of `lanes` floats at `pointer` (a `<lanes x float>*`):
+    /// the other lanes touch no memory (they may lie past the buffer) and read as 0.
+    func maskedLoad(_ pointer: IRValue, lanes: Int, active: Int) -> IRValue {
+        let vector = IRType.vector(lanes)
+        guard check(pointer.type == vector.pointer, "masked load through \(pointer.type)") else { return placeholder(vector) }
+        let zero = IRValue(LLVMConstNull(module.type(vector))!, vector)
+        return call(maskedIntrinsic("load", lanes: lanes), vector, [pointer, .i32(4), laneMask(active: active, lanes: lanes), zero])
+    }
+
+    /// Stores the first `active` lanes of `value` at `pointer`; memory past them is not touched.
+    func maskedStore(_ value: IRValue, _ pointer: IRValue, active: Int) {
+        guard let lanes = value.type.lanes, check(pointer.type == value.type.pointer, "masked store of \(value.type) through \(pointer.type)") else {
+            return invalid("masked store of \(value.type)")
+        }
+        callVoid(maskedIntrinsic("store", lanes: lanes), [value, pointer, .i32(4), laneMask(active: active, lanes: lanes)])
+    }
+
     private func attach(_ group: LLVMMetadataRef?, to instruction: LLVMValueRef) {
         guard let group else { return }
         LLVMSetMetadata(instruction, module.kind("llvm.access.group"), LLVMMetadataAsValue(module.context, group))

@@ -20,6 +20,9 @@ struct LoopRenderer {
     private var keys: [Int: IRValue] = [:]
     /// The access group of loads and stores directly inside the current innermost parallel loop.
     private var access: LLVMMetadataRef?
+    /// Inside a vectorised loop: its iteration count, the lanes its vector loads and stores
+    /// touch (fewer than the vectors' width in a masked loop).
+    private var activeLanes: Int?
     private var parameters: (first: IRValue, end: IRValue, ctx: IRValue, step: IRValue, failures: IRValue)?
 
     init(kernel: LoopKernel) {
@@ -104,15 +107,22 @@ struct LoopRenderer {
             let v = try value(e, f)
             guard let lanes = v.type.lanes else { throw Diagnostic("internal: \(kernel.name) stores \(v.type) as a vector") }
             let p = f.cast(LLVMBitCast, f.elementPointer(buffers[buffer], try value(index, f)), to: IRType.vector(lanes).pointer)
-            f.store(v, p, group: access)
+            if let active = activeLanes, active < lanes {
+                f.maskedStore(v, p, active: active)
+            } else {
+                f.store(v, p, group: access)
+            }
         }
     }
 
     private mutating func renderLoop(_ loop: Loop, _ f: FunctionBuilder, split: Bool) throws {
         if loop.kind == .vectorized {
-            // One iteration on vectors: the body's indices are those of lane 0.
+            // One iteration on vectors: the body's indices are those of lane 0; a loop of fewer
+            // iterations than the vectors have lanes loads and stores only its own (masked).
             loopVars[loop.variable] = .i64(0)
             let savedBound = bound
+            activeLanes = loop.extent
+            defer { activeLanes = nil }
             for s in loop.body { try render(s, f) }
             bound = savedBound
             return
@@ -209,6 +219,7 @@ struct LoopRenderer {
             return random(kind, key: key, index: try value(index, f), f)
         case .vectorLoad(let buffer, let index, let lanes):
             let p = f.cast(LLVMBitCast, f.elementPointer(buffers[buffer], try value(index, f)), to: IRType.vector(lanes).pointer)
+            if let active = activeLanes, active < lanes { return f.maskedLoad(p, lanes: lanes, active: active) }
             return f.load(p, group: access)
         case .splat(let x, let lanes):
             return f.splat(try value(x, f), lanes: lanes)

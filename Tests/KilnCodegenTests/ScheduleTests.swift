@@ -58,6 +58,26 @@ struct ScheduleTests {
         #expect(scheduled.log.contains { $0.hasPrefix("peel v\(inner.variable)") }, "\(scheduled.log)")
     }
 
+    @Test("loops shorter than the vectors are masked: rows of 14, peeled tails; below four iterations they stay scalar")
+    func masksShortLoops() throws {
+        let rows = try Self.kernel("graph g {\n input x: f32[6, 20]\n t = slice(x, begin=[0, 3], end=[6, 17])\n y = relu(t)\n output y\n}")
+        let row = try #require(Self.loops(rows.body).last)
+        #expect(row.extent == 14)
+        let scheduled = Scheduler.schedule(rows, for: .avx512)
+        #expect(scheduled.log == ["vectorize v\(row.variable) by 16 masked to 14"])
+        let text = LoopPrinter.print(scheduled.kernel)
+        #expect(text.contains("vectorized masked 14/16 for v\(row.variable) in 0..<14"), "\(text)")
+        #expect(text.contains("...+16]"), "loads keep the vectors' width")
+        // A peeled tail of 5 (21 = 2·8 + 5) is masked too.
+        let tail = try Self.kernel("graph g {\n input x: f32[4, 21]\n input b: f32[21]\n y = relu(add(x, b))\n output y\n}")
+        #expect(Scheduler.schedule(tail, for: .avx2).log.contains { $0.hasSuffix("by 8 masked to 5") })
+        // Three iterations: scalar.
+        let short = try Self.kernel("graph g {\n input x: f32[6, 20]\n t = slice(x, begin=[0, 3], end=[6, 6])\n y = relu(t)\n output y\n}")
+        #expect(Scheduler.schedule(short, for: .avx512).log.isEmpty)
+        var refused = Schedule(rows)
+        #expect(throws: ScheduleError.self) { try refused.vectorize(row.variable, lanes: 8) }  // 14 > 8: split first
+    }
+
     @Test("vectorize refuses strided stores, calls with no vector routine, ordered loops and wrong extents")
     func vectorizeRefusals() throws {
         // A transpose stores with a stride of 4 along its inner loop.
