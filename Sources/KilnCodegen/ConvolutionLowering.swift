@@ -156,8 +156,19 @@ enum ConvolutionLowering {
                 if pointwise {
                     // The input's rows are B's rows: with whole panels, read in place (no copy of
                     // the activation; `KILN_POINTWISE=pack` packs for side-by-side runs).
-                    if total % tiling.nr == 0, !ConvolutionLowering.packPointwise {
-                        return [GeneratedGemm.computeKernel(&b, operands, tiling: tiling, panels: BPanels(buffer: x, rowStride: total, panelStride: tiling.nr))]
+                    if !ConvolutionLowering.packPointwise {
+                        var panels = BPanels(buffer: x, rowStride: total, panelStride: tiling.nr)
+                        let full = total / tiling.nr
+                        guard total % tiling.nr != 0 else { return [GeneratedGemm.computeKernel(&b, operands, tiling: tiling, panels: panels)] }
+                        // Whole panels in place; only the partial last one is packed (zero-padded).
+                        let tail = b.scratch(.f32, count: g.patch * tiling.nr)
+                        let start = full * tiling.nr
+                        let pack = GeneratedGemm.pack(&b, k: g.patch, n: total - start, tiling: tiling, into: tail) { _, p, j in
+                            .load(buffer: x, index: p.mul(total).plus(j).plus(start))
+                        }
+                        panels.tail = (full, .init(buffer: tail, k: g.patch, nr: tiling.nr))
+                        return [b.kernel(pack, work: g.patch * tiling.nr, suffix: "_pack"),
+                                GeneratedGemm.computeKernel(&b, operands, tiling: tiling, panels: panels)]
                     }
                     return GeneratedGemm.kernels(&b, operands, tiling: tiling) { _, p, j in .load(buffer: x, index: p.mul(total).plus(j)) }
                 }

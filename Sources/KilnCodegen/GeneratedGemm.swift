@@ -46,6 +46,11 @@ struct BPanels {
     var offset = 0
     var rowStride: Int
     var panelStride: Int
+    /// Panels from this one on are read from another source (a B read in place whose last
+    /// panel is partial: that one panel is packed, zero-padded, instead of the whole of B).
+    var tail: (panel: Int, source: Packed)?
+
+    struct Packed { var buffer: Int; var k: Int; var nr: Int }
 
     static func packed(_ buffer: Int, k: Int, nr: Int) -> BPanels { BPanels(buffer: buffer, rowStride: nr, panelStride: k * nr) }
 }
@@ -93,8 +98,16 @@ enum GeneratedGemm {
                 let q = columnBlock.mul(t.panelsPerBlock).plus(jr)
                 let inner = b.loop(t.tilesPerBlock, .ordered) { b, ir in
                     let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
-                    let body = microKernel(&b, g, t, tile: tile, panel: q, source: source, slice: slice, entry: entry,
+                    var body = microKernel(&b, g, t, tile: tile, panel: q, source: source, slice: slice, entry: entry,
                                            spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
+                    if let (first, packed) = source.tail {
+                        // The packed tail panel sits at panel 0 of its own buffer.
+                        var tailSource = BPanels.packed(packed.buffer, k: packed.k, nr: packed.nr)
+                        tailSource.offset = -first * tailSource.panelStride
+                        let tailBody = microKernel(&b, g, t, tile: tile, panel: q, source: tailSource, slice: slice, entry: entry,
+                                                   spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
+                        body = [.when(q.compare(.lt, .i64(first)), then: body, otherwise: tailBody)]
+                    }
                     return tiles % t.tilesPerBlock == 0 ? body : [.when(tile.compare(.lt, .i64(tiles)), then: body, otherwise: [])]
                 }
                 return panels % t.panelsPerBlock == 0 ? inner : [.when(q.compare(.lt, .i64(panels)), then: inner, otherwise: [])]

@@ -74,15 +74,18 @@ struct GeneratedKernelTests {
         try Self.check(text, target: target, seed: UInt64(seed), label: "\(b0)x\(b1) \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) broadcast=\(broadcast) \(target.vectorLanes) lanes")
     }
 
-    @Test("pointwise convolutions of one image whose planes fill whole panels read the input in place", arguments: 0..<8)
+    @Test("pointwise convolutions of one image read the input in place: whole panels, and a partial last panel packed alone", arguments: 0..<12)
     func pointwiseInPlace(seed: Int) throws {
         var d = Draw(state: UInt64(seed) &+ 4242)
         let target = Self.target(&d)
-        // Planes of a multiple of the panel width (2 vectors), and a remainder of channels.
-        let spatial = 2 * target.vectorLanes * (1 + d.next(4)), (c, o) = (1 + d.next(40), 1 + d.next(40))
+        // Planes of a multiple of the panel width (2 vectors), plus (odd seeds) a partial panel
+        // (a 7×7 or 14×14 map's), and a remainder of channels.
+        let rest = seed % 2 == 1 ? 1 + d.next(2 * target.vectorLanes - 1) : 0
+        let spatial = 2 * target.vectorLanes * d.next(4) + (rest == 0 ? 2 * target.vectorLanes : rest), (c, o) = (1 + d.next(40), 1 + d.next(40))
         let relu = d.next(2) == 1
         let conv = "conv2d(x, k, stride=[1, 1], padding=[0, 0])"
-        let text = "graph g {\n input x: f32[1, \(c), \(spatial / 4), 4]\n input k: f32[\(o), \(c), 1, 1]\n y = \(relu ? "relu(\(conv))" : conv)\n output y\n}"
+        let shape = spatial % 4 == 0 ? "\(spatial / 4), 4" : "\(spatial), 1"
+        let text = "graph g {\n input x: f32[1, \(c), \(shape)]\n input k: f32[\(o), \(c), 1, 1]\n y = \(relu ? "relu(\(conv))" : conv)\n output y\n}"
         try Self.check(text, target: target, seed: UInt64(seed), label: "c\(c) o\(o) spatial \(spatial) \(target.vectorLanes) lanes relu=\(relu)")
     }
 
