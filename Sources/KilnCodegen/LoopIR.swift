@@ -100,6 +100,9 @@ public indirect enum Expr: Hashable, Sendable {
     case random(RandomKind, seed: Int, index: Expr)
     /// `lanes` consecutive f32 elements of `buffer` from `index` (an f32 vector).
     case vectorLoad(buffer: Int, index: Expr, lanes: Int)
+    /// `lanes` floats starting at `index`, every `stride`-th one (`stride` 2: the even
+    /// elements of 2·lanes, what a stride-2 convolution's phase split and pooling read).
+    case stridedLoad(buffer: Int, index: Expr, lanes: Int, stride: Int)
     /// An f32 scalar in every lane.
     case splat(Expr, lanes: Int)
     /// a·b + c rounded once (scalars or vectors of one type).

@@ -71,7 +71,7 @@ public enum LoopPrinter {
 
     private static func lanes(_ e: Expr) -> Int? {
         switch e {
-        case .vectorLoad(_, _, let n), .splat(_, let n): return n
+        case .vectorLoad(_, _, let n), .stridedLoad(_, _, let n, _), .splat(_, let n): return n
         case .unary(_, let x), .convert(let x, _): return lanes(x)
         case .binary(_, let a, let b), .compare(_, let a, let b): return lanes(a) ?? lanes(b)
         case .select(_, let a, let b): return lanes(a) ?? lanes(b)
@@ -103,6 +103,7 @@ public enum LoopPrinter {
         case .convert(let x, let t): return "\(t.rawValue)(\(print(x)))"
         case .random(let kind, let seed, let index): return "random_\(kind.rawValue)(seed \(seed), \(print(index)))"
         case .vectorLoad(let buffer, let index, let lanes): return "%\(buffer)[\(print(index))...+\(lanes)]"
+        case .stridedLoad(let buffer, let index, let lanes, let stride): return "%\(buffer)[\(print(index))...+\(lanes) step \(stride)]"
         case .splat(let x, let lanes): return "splat\(lanes)(\(print(x)))"
         case .fma(let a, let b, let c): return "fma(\(print(a)), \(print(b)), \(print(c)))"
         }

@@ -19,6 +19,8 @@ enum LoopRewriting {
         case .convert(let x, let t): return .convert(map(x, transform), t)
         case .random(let kind, let seed, let index): return .random(kind, seed: seed, index: map(index, transform))
         case .vectorLoad(let buffer, let index, let lanes): return .vectorLoad(buffer: buffer, index: map(index, transform), lanes: lanes)
+        case .stridedLoad(let buffer, let index, let lanes, let stride):
+            return .stridedLoad(buffer: buffer, index: map(index, transform), lanes: lanes, stride: stride)
         case .splat(let x, let lanes): return .splat(map(x, transform), lanes: lanes)
         case .fma(let a, let b, let c): return .fma(map(a, transform), map(b, transform), map(c, transform))
         }

@@ -49,7 +49,7 @@ struct Vectorizer {
         case .binary(_, let a, _), .fma(let a, _, _): return type(of: a)
         case .select(_, let a, _): return type(of: a)
         case .convert(_, let t): return t
-        case .vectorLoad(_, _, let n), .splat(_, let n): return ScalarType.vector(n) ?? .f32
+        case .vectorLoad(_, _, let n), .stridedLoad(_, _, let n, _), .splat(_, let n): return ScalarType.vector(n) ?? .f32
         }
     }
 
@@ -65,7 +65,7 @@ struct Vectorizer {
             var found = false
             _ = LoopRewriting.map(e) { x in
                 switch x {
-                case .load(let b, _), .vectorLoad(let b, _, _): if b == buffer { found = true }
+                case .load(let b, _), .vectorLoad(let b, _, _), .stridedLoad(let b, _, _, _): if b == buffer { found = true }
                 default: break
                 }
                 return nil
@@ -129,6 +129,8 @@ struct Vectorizer {
         switch e {
         case .compare(let c, let a, let b) where type(of: a) == .f32: return .compare(c, try vector(a), try vector(b))
         case .value(let n) where masks.contains(n): return e
+        case .unary(.isNaN, let x) where type(of: x) == .f32: return .unary(.isNaN, try vector(x))
+        case .unary(.not, let m): return .unary(.not, try mask(m))
         case .binary(let op, let a, let b) where op == .and || op == .or: return .binary(op, try mask(a), try mask(b))
         default: throw ScheduleError("\(LoopPrinter.print(e)) has no mask form")
         }
@@ -149,7 +151,9 @@ struct Vectorizer {
             switch LoopRewriting.coefficient(of: variable, in: index, varying: varying) {
             case 0: return .splat(e, lanes: lanes)
             case 1: return stored[buffer]?[index] ?? .vectorLoad(buffer: buffer, index: index, lanes: lanes)
-            default: throw ScheduleError("load from %\(buffer) is neither contiguous nor invariant in v\(variable)")
+            // Every other element (a stride-2 window's): two vectors, their even lanes.
+            case 2: return .stridedLoad(buffer: buffer, index: index, lanes: lanes, stride: 2)
+            default: throw ScheduleError("load from %\(buffer) is neither contiguous, every other element, nor invariant in v\(variable)")
             }
         case .unary(let op, let x):
             switch op {
@@ -166,7 +170,7 @@ struct Vectorizer {
             }
         case .fma(let a, let b, let c): return .fma(try vector(a), try vector(b), try vector(c))
         case .select(let c, let a, let b): return .select(try mask(c), try vector(a), try vector(b))
-        case .i64, .i32, .bool, .loopVar, .compare, .convert, .random, .vectorLoad, .splat:
+        case .i64, .i32, .bool, .loopVar, .compare, .convert, .random, .vectorLoad, .stridedLoad, .splat:
             throw ScheduleError("\(LoopPrinter.print(e)) has no vector form")
         }
     }

@@ -192,6 +192,15 @@ final class FunctionBuilder {
         attach(group, to: s)
     }
 
+    /// The lanes `picks` of the concatenation of `a` and `b` (two `<n x float>`), as one vector.
+    func shuffle(_ a: IRValue, _ b: IRValue, lanes picks: [Int]) -> IRValue {
+        let result = IRType.vector(picks.count)
+        guard check(a.type == b.type && a.type.lanes != nil, "shuffle of \(a.type) and \(b.type)") else { return placeholder(result) }
+        var indices = picks.map { Optional(LLVMConstInt(module.type(.i32), UInt64($0), 0)!) }
+        let mask = indices.withUnsafeMutableBufferPointer { LLVMConstVector($0.baseAddress, UInt32($0.count))! }
+        return IRValue(LLVMBuildShuffleVector(builder, llvm(a), llvm(b), mask, "")!, result)
+    }
+
     /// `<lanes x i1>` with its first `active` lanes set: the lanes a masked loop touches.
     func laneMask(active: Int, lanes: Int) -> IRValue {
         var bits = (0..<lanes).map { Optional(LLVMConstInt(module.type(.i1), $0 < active ? 1 : 0, 0)!) }

@@ -221,6 +221,19 @@ struct LoopRenderer {
             let p = f.cast(LLVMBitCast, f.elementPointer(buffers[buffer], try value(index, f)), to: IRType.vector(lanes).pointer)
             if let active = activeLanes, active < lanes { return f.maskedLoad(p, lanes: lanes, active: active) }
             return f.load(p, group: access)
+        case .stridedLoad(let buffer, let index, let lanes, let stride):
+            // 2·lanes consecutive floats (in a masked loop only the 2·active − 1 its lanes
+            // read), then their even lanes.
+            guard stride == 2 else { throw Diagnostic("internal: \(kernel.name) loads with stride \(stride)") }
+            let start = f.elementPointer(buffers[buffer], try value(index, f))
+            let needed = 2 * (activeLanes.map { Swift.min($0, lanes) } ?? lanes) - 1
+            var halves: [IRValue] = []
+            for half in 0..<2 {
+                let p = f.cast(LLVMBitCast, half == 0 ? start : f.elementPointer(start, .i64(lanes)), to: IRType.vector(lanes).pointer)
+                let active = Swift.max(0, Swift.min(lanes, needed - half * lanes))
+                halves.append(active == lanes ? f.load(p, group: access) : f.maskedLoad(p, lanes: lanes, active: active))
+            }
+            return f.shuffle(halves[0], halves[1], lanes: (0..<lanes).map { 2 * $0 })
         case .splat(let x, let lanes):
             return f.splat(try value(x, f), lanes: lanes)
         case .fma(let a, let b, let c):
@@ -246,8 +259,11 @@ struct LoopRenderer {
         case .sigmoid: return f.call(MathLibrary.name("kiln_sigmoid", for: x.type), x.type, [x])
         case .cos: return f.call("llvm.cos.f32", .f32, [x])
         case .floor: return f.call("llvm.floor." + x.type.intrinsicSuffix, x.type, [x])
-        case .isNaN: return f.compare("uno", x, .f32(0))
-        case .not: return f.binary(LLVMXor, x, .bool(true))
+        // x ≠ x only for NaN: one comparison for a float or a whole vector (a lane mask).
+        case .isNaN: return f.compare("uno", x, x)
+        case .not:
+            if case .mask(let lanes) = x.type { return f.binary(LLVMXor, x, f.laneMask(active: lanes, lanes: lanes)) }
+            return f.binary(LLVMXor, x, .bool(true))
         }
     }
 
@@ -328,7 +344,7 @@ struct LoopRenderer {
             case .binary(_, let a, let b), .compare(_, let a, let b): visit(a); visit(b)
             case .select(let c, let a, let b): visit(c); visit(a); visit(b)
             case .random(_, let seed, let i): found.insert(seed); visit(i)
-            case .vectorLoad(_, let i, _), .splat(let i, _): visit(i)
+            case .vectorLoad(_, let i, _), .stridedLoad(_, let i, _, _), .splat(let i, _): visit(i)
             case .fma(let a, let b, let c): visit(a); visit(b); visit(c)
             }
         }
