@@ -1,7 +1,7 @@
 import KilnIR
 
 /// Arithmetic, activations and comparisons: one Kiln op each, or an exact composition
-/// (`Clip`, `HardSigmoid`, `PRelu`, …); `Erf` and `Gelu` use `ErfExpansion`.
+/// (`Clip`, `HardSigmoid`, `PRelu`, …); `Gelu` uses `GeluExpansion`.
 enum ElementwiseConverters {
     static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
         let binaries: [String: OpKind] = ["Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div, "Pow": .pow,
@@ -30,7 +30,7 @@ enum ElementwiseConverters {
             }
         }
         let unaries: [String: OpKind] = ["Neg": .neg, "Exp": .exp, "Log": .log, "Sqrt": .sqrt, "Abs": .abs, "Relu": .relu,
-                                         "Sigmoid": .sigmoid, "Tanh": .tanh, "Sign": .sign]
+                                         "Sigmoid": .sigmoid, "Tanh": .tanh, "Sign": .sign, "Erf": .erf]
         for (onnx, op) in unaries {
             t[onnx] = { ctx in try ctx.define(0, try ctx.emit(op, [try ctx.operand(0)])) }
         }
@@ -118,12 +118,11 @@ enum ElementwiseConverters {
             let x = try ctx.operand(0)
             try ctx.define(0, try ctx.kilnType(x).dtype == target ? x : try ctx.emit(.cast, [x], [("dtype", .dtype(target))]))
         }
-        t["Erf"] = { ctx in try ctx.define(0, try ErfExpansion.erf(ctx, try ctx.operand(0))) }
         t["Gelu"] = { ctx in
             let x = try ctx.operand(0)
             switch ctx.attributes.string("approximate", "none") {
-            case "none": try ctx.define(0, try ErfExpansion.gelu(ctx, x))
-            case "tanh": try ctx.define(0, try ErfExpansion.geluTanh(ctx, x))
+            case "none": try ctx.define(0, try GeluExpansion.gelu(ctx, x))
+            case "tanh": try ctx.define(0, try GeluExpansion.geluTanh(ctx, x))
             case let other: throw ConversionError("approximate='\(other)' is not 'none' or 'tanh'")
             }
         }

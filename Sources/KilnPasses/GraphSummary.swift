@@ -125,7 +125,7 @@ public struct GraphSummary: Sendable {
             return 0
         case .add, .sub, .mul, .div, .max, .min, .pow, .equal, .not_equal, .less, .less_equal, .greater, .greater_equal,
              .select, .if_training, .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .leaky_relu, .elu, .cast, .softplus, .stop_gradient, .dropout, .bernoulli:
+             .leaky_relu, .elu, .cast, .log1p, .expm1, .erf, .softplus, .stop_gradient, .dropout, .bernoulli:
             return output
         case .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad, .softmax_cross_entropy_grad,
              .gather_grad, .fused:
