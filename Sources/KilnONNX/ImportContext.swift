@@ -115,6 +115,9 @@ final class ImportContext {
         return name
     }
 
+    /// A scalar f32 constant: the `scalar` emitter `Composites` builds with.
+    func scalar(_ value: Double) throws -> String { try constantNode(value) }
+
     /// Appends a Kiln node (type-checked as it is added) and returns its value's name.
     @discardableResult
     func emit(_ op: OpKind, _ operands: [String], _ attributes: [(String, AttrValue)] = []) throws -> String {
