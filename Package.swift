@@ -76,8 +76,9 @@ let package = Package(
         // on, finite-difference gradient checks on either backend.
         .target(name: "KilnCheck", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnSupport"]),
         .target(name: "KilnData", dependencies: ["KilnIR", "KilnTensor", "CZlib"]),
-        // KilnRuntime only for EvaluatedFolding: import-time folding runs constant subgraphs on the interpreter.
-        .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnTensor", "KilnRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // No backend: import-time folding runs constant subgraphs on the `ConstantEvaluator` its
+        // caller passes (the CLI and the umbrella pass the interpreter's).
+        .target(name: "KilnONNX", dependencies: ["KilnIR", "KilnTensor", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "KilnTraining", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnJIT", "KilnData", "KilnSupport"]),
         // Data-parallel training over MPI (Docs/DISTRIBUTED.md).
         .target(name: "KilnDistributed", dependencies: ["KilnIR", "KilnPasses", "KilnRuntime", "KilnData", "KilnTraining", "KilnSupport", "CMPI"]),

@@ -34,7 +34,7 @@ public func kilnFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     case "onnx":
         // What imports must verify and type-check, as `kiln import` requires before writing;
         // a graph that imports and then fails here is a finding too.
-        if let result = try? ONNXImporter.importModel(bytes: bytes, source: "fuzz.onnx") {
+        if let result = try? ONNXImporter.importModel(bytes: bytes, source: "fuzz.onnx", evaluator: InterpreterEvaluator()) {
             do { _ = try inferTypes(result.graph).text } catch {
                 fputs("imported graph fails to check: \(error)\n", stderr)
                 abort()

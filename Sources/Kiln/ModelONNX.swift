@@ -22,7 +22,7 @@ extension Model {
     public convenience init(onnx path: String, shapes: [String: [Int]] = [:], classNames: [String] = [],
                             backend: BackendKind = .jit) throws {
         let imported: ONNXImportResult
-        do { imported = try ONNXImporter.importModel(path: path, options: ONNXImportOptions(shapes: shapes)) } catch let error as ONNXError {
+        do { imported = try ONNXImporter.importModel(path: path, evaluator: InterpreterEvaluator(), options: ONNXImportOptions(shapes: shapes)) } catch let error as ONNXError {
             throw Diagnostic("'\(path)': \(error.message)")
         }
         try self.init(graph: imported.graph, weights: imported.tensors, classNames: classNames, backend: backend)

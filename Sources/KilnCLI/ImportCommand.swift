@@ -111,7 +111,7 @@ struct Import: ParsableCommand {
             let (outPath, weights) = try outputPaths()
             let imported: ONNXImportResult
             do {
-                imported = try ONNXImporter.importModel(path: model, options: ONNXImportOptions(shapes: given, bindings: bound))
+                imported = try ONNXImporter.importModel(path: model, evaluator: InterpreterEvaluator(), options: ONNXImportOptions(shapes: given, bindings: bound))
             } catch let error as ONNXError {
                 throw CLIError(error.message)
             }

@@ -56,7 +56,7 @@ public enum Lowering {
              .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
-             .cast, .softplus, .stop_gradient, .if_training, .dropout, .bernoulli, .broadcast_to:
+             .cast, .log1p, .expm1, .erf, .softplus, .stop_gradient, .if_training, .dropout, .bernoulli, .broadcast_to:
             var local: [String: TensorType] = [target: type]
             for (operand, t) in zip(node.operands, operandTypes) { local[operand] = t }
             var renamed = node

@@ -50,6 +50,9 @@ public enum ScalarSemantics {
         case .relu: return .select(x[0].compare(.le, zero), zero, x[0])  // NaN ≤ 0 is false: NaN propagates, as in NumPy/PyTorch
         case .exp: return .unary(.exp, x[0])
         case .log: return .unary(.log, x[0])
+        case .log1p: return .unary(.log1p, x[0])
+        case .expm1: return .unary(.expm1, x[0])
+        case .erf: return erf(x[0])
         case .sqrt: return .unary(.sqrt, x[0])
         case .rsqrt: return .binary(.div, .f32(1), .unary(.sqrt, x[0]))
         case .tanh: return .unary(.tanh, x[0])
@@ -102,5 +105,25 @@ public enum ScalarSemantics {
              .softmax_cross_entropy_grad, .gather_grad, .fused:
             return nil
         }
+    }
+
+    /// erf from the loop IR's own operations: a Taylor series for |x| < 0.5 (the next term is
+    /// below 3e-8 relative) and Abramowitz & Stegun 7.1.26 beyond (|error| ≤ 1.5e-7, under 3e-7
+    /// relative since erf ≥ 0.52 there), selected per element; ±inf give ±1, NaN stays NaN.
+    /// The interpreter computes glibc's `erff`, which `ScalarSemanticsTests` holds this to.
+    static func erf(_ x: Expr) -> Expr {
+        func horner(_ v: Expr, _ coefficients: [Double]) -> Expr {
+            coefficients.dropFirst().reduce(Expr.f32(Float(coefficients[0]))) { .binary(.add, .binary(.mul, $0, v), .f32(Float($1))) }
+        }
+        let x2 = Expr.binary(.mul, x, x), ax = Expr.unary(.abs, x)
+        // x·2/√π·(1 − x²/3 + x⁴/10 − x⁶/42 + x⁸/216 − x¹⁰/1320)
+        let series = horner(x2, [-1.0 / 1320, 1.0 / 216, -1.0 / 42, 1.0 / 10, -1.0 / 3, 1.0])
+        let small = Expr.binary(.mul, .binary(.mul, x, .f32(Float(2 / Double.pi.squareRoot()))), series)
+        // 1 − (a₁t + … + a₅t⁵)·e^(−x²), t = 1/(1 + p|x|), with the sign of x
+        let t = Expr.binary(.div, .f32(1), .binary(.add, .f32(1), .binary(.mul, .f32(0.3275911), ax)))
+        let poly = Expr.binary(.mul, horner(t, [1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592]), t)
+        let magnitude = Expr.binary(.sub, .f32(1), .binary(.mul, poly, .unary(.exp, .unary(.neg, x2))))
+        let large = Expr.select(x.compare(.lt, .f32(0)), .unary(.neg, magnitude), magnitude)
+        return .select(ax.compare(.lt, .f32(0.5)), small, large)
     }
 }

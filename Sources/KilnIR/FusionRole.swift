@@ -21,7 +21,7 @@ extension OpKind {
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
-             .softplus, .stop_gradient, .if_training, .broadcast_to:
+             .log1p, .expm1, .erf, .softplus, .stop_gradient, .if_training, .broadcast_to:
             return .elementwise
         // Random ops draw by flat index and casts change the element type: kept standalone so
         // each stays one visible kernel (their lowering is elementwise all the same).

@@ -13,6 +13,8 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
     case if_training
     // Elementwise, unary
     case neg, exp, log, sqrt, rsqrt, square, abs, sign, tanh, sigmoid, relu, leaky_relu, elu, cast
+    // Accurate near 0 where the composite loses digits (log(1 + x), exp(x) − 1), and erf
+    case log1p, expm1, erf
     case softplus, stop_gradient
     case dropout, bernoulli
     // Contractions and convolution
@@ -45,7 +47,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .leaky_relu, .elu, .cast, .softplus, .stop_gradient, .dropout, .bernoulli, .if_training:
+             .leaky_relu, .elu, .cast, .log1p, .expm1, .erf, .softplus, .stop_gradient, .dropout, .bernoulli, .if_training:
             return .elementwise
         case .matmul, .conv2d, .max_pool2d, .avg_pool2d: return .contraction
         case .transpose, .reshape, .broadcast_to, .concat, .slice, .pad, .gather, .one_hot, .argmax:
@@ -83,7 +85,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .constant, .random_normal, .random_uniform, .iota: return .exactly(0)
         case .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .leaky_relu, .elu, .cast, .softplus, .stop_gradient, .dropout, .bernoulli, .transpose, .reshape, .broadcast_to, .slice, .pad,
+             .leaky_relu, .elu, .cast, .log1p, .expm1, .erf, .softplus, .stop_gradient, .dropout, .bernoulli, .transpose, .reshape, .broadcast_to, .slice, .pad,
              .one_hot, .argmax, .reduce_sum, .reduce_mean, .reduce_max, .softmax, .log_softmax,
              .max_pool2d, .avg_pool2d, .avg_pool2d_grad:
             return .exactly(1)
@@ -149,7 +151,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable {
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .softplus, .stop_gradient, .if_training, .gather, .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy,
+             .log1p, .expm1, .erf, .softplus, .stop_gradient, .if_training, .gather, .softmax_cross_entropy, .mse, .binary_cross_entropy, .sigmoid_cross_entropy,
              .softmax_cross_entropy_grad, .fused:
             return []
         }

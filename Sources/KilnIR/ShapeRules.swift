@@ -46,7 +46,7 @@ extension OpKind {
             return a
         case .neg, .abs, .square, .sign, .relu, .stop_gradient:
             return operands[0]
-        case .exp, .log, .sqrt, .rsqrt, .tanh, .sigmoid, .leaky_relu, .elu, .softplus, .bernoulli:
+        case .exp, .log, .sqrt, .rsqrt, .tanh, .sigmoid, .leaky_relu, .elu, .log1p, .expm1, .erf, .softplus, .bernoulli:
             try f32Only(operands[0])
             return operands[0]
         case .cast:

@@ -4,7 +4,8 @@ import KilnIR
 /// or as a step of a ``Sequential``).
 ///
 /// Every activation op of the IR has a case; the composite ones below are written with
-/// existing ops, so they differentiate and compile like any other graph.
+/// existing ops — the definitions in `Composites` (KilnIR), which ONNX import expands too —
+/// so they differentiate and compile like any other graph.
 public enum Activation: Sendable, Hashable, CaseIterable {
     /// The identity: no op is added.
     case none
@@ -26,6 +27,8 @@ public enum Activation: Sendable, Hashable, CaseIterable {
     case swish
     /// GELU, the tanh approximation `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`, composite.
     case gelu
+    /// Exact GELU, `x·Φ(x) = 0.5·x·(1 + erf(x/√2))`, composite (the `erf` op).
+    case geluExact
     /// SELU: `1.0507·elu(x, 1.67326)`, composite.
     case selu
     /// `min(max(x, 0), 6)`, composite.
@@ -42,7 +45,7 @@ public enum Activation: Sendable, Hashable, CaseIterable {
     /// Every activation with its default parameters (tests check each one's gradient).
     public static var allCases: [Activation] {
         [.none, .relu, .tanh, .sigmoid, .leakyRelu(), .elu(), .softmax, .logSoftmax,
-         .swish, .gelu, .selu, .relu6, .softsign, .hardSigmoid, .softplus, .mish]
+         .swish, .gelu, .geluExact, .selu, .relu6, .softsign, .hardSigmoid, .softplus, .mish]
     }
 
     /// Applies the activation to `x`.
@@ -53,6 +56,11 @@ public enum Activation: Sendable, Hashable, CaseIterable {
     func apply(_ x: Value, file: String, line: Int) -> Value {
         let m = x.model
         func c(_ v: Float) -> Value { m.constant(v, file: file, line: line) }
+        // The emitters `Composites` builds with: nodes and constants at the caller's line.
+        func op(_ kind: OpKind, _ operands: [Value], _ attributes: [(String, AttrValue)]) -> Value {
+            m.apply(kind, operands, attributes, file: file, line: line)
+        }
+        func scalar(_ v: Double) -> Value { c(Float(v)) }
         switch self {
         case .none: return x
         case .relu: return x.relu(file: file, line: line)
@@ -62,22 +70,15 @@ public enum Activation: Sendable, Hashable, CaseIterable {
         case .elu(let alpha): return x.elu(alpha: alpha, file: file, line: line)
         case .softmax: return x.softmax(file: file, line: line)
         case .logSoftmax: return x.logSoftmax(file: file, line: line)
-        case .swish: return mul(x, x.sigmoid(file: file, line: line), file: file, line: line)
-        case .gelu:
-            let cube = mul(mul(x, x, file: file, line: line), x, file: file, line: line)
-            let inner = mul(add(x, mul(cube, c(0.044715), file: file, line: line), file: file, line: line),
-                            c(Float((2 / Double.pi).squareRoot())), file: file, line: line)
-            let gate = add(inner.tanh(file: file, line: line), c(1), file: file, line: line)
-            return mul(mul(x, gate, file: file, line: line), c(0.5), file: file, line: line)
-        case .selu:
-            return mul(x.elu(alpha: 1.6732632423543772, file: file, line: line), c(1.0507009873554805), file: file, line: line)
+        case .swish: return Composites.swish(x, op: op, scalar: scalar)
+        case .gelu: return Composites.geluTanh(x, op: op, scalar: scalar)
+        case .geluExact: return Composites.gelu(x, op: op, scalar: scalar)
+        case .selu: return Composites.selu(x, alpha: 1.6732632423543772, gamma: 1.0507009873554805, op: op, scalar: scalar)
         case .relu6: return x.relu(file: file, line: line).minimum(c(6), file: file, line: line)
-        case .softsign: return div(x, add(x.abs(file: file, line: line), c(1), file: file, line: line), file: file, line: line)
+        case .softsign: return Composites.softsign(x, op: op, scalar: scalar)
         case .softplus: return x.softplus(file: file, line: line)
-        case .mish: return mul(x, x.softplus(file: file, line: line).tanh(file: file, line: line), file: file, line: line)
-        case .hardSigmoid:
-            let linear = add(mul(x, c(0.2), file: file, line: line), c(0.5), file: file, line: line)
-            return linear.maximum(c(0), file: file, line: line).minimum(c(1), file: file, line: line)
+        case .mish: return Composites.mish(x, op: op, scalar: scalar)
+        case .hardSigmoid: return Composites.hardSigmoid(x, alpha: 0.2, beta: 0.5, op: op, scalar: scalar)
         }
     }
 }

@@ -36,6 +36,12 @@ extension Value {
     public func abs(file: String = #fileID, line: Int = #line) -> Value { op(.abs, [], [], file, line) }
     /// `−x`.
     public func neg(file: String = #fileID, line: Int = #line) -> Value { op(.neg, [], [], file, line) }
+    /// `log(1 + x)`, accurate for x near 0.
+    public func log1p(file: String = #fileID, line: Int = #line) -> Value { op(.log1p, [], [], file, line) }
+    /// `e^x − 1`, accurate for x near 0.
+    public func expm1(file: String = #fileID, line: Int = #line) -> Value { op(.expm1, [], [], file, line) }
+    /// The error function, `2/√π ∫₀ˣ e^(−t²) dt`.
+    public func erf(file: String = #fileID, line: Int = #line) -> Value { op(.erf, [], [], file, line) }
     /// `x` for x > 0, `alpha·x` otherwise.
     public func leakyRelu(alpha: Double = 0.01, file: String = #fileID, line: Int = #line) -> Value {
         op(.leaky_relu, [], [("alpha", .float(alpha))], file, line)

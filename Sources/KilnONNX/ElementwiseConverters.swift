@@ -1,7 +1,8 @@
 import KilnIR
 
 /// Arithmetic, activations and comparisons: one Kiln op each, or an exact composition
-/// (`Clip`, `HardSigmoid`, `PRelu`, …); `Erf` and `Gelu` use `ErfExpansion`.
+/// (`Clip`, `PRelu`, …); the composite activations (`Gelu`, `Mish`, `Selu`, `HardSigmoid`, …)
+/// expand `Composites` (KilnIR), as the DSL's do.
 enum ElementwiseConverters {
     static func register(_ t: inout [String: (ImportContext) throws -> Void]) {
         let binaries: [String: OpKind] = ["Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div, "Pow": .pow,
@@ -30,7 +31,7 @@ enum ElementwiseConverters {
             }
         }
         let unaries: [String: OpKind] = ["Neg": .neg, "Exp": .exp, "Log": .log, "Sqrt": .sqrt, "Abs": .abs, "Relu": .relu,
-                                         "Sigmoid": .sigmoid, "Tanh": .tanh, "Sign": .sign]
+                                         "Sigmoid": .sigmoid, "Tanh": .tanh, "Sign": .sign, "Erf": .erf]
         for (onnx, op) in unaries {
             t[onnx] = { ctx in try ctx.define(0, try ctx.emit(op, [try ctx.operand(0)])) }
         }
@@ -52,23 +53,20 @@ enum ElementwiseConverters {
         }
         t["Reciprocal"] = { ctx in try ctx.define(0, try ctx.emit(.div, [try ctx.constantNode(1), try ctx.operand(0)])) }
         t["Softplus"] = { ctx in try ctx.define(0, try ctx.emit(.softplus, [try ctx.operand(0)])) }
-        t["Softsign"] = { ctx in
-            let x = try ctx.operand(0)
-            try ctx.define(0, try ctx.emit(.div, [x, try ctx.emit(.add, [try ctx.constantNode(1), try ctx.emit(.abs, [x])])]))
-        }
+        t["Softsign"] = { ctx in try ctx.define(0, try Composites.softsign(try ctx.operand(0), op: ctx.emit, scalar: ctx.scalar)) }
         t["HardSigmoid"] = { ctx in
             let x = try ctx.operand(0)
             let alpha = try ctx.attributes.float("alpha", 0.2), beta = try ctx.attributes.float("beta", 0.5)
-            try ctx.define(0, try hardSigmoid(ctx, x, alpha: alpha, beta: beta))
+            try ctx.define(0, try Composites.hardSigmoid(x, alpha: alpha, beta: beta, op: ctx.emit, scalar: ctx.scalar))
         }
         t["HardSwish"] = { ctx in
             let x = try ctx.operand(0)
-            try ctx.define(0, try ctx.emit(.mul, [x, try hardSigmoid(ctx, x, alpha: 1.0 / 6, beta: 0.5)]))
+            try ctx.define(0, try ctx.emit(.mul, [x, try Composites.hardSigmoid(x, alpha: 1.0 / 6, beta: 0.5, op: ctx.emit, scalar: ctx.scalar)]))
         }
         t["Selu"] = { ctx in
             let x = try ctx.operand(0)
             let alpha = try ctx.attributes.float("alpha", 1.67326319217681884765625), gamma = try ctx.attributes.float("gamma", 1.05070102214813232421875)
-            try ctx.define(0, try ctx.emit(.mul, [try ctx.constantNode(gamma), try ctx.emit(.elu, [x], [("alpha", .float(alpha))])]))
+            try ctx.define(0, try Composites.selu(x, alpha: alpha, gamma: gamma, op: ctx.emit, scalar: ctx.scalar))
         }
         t["PRelu"] = { ctx in
             let x = try ctx.operand(0)
@@ -98,14 +96,10 @@ enum ElementwiseConverters {
             try ctx.define(0, try ctx.emit(.mul, [x, above]))
         }
         t["Swish"] = { ctx in
-            let x = try ctx.operand(0)
-            let scaled = try ctx.emit(.mul, [x, try ctx.constantNode(try ctx.attributes.float("alpha", 1))])
-            try ctx.define(0, try ctx.emit(.mul, [x, try ctx.emit(.sigmoid, [scaled])]))
+            let alpha = try ctx.attributes.float("alpha", 1)
+            try ctx.define(0, try Composites.swish(try ctx.operand(0), alpha: alpha, op: ctx.emit, scalar: ctx.scalar))
         }
-        t["Mish"] = { ctx in
-            let x = try ctx.operand(0)
-            try ctx.define(0, try ctx.emit(.mul, [x, try ctx.emit(.tanh, [try ctx.emit(.softplus, [x])])]))
-        }
+        t["Mish"] = { ctx in try ctx.define(0, try Composites.mish(try ctx.operand(0), op: ctx.emit, scalar: ctx.scalar)) }
         t["CastLike"] = { ctx in
             let target = try ctx.type(1).dtype
             // Only the second input's type matters: a known value stays known (a −∞ cast to
@@ -118,12 +112,11 @@ enum ElementwiseConverters {
             let x = try ctx.operand(0)
             try ctx.define(0, try ctx.kilnType(x).dtype == target ? x : try ctx.emit(.cast, [x], [("dtype", .dtype(target))]))
         }
-        t["Erf"] = { ctx in try ctx.define(0, try ErfExpansion.erf(ctx, try ctx.operand(0))) }
         t["Gelu"] = { ctx in
             let x = try ctx.operand(0)
             switch ctx.attributes.string("approximate", "none") {
-            case "none": try ctx.define(0, try ErfExpansion.gelu(ctx, x))
-            case "tanh": try ctx.define(0, try ErfExpansion.geluTanh(ctx, x))
+            case "none": try ctx.define(0, try Composites.gelu(x, op: ctx.emit, scalar: ctx.scalar))
+            case "tanh": try ctx.define(0, try Composites.geluTanh(x, op: ctx.emit, scalar: ctx.scalar))
             case let other: throw ConversionError("approximate='\(other)' is not 'none' or 'tanh'")
             }
         }
@@ -161,8 +154,4 @@ enum ElementwiseConverters {
     }
 
     /// max(0, min(1, αx + β)).
-    static func hardSigmoid(_ ctx: ImportContext, _ x: String, alpha: Double, beta: Double) throws -> String {
-        let affine = try ctx.emit(.add, [try ctx.emit(.mul, [x, try ctx.constantNode(alpha)]), try ctx.constantNode(beta)])
-        return try ctx.emit(.max, [try ctx.emit(.min, [affine, try ctx.constantNode(1)]), try ctx.constantNode(0)])
-    }
 }

@@ -1,9 +1,9 @@
 import KilnIR
-import KilnRuntime
 import KilnTensor
 
 /// Folds any node whose inputs are all known at import time by converting it on its own into a
-/// small Kiln graph and running that graph on the interpreter. `ConstantFolder` handles the
+/// small Kiln graph and running that graph on the importer's `ConstantEvaluator` (the
+/// interpreter, given by the caller: KilnONNX does not link a backend). `ConstantFolder` handles the
 /// shape arithmetic exporters emit exactly (in doubles, int64 ranges kept); this covers every
 /// other op Kiln imports — a `Transpose` of constant pads, a `Softmax` of a constant table, a
 /// `MatMul` of two `Constant`s — so shape computations of any form become constants.
@@ -27,7 +27,7 @@ enum EvaluatedFolding {
         // A node without inputs (none is imported today) has nothing to fold from.
         guard !known.isEmpty, inputElements <= ConstantFolder.budget else { return false }
 
-        let scratch = ImportContext(graphName: "fold", opset: ctx.opset)
+        let scratch = ImportContext(graphName: "fold", opset: ctx.opset, evaluator: ctx.evaluator)
         for (name, c) in known { scratch.values[name] = ImportedValue(type: c.type, kilnName: nil, constant: c, onnxType: ctx.values[name]?.onnxType) }
         scratch.consumed = Set(node.output.filter { !$0.isEmpty })
         scratch.begin(node)
@@ -50,9 +50,7 @@ enum EvaluatedFolding {
             guard outputElements <= ConstantFolder.budget - ctx.foldedElements else { return false }
             if !evaluated.isEmpty {
                 for e in evaluated where !scratch.builder.isOutput(e.kiln) { try scratch.builder.addOutput(e.kiln) }
-                let interpreter = try Interpreter(graph: scratch.builder.graph)
-                var state = scratch.tensors
-                let outputs = try interpreter.run(inputs: [:], state: &state, step: 0)
+                let outputs = try ctx.evaluator.evaluate(scratch.builder.graph, state: scratch.tensors)
                 for e in evaluated {
                     guard let t = outputs[e.kiln] else { return false }
                     results[e.index] = ConstantTensor(t)
@@ -70,7 +68,7 @@ enum EvaluatedFolding {
 }
 
 extension ConstantTensor {
-    /// The value of a Kiln tensor (an interpreter result or import-time state data).
+    /// The value of a Kiln tensor (an evaluated result or import-time state data).
     init(_ t: Tensor) {
         let values: [Double] = t.dtype == .i32 ? t.ints.map(Double.init) : t.floats.map(Double.init)
         self.init(shape: t.shape.dims, values: values, isInteger: t.dtype == .i32)

@@ -12,7 +12,7 @@ enum ExportRules {
         let simple: [OpKind: String] = [.add: "Add", .sub: "Sub", .mul: "Mul", .div: "Div", .max: "Max", .min: "Min", .pow: "Pow",
                                         .neg: "Neg", .exp: "Exp", .log: "Log", .sqrt: "Sqrt", .abs: "Abs", .sign: "Sign",
                                         .tanh: "Tanh", .sigmoid: "Sigmoid", .relu: "Relu", .dropout: "Identity",
-                                        .softplus: "Softplus", .stop_gradient: "Identity"]
+                                        .erf: "Erf", .softplus: "Softplus", .stop_gradient: "Identity"]
         if let op = simple[n.op] { w.node(op, x, out); return }
         let comparisons: [OpKind: String] = [.equal: "Equal", .less: "Less", .less_equal: "LessOrEqual", .greater: "Greater", .greater_equal: "GreaterOrEqual"]
         if let op = comparisons[n.op] {
@@ -30,6 +30,10 @@ enum ExportRules {
         case .rsqrt: w.node("Reciprocal", [w.node("Sqrt", x)], out)
         case .leaky_relu: w.node("LeakyRelu", x, out, [Attr.float("alpha", a.float("alpha"))])
         case .elu: w.node("Elu", x, out, [Attr.float("alpha", a.float("alpha"))])
+        // ONNX has neither: the composites, exact in ONNX's terms but without the
+        // primitives' accuracy near 0 (Docs/ONNX.md).
+        case .log1p: w.node("Log", [w.node("Add", [x[0], w.scalar(1)])], out)
+        case .expm1: w.node("Sub", [w.node("Exp", x), w.scalar(1)], out)
         case .cast: w.node("Cast", x, out, [Attr.int("to", dtypeCode(a.dtype("dtype")))])
         case .constant:
             let t = try type(out)
@@ -138,7 +142,7 @@ enum ExportRules {
             throw ConversionError("gradient helper ops are not exported; export the inference graph")
         case .fused:
             throw ConversionError("nested fused kernel")
-        case .add, .sub, .mul, .div, .max, .min, .pow, .neg, .exp, .log, .sqrt, .abs, .sign, .tanh, .sigmoid, .relu, .dropout, .softplus, .stop_gradient,
+        case .add, .sub, .mul, .div, .max, .min, .pow, .neg, .exp, .log, .sqrt, .abs, .sign, .tanh, .sigmoid, .relu, .dropout, .erf, .softplus, .stop_gradient,
              .equal, .less, .less_equal, .greater, .greater_equal:
             // Written by the tables above: an op listed here but missing there would export
             // nothing, so that is an error, not a silent gap.

@@ -27,14 +27,17 @@ final class ImportContext {
     var foldedElements = 0
     /// The default-domain opset the model imports.
     let opset: Int
+    /// Runs the graphs `EvaluatedFolding` builds for nodes of known inputs.
+    let evaluator: any ConstantEvaluator
     private(set) var node = Onnx_NodeProto()
     private(set) var attributes = NodeAttributes(Onnx_NodeProto())
     /// Values created by the current node, which may be renamed to the node's output names.
     private var createdByNode: Set<String> = []
 
-    init(graphName: String, opset: Int) {
+    init(graphName: String, opset: Int, evaluator: any ConstantEvaluator) {
         builder = GraphBuilder(name: graphName, sourceFile: graphName + ".onnx", infersTypes: true)
         self.opset = opset
+        self.evaluator = evaluator
     }
 
     func begin(_ node: Onnx_NodeProto) {
@@ -111,6 +114,9 @@ final class ImportContext {
         tensors[name] = try data.tensor("'\(name)'")
         return name
     }
+
+    /// A scalar f32 constant: the `scalar` emitter `Composites` builds with.
+    func scalar(_ value: Double) throws -> String { try constantNode(value) }
 
     /// Appends a Kiln node (type-checked as it is added) and returns its value's name.
     @discardableResult

@@ -59,16 +59,20 @@ public enum ONNXImporter {
     /// The largest model file read (2 GiB: protobuf's own limit).
     public static let maximumBytes = Int(Int32.max)
 
-    /// Reads and imports the model at `path`.
-    public static func importModel(path: String, options: ONNXImportOptions = ONNXImportOptions()) throws -> ONNXImportResult {
+    /// Reads and imports the model at `path`. `evaluator` runs the nodes whose inputs are all
+    /// known at import time (`InterpreterEvaluator()` from KilnRuntime), so shape computations
+    /// of any form fold to constants.
+    public static func importModel(path: String, evaluator: any ConstantEvaluator,
+                                   options: ONNXImportOptions = ONNXImportOptions()) throws -> ONNXImportResult {
         // The file's bytes are released once decoded (they would double the peak of a large model).
         let model = try decode(try AtomicFile.read(path, limit: maximumBytes), source: path)
-        return try importModel(model, source: path, options: options)
+        return try importModel(model, source: path, evaluator: evaluator, options: options)
     }
 
     /// Imports serialized `ModelProto` bytes; `source` (a file name) starts every error message.
-    public static func importModel(bytes: [UInt8], source: String, options: ONNXImportOptions = ONNXImportOptions()) throws -> ONNXImportResult {
-        try importModel(try decode(bytes, source: source), source: source, options: options)
+    public static func importModel(bytes: [UInt8], source: String, evaluator: any ConstantEvaluator,
+                                   options: ONNXImportOptions = ONNXImportOptions()) throws -> ONNXImportResult {
+        try importModel(try decode(bytes, source: source), source: source, evaluator: evaluator, options: options)
     }
 
     private static func decode(_ bytes: [UInt8], source: String) throws -> Onnx_ModelProto {
@@ -79,7 +83,8 @@ public enum ONNXImporter {
         }
     }
 
-    private static func importModel(_ decoded: Onnx_ModelProto, source: String, options: ONNXImportOptions) throws -> ONNXImportResult {
+    private static func importModel(_ decoded: Onnx_ModelProto, source: String, evaluator: any ConstantEvaluator,
+                                    options: ONNXImportOptions) throws -> ONNXImportResult {
         var model = decoded
         guard model.hasGraph, !model.graph.node.isEmpty || !model.graph.output.isEmpty else {
             throw ONNXError("\(source): the model has no graph (is this an ONNX file?)")
@@ -89,7 +94,7 @@ public enum ONNXImporter {
             throw ONNXError("\(source): opset \(opset) is not supported (Kiln reads opsets \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound))")
         }
         let name = options.graphName ?? ValueNames.sanitize(model.graph.name.isEmpty ? "model" : model.graph.name)
-        let ctx = ImportContext(graphName: name, opset: opset)
+        let ctx = ImportContext(graphName: name, opset: opset, evaluator: evaluator)
         ctx.consumed = Set(model.graph.node.flatMap(\.input) + model.graph.output.map(\.name))
         // The initializers leave the model: each one's protobuf data is freed as soon as it is
         // decoded into f32 storage (weights streamed, not held twice).

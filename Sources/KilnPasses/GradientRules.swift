@@ -35,7 +35,7 @@ extension OpKind {
             return self == .cast ? .defined : .undefined
         case .add, .sub, .mul, .div, .max, .min, .pow,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
-             .softplus, .dropout, .matmul, .conv2d, .max_pool2d, .avg_pool2d,
+             .log1p, .expm1, .erf, .softplus, .dropout, .matmul, .conv2d, .max_pool2d, .avg_pool2d,
              .transpose, .reshape, .broadcast_to, .concat, .slice, .pad,
              .reduce_sum, .reduce_mean, .reduce_max, .softmax, .log_softmax,
              .mse, .binary_cross_entropy, .sigmoid_cross_entropy:
@@ -132,6 +132,15 @@ func emitGradients(of node: Node, dy: String, wanted: Set<Int>, _ e: inout NodeE
         try give(0) { e in
             let negative = try e.mul(dy, try e.add(y, attrs.float("alpha")))
             return try e.emit(.select, [try e.emit(.greater, [y, try e.constant(0)]), dy, negative])
+        }
+    case .log1p: try give(0) { e in try e.div(dy, try e.add(x[0], 1)) }
+    // d/dx (eˣ − 1) = eˣ = y + 1
+    case .expm1: try give(0) { e in try e.mul(dy, try e.add(y, 1)) }
+    case .erf:
+        // d/dx erf(x) = 2/√π · e^(−x²)
+        try give(0) { e in
+            let gauss = try e.emit(.exp, [try e.neg(try e.emit(.square, [x[0]]))])
+            return try e.mul(dy, try e.mul(gauss, 2 / Double.pi.squareRoot()))
         }
     case .softplus:
         // d/dx log(1 + eˣ) = sigmoid(x)

@@ -101,35 +101,32 @@ public struct GraphSummary: Sendable {
         ops.count <= 3 ? ops.joined(separator: " → ") : "\(ops[0]) → \(ops[1]) → … (\(ops.count) ops)"
     }
 
-    /// Floating-point operations of one node for the whole batch.
+    /// Floating-point operations of one node for the whole batch, read from the op table: one
+    /// per result element for an elementwise op, one per input element for a reduction or a
+    /// loss, none for layout, sources, gradient helpers and kernels; contractions by formula.
     static func flops(_ node: Node, in graph: Graph) -> Int {
         let types = node.operands.map { graph.valueTypes[$0] }
         let output = node.type?.elementCount ?? 0
-        switch node.op {
-        case .matmul:
-            guard types.count == 2, let a = types[0], let b = types[1] else { return 0 }
-            let g = MatmulGeometry(a: a.shape, b: b.shape, transposeA: node.attributes["transpose_a"] == .bool(true),
-                                   transposeB: node.attributes["transpose_b"] == .bool(true))
-            return 2 * g.m * g.n * g.k * Swift.max(g.batchCount, 1)
-        case .conv2d:
-            guard types.count == 2, let filter = types[1], filter.rank == 4 else { return 0 }
-            return 2 * output * filter.shape[1] * filter.shape[2] * filter.shape[3]
-        case .max_pool2d, .avg_pool2d:
-            if case .ints(let window)? = node.attributes["window"] { return output * window.reduce(1, *) }
-            return output
-        case .reduce_sum, .reduce_mean, .reduce_max, .softmax, .log_softmax, .softmax_cross_entropy, .mse,
-             .binary_cross_entropy, .sigmoid_cross_entropy:
-            return types.first??.elementCount ?? 0
-        case .transpose, .reshape, .broadcast_to, .concat, .slice, .pad, .gather, .one_hot, .argmax,
-             .constant, .random_normal, .random_uniform, .iota:
-            return 0
-        case .add, .sub, .mul, .div, .max, .min, .pow, .equal, .not_equal, .less, .less_equal, .greater, .greater_equal,
-             .select, .if_training, .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu,
-             .leaky_relu, .elu, .cast, .softplus, .stop_gradient, .dropout, .bernoulli:
-            return output
-        case .conv2d_grad_input, .conv2d_grad_filter, .max_pool2d_grad, .avg_pool2d_grad, .softmax_cross_entropy_grad,
-             .gather_grad, .fused:
-            return 0
+        switch node.op.category {
+        case .elementwise: return output
+        case .reduction, .loss: return types.first??.elementCount ?? 0
+        case .source, .layout, .gradientHelper, .kernel: return 0
+        case .contraction:
+            // Every contraction is in the set (OpTableSetsTests); nothing else reaches here.
+            guard let contraction = node.op.contraction else { return 0 }
+            switch contraction {
+            case .matmul:
+                guard types.count == 2, let a = types[0], let b = types[1] else { return 0 }
+                let g = MatmulGeometry(a: a.shape, b: b.shape, transposeA: node.attributes["transpose_a"] == .bool(true),
+                                       transposeB: node.attributes["transpose_b"] == .bool(true))
+                return 2 * g.m * g.n * g.k * Swift.max(g.batchCount, 1)
+            case .conv2d:
+                guard types.count == 2, let filter = types[1], filter.rank == 4 else { return 0 }
+                return 2 * output * filter.shape[1] * filter.shape[2] * filter.shape[3]
+            case .max_pool2d, .avg_pool2d:
+                if case .ints(let window)? = node.attributes["window"] { return output * window.reduce(1, *) }
+                return output
+            }
         }
     }
 

@@ -13,7 +13,7 @@ enum ElementwiseKernels {
 
     /// The unary elementwise ops with no attributes but alpha.
     enum Unary {
-        case neg, exp, log, sqrt, rsqrt, square, abs, sign, tanh, sigmoid, relu, leakyRelu, elu
+        case neg, exp, log, sqrt, rsqrt, square, abs, sign, tanh, sigmoid, relu, leakyRelu, elu, log1p, expm1, erf
     }
 
     static func binary(_ op: Binary, _ a: Tensor, _ b: Tensor, into out: Tensor) {
@@ -84,7 +84,7 @@ enum ElementwiseKernels {
                 case .sign: po[i] = v > 0 ? 1 : (v < 0 ? -1 : 0)
                 case .relu: po[i] = Swift.max(v, 0)
                 // f32 only: rejected by the shape rules before a kernel runs.
-                case .exp, .log, .sqrt, .rsqrt, .tanh, .sigmoid, .leakyRelu, .elu: po[i] = v
+                case .exp, .log, .sqrt, .rsqrt, .tanh, .sigmoid, .leakyRelu, .elu, .log1p, .expm1, .erf: po[i] = v
                 }
             }
             return
@@ -94,6 +94,9 @@ enum ElementwiseKernels {
         case .neg: for i in 0..<n { po[i] = -px[i] }
         case .exp: for i in 0..<n { po[i] = expf(px[i]) }
         case .log: for i in 0..<n { po[i] = logf(px[i]) }
+        case .log1p: for i in 0..<n { po[i] = log1pf(px[i]) }
+        case .expm1: for i in 0..<n { po[i] = expm1f(px[i]) }
+        case .erf: for i in 0..<n { po[i] = erff(px[i]) }
         case .sqrt: for i in 0..<n { po[i] = px[i].squareRoot() }
         case .rsqrt: for i in 0..<n { po[i] = 1 / px[i].squareRoot() }
         case .square: for i in 0..<n { po[i] = px[i] * px[i] }

@@ -39,6 +39,9 @@ enum Kernels {
         case .leaky_relu: ElementwiseKernels.unary(.leakyRelu, x[0], attrs, into: out)
         case .elu: ElementwiseKernels.unary(.elu, x[0], attrs, into: out)
         case .cast: ElementwiseKernels.cast(x[0], into: out)
+        case .log1p: ElementwiseKernels.unary(.log1p, x[0], attrs, into: out)
+        case .expm1: ElementwiseKernels.unary(.expm1, x[0], attrs, into: out)
+        case .erf: ElementwiseKernels.unary(.erf, x[0], attrs, into: out)
         case .softplus: ElementwiseKernels.softplus(x[0], into: out)
         case .stop_gradient: LayoutKernels.copy(x[0], into: out)
         // Training value; `eval-mode` rewrites the node before an evaluation graph runs.

@@ -31,7 +31,7 @@ struct FuzzCorpusTests {
                 case "safetensors": _ = try SafetensorsFormat.decode(bytes, name: path)
                 case "onnx":
                     // As the fuzz target: what imports must type-check.
-                    if let result = try? ONNXImporter.importModel(bytes: bytes, source: path) { _ = try inferTypes(result.graph).text }
+                    if let result = try? ONNXImporter.importModel(bytes: bytes, source: path, evaluator: InterpreterEvaluator()) { _ = try inferTypes(result.graph).text }
                 default: _ = try IDXReader.parse(bytes, name: path)
                 }
             } catch is Diagnostic {

@@ -56,6 +56,7 @@ struct LoweringTests {
         .neg: "y = neg(a)", .exp: "y = exp(a)", .log: "y = log(a)", .sqrt: "y = sqrt(a)", .rsqrt: "y = rsqrt(a)",
         .square: "y = square(a)", .abs: "y = abs(a)", .sign: "y = sign(a)", .tanh: "y = tanh(a)", .sigmoid: "y = sigmoid(a)",
         .relu: "y = relu(a)", .leaky_relu: "y = leaky_relu(a)", .elu: "y = elu(a)", .cast: "y = cast(a, dtype=i32)",
+        .log1p: "y = log1p(a)", .expm1: "y = expm1(a)", .erf: "y = erf(a)",
         .dropout: "y = dropout(a, rate=0.5)", .matmul: "y = matmul(a, b, transpose_b=true)",
         .conv2d: "y = conv2d(img, k, stride=[2, 2], padding=[1, 1])",
         .max_pool2d: "y = max_pool2d(img, window=[2, 2])", .avg_pool2d: "y = avg_pool2d(img, window=[3, 3], stride=[1, 1], padding=[1, 1])",

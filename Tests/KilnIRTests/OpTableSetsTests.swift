@@ -2,7 +2,7 @@ import KilnIR
 import Testing
 
 /// Yes/no questions about ops answered by sets declared on the op table (`IndexMap`,
-/// `ClassIndexUse`) agree with the rest of the table for every op.
+/// `ClassIndexUse`, `ContractionOp`) agree with the rest of the table for every op.
 struct OpTableSetsTests {
     @Test("the index maps are exactly the ops whose fusion role is indexMap", arguments: OpKind.allCases)
     func indexMaps(_ op: OpKind) {
@@ -13,6 +13,12 @@ struct OpTableSetsTests {
     @Test("every index map names an op")
     func indexMapsNameOps() {
         for map in IndexMap.allCases { #expect(OpKind(name: map.rawValue)?.indexMap == map, "\(map)") }
+    }
+
+    @Test("the contractions are exactly the ops of category contraction, each named by its op", arguments: OpKind.allCases)
+    func contractions(_ op: OpKind) {
+        #expect((op.category == .contraction) == (op.contraction != nil), "\(op.name)")
+        #expect(op.contraction.map { $0.rawValue == op.name } ?? true)
     }
 
     @Test("a class-index use points at an operand and a bound the op has", arguments: OpKind.allCases)

@@ -68,6 +68,7 @@ struct BackendEquivalenceTests {
         "y = add(a, random_uniform(shape=[6, 8], low=-2, high=3, seed=9))", "y = add(a, iota(shape=[6, 8], axis=0, dtype=f32))",
         "y = matmul(reshape(a, shape=[2, 1, 3, 8]), reshape(b, shape=[2, 8, 3]))",
         "y = tanh(add(mul(a, 2.0), c))", "y = add(mul(exp(neg(a)), b), relu(c))",
+        "y = log1p(sub(a, 0.7))", "y = expm1(mul(sub(a, 0.5), 30.0))", "y = erf(mul(sub(a, 0.5), 6.0))",
     ]
 
     @Test("every op and fused shape class: JIT equals interpreter", arguments: ops)

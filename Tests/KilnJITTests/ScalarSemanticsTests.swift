@@ -46,7 +46,7 @@ struct ScalarSemanticsTests {
     }
 
     static let unary = ["exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "neg", "abs", "sign", "square",
-                        "leaky_relu", "elu", "elu_alpha", "softplus", "stop_gradient"]
+                        "leaky_relu", "elu", "elu_alpha", "softplus", "stop_gradient", "log1p", "expm1", "erf"]
 
     @Test("unary f32 ops agree over sweeps and edge values", arguments: unary)
     func unaryOps(_ op: String) throws {
@@ -107,6 +107,19 @@ struct ScalarSemanticsTests {
             #expect(mismatches.isEmpty, "\(body): first at \(mismatches.first.map { "x=\(x[$0.offset]) y=\(y[$0.offset]): \($0.element)" } ?? "")")
         } else {
             Self.check(body, a, b, inputs: x.map(Float.init))
+        }
+    }
+
+    @Test("log1p and expm1 near zero keep their relative accuracy; erf at known values", arguments: ["log1p", "expm1", "erf"])
+    func primitivesNearZero(_ op: String) throws {
+        let points: [Float] = [1e-30, -1e-30, 1e-12, -1e-12, 3e-8, -3e-8, 1e-6, -1e-6, 1e-3, -1e-3, 0.25, -0.49, 0.5, -0.75, 1.5, -3, 5]
+        let x = op == "log1p" ? points.filter { $0 > -1 } : points  // log1p is NaN below -1 (the sweeps check that)
+        let reference: (Double) -> Double = op == "log1p" ? Foundation.log1p : op == "expm1" ? Foundation.expm1 : Foundation.erf
+        let (a, b) = try Self.both("\(op)(x)", inputs: ["x": Tensor([x.count], floats: x)])
+        for (i, v) in x.enumerated() {
+            let want = reference(Double(v))
+            #expect(Swift.abs(Double(a.floats[i]) - want) <= 2e-7 * Swift.abs(want), "interpreter \(op)(\(v)) = \(a.floats[i]), want \(want)")
+            #expect(Swift.abs(Double(b.floats[i]) - want) <= 4e-7 * Swift.abs(want), "JIT \(op)(\(v)) = \(b.floats[i]), want \(want)")
         }
     }
 

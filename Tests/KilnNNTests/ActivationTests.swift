@@ -23,6 +23,7 @@ struct ActivationTests {
             return row.map { a == .softmax ? Foundation.exp($0 - top) / total : $0 - top - Foundation.log(total) }
         case .swish: return row.map { $0 * sigmoid($0) }
         case .gelu: return row.map { x in 0.5 * x * (1 + Foundation.tanh((2 / Float.pi).squareRoot() * (x + 0.044715 * x * x * x))) }
+        case .geluExact: return row.map { x in Float(0.5 * Double(x) * (1 + Foundation.erf(Double(x) / 2.0.squareRoot()))) }
         case .selu: return row.map { 1.0507009873554805 * ($0 > 0 ? $0 : 1.6732632423543772 * (Foundation.exp($0) - 1)) }
         case .relu6: return row.map { Swift.min(Swift.max($0, 0), 6) }
         case .softsign: return row.map { $0 / (1 + Swift.abs($0)) }

@@ -12,7 +12,7 @@ import Testing
         m.input("b", b.shape.dims.map(Int64.init), elemType: elemType)
         m.node(op, ["a", "b"], ["y"], attributes)
         m.output("y")
-        let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx")
+        let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx", evaluator: InterpreterEvaluator())
         var state = result.tensors
         let out = try Interpreter(graph: try ShapeInference().run(result.graph)).run(inputs: ["a": a, "b": b], state: &state, step: 0)
         return try #require(out["y"])

@@ -32,7 +32,7 @@ import Testing
     static func values(_ count: Int, _ seed: Int) -> [Float] { (0..<count).map { Float(($0 * 37 + seed * 11) % 17) / 8 - 1 } }
 
     static func run(_ m: ModelBuilder, _ inputs: [String: Tensor]) throws -> [String: Tensor] {
-        let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx")
+        let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx", evaluator: InterpreterEvaluator())
         var state = result.tensors
         return try Interpreter(graph: try ShapeInference().run(result.graph)).run(inputs: inputs, state: &state, step: 0)
     }

@@ -20,7 +20,7 @@ import Testing
 
     static func message(_ m: ModelBuilder, _ bindings: [String: ONNXBinding]) -> String? {
         do {
-            _ = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx", options: ONNXImportOptions(bindings: bindings))
+            _ = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx", evaluator: InterpreterEvaluator(), options: ONNXImportOptions(bindings: bindings))
             return nil
         } catch let e as ONNXError { return e.message } catch { return "\(error)" }
     }
@@ -33,7 +33,7 @@ import Testing
         proto.dims = [1]
         proto.int64Data = [2]
         for binding in [ONNXBinding.tensorProto(Array(try proto.serializedData())), .tensor(Tensor([1], ints: [2]))] {
-            let result = try ONNXImporter.importModel(bytes: try Self.topK().bytes(), source: "m.onnx", options: ONNXImportOptions(bindings: ["k": binding]))
+            let result = try ONNXImporter.importModel(bytes: try Self.topK().bytes(), source: "m.onnx", evaluator: InterpreterEvaluator(), options: ONNXImportOptions(bindings: ["k": binding]))
             #expect(result.inputs.map(\.onnx) == ["x"])
             var state = result.tensors
             let out = try Interpreter(graph: try ShapeInference().run(result.graph)).run(inputs: ["x": Tensor([5], floats: [3, 9, 1, 7, 5])], state: &state, step: 0)

@@ -72,7 +72,7 @@ import Testing
             m.graph.node.append(node)
             m.output("y")
             m.output("z")
-            let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx")
+            let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx", evaluator: InterpreterEvaluator())
             var state = result.tensors
             let out = try Interpreter(graph: try ShapeInference().run(result.graph)).run(
                 inputs: ["init": Tensor([2], floats: [0, 10]), "xs": Tensor([3, 2], floats: [1, 2, 3, 4, 5, 6])], state: &state, step: 0)

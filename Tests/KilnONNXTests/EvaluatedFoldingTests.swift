@@ -10,7 +10,7 @@ import Testing
 @Suite struct EvaluatedFoldingTests {
     /// Imports `m` and runs it on the interpreter with `x`; returns output `y` and the graph.
     static func run(_ m: ModelBuilder, _ inputs: [String: Tensor]) throws -> (y: [Float], graph: Graph) {
-        let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx")
+        let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx", evaluator: InterpreterEvaluator())
         var state = result.tensors
         let graph = try ShapeInference().run(result.graph)
         let out = try Interpreter(graph: graph).run(inputs: inputs, state: &state, step: 0)
@@ -45,6 +45,23 @@ import Testing
         let e = [Float(1), Float(M_E), Float(M_E * M_E)], sum = e.reduce(0, +)
         for (a, b) in zip(y, e.map { $0 / sum }) { #expect(abs(a - b) < 1e-6) }
         #expect(!graph.nodes.contains { $0.op == .softmax })
+    }
+
+    @Test("nodes of known inputs run on the evaluator the caller passes; one that refuses leaves them unfolded")
+    func callersEvaluator() throws {
+        var m = ModelBuilder()
+        m.input("x", [3])
+        m.constant("c", [0, 1, 2], dims: [3])
+        m.node("Softmax", ["c"], ["s"])
+        m.node("Add", ["x", "s"], ["y"])
+        m.output("y")
+        let recorder = RecordingEvaluator()
+        let folded = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx", evaluator: recorder)
+        #expect(recorder.ops.contains(.softmax))
+        #expect(!folded.graph.nodes.contains { $0.op == .softmax })
+        // The import still succeeds without folding: the Softmax then runs with the model.
+        let unfolded = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx", evaluator: RefusingEvaluator())
+        #expect(unfolded.graph.nodes.contains { $0.op == .softmax })
     }
 
     @Test("ScatterND on constants (Swin-T's window mask) folds; every reduction")
@@ -128,4 +145,22 @@ import Testing
         let message = try #require(m.importMessage())
         #expect(message.contains("ScatterND") && message.contains("index 7 is out of range"))
     }
+}
+
+/// The interpreter, noting the ops of every graph it is asked to evaluate.
+private final class RecordingEvaluator: ConstantEvaluator, @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [OpKind] = []
+    var ops: [OpKind] { lock.withLock { seen } }
+
+    func evaluate(_ graph: Graph, state: [String: Tensor]) throws -> [String: Tensor] {
+        lock.withLock { seen += graph.nodes.map(\.op) }
+        return try InterpreterEvaluator().evaluate(graph, state: state)
+    }
+}
+
+/// An evaluator that evaluates nothing.
+private struct RefusingEvaluator: ConstantEvaluator {
+    struct Refused: Error {}
+    func evaluate(_ graph: Graph, state: [String: Tensor]) throws -> [String: Tensor] { throw Refused() }
 }

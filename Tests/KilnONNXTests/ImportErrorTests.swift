@@ -9,7 +9,7 @@ import Testing
         let bytes = try TestModels.bytes("conv_bn_pool")
         for length in [0, 1, 7, bytes.count / 3, bytes.count / 2, bytes.count - 1] {
             let message = TestModels.message {
-                _ = try ONNXImporter.importModel(bytes: Array(bytes[..<length]), source: "cut.onnx")
+                _ = try ONNXImporter.importModel(bytes: Array(bytes[..<length]), source: "cut.onnx", evaluator: InterpreterEvaluator())
             }
             let text = try #require(message, "a model cut to \(length) bytes imported")
             #expect(text.hasPrefix("cut.onnx: "))
@@ -22,7 +22,7 @@ import Testing
             let key = KilnRandom.key(seed: 29, step: UInt64(trial))
             let length = 1 + Int(KilnRandom.mix(UInt64(trial) &+ 29) % 399)
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: KilnRandom.mix(key &+ UInt64($0))) }
-            let message = TestModels.message { _ = try ONNXImporter.importModel(bytes: bytes, source: "noise.onnx") }
+            let message = TestModels.message { _ = try ONNXImporter.importModel(bytes: bytes, source: "noise.onnx", evaluator: InterpreterEvaluator()) }
             // Noise rarely decodes as a ModelProto; when it does it must still fail cleanly.
             #expect(message?.hasPrefix("noise.onnx: ") == true)
         }

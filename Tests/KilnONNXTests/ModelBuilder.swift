@@ -1,4 +1,5 @@
 import Foundation
+import KilnRuntime
 @testable import KilnONNX
 
 /// Builds ONNX models in the test process (no Python, no committed files), for the hostile and
@@ -85,7 +86,7 @@ struct ModelBuilder {
     /// The import's error message, nil when the model imports.
     func importMessage() -> String? {
         do {
-            _ = try ONNXImporter.importModel(bytes: try bytes(), source: "m.onnx")
+            _ = try ONNXImporter.importModel(bytes: try bytes(), source: "m.onnx", evaluator: InterpreterEvaluator())
             return nil
         } catch let e as ONNXError { return e.message } catch { return "\(type(of: error)): \(error)" }
     }

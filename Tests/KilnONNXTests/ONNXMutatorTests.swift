@@ -1,6 +1,7 @@
 import Foundation
 import KilnIR
 import KilnPasses
+import KilnRuntime
 import Testing
 @testable import KilnONNX
 
@@ -18,7 +19,7 @@ struct ONNXMutatorTests {
         for seed in 0..<(Int(ProcessInfo.processInfo.environment["KILN_MUTATIONS"] ?? "") ?? 150) {
             guard let bytes = ONNXMutator.mutate(original, seed: UInt64(seed)) else { continue }
             do {
-                let result = try ONNXImporter.importModel(bytes: bytes, source: "m.onnx", options: ONNXImportOptions(shapes: name == "dynamic_reshape" ? ["x": [2, 3, 4]] : [:]))
+                let result = try ONNXImporter.importModel(bytes: bytes, source: "m.onnx", evaluator: InterpreterEvaluator(), options: ONNXImportOptions(shapes: name == "dynamic_reshape" ? ["x": [2, 3, 4]] : [:]))
                 imported += 1
                 do {
                     try Verifier().verify(result.graph)

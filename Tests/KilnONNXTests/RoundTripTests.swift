@@ -17,7 +17,7 @@ import Testing
         let original = try ShapeInference().run(try EvaluationMode().run(try Parser.parse(text, file: name + ".kiln")))
         var params = initialState(for: original, seed: 7)
         let bytes = try ONNXExporter.export(original, params: params)
-        let imported = try ONNXImporter.importModel(bytes: bytes, source: name + ".onnx")
+        let imported = try ONNXImporter.importModel(bytes: bytes, source: name + ".onnx", evaluator: InterpreterEvaluator())
         let back = try ShapeInference().run(imported.graph)
         #expect(back.inputs.map(\.name) == original.inputs.map(\.name))
         #expect(back.outputs == original.outputs)
@@ -60,12 +60,12 @@ import Testing
                                          ["x": Tensor([2, 3], floats: [1, 2, 3, 4, 5, 6]), "idx": Tensor([2, 2], ints: [2, -3, 1, 1]),
                                           "upd": Tensor([2, 2], floats: [10, 20, 30, 40])]]
         for (model, inputs) in zip([conv, scatter], feeds) {
-            let first = try ONNXImporter.importModel(bytes: try model.bytes(), source: "m.onnx")
+            let first = try ONNXImporter.importModel(bytes: try model.bytes(), source: "m.onnx", evaluator: InterpreterEvaluator())
             let graph = try ShapeInference().run(first.graph)
             var state = first.tensors
             let expected = try #require(try Interpreter(graph: graph).run(inputs: inputs, state: &state, step: 0)["y"]).floats
             let exported = try ONNXExporter.export(graph, params: first.tensors)
-            let again = try ONNXImporter.importModel(bytes: exported, source: "again.onnx")
+            let again = try ONNXImporter.importModel(bytes: exported, source: "again.onnx", evaluator: InterpreterEvaluator())
             var againState = again.tensors
             let got = try #require(try Interpreter(graph: try ShapeInference().run(again.graph)).run(inputs: inputs, state: &againState, step: 0)["y"]).floats
             #expect(got == expected)

@@ -14,7 +14,7 @@ import Testing
         m.input("upd", [2, 2])
         m.node("ScatterElements", ["data", "idx", "upd"], ["y"], ["axis": 1, "reduction": reduction])
         m.output("y")
-        let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx")
+        let result = try ONNXImporter.importModel(bytes: try m.bytes(), source: "m.onnx", evaluator: InterpreterEvaluator())
         var state = result.tensors
         let out = try Interpreter(graph: try ShapeInference().run(result.graph)).run(
             inputs: ["data": Tensor([2, 3], floats: [1, 2, 3, 4, 5, 6]), "idx": Tensor([2, 2], ints: indices), "upd": Tensor([2, 2], floats: [10, 20, 30, 40])],

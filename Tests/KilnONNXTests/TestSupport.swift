@@ -16,7 +16,7 @@ enum TestModels {
 
     /// Imports a committed model.
     static func load(_ name: String, shapes: [String: [Int]] = [:]) throws -> ONNXImportResult {
-        try ONNXImporter.importModel(bytes: try bytes(name), source: name + ".onnx", options: ONNXImportOptions(shapes: shapes))
+        try ONNXImporter.importModel(bytes: try bytes(name), source: name + ".onnx", evaluator: InterpreterEvaluator(), options: ONNXImportOptions(shapes: shapes))
     }
 
     /// The message of the error `body` throws (nil if it throws none).

@@ -51,6 +51,9 @@ struct GradientCheckTests {
         c.append(Case(name: "matmul 4-D × 2-D", declarations: "param a: f32[2, 2, 3, 4] = uniform(-1.0, 1.0)\n param b: f32[4, 2] = uniform(-1.0, 1.0)", body: "y = matmul(a, b)"))
         c.append(Case(name: "if_training", declarations: p, body: "y = if_training(mul(a, b), b)"))
         c.append(Case(name: "softplus", declarations: p, body: "y = softplus(mul(a, 8.0))"))
+        c.append(Case(name: "log1p", declarations: p, body: "y = log1p(mul(a, 0.9))"))
+        c.append(Case(name: "expm1", declarations: p, body: "y = expm1(mul(a, 3.0))"))
+        c.append(Case(name: "erf", declarations: p, body: "y = erf(mul(a, 2.0))"))
         c.append(Case(name: "iota and random sources", declarations: p,
                       body: "y = add(mul(a, iota(shape=[3, 4], axis=1, dtype=f32)), mul(a, random_uniform(shape=[3, 4], seed=2)))"))
         c.append(Case(name: "bernoulli of a constant", declarations: p, body: "y = mul(a, bernoulli(constant(value=0.5, shape=[3, 4]), seed=4))"))

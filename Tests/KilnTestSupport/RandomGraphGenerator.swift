@@ -94,7 +94,7 @@ public struct RandomGraphGenerator {
         let small = t.elementCount <= 256
         switch rng.next(13) {
         case 0:
-            try add(rng.pick([.neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu]), [a])
+            try add(rng.pick([.neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .log1p, .expm1, .erf]), [a])
         case 1:
             switch rng.next(6) {
             case 0: try add(.leaky_relu, [a], [("alpha", .float(rng.pick([0.01, 0.25, 2e-3])))])

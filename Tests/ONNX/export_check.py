@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """`kiln export` checked against onnxruntime (run by `make test`).
 
-For each model of Graphs/ below: `kiln export` writes an ONNX model; onnxruntime runs it on
-seeded inputs; `kiln run` runs the original .kiln graph on the same inputs with the params the
-model holds (its initializers, passed as --param, so both sides use exactly the same values).
+For each model below (Graphs/, and Tests/ONNX/export_math.kiln): `kiln export` writes an ONNX
+model; onnxruntime runs it on seeded inputs; `kiln run` runs the original .kiln graph on the same
+inputs with the params the model holds (its initializers, passed as --param, so both sides use
+exactly the same values).
 Every output must agree within rtol 1e-4 plus 1e-5 of the output's largest magnitude. A model
 that fails to export, an output missing on either side, or a count mismatch is a failure.
 
@@ -22,12 +23,15 @@ import onnxruntime as ort
 from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# Inference graphs without random ops (a random op is refused by the exporter, by design).
-MODELS = ["mlp", "lenet5", "autoencoder", "rnn", "lstm", "transformer"]
+# Inference graphs without random ops (a random op is refused by the exporter, by design), by
+# name: Graphs/NAME.kiln, or Tests/ONNX/NAME.kiln for the graphs kept for this check.
+MODELS = ["mlp", "lenet5", "autoencoder", "rnn", "lstm", "transformer", "export_math"]
 
 
 def check(kiln, name, work):
     source = os.path.join(ROOT, "Graphs", name + ".kiln")
+    if not os.path.exists(source):
+        source = os.path.join(ROOT, "Tests", "ONNX", name + ".kiln")
     model_path = os.path.join(work, name + ".onnx")
     r = subprocess.run([kiln, "export", source, "--seed", "3", "-o", model_path], capture_output=True, text=True)
     if r.returncode != 0:

@@ -12,6 +12,7 @@ atol 2e-6 for elementwise and transcendental ops; rtol 1e-4 / atol 1e-5 for sums
 convolutions and losses (summation order differs from NumPy's pairwise sums and OpenBLAS).
 """
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -192,6 +193,13 @@ def cases():
     c.append(un("elu", lambda x: np.where(x > 0, x, f32(0.5) * np.expm1(x)), attrs=", alpha=0.5"))
     c.append(un("softplus", lambda x: (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x.astype(np.float64))))).astype(f32), lo=-40, hi=40))
     c.append(un("stop_gradient", lambda x: x))
+    c.append(un("log1p", lambda x: np.log1p(x.astype(np.float64)).astype(f32), lo=-0.99, hi=5))
+    c.append(un("expm1", lambda x: np.expm1(x.astype(np.float64)).astype(f32), lo=-20, hi=20))
+    # Near 0, scaled by 1e6: log(1 + x) or exp(x) − 1 in f32 would be off by percents here.
+    for op in ["log1p", "expm1"]:
+        c.append(case(op + " near 0", f"input x: f32[2, 5]\n y = mul({op}(x), 1000000.0)", {"x": rand(2, 5, lo=-1e-6, hi=1e-6)},
+                      lambda x, fn=getattr(np, op): (fn(x.astype(np.float64)) * 1e6).astype(f32), "ew"))
+    c.append(un("erf", lambda x: np.vectorize(math.erf)(x.astype(np.float64)).astype(f32), lo=-4, hi=4))
     c.append(case("if_training", "input a: f32[3, 4]\n input b: f32[4]\n y = if_training(a, b)", {"a": rand(3, 4), "b": rand(4)},
                   lambda a, b: a, "exact"))
     bp = rand(6, 9, lo=-0.2, hi=1.2)
