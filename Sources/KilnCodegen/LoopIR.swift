@@ -191,6 +191,18 @@ public indirect enum Stmt: Hashable, Sendable {
     case gemm(Gemm)
     /// Stores the lanes of the f32 vector `value` at consecutive elements of `buffer` from `index`.
     case vectorStore(buffer: Int, index: Expr, value: Expr)
+
+    /// Whether `stmts` hold a loop at any depth (inside a `when` too): a loop whose body does
+    /// not is innermost.
+    public static func containLoop(_ stmts: [Stmt]) -> Bool {
+        stmts.contains { s in
+            switch s {
+            case .loop: return true
+            case .when(_, let then, let otherwise): return containLoop(then) || containLoop(otherwise)
+            case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore: return false
+            }
+        }
+    }
 }
 
 /// A buffer a kernel reads or writes: a graph value (found in the step's table by name) or

@@ -120,8 +120,8 @@ public enum Scheduler {
             switch s {
             case .loop(let l):
                 let nested = innermostDataParallelLoops(l.body)
-                let hasLoop = l.body.contains { if case .loop = $0 { return true } else { return false } }
-                if !hasLoop && l.axis == .dataParallel && l.kind == .serial { found.append(l) }
+                // A loop holding another only under a `when` is not innermost (a GEMM's unit loop).
+                if !Stmt.containLoop(l.body) && l.axis == .dataParallel && l.kind == .serial { found.append(l) }
                 found += nested
             case .when(_, let then, let otherwise):
                 found += innermostDataParallelLoops(then) + innermostDataParallelLoops(otherwise)

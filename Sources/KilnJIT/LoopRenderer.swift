@@ -140,7 +140,9 @@ struct LoopRenderer {
         let i = f.phi(.i64)
         f.incoming(i, start, from: preheader)
         loopVars[loop.variable] = i
-        let innermost = !loop.body.contains { if case .loop = $0 { return true } else { return false } }
+        // Innermost: no loop at any depth. A GEMM's unit loop holds its tiles' loops under a
+        // `when`; forcing LLVM's vectoriser onto it fails (a "loop not vectorized" warning).
+        let innermost = !Stmt.containLoop(loop.body)
         let savedAccess = access, savedBound = bound
         var loopID: LLVMMetadataRef?
         let m = f.module

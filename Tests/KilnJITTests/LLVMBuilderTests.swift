@@ -1,5 +1,6 @@
 import CLLVM
 import Foundation
+import KilnCodegen
 import KilnIR
 import KilnPasses
 import Testing
@@ -50,6 +51,29 @@ struct LLVMBuilderTests {
         let reason = message.map { String(cString: $0) } ?? ""
         LLVMDisposeMessage(message)
         #expect(broken == 0, "\(reason)")
+    }
+
+    /// A GEMM's unit loop holds its tiles' loops only under a `when`: it is not innermost, so it
+    /// gets no `parallel_accesses` / `vectorize.enable` (forced, LLVM fails on it and prints
+    /// "loop not vectorized" warnings); the loop inside the `when` does.
+    @Test("a loop holding a loop under a when is not innermost: only the inner loop asks LLVM to vectorise")
+    func innermostThroughWhen() throws {
+        let target = CodegenTarget(vectorLanes: 16, vectorRegisters: 32, threads: 1, l1Bytes: 48 << 10, l2Bytes: 2 << 20)
+        var b = KernelBuilder(name: "unit_loop", target: target)
+        let x = b.scratch(.f32, count: 64 * 32)
+        let body = b.loop(64, .dataParallel) { b, u in
+            [.when(u.compare(.lt, .i64(60)), then: b.loop(32, .dataParallel) { _, c in
+                [.store(buffer: x, index: u.mul(32).plus(c), value: .f32(1))]
+            }, otherwise: [])]
+        }
+        let kernel = b.kernel(body, work: 64 * 32)
+        let module = IRModule(name: "innermost")
+        RuntimeSymbols.declare(in: module)
+        var renderer = LoopRenderer(kernel: kernel)
+        try renderer.render(as: kernel.name, in: module)
+        let text = module.text
+        #expect(text.components(separatedBy: "!\"llvm.loop.parallel_accesses\"").count - 1 == 1, "\(text)")
+        #expect(text.components(separatedBy: "!\"llvm.loop.vectorize.enable\"").count - 1 == 1, "\(text)")
     }
 
     @Test("pointers are opaque from LLVM 15 on and typed on LLVM 14")
