@@ -107,6 +107,11 @@ public indirect enum Expr: Hashable, Sendable {
     case splat(Expr, lanes: Int)
     /// a·b + c rounded once (scalars or vectors of one type).
     case fma(Expr, Expr, Expr)
+    /// The vector `x` with lane i holding x's lane i XOR `distance` (a power of two below the
+    /// width): combined with `x`, one step of a horizontal reduction.
+    case swapLanes(Expr, distance: Int)
+    /// Lane `index` of the vector `x`, an f32.
+    case lane(Expr, Int)
 }
 
 /// `C[m×n] = op(A)·op(B)` in row-major f32 through BLAS, A, B and C at element offsets of buffers.

@@ -76,6 +76,8 @@ public enum LoopPrinter {
         case .binary(_, let a, let b), .compare(_, let a, let b): return lanes(a) ?? lanes(b)
         case .select(_, let a, let b): return lanes(a) ?? lanes(b)
         case .fma(let a, let b, let c): return lanes(a) ?? lanes(b) ?? lanes(c)
+        case .swapLanes(let x, _): return lanes(x)
+        case .lane: return nil
         case .i64, .i32, .f32, .bool, .loopVar, .value, .load, .random: return nil
         }
     }
@@ -106,6 +108,8 @@ public enum LoopPrinter {
         case .stridedLoad(let buffer, let index, let lanes, let stride): return "%\(buffer)[\(print(index))...+\(lanes) step \(stride)]"
         case .splat(let x, let lanes): return "splat\(lanes)(\(print(x)))"
         case .fma(let a, let b, let c): return "fma(\(print(a)), \(print(b)), \(print(c)))"
+        case .swapLanes(let x, let distance): return "swap(\(print(x)), \(distance))"
+        case .lane(let x, let index): return "lane(\(print(x)), \(index))"
         }
     }
 }

@@ -23,6 +23,8 @@ enum LoopRewriting {
             return .stridedLoad(buffer: buffer, index: map(index, transform), lanes: lanes, stride: stride)
         case .splat(let x, let lanes): return .splat(map(x, transform), lanes: lanes)
         case .fma(let a, let b, let c): return .fma(map(a, transform), map(b, transform), map(c, transform))
+        case .swapLanes(let x, let distance): return .swapLanes(map(x, transform), distance: distance)
+        case .lane(let x, let index): return .lane(map(x, transform), index)
         }
     }
 

@@ -9,7 +9,7 @@ public struct ScheduleError: Error, CustomStringConvertible, Equatable {
 /// set here and nowhere else; `log` records what was applied, for `kiln dump --loops`.
 public struct Schedule {
     public private(set) var kernel: LoopKernel
-    public private(set) var log: [String] = []
+    public internal(set) var log: [String] = []
     private var next: Int
 
     public init(_ kernel: LoopKernel) {
@@ -17,12 +17,12 @@ public struct Schedule {
         next = LoopRewriting.largestVariable(kernel.body)
     }
 
-    private mutating func fresh() -> Int {
+    mutating func fresh() -> Int {
         next += 1
         return next
     }
 
-    private func loop(_ v: Int) throws -> Loop {
+    func loop(_ v: Int) throws -> Loop {
         var found: Loop?
         func visit(_ stmts: [Stmt]) {
             for s in stmts where found == nil {
@@ -38,7 +38,7 @@ public struct Schedule {
         return found
     }
 
-    private mutating func replace(_ v: Int, _ transform: (Loop) throws -> [Stmt]) throws {
+    mutating func replace(_ v: Int, _ transform: (Loop) throws -> [Stmt]) throws {
         guard let body = try LoopRewriting.replacingLoop(v, in: kernel.body, transform) else {
             throw ScheduleError("\(kernel.name) has no loop v\(v)")
         }

@@ -5,7 +5,9 @@
 ///    loop the width does not divide first has its remainder peeled off into a masked vector
 ///    tail, and a loop shorter than the width (rows of 14 or 7) is one masked iteration (what
 ///    is not stays scalar; LLVM may still vectorise it, since it is marked data-parallel);
-/// 2. a kernel whose whole body is one data-parallel loop, and whose work pays for waking a
+/// 2. every innermost ordered loop of at least the vector width that is a reduction (a sum,
+///    max or min accumulated in a local) accumulates in vector lanes (`vectorizeReduction`);
+/// 3. a kernel whose whole body is one data-parallel loop, and whose work pays for waking a
 ///    second thread, has that loop split across threads.
 public enum Scheduler {
     /// How a backend schedules each kernel: the default heuristic, or another policy (a test's
@@ -48,6 +50,10 @@ public enum Scheduler {
             case 1:
                 let lanes = [4, 8, 16][Int(next() % 3)]
                 var attempt = s
+                if loop.axis == .ordered {
+                    if (try? attempt.vectorizeReduction(loop.variable, lanes: lanes)) != nil { s = attempt }
+                    continue
+                }
                 if loop.extent <= lanes {
                     // Masked when shorter than the vectors.
                     if (try? attempt.vectorize(loop.variable, lanes: lanes)) != nil { s = attempt }
@@ -88,7 +94,7 @@ public enum Scheduler {
         var s = Schedule(kernel)
         let lanes = target.vectorLanes
         let topLevel = Set(kernel.body.compactMap { if case .loop(let l) = $0 { return l.variable } else { return nil } })
-        for v in innermostDataParallelLoops(kernel.body) where v.extent >= minimumMaskedLanes {
+        for v in innermostLoops(kernel.body, .dataParallel) where v.extent >= minimumMaskedLanes {
             // Work on a copy: a refusal after the split must leave the kernel as it was.
             var attempt = s
             if v.extent < lanes {
@@ -107,6 +113,12 @@ public enum Scheduler {
             if let tail, v.extent % lanes >= minimumMaskedLanes { try? attempt.vectorize(tail, lanes: lanes) }
             s = attempt
         }
+        // Reductions along a row at least a vector long (softmax's max and sum, a loss's total)
+        // accumulate in vector lanes.
+        for v in innermostLoops(kernel.body, .ordered) where v.extent >= lanes {
+            var attempt = s
+            if (try? attempt.vectorizeReduction(v.variable, lanes: lanes)) != nil { s = attempt }
+        }
         if target.threads > 1, kernel.work >= parallelWork, s.kernel.body.count == 1, case .loop(let outer) = s.kernel.body[0],
            outer.extent > 1, outer.axis == .dataParallel {
             try? s.parallelize(outer.variable)
@@ -114,17 +126,17 @@ public enum Scheduler {
         return s
     }
 
-    private static func innermostDataParallelLoops(_ stmts: [Stmt]) -> [Loop] {
+    private static func innermostLoops(_ stmts: [Stmt], _ axis: LoopAxis) -> [Loop] {
         var found: [Loop] = []
         for s in stmts {
             switch s {
             case .loop(let l):
-                let nested = innermostDataParallelLoops(l.body)
+                let nested = innermostLoops(l.body, axis)
                 // A loop holding another only under a `when` is not innermost (a GEMM's unit loop).
-                if !Stmt.containLoop(l.body) && l.axis == .dataParallel && l.kind == .serial { found.append(l) }
+                if !Stmt.containLoop(l.body) && l.axis == axis && l.kind == .serial { found.append(l) }
                 found += nested
             case .when(_, let then, let otherwise):
-                found += innermostDataParallelLoops(then) + innermostDataParallelLoops(otherwise)
+                found += innermostLoops(then, axis) + innermostLoops(otherwise, axis)
             case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore:
                 break
             }

@@ -16,6 +16,9 @@ struct Vectorizer {
     /// reads the stored vector instead of memory (a fused epilogue reads back the element it
     /// just stored; hardware cannot forward a masked store to a masked load).
     private var stored: [Int: [Expr: Expr]] = [:]
+    /// A reduction's accumulators (`Schedule.vectorizeReduction`): scalar local → the vector
+    /// local its accumulation is rewritten into.
+    var accumulators: [Int: (vector: Int, identity: Float)] = [:]
 
     init(kernel: LoopKernel, variable: Int, lanes: Int) {
         self.kernel = kernel
@@ -50,6 +53,8 @@ struct Vectorizer {
         case .select(_, let a, _): return type(of: a)
         case .convert(_, let t): return t
         case .vectorLoad(_, _, let n), .stridedLoad(_, _, let n, _), .splat(_, let n): return ScalarType.vector(n) ?? .f32
+        case .swapLanes(let x, _): return type(of: x)
+        case .lane: return .f32
         }
     }
 
@@ -118,7 +123,13 @@ struct Vectorizer {
                 // Another index of the same buffer may alias this one: forget what was stored there.
                 stored[buffer] = [index: v]
                 return .vectorStore(buffer: buffer, index: index, value: v)
-            case .loop, .declare, .assign, .when, .fail, .gemm, .vectorStore:
+            case .assign(let local, let e):
+                // Recognised again here: the body was split since, so its x has changed.
+                guard let (vector, _) = accumulators[local], let a = Schedule.Accumulation.recognise(local, e) else {
+                    throw ScheduleError("the loop body assigns v\(local) (only binds, stores and reductions vectorize)")
+                }
+                return .assign(vector, a.combine(.value(vector), try self.vector(a.x)))
+            case .loop, .declare, .when, .fail, .gemm, .vectorStore:
                 throw ScheduleError("the loop body holds control flow or locals (only binds and stores vectorize)")
             }
         }
@@ -170,7 +181,7 @@ struct Vectorizer {
             }
         case .fma(let a, let b, let c): return .fma(try vector(a), try vector(b), try vector(c))
         case .select(let c, let a, let b): return .select(try mask(c), try vector(a), try vector(b))
-        case .i64, .i32, .bool, .loopVar, .compare, .convert, .random, .vectorLoad, .stridedLoad, .splat:
+        case .i64, .i32, .bool, .loopVar, .compare, .convert, .random, .vectorLoad, .stridedLoad, .splat, .swapLanes, .lane:
             throw ScheduleError("\(LoopPrinter.print(e)) has no vector form")
         }
     }

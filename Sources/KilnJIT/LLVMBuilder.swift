@@ -201,6 +201,12 @@ final class FunctionBuilder {
         return IRValue(LLVMBuildShuffleVector(builder, llvm(a), llvm(b), mask, "")!, result)
     }
 
+    /// Lane `index` of the f32 vector `v`.
+    func extractLane(_ v: IRValue, _ index: Int) -> IRValue {
+        guard check(v.type.lanes != nil && v.type != .mask(v.type.lanes ?? 0), "lane of \(v.type)") else { return placeholder(.f32) }
+        return IRValue(LLVMBuildExtractElement(builder, llvm(v), llvm(.i32(Int32(index))), "")!, v.type == .ints(v.type.lanes ?? 0) ? .i32 : .f32)
+    }
+
     /// `<lanes x i1>` with its first `active` lanes set: the lanes a masked loop touches.
     func laneMask(active: Int, lanes: Int) -> IRValue {
         var bits = (0..<lanes).map { Optional(LLVMConstInt(module.type(.i1), $0 < active ? 1 : 0, 0)!) }

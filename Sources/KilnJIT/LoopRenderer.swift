@@ -241,6 +241,18 @@ struct LoopRenderer {
         case .fma(let a, let b, let c):
             let (x, y, z) = (try value(a, f), try value(b, f), try value(c, f))
             return f.call("llvm.fma." + x.type.intrinsicSuffix, x.type, [x, y, z])
+        case .swapLanes(let x, let distance):
+            let v = try value(x, f)
+            guard let lanes = v.type.lanes, distance > 0, distance < lanes else {
+                throw Diagnostic("internal: \(kernel.name) swaps lanes \(distance) apart of a \(v.type)")
+            }
+            return f.shuffle(v, v, lanes: (0..<lanes).map { $0 ^ distance })
+        case .lane(let x, let index):
+            let v = try value(x, f)
+            guard let lanes = v.type.lanes, index >= 0, index < lanes else {
+                throw Diagnostic("internal: \(kernel.name) reads lane \(index) of a \(v.type)")
+            }
+            return f.extractLane(v, index)
         }
     }
 
@@ -348,6 +360,7 @@ struct LoopRenderer {
             case .random(_, let seed, let i): found.insert(seed); visit(i)
             case .vectorLoad(_, let i, _), .stridedLoad(_, let i, _, _), .splat(let i, _): visit(i)
             case .fma(let a, let b, let c): visit(a); visit(b); visit(c)
+            case .swapLanes(let x, _), .lane(let x, _): visit(x)
             }
         }
         func visit(_ s: Stmt) {
