@@ -65,25 +65,30 @@ release: deps
 # (KILN_TEST_REQUIRE_ALL); what is still skipped (network namespaces when not root) is written
 # to KILN_SKIP_LOG and counted at the end: "skipped checks: 0" on a prepared machine.
 SKIP_LOG := $(CURDIR)/.build/test-skips.log
+# Each step's time goes to TIME_LOG (Tests/Support/timed.sh), printed at the end.
+TIME_LOG := $(CURDIR)/.build/test-times.log
+TIMED := sh Tests/Support/timed.sh
 test: export KILN_TEST_REQUIRE_ALL := 1
 test: export KILN_SKIP_LOG := $(SKIP_LOG)
+test: export KILN_TIME_LOG := $(TIME_LOG)
 test: deps browser-deps pydeps
-	@mkdir -p .build && : > $(SKIP_LOG)
-	$(SWIFT) build $(SWIFT_FLAGS)
-	SWIFT=$(SWIFT) Tests/Support/swift-test.sh $(SWIFT_FLAGS)
-	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
-	$(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
-	$(MAKE) onnx-venv
-	$(ONNX_VENV)/bin/python Tests/ONNX/referee_test.py
-	$(ONNX_VENV)/bin/python Tests/ONNX/conformance.py --kiln $(KILN_DEBUG) --cases Tests/ONNX/conformance_subset.txt --check
-	$(ONNX_VENV)/bin/python Tests/ONNX/frozen_cases.py --kiln $(KILN_DEBUG) --no-torch
-	$(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN_DEBUG) --no-torch
-	$(ONNX_VENV)/bin/python Tests/ONNX/export_check.py --kiln $(KILN_DEBUG)
-	KILN=$(KILN_DEBUG) Tests/Browser/run.sh
-	$(MAKE) consumer
-	$(MAKE) bundle-example
-	$(MAKE) test-distributed
-	$(if $(LLVM_VERSION),,$(MAKE) test-llvm)
+	@mkdir -p .build && : > $(SKIP_LOG) && : > $(TIME_LOG)
+	$(TIMED) $(SWIFT) build $(SWIFT_FLAGS)
+	$(TIMED) env SWIFT=$(SWIFT) Tests/Support/swift-test.sh $(SWIFT_FLAGS)
+	$(TIMED) $(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend interp
+	$(TIMED) $(PYTHON) Tests/Oracle/oracle.py --kiln $(KILN_DEBUG) --backend jit
+	$(TIMED) $(MAKE) onnx-venv
+	$(TIMED) $(ONNX_VENV)/bin/python Tests/ONNX/referee_test.py
+	$(TIMED) $(ONNX_VENV)/bin/python Tests/ONNX/conformance.py --kiln $(KILN_DEBUG) --cases Tests/ONNX/conformance_subset.txt --check
+	$(TIMED) $(ONNX_VENV)/bin/python Tests/ONNX/frozen_cases.py --kiln $(KILN_DEBUG) --no-torch
+	$(TIMED) $(ONNX_VENV)/bin/python Tests/ONNX/recurrent_cases.py --kiln $(KILN_DEBUG) --no-torch
+	$(TIMED) $(ONNX_VENV)/bin/python Tests/ONNX/export_check.py --kiln $(KILN_DEBUG)
+	$(TIMED) env KILN=$(KILN_DEBUG) Tests/Browser/run.sh
+	$(TIMED) $(MAKE) consumer
+	$(TIMED) $(MAKE) bundle-example
+	$(TIMED) $(MAKE) test-distributed
+	$(if $(LLVM_VERSION),,$(TIMED) $(MAKE) test-llvm)
+	@echo "make test, time per step:" && cat $(TIME_LOG)
 	@sh Tests/Support/skips.sh $(SKIP_LOG)
 
 # LeNet-5 as ahead-of-time bundles driven from C (Examples/Bundle, Docs/AOT.md): the inference
