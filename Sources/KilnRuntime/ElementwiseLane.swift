@@ -51,6 +51,15 @@ final class Lane: ScalarAlgebra {
         Lane(.coordinate(inner: inner, extent: extent), Element(type))
     }
 
+    /// A constant's 32-bit pattern (nil for other lanes).
+    var constantBits: UInt32? {
+        switch kind {
+        case .float(let v): return v.bitPattern
+        case .int(let v): return UInt32(bitPattern: v)
+        case .operand, .function, .operation, .test, .both, .either, .choose, .convert, .random, .coordinate: return nil
+        }
+    }
+
     /// The lanes this one reads.
     var inputs: [Lane] {
         switch kind {

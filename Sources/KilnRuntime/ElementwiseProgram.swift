@@ -11,13 +11,23 @@ struct ElementwiseProgram {
     /// Elements per chunk: a lane's chunk is 2 KB, so even erf's ~40 lanes stay in L2.
     static let chunk = 512
 
-    /// Computes elementwise `node` from its operand tensors into the preallocated `out`.
+    /// Computes elementwise `node` from its operand tensors into the preallocated `out`,
+    /// compiling it for this call (`Program` compiles each node once instead).
     static func run(_ node: Node, _ x: [Tensor], into out: Tensor, step: Int) throws {
-        let operands = x.enumerated().map { Lane.operand($0.offset, $0.element.dtype) }
-        guard let root = ElementwiseMeaning.value(of: node, operands, types: x.map(\.dtype), at: Lane.Walk()) else {
+        guard let program = ElementwiseProgram(node, operandTypes: x.map(\.dtype)) else {
             throw Diagnostic("internal: '\(node.name)' (\(node.op.name)) has no elementwise meaning")
         }
-        ElementwiseProgram(root: root, operandCount: x.count, step: step).run(x, into: out)
+        program.run(x, into: out, step: step)
+    }
+
+    /// The operand element types the loops were compiled for.
+    let operandTypes: [DType]
+
+    /// `node` compiled for operands of `types`; nil when one is unknown or the op is not elementwise.
+    init?(_ node: Node, operandTypes types: [TensorType?]) {
+        let dtypes = types.compactMap { $0?.dtype }
+        guard dtypes.count == types.count else { return nil }
+        self.init(node, operandTypes: dtypes)
     }
 
     /// The loops in dependency order, each with the slot it writes.
@@ -29,12 +39,33 @@ struct ElementwiseProgram {
     /// Constants, filled once into their slots' chunks: (slot, 32-bit pattern).
     private var constants: [(Int, UInt32)] = []
 
-    private init(root: Lane, operandCount: Int, step: Int) {
-        operandSlots = Array(repeating: nil, count: operandCount)
+    /// `node` compiled for operands of `operandTypes`; nil when the op is not computed element by element.
+    init?(_ node: Node, operandTypes: [DType]) {
+        let operands = operandTypes.enumerated().map { Lane.operand($0.offset, $0.element) }
+        guard let root = ElementwiseMeaning.value(of: node, operands, types: operandTypes, at: Lane.Walk()) else { return nil }
+        self.operandTypes = operandTypes
+        operandSlots = Array(repeating: nil, count: operandTypes.count)
         var slots: [ObjectIdentifier: Int] = [:]
+        var uses: [ObjectIdentifier: Int] = [:]
+        func count(_ lane: Lane) {
+            uses[ObjectIdentifier(lane), default: 0] += 1
+            if uses[ObjectIdentifier(lane)] == 1 { lane.inputs.forEach(count) }
+        }
+        count(root)
         // Depth-first, inputs before users: each lane (by identity) gets one slot and one loop.
         func visit(_ lane: Lane, isRoot: Bool) -> Int {
             if let slot = slots[ObjectIdentifier(lane)] { return slot }
+            // A choice on a comparison nothing else reads (relu, the flags, sign, dropout …):
+            // one loop compares and chooses, with no truth-value chunk between them.
+            if case .choose(let condition, let a, let b) = lane.kind, case .test(let c, let l, let r) = condition.kind,
+               uses[ObjectIdentifier(condition)] == 1 {
+                let inputs = [l, r, a, b].map { visit($0, isRoot: false) }
+                let slot = isRoot ? 0 : fresh()
+                steps.append(ElementwiseChoice.step(c, isFloat: l.element == .f32, into: slot, from: inputs,
+                                                    constants: [l, r, a, b].map(\.constantBits)))
+                slots[ObjectIdentifier(lane)] = slot
+                return slot
+            }
             let inputs = lane.inputs.map { visit($0, isRoot: false) }
             let slot: Int
             switch lane.kind {
@@ -49,7 +80,7 @@ struct ElementwiseProgram {
                 constants.append((slot, UInt32(bitPattern: v)))
             case .function, .operation, .test, .both, .either, .choose, .convert, .random, .coordinate:
                 slot = isRoot ? 0 : fresh()
-                if let loop = ElementwiseLoops.step(lane, into: slot, from: inputs, step: step) { steps.append(loop) }
+                if let loop = ElementwiseLoops.step(lane, into: slot, from: inputs) { steps.append(loop) }
             }
             slots[ObjectIdentifier(lane)] = slot
             return slot
@@ -57,7 +88,7 @@ struct ElementwiseProgram {
         let result = visit(root, isRoot: true)
         if result != 0 {
             // The op is an operand or a constant (stop_gradient, broadcast_to, constant): copy it out.
-            steps.append { p, _, n in p[0].copyMemory(from: p[result], byteCount: n * 4) }
+            steps.append { p, _, n, _ in p[0].copyMemory(from: p[result], byteCount: n * 4) }
         }
     }
 
@@ -66,18 +97,32 @@ struct ElementwiseProgram {
         return slotCount - 1
     }
 
-    private func run(_ x: [Tensor], into out: Tensor) {
+    /// Runs the loops over `x` (of `operandTypes`) into `out`, drawing random numbers of `step`.
+    func run(_ x: [Tensor], into out: Tensor, step: Int) {
         let n = out.elementCount
         guard n > 0 else { return }
-        let chunk = Self.chunk
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: slotCount * chunk * 4, alignment: 64)
-        let slots = LaneSlots.allocate(capacity: slotCount)
-        defer { scratch.deallocate(); slots.deallocate() }
-        for s in 0..<slotCount { slots[s] = scratch + s * chunk * 4 }
-        for (slot, bits) in constants { slots[slot].initializeMemory(as: UInt32.self, repeating: bits, count: chunk) }
-        let base = scratch  // an operand slot's own chunk, for a value repeated along a row
-        var filled = [UInt32?](repeating: nil, count: x.count)
+        // Chunks no longer than the op: a small op's scratch is small, on the stack, and its
+        // constants are filled for its own elements only.
+        let chunk = Swift.min(Self.chunk, n)
+        withUnsafeTemporaryAllocation(byteCount: slotCount * chunk * 4, alignment: 64) { scratch in
+            withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer.self, capacity: slotCount) { slots in
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Swift.max(x.count, 1)) { filled in
+                    guard let base = scratch.baseAddress, let slots = slots.baseAddress, let filled = filled.baseAddress else { return }
+                    for s in 0..<slotCount { slots[s] = base + s * chunk * 4 }
+                    for (slot, bits) in constants { slots[slot].initializeMemory(as: UInt32.self, repeating: bits, count: chunk) }
+                    // No operand's value is repeated in its chunk yet (a 32-bit pattern never equals this).
+                    filled.initialize(repeating: .max, count: Swift.max(x.count, 1))
+                    walk(x, into: out, step: step, chunk: chunk, scratch: base, slots: slots, filled: filled)
+                }
+            }
+        }
+    }
 
+    /// Runs the loops chunk by chunk over `out`'s elements, pointing each operand's slot into its
+    /// tensor (or at its chunk of scratch, filled with a value a broadcast repeats).
+    private func walk(_ x: [Tensor], into out: Tensor, step: Int, chunk: Int, scratch base: UnsafeMutableRawPointer,
+                      slots: LaneSlots, filled: UnsafeMutablePointer<UInt64>) {
+        let n = out.elementCount
         /// Runs the loops over `length` elements from flat output index `start`; operand k is
         /// read from element `offsets[k]` on with stride `strides[k]` (1, or 0: one value repeated).
         func runRow(_ inputs: [Tensor], start: Int, length: Int, offsets: (Int) -> Int, strides: (Int) -> Int) {
@@ -91,15 +136,15 @@ struct ElementwiseProgram {
                         slots[slot] = source + j * 4
                     } else {
                         let own = base + slot * chunk * 4, bits = source.load(as: UInt32.self)
-                        if filled[k] != bits {
+                        if filled[k] != UInt64(bits) {
                             own.initializeMemory(as: UInt32.self, repeating: bits, count: chunk)
-                            filled[k] = bits
+                            filled[k] = UInt64(bits)
                         }
                         slots[slot] = own
                     }
                 }
                 slots[0] = out.storage.pointer + (start + j) * 4
-                for loop in steps { loop(slots, start + j, count) }
+                for loop in steps { loop(slots, start + j, count, step) }
                 j += count
             }
         }

@@ -3,8 +3,9 @@ import KilnIR
 /// The interpreter's kernel for every op: one exhaustive switch over `OpKind` (no
 /// `default:`), so a new op does not compile until it has a kernel here.
 enum Kernels {
-    /// Computes `node` from its operand tensors into the preallocated `out`.
-    static func execute(_ node: Node, _ x: [Tensor], into out: Tensor, step: Int) throws {
+    /// Computes `node` from its operand tensors into the preallocated `out`; `elementwise` is
+    /// the node's loops compiled beforehand (for these operand types), if it is elementwise.
+    static func execute(_ node: Node, _ x: [Tensor], into out: Tensor, step: Int, elementwise: ElementwiseProgram? = nil) throws {
         let attrs = node.attributes
         switch node.op {
         // Every op computed element by element runs its one definition (`ElementwiseMeaning`).
@@ -13,7 +14,11 @@ enum Kernels {
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu, .cast,
              .log1p, .expm1, .erf, .softplus, .stop_gradient, .if_training, .bernoulli, .dropout, .broadcast_to:
-            try ElementwiseProgram.run(node, x, into: out, step: step)
+            if let elementwise, elementwise.operandTypes.elementsEqual(x.map(\.dtype)) {
+                elementwise.run(x, into: out, step: step)
+            } else {
+                try ElementwiseProgram.run(node, x, into: out, step: step)
+            }
         case .matmul:
             BLAS.matmul(x[0], x[1], transA: attrs.bool("transpose_a"), transB: attrs.bool("transpose_b"), into: out)
         case .conv2d:
