@@ -12,13 +12,19 @@ public protocol ScalarAlgebra {
     /// for an evaluator that walks elements itself): random draws and coordinates read it.
     associatedtype Position
 
+    /// An f32 constant.
     static func f32(_ value: Float) -> Self
+    /// An i32 constant.
     static func i32(_ value: Int32) -> Self
+    /// A one-operand function of `x`.
     static func apply(_ function: ScalarFunction, _ x: Self) -> Self
+    /// A two-operand operation on values of one type.
     static func combine(_ operation: ScalarOperation, _ a: Self, _ b: Self) -> Self
     /// The truth value of `a c b`: ordered for floats except `ne` (true for NaN, like Swift's `!=`).
     static func test(_ c: ScalarComparison, _ a: Self, _ b: Self) -> Self
+    /// Logical and of two truth values.
     static func both(_ a: Self, _ b: Self) -> Self
+    /// Logical or of two truth values.
     static func either(_ a: Self, _ b: Self) -> Self
     /// `condition ? a : b`, with a truth-valued condition.
     static func choose(_ condition: Self, _ a: Self, _ b: Self) -> Self
@@ -43,6 +49,7 @@ public enum ScalarOperation: Sendable, Hashable, CaseIterable {
     case add, sub, mul, div, maxNaN, minNaN, pow
 }
 
+/// Comparisons, giving truth values: signed for i32.
 public enum ScalarComparison: Sendable, Hashable, CaseIterable {
     case eq, ne, lt, le, gt, ge
 }
