@@ -6,8 +6,10 @@ import KilnTensor
 /// ordered once per node into a list of loops (`ElementwiseLoops`), then run chunk by chunk
 /// over the elements: every primitive is one tight loop over up to `chunk` elements held in
 /// cache, the operands are read in place (broadcasting as `BroadcastPlan` walks them) and the
-/// last loop writes the result tensor directly.
-struct ElementwiseProgram {
+/// last loop writes the result tensor directly. A class: instructions hold it and hand it to
+/// every run, one reference rather than its arrays' several. Immutable once built, so runs on
+/// several threads may share it (each run's scratch is its own).
+final class ElementwiseProgram: @unchecked Sendable {
     /// Elements per chunk: a lane's chunk is 2 KB, so even erf's ~40 lanes stay in L2.
     static let chunk = 512
 
@@ -23,8 +25,15 @@ struct ElementwiseProgram {
     /// The operand element types the loops were compiled for.
     let operandTypes: [DType]
 
+    /// Whether the loops were compiled for operands of `x`'s element types.
+    func compiled(for x: [Tensor]) -> Bool {
+        guard x.count == operandTypes.count else { return false }
+        for k in x.indices where x[k].dtype != operandTypes[k] { return false }
+        return true
+    }
+
     /// `node` compiled for operands of `types`; nil when one is unknown or the op is not elementwise.
-    init?(_ node: Node, operandTypes types: [TensorType?]) {
+    convenience init?(_ node: Node, operandTypes types: [TensorType?]) {
         let dtypes = types.compactMap { $0?.dtype }
         guard dtypes.count == types.count else { return nil }
         self.init(node, operandTypes: dtypes)
@@ -92,7 +101,7 @@ struct ElementwiseProgram {
         }
     }
 
-    private mutating func fresh() -> Int {
+    private func fresh() -> Int {
         slotCount += 1
         return slotCount - 1
     }
@@ -150,9 +159,8 @@ struct ElementwiseProgram {
         }
 
         // Same element count as the result: no broadcast (only leading 1s can differ).
-        let full = x.map { $0.elementCount == n }
-        if x.indices.allSatisfy({ full[$0] || x[$0].elementCount == 1 }) {
-            runRow(x, start: 0, length: n, offsets: { _ in 0 }, strides: { full[$0] ? 1 : 0 })
+        if x.allSatisfy({ $0.elementCount == n || $0.elementCount == 1 }) {
+            runRow(x, start: 0, length: n, offsets: { _ in 0 }, strides: { x[$0].elementCount == n ? 1 : 0 })
             return
         }
         let plan = BroadcastPlan(output: out.shape, operands: x.map(\.shape))

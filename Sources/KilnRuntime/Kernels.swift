@@ -14,7 +14,7 @@ enum Kernels {
              .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
              .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu, .cast,
              .log1p, .expm1, .erf, .softplus, .stop_gradient, .if_training, .bernoulli, .dropout, .broadcast_to:
-            if let elementwise, elementwise.operandTypes.elementsEqual(x.map(\.dtype)) {
+            if let elementwise, elementwise.compiled(for: x) {
                 elementwise.run(x, into: out, step: step)
             } else {
                 try ElementwiseProgram.run(node, x, into: out, step: step)
