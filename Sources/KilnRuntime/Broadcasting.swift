@@ -54,41 +54,6 @@ struct BroadcastPlan {
     }
 }
 
-/// out[i] = f(a[i'], b[i'']) under numpy broadcasting, with fast paths for equal shapes and scalars.
-@inline(__always)
-func broadcastBinary(_ a: Tensor, _ b: Tensor, into out: Tensor, _ f: (Float, Float) -> Float) {
-    let pa = a.floatPointer, pb = b.floatPointer, po = out.floatPointer
-    let n = out.elementCount
-    if a.shape == out.shape && b.shape == out.shape {
-        for i in 0..<n { po[i] = f(pa[i], pb[i]) }
-    } else if a.shape == out.shape && b.elementCount == 1 {
-        let s = pb[0]
-        for i in 0..<n { po[i] = f(pa[i], s) }
-    } else if b.shape == out.shape && a.elementCount == 1 {
-        let s = pa[0]
-        for i in 0..<n { po[i] = f(s, pb[i]) }
-    } else {
-        let plan = BroadcastPlan(output: out.shape, operands: [a.shape, b.shape])
-        let length = plan.rowLength
-        plan.forEachRow { base, offsets, inner in
-            let ra = pa + offsets[0], rb = pb + offsets[1], ro = po + base
-            let sa = inner[0], sb = inner[1]
-            for j in 0..<length { ro[j] = f(ra[j * sa], rb[j * sb]) }
-        }
-    }
-}
-
-/// The integer twin of `broadcastBinary`, for i32 arithmetic and comparisons.
-@inline(__always)
-func broadcastBinaryInt(_ a: Tensor, _ b: Tensor, into out: Tensor, _ f: (Int32, Int32) -> Int32) {
-    let pa = a.intPointer, pb = b.intPointer, po = out.intPointer
-    let plan = BroadcastPlan(output: out.shape, operands: [a.shape, b.shape])
-    let length = plan.rowLength
-    plan.forEachRow { base, offsets, inner in
-        for j in 0..<length { po[base + j] = f(pa[offsets[0] + j * inner[0]], pb[offsets[1] + j * inner[1]]) }
-    }
-}
-
 /// Copies `x` broadcast to `out`'s shape (any element type: bytes are moved as 32-bit words).
 func broadcastCopy(_ x: Tensor, into out: Tensor) {
     let px = x.intPointer, po = out.intPointer

@@ -86,7 +86,7 @@ public final class Interpreter: ExecutionBackend {
                 if let body = instruction.body {
                     try body.run(ready, into: results, step: step, hook: resultHook)
                 } else {
-                    try Kernels.execute(instruction.node, ready, into: results[0], step: step)
+                    try Kernels.execute(instruction.node, ready, into: results[0], step: step, elementwise: instruction.elementwise)
                     resultHook?(instruction.node, results[0])
                 }
             } catch let d as Diagnostic where d.location == nil {
@@ -136,12 +136,14 @@ public final class PreparedKernel {
     private let body: KernelBody?
     private let operandTypes: [TensorType]
     private let resultTypes: [TensorType]
+    private let elementwise: ElementwiseProgram?
 
     public init(_ node: Node, operandTypes: [TensorType]) {
         self.node = node
-        body = node.region.map { KernelBody(kernel: node, body: $0) }
+        body = node.region.map { KernelBody(kernel: node, body: $0, operandTypes: operandTypes) }
         self.operandTypes = operandTypes
         resultTypes = node.resultTypes.map { $0.1 ?? TensorType(.f32, .scalar) }
+        elementwise = ElementwiseProgram(node, operandTypes: operandTypes.map(\.dtype))
     }
 
     /// A kernel for the first op of a fused kernel's body (a GEMM epilogue's convolution).
@@ -150,6 +152,7 @@ public final class PreparedKernel {
         body = nil
         self.operandTypes = operandTypes
         resultTypes = [bodyNode.type ?? TensorType(.f32, .scalar)]
+        elementwise = ElementwiseProgram(bodyNode, operandTypes: operandTypes.map(\.dtype))
     }
 
     /// Runs on `pointers`: the operands' buffers, then the results'.
@@ -163,7 +166,7 @@ public final class PreparedKernel {
         if let body {
             try body.run(operands, into: results, step: step)
         } else {
-            try Kernels.execute(node, operands, into: results[0], step: step)
+            try Kernels.execute(node, operands, into: results[0], step: step, elementwise: elementwise)
         }
     }
 }

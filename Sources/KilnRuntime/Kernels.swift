@@ -3,52 +3,22 @@ import KilnIR
 /// The interpreter's kernel for every op: one exhaustive switch over `OpKind` (no
 /// `default:`), so a new op does not compile until it has a kernel here.
 enum Kernels {
-    /// Computes `node` from its operand tensors into the preallocated `out`.
-    static func execute(_ node: Node, _ x: [Tensor], into out: Tensor, step: Int) throws {
+    /// Computes `node` from its operand tensors into the preallocated `out`; `elementwise` is
+    /// the node's loops compiled beforehand (for these operand types), if it is elementwise.
+    static func execute(_ node: Node, _ x: [Tensor], into out: Tensor, step: Int, elementwise: ElementwiseProgram? = nil) throws {
         let attrs = node.attributes
         switch node.op {
-        case .constant: ElementwiseKernels.constant(attrs, into: out)
-        case .random_normal: ElementwiseKernels.randomNormal(attrs, step: step, into: out)
-        case .random_uniform: ElementwiseKernels.randomUniform(attrs, step: step, into: out)
-        case .iota: ElementwiseKernels.iota(axis: attrs.int("axis"), into: out)
-        case .add: ElementwiseKernels.binary(.add, x[0], x[1], into: out)
-        case .sub: ElementwiseKernels.binary(.sub, x[0], x[1], into: out)
-        case .mul: ElementwiseKernels.binary(.mul, x[0], x[1], into: out)
-        case .div: ElementwiseKernels.binary(.div, x[0], x[1], into: out)
-        case .max: ElementwiseKernels.binary(.max, x[0], x[1], into: out)
-        case .min: ElementwiseKernels.binary(.min, x[0], x[1], into: out)
-        case .pow: ElementwiseKernels.binary(.pow, x[0], x[1], into: out)
-        case .equal: ElementwiseKernels.binary(.equal, x[0], x[1], into: out)
-        case .not_equal: ElementwiseKernels.binary(.notEqual, x[0], x[1], into: out)
-        case .less: ElementwiseKernels.binary(.less, x[0], x[1], into: out)
-        case .less_equal: ElementwiseKernels.binary(.lessEqual, x[0], x[1], into: out)
-        case .greater: ElementwiseKernels.binary(.greater, x[0], x[1], into: out)
-        case .greater_equal: ElementwiseKernels.binary(.greaterEqual, x[0], x[1], into: out)
-        case .select: ElementwiseKernels.select(x[0], x[1], x[2], into: out)
-        case .neg: ElementwiseKernels.unary(.neg, x[0], attrs, into: out)
-        case .exp: ElementwiseKernels.unary(.exp, x[0], attrs, into: out)
-        case .log: ElementwiseKernels.unary(.log, x[0], attrs, into: out)
-        case .sqrt: ElementwiseKernels.unary(.sqrt, x[0], attrs, into: out)
-        case .rsqrt: ElementwiseKernels.unary(.rsqrt, x[0], attrs, into: out)
-        case .square: ElementwiseKernels.unary(.square, x[0], attrs, into: out)
-        case .abs: ElementwiseKernels.unary(.abs, x[0], attrs, into: out)
-        case .sign: ElementwiseKernels.unary(.sign, x[0], attrs, into: out)
-        case .tanh: ElementwiseKernels.unary(.tanh, x[0], attrs, into: out)
-        case .sigmoid: ElementwiseKernels.unary(.sigmoid, x[0], attrs, into: out)
-        case .relu: ElementwiseKernels.unary(.relu, x[0], attrs, into: out)
-        case .leaky_relu: ElementwiseKernels.unary(.leakyRelu, x[0], attrs, into: out)
-        case .elu: ElementwiseKernels.unary(.elu, x[0], attrs, into: out)
-        case .cast: ElementwiseKernels.cast(x[0], into: out)
-        case .log1p: ElementwiseKernels.unary(.log1p, x[0], attrs, into: out)
-        case .expm1: ElementwiseKernels.unary(.expm1, x[0], attrs, into: out)
-        case .erf: ElementwiseKernels.unary(.erf, x[0], attrs, into: out)
-        case .softplus: ElementwiseKernels.softplus(x[0], into: out)
-        case .stop_gradient: LayoutKernels.copy(x[0], into: out)
-        // Training value; `eval-mode` rewrites the node before an evaluation graph runs.
-        case .if_training: LayoutKernels.copy(x[0], into: out)
-        case .bernoulli: ElementwiseKernels.bernoulli(x[0], seed: attrs.int("seed"), step: step, into: out)
-        case .dropout:
-            ElementwiseKernels.dropout(x[0], rate: Float(attrs.float("rate")), seed: attrs.int("seed"), step: step, into: out)
+        // Every op computed element by element runs its one definition (`ElementwiseMeaning`).
+        case .constant, .random_normal, .random_uniform, .iota,
+             .add, .sub, .mul, .div, .max, .min, .pow,
+             .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
+             .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu, .cast,
+             .log1p, .expm1, .erf, .softplus, .stop_gradient, .if_training, .bernoulli, .dropout, .broadcast_to:
+            if let elementwise, elementwise.compiled(for: x) {
+                elementwise.run(x, into: out, step: step)
+            } else {
+                try ElementwiseProgram.run(node, x, into: out, step: step)
+            }
         case .matmul:
             BLAS.matmul(x[0], x[1], transA: attrs.bool("transpose_a"), transB: attrs.bool("transpose_b"), into: out)
         case .conv2d:
@@ -69,7 +39,6 @@ enum Kernels {
         case .avg_pool2d_grad: PoolingKernels.avgPoolGrad(x[0], attrs, into: out)
         case .transpose: LayoutKernels.transpose(x[0], perm: attrs.ints("perm"), into: out)
         case .reshape: LayoutKernels.copy(x[0], into: out)
-        case .broadcast_to: broadcastCopy(x[0], into: out)
         case .concat: try LayoutKernels.concat(x, axis: attrs.int("axis"), into: out)
         case .slice: LayoutKernels.slice(x[0], begin: attrs.ints("begin"), into: out)
         case .pad: LayoutKernels.pad(x[0], before: attrs.ints("before"), into: out)

@@ -14,6 +14,8 @@ struct Program {
         /// Results that outlive the run (outputs, state updates): not counted as intermediates.
         let escaping: Set<String>
         let body: KernelBody?
+        /// An elementwise node's loops, compiled once for its operand types.
+        let elementwise: ElementwiseProgram?
     }
 
     let slot: [String: Int]
@@ -28,6 +30,7 @@ struct Program {
         for (i, node) in graph.nodes.enumerated() { for operand in node.operands { lastUse[operand] = i } }
         let escaping = Set(graph.outputs).union(graph.updates.map(\.value))
         let persistent = Set(graph.inputs.map(\.name) + graph.params.map(\.name))
+        let types = graph.valueTypes
 
         var instructions: [Instruction] = []
         for (i, node) in graph.nodes.enumerated() {
@@ -43,7 +46,8 @@ struct Program {
             instructions.append(Instruction(
                 node: node, operands: node.operands.compactMap { slot[$0] }, results: results,
                 resultSlots: results.compactMap { slot[$0.0] }, frees: frees, escaping: escaping,
-                body: node.region.map { KernelBody(kernel: node, body: $0) }))
+                body: node.region.map { KernelBody(kernel: node, body: $0, operandTypes: node.operands.map { types[$0] }) },
+                elementwise: ElementwiseProgram(node, operandTypes: node.operands.map { types[$0] })))
         }
         self.slot = slot
         slotCount = slot.count
@@ -60,7 +64,11 @@ struct KernelBody {
     let resultIndices: [Int]
     let localCount: Int
 
-    init(kernel: Node, body: [Node]) {
+    /// Each body node's elementwise loops, compiled once (nil for the others).
+    let elementwise: [ElementwiseProgram?]
+
+    /// `operandTypes`: the kernel's operands' types (nil where unknown: those nodes compile when run).
+    init(kernel: Node, body: [Node], operandTypes: [TensorType?]) {
         var local: [String: Int] = [:]
         for operand in kernel.operands where local[operand] == nil { local[operand] = local.count }
         let operandCount = local.count
@@ -72,6 +80,9 @@ struct KernelBody {
         localCount = local.count
         kernelOperandLocal = kernel.operands.map { local[$0] ?? 0 }
         bodyBase = operandCount
+        var known = Dictionary(zip(kernel.operands, operandTypes), uniquingKeysWith: { a, _ in a })
+        for node in body { known[node.name] = node.type }
+        elementwise = body.map { node in ElementwiseProgram(node, operandTypes: node.operands.map { known[$0] ?? nil }) }
     }
 
     private let kernelOperandLocal: [Int]
@@ -84,7 +95,7 @@ struct KernelBody {
         for (i, node) in nodes.enumerated() {
             let inputs = operandSlots[i].compactMap { values[$0] }
             let out = Tensor(uninitialized: types[i])
-            try Kernels.execute(node, inputs, into: out, step: step)
+            try Kernels.execute(node, inputs, into: out, step: step, elementwise: elementwise[i])
             hook?(node, out)
             values[bodyBase + i] = out
         }

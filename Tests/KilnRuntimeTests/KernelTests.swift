@@ -27,6 +27,9 @@ struct KernelTests {
     static let broadcastCases: [([Int], [Int])] = [
         ([], [3, 4]), ([3, 4], []), ([1], [2, 3]), ([3, 1], [1, 5]), ([2, 1, 4], [3, 1]),
         ([4], [2, 3, 4]), ([2, 3, 4], [2, 3, 4]), ([1, 1], [1]), ([5, 1, 1], [1, 6, 2]),
+        // Long rows, walked in place (a row repeated, a value repeated along a row), rows and
+        // flat runs longer than the interpreter's 512-element chunk.
+        ([3, 40], [40]), ([3, 40], [3, 1]), ([2, 600], [600]), ([1300], []), ([2, 1, 700], [3, 1]), ([1100], [1100]),
     ]
 
     @Test("binary ops under numpy broadcasting", arguments: broadcastCases)
