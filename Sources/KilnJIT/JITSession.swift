@@ -22,6 +22,10 @@ public final class JITSession {
     public let cpuFeatures: String
     public let triple: String
     private var moduleCount = 0
+    /// Compiles run one at a time: they share the target machine (LLVM's `TargetMachine` is not
+    /// safe to emit from on two threads) and the module counter. `JITBackend` serialises its
+    /// own compiles; this also covers callers that compile modules directly (tests, peaks).
+    private let compileLock = NSLock()
 
     /// What the code generator targets: this CPU's vector width and registers (from LLVM's
     /// host features), Kiln's thread count and the caches glibc reports.
@@ -104,12 +108,15 @@ public final class JITSession {
     /// tests; Kiln's code generator builds modules through the C API). IR LLVM rejects is a
     /// diagnostic naming a file it was written to.
     public func compile(_ ir: String, symbols: [String], keepOptimizedIR: Bool = false) throws -> Compiled {
-        moduleCount += 1
+        let name = compileLock.withLock {
+            moduleCount += 1
+            return "kiln_module_\(moduleCount)_text"
+        }
         let module: IRModule
         do {
-            module = try IRModule(parsing: ir, name: "kiln_module_\(moduleCount)")
+            module = try IRModule(parsing: ir, name: name)
         } catch let d as Diagnostic {
-            throw Diagnostic("LLVM rejected the generated IR: \(d.message); IR written to \(MachineTarget.dumpRejected(ir, "kiln_module_\(moduleCount)"))")
+            throw Diagnostic("LLVM rejected the generated IR: \(d.message); IR written to \(MachineTarget.dumpRejected(ir, name))")
         }
         return try compile(module, symbols: symbols, keepOptimizedIR: keepOptimizedIR)
     }
@@ -120,6 +127,8 @@ public final class JITSession {
     /// module the verifier rejects is written to a file whose path is in the error. The module
     /// is optimised in place: print it (`moduleText`) before, not after.
     func compile(_ module: IRModule, symbols: [String], keepOptimizedIR: Bool = false) throws -> Compiled {
+        compileLock.lock()
+        defer { compileLock.unlock() }
         let start = Date()
         moduleCount += 1
         let name = "kiln_module_\(moduleCount)"
