@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Compiled modules on disk, keyed by what determines the machine code: the module's
 /// deterministic IR text, the target triple, CPU and features, and LLVM's version. A hit skips
@@ -79,8 +80,19 @@ struct ObjectCache {
         let temporary = directory.appendingPathComponent(".\(key).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         guard manager.createFile(atPath: temporary.path, contents: file, attributes: [.posixPermissions: 0o600]) else { return }
         if rename(temporary.path, path(key).path) != 0 { try? manager.removeItem(at: temporary) }
-        trim()
+        // Listing the folder costs a stat per file (a cache of 44K objects made every compile
+        // crawl): a store lists it only when this process's running estimate passes capacity.
+        let estimate = Self.knownBytes.withLock { known -> Int? in
+            guard let bytes = known[directory.path] else { return nil }
+            known[directory.path] = bytes + file.count
+            return bytes + file.count
+        }
+        if estimate.map({ $0 > capacity }) ?? true { trim() }
     }
+
+    /// Bytes each folder held at this process's last `trim`, plus what it stored since (other
+    /// processes' writes are seen at the next `trim`: the capacity is a soft limit).
+    private static let knownBytes = Mutex<[String: Int]>([:])
 
     /// Removes the oldest objects while the folder holds more than `capacity` bytes.
     func trim() {
@@ -97,6 +109,7 @@ struct ObjectCache {
             try? manager.removeItem(at: file.url)
             total -= file.size
         }
+        Self.knownBytes.withLock { $0[directory.path] = total }
     }
 
     /// Removes every cached object; returns how many.

@@ -58,6 +58,24 @@ struct ObjectCacheTests {
         #expect(cache.clear() == 2)
     }
 
+    /// A store lists the folder (a stat per file) only when the bytes this process knows of
+    /// pass capacity: a file another process added is not seen until then.
+    @Test("stores list the folder only when their running estimate passes capacity")
+    func lazyTrim() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var cache = ObjectCache(directory: folder)
+        cache.capacity = 5000
+        cache.store("first", Data(repeating: 1, count: 1000))  // the first store counts the folder
+        let foreign = folder.appendingPathComponent("foreign.o")
+        try Data(repeating: 9, count: 10_000).write(to: foreign)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1)], ofItemAtPath: foreign.path)
+        cache.store("second", Data(repeating: 2, count: 1000))  // estimate ~2000: no listing
+        #expect(FileManager.default.fileExists(atPath: foreign.path), "trimmed although the estimate was under capacity")
+        cache.store("third", Data(repeating: 3, count: 3500))  // estimate ~5500: lists, removes the oldest
+        #expect(!FileManager.default.fileExists(atPath: foreign.path), "the estimate passed capacity but nothing was trimmed")
+    }
+
     @Test("a second session runs the cached machine code without optimising")
     func secondSessionHitsTheCache() throws {
         let folder = try Self.temporaryFolder()
