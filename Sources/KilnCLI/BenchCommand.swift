@@ -73,7 +73,7 @@ struct Bench: ParsableCommand {
             let feeds = randomFeeds(g)
             let interpreter = try Interpreter(graph: g, usePlan: true)
             let jit = try JITBackend(graph: g)
-            print("graph \(g.name): \(g.nodes.count) kernels/ops after fusion; JIT compiled \(jit.compiledKernels), sgemm calls per step \(jit.sgemmCalls); compile \(String(format: "%.1f", jit.compileSeconds * 1000)) ms")
+            print("graph \(g.name): \(g.nodes.count) kernels/ops after fusion; JIT compiled \(jit.compiledKernels), sgemm calls per step \(jit.sgemmCalls); compile \(String(format: "%.1f", jit.compileSeconds * 1000)) ms (\(jit.compileSource.rawValue))")
             let (initial, loaded) = try Self.state(for: g, checkpoint: checkpoint)
             if let checkpoint {
                 print("params: \(loaded) of \(g.params.count) params and state values from \(checkpoint)\(loaded < g.params.count ? " (the others seeded)" : "")")

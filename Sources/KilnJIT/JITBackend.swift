@@ -15,6 +15,8 @@ public final class JITBackend: ExecutionBackend {
     public let ir: String
     public private(set) var optimizedIR: String
     public let compileSeconds: Double
+    /// Where this backend's step came from (what `compileSeconds` paid for).
+    public let compileSource: CompileSource
     /// Graph nodes compiled to machine code (every one: nothing is left to the interpreter).
     public let compiledKernels: Int
     /// `cblas_sgemm` calls one step makes (products and convolution gradients the generated
@@ -65,8 +67,31 @@ public final class JITBackend: ExecutionBackend {
         var failures: [(message: String, location: SourceLocation?)]
         var counts: (Int, Int)
         var calls: [StepCall]
+
+        init(compiled: JITSession.Compiled, ir: String, slots: [String: Int], scratch: [(slot: Int, count: Int)],
+             failures: [(message: String, location: SourceLocation?)], counts: (Int, Int), calls: [StepCall]) {
+            (self.compiled, self.ir, self.slots, self.scratch, self.failures, self.counts, self.calls) = (compiled, ir, slots, scratch, failures, counts, calls)
+        }
+
+        init(record: StepRecord, symbols: [String: UInt64]) {
+            self.init(compiled: JITSession.Compiled(symbols: symbols, moduleText: "", optimizedIR: "", seconds: 0, fromCache: true, objectKeys: record.objectKeys),
+                      ir: record.ir, slots: record.slots, scratch: record.scratch.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil },
+                      failures: record.failureList, counts: (record.compiledKernels, record.sgemmCalls), calls: record.calls)
+        }
     }
     private static var cache: [String: Module] = [:]
+
+    /// Where a backend's compiled step came from.
+    public enum CompileSource: String, Sendable {
+        /// Lowered, scheduled, optimised and emitted in this process.
+        case compiled
+        /// Lowered and scheduled here; the machine code came from the on-disk cache.
+        case objectCache = "object cache"
+        /// Everything came from the on-disk cache (the step record and its objects).
+        case stepRecord = "step record"
+        /// An earlier backend in this process compiled the same graph.
+        case process = "this process"
+    }
     private static let lock = NSLock()
     private static var moduleCounter = 0
 
@@ -93,14 +118,35 @@ public final class JITBackend: ExecutionBackend {
         if let cached = Self.cache[key], !keepOptimizedIR || !cached.compiled.optimizedIR.isEmpty {
             entry = cached
             compileSeconds = 0
+            compileSource = .process
         } else {
-            Self.moduleCounter += 1
             let start = monotonicSeconds()
-            var compiler = StepCompiler(graph: g, prefix: "kiln\(Self.moduleCounter)", target: codegenTarget, policy: policy)
-            let (module, compiled, calls) = try compiler.compile()
-            let result = try session.compile(module, symbols: compiler.functions, keepOptimizedIR: keepOptimizedIR)
-            entry = Module(compiled: result, ir: result.moduleText + compiler.stepProgram, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures,
-                           counts: (compiled, calls), calls: compiler.calls)
+            Self.moduleCounter += 1
+            var prefix = "kiln\(Self.moduleCounter)"
+            let recordKey = keepOptimizedIR ? nil : StepRecord.key(step: key, prefix: prefix, machine: session.machineTarget)
+            var touchedJIT = false
+            if let recordKey, let (record, symbols) = session.loadStep(recordKey, touchedJIT: &touchedJIT) {
+                entry = Module(record: record, symbols: symbols)
+                compileSource = .stepRecord
+            } else {
+                if touchedJIT {
+                    // The record's objects were added before it failed: their names are taken.
+                    Self.moduleCounter += 1
+                    prefix = "kiln\(Self.moduleCounter)"
+                }
+                var compiler = StepCompiler(graph: g, prefix: prefix, target: codegenTarget, policy: policy)
+                let (module, compiled, calls) = try compiler.compile()
+                let result = try session.compile(module, symbols: compiler.functions, keepOptimizedIR: keepOptimizedIR)
+                entry = Module(compiled: result, ir: result.moduleText + compiler.stepProgram, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures,
+                               counts: (compiled, calls), calls: compiler.calls)
+                if let recordKey, !touchedJIT, !result.objectKeys.isEmpty {
+                    session.storeStep(recordKey, StepRecord(
+                        slots: compiler.slots, scratch: compiler.scratch.map { [$0.slot, $0.count] }, failures: StepRecord.failures(compiler.failures),
+                        compiledKernels: compiled, sgemmCalls: calls, calls: compiler.calls, functions: compiler.functions,
+                        ir: entry.ir, objectKeys: result.objectKeys))
+                }
+                compileSource = result.fromCache ? .objectCache : .compiled
+            }
             Self.cache[key] = entry
             compileSeconds = monotonicSeconds() - start
         }

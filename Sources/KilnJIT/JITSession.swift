@@ -92,6 +92,8 @@ public final class JITSession {
         public var seconds: Double
         /// The machine code came from the on-disk cache (`ObjectCache`): nothing was optimised.
         public var fromCache = false
+        /// The cache keys the module's objects are stored under (empty without a cache).
+        var objectKeys: [String] = []
     }
 
     /// Where compiled modules are kept between processes (nil: `KILN_CACHE_DIR=off`).
@@ -133,23 +135,34 @@ public final class JITSession {
         moduleCount += 1
         let name = "kiln_module_\(moduleCount)"
         if !keepOptimizedIR, let parted = try machineTarget.emitParts(module, name: name, cache: cache, parts: Swift.min(kilnThreadCount, 4)) {
-            for (index, object) in parted.objects.enumerated() {
-                let buffer = object.withUnsafeBytes { raw in
-                    LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, "\(name).part\(index)")
-                }
-                try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), buffer), parted.fromCache ? "adding a cached object" : "adding the module")
-            }
+            try add(parted.objects, name: name, cached: parted.fromCache)
             return Compiled(symbols: try lookup(symbols), moduleText: parted.text, optimizedIR: "",
-                            seconds: Date().timeIntervalSince(start), fromCache: parted.fromCache)
+                            seconds: Date().timeIntervalSince(start), fromCache: parted.fromCache, objectKeys: parted.keys)
         }
         let emitted = try machineTarget.emitObject(module, name: name, cache: cache, keepOptimizedIR: keepOptimizedIR)
-        let buffer = emitted.object.withUnsafeBytes { raw in
-            LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, name)
-        }
-        // The JIT takes ownership of the object buffer.
-        try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), buffer), emitted.fromCache ? "adding a cached object" : "adding the module")
+        try add([emitted.object], name: name, cached: emitted.fromCache)
         return Compiled(symbols: try lookup(symbols), moduleText: emitted.text, optimizedIR: emitted.optimizedIR,
-                        seconds: Date().timeIntervalSince(start), fromCache: emitted.fromCache)
+                        seconds: Date().timeIntervalSince(start), fromCache: emitted.fromCache, objectKeys: [emitted.key])
+    }
+
+    /// Adds compiled objects (a step record's, from the cache) and looks up `symbols`.
+    func addObjects(_ objects: [Data], symbols: [String]) throws -> [String: UInt64] {
+        compileLock.lock()
+        defer { compileLock.unlock() }
+        moduleCount += 1
+        try add(objects, name: "kiln_module_\(moduleCount)", cached: true)
+        return try lookup(symbols)
+    }
+
+    /// Hands object files to the JIT (which takes ownership of the copies). The caller holds
+    /// `compileLock`.
+    private func add(_ objects: [Data], name: String, cached: Bool) throws {
+        for (index, object) in objects.enumerated() {
+            let buffer = object.withUnsafeBytes { raw in
+                LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, "\(name).part\(index)")
+            }
+            try Self.check(LLVMOrcLLJITAddObjectFile(jit, LLVMOrcLLJITGetMainJITDylib(jit), buffer), cached ? "adding a cached object" : "adding the module")
+        }
     }
 
     private func lookup(_ symbols: [String]) throws -> [String: UInt64] {

@@ -108,11 +108,11 @@ final class MachineTarget {
     /// a file whose path is in the error. The module is optimised in place: `text` is its text
     /// as built (the cache key, `kiln dump --llvm`).
     func emitObject(_ module: IRModule, name: String, cache: ObjectCache?, optimize: Bool = true,
-                    keepOptimizedIR: Bool = false) throws -> (object: Data, text: String, optimizedIR: String, fromCache: Bool) {
+                    keepOptimizedIR: Bool = false) throws -> (object: Data, text: String, optimizedIR: String, key: String, fromCache: Bool) {
         let text = module.text
         let key = objectKey(text, optimize: optimize)
         if !keepOptimizedIR, let cache, let object = cache.load(key) {
-            return (object, text, "", true)
+            return (object, text, "", key, true)
         }
         try verify(module.module, text: text, name: name)
         var optimized = ""
@@ -120,7 +120,7 @@ final class MachineTarget {
             if keepOptimizedIR { optimized = module.text }
         }
         cache?.store(key, object)
-        return (object, text, optimized, false)
+        return (object, text, optimized, key, false)
     }
 
     /// The object cache's key of a module with this text, for this machine.

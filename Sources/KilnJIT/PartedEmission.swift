@@ -18,14 +18,14 @@ extension MachineTarget {
     /// The objects of `module` compiled in `parts` parts on as many threads, from `cache` when
     /// every part is there; nil when the module is not parted (too few kernels, a kernel that
     /// is called from within the module, or an external global every part would define).
-    func emitParts(_ module: IRModule, name: String, cache: ObjectCache?, parts: Int) throws -> (objects: [Data], text: String, fromCache: Bool)? {
+    func emitParts(_ module: IRModule, name: String, cache: ObjectCache?, parts: Int) throws -> (objects: [Data], text: String, keys: [String], fromCache: Bool)? {
         guard parts > 1, let kernels = Self.kernelFunctions(module.module), kernels.count >= Self.partedMinimumFunctions else { return nil }
         let text = module.text
         let key = objectKey(text)
         let partKeys = (0..<parts).map { "\(key)-part\($0)of\(parts)" }
         if let cache {
             let cached = partKeys.compactMap { cache.load($0) }
-            if cached.count == parts { return (cached, text, true) }
+            if cached.count == parts { return (cached, text, partKeys, true) }
         }
         try verify(module.module, text: text, name: name)
         guard let bitcode = LLVMWriteBitcodeToMemoryBuffer(module.module), let start = LLVMGetBufferStart(bitcode) else {
@@ -43,7 +43,7 @@ extension MachineTarget {
             return try result.get()
         }
         for (object, partKey) in zip(objects, partKeys) { cache?.store(partKey, object) }
-        return (objects, text, false)
+        return (objects, text, partKeys, false)
     }
 
     /// The module's external function definitions (its kernels), in module order, when they can be

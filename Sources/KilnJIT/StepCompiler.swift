@@ -2,7 +2,7 @@ import KilnCodegen
 import KilnIR
 
 /// One call of the step program: a compiled kernel on its buffers.
-struct StepCall {
+struct StepCall: Codable {
     /// The kernel's function (several calls may share one).
     var function: String
     /// Table slots of the kernel's buffers, in the kernel's buffer order.

@@ -17,10 +17,11 @@ func validationMessage<C: ParsableCommand>(_ command: C.Type, _ arguments: [Stri
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 
-/// Runs the built `kiln` binary; returns its exit status, standard output and standard error.
-func runKiln(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+/// Runs the built `kiln` binary (or another `executable`); returns its exit status, standard
+/// output and standard error.
+func runKiln(_ arguments: [String], environment: [String: String] = [:], executable: URL = kilnBinary) throws -> (status: Int32, out: String, err: String) {
     let process = Process()
-    process.executableURL = kilnBinary
+    process.executableURL = executable
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
