@@ -12,7 +12,21 @@ public final class JITBackend: ExecutionBackend {
     public let graph: Graph
     /// LLVM IR as generated (the module printed, the step program as comments), and after
     /// optimisation (for `kiln dump --llvm`).
-    public let ir: String
+    public var ir: String {
+        if let irText { return irText }
+        // Taken from a step record: the module is rebuilt (the same deterministic text) only
+        // when someone asks for it, so records need not carry it.
+        var compiler = StepCompiler(graph: graph, prefix: irRecipe.prefix, target: irRecipe.target, policy: irRecipe.policy)
+        do {
+            let module = try compiler.compile().module
+            irText = module.text + compiler.stepProgram
+        } catch {
+            irText = "; the module could not be rebuilt: \(error)\n"
+        }
+        return irText ?? ""
+    }
+    private var irText: String?
+    private let irRecipe: (prefix: String, target: CodegenTarget, policy: Scheduler.Policy)
     public private(set) var optimizedIR: String
     public let compileSeconds: Double
     /// Where this backend's step came from (what `compileSeconds` paid for).
@@ -61,21 +75,24 @@ public final class JITBackend: ExecutionBackend {
     private static let session: Result<JITSession, Error> = Result { try JITSession() }
     private struct Module {
         var compiled: JITSession.Compiled
-        var ir: String
+        /// Nil when taken from a step record.
+        var ir: String?
         var slots: [String: Int]
         var scratch: [(slot: Int, count: Int)]
         var failures: [(message: String, location: SourceLocation?)]
         var counts: (Int, Int)
         var calls: [StepCall]
 
-        init(compiled: JITSession.Compiled, ir: String, slots: [String: Int], scratch: [(slot: Int, count: Int)],
+        var prefix: String
+
+        init(compiled: JITSession.Compiled, ir: String?, prefix: String, slots: [String: Int], scratch: [(slot: Int, count: Int)],
              failures: [(message: String, location: SourceLocation?)], counts: (Int, Int), calls: [StepCall]) {
-            (self.compiled, self.ir, self.slots, self.scratch, self.failures, self.counts, self.calls) = (compiled, ir, slots, scratch, failures, counts, calls)
+            (self.compiled, self.ir, self.prefix, self.slots, self.scratch, self.failures, self.counts, self.calls) = (compiled, ir, prefix, slots, scratch, failures, counts, calls)
         }
 
-        init(record: StepRecord, symbols: [String: UInt64]) {
+        init(record: StepRecord, prefix: String, symbols: [String: UInt64]) {
             self.init(compiled: JITSession.Compiled(symbols: symbols, moduleText: "", optimizedIR: "", seconds: 0, fromCache: true, objectKeys: record.objectKeys),
-                      ir: record.ir, slots: record.slots, scratch: record.scratch.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil },
+                      ir: nil, prefix: prefix, slots: record.slots, scratch: record.scratch.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil },
                       failures: record.failureList, counts: (record.compiledKernels, record.sgemmCalls), calls: record.calls)
         }
     }
@@ -126,7 +143,7 @@ public final class JITBackend: ExecutionBackend {
             let recordKey = keepOptimizedIR ? nil : StepRecord.key(step: key, prefix: prefix, machine: session.machineTarget)
             var touchedJIT = false
             if let recordKey, let (record, symbols) = session.loadStep(recordKey, touchedJIT: &touchedJIT) {
-                entry = Module(record: record, symbols: symbols)
+                entry = Module(record: record, prefix: prefix, symbols: symbols)
                 compileSource = .stepRecord
             } else {
                 if touchedJIT {
@@ -137,20 +154,21 @@ public final class JITBackend: ExecutionBackend {
                 var compiler = StepCompiler(graph: g, prefix: prefix, target: codegenTarget, policy: policy)
                 let (module, compiled, calls) = try compiler.compile()
                 let result = try session.compile(module, symbols: compiler.functions, keepOptimizedIR: keepOptimizedIR)
-                entry = Module(compiled: result, ir: result.moduleText + compiler.stepProgram, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures,
+                entry = Module(compiled: result, ir: result.moduleText + compiler.stepProgram, prefix: prefix, slots: compiler.slots, scratch: compiler.scratch, failures: compiler.failures,
                                counts: (compiled, calls), calls: compiler.calls)
                 if let recordKey, !touchedJIT, !result.objectKeys.isEmpty {
                     session.storeStep(recordKey, StepRecord(
                         slots: compiler.slots, scratch: compiler.scratch.map { [$0.slot, $0.count] }, failures: StepRecord.failures(compiler.failures),
                         compiledKernels: compiled, sgemmCalls: calls, calls: compiler.calls, functions: compiler.functions,
-                        ir: entry.ir, objectKeys: result.objectKeys))
+                        objectKeys: result.objectKeys))
                 }
                 compileSource = result.fromCache ? .objectCache : .compiled
             }
             Self.cache[key] = entry
             compileSeconds = monotonicSeconds() - start
         }
-        ir = entry.ir
+        irText = entry.ir
+        irRecipe = (entry.prefix, codegenTarget, policy)
         optimizedIR = entry.compiled.optimizedIR
         (compiledKernels, sgemmCalls) = entry.counts
         slots = entry.slots

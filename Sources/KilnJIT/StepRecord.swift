@@ -2,7 +2,7 @@ import Foundation
 import KilnIR
 
 /// What compiling a step produced besides its machine code — the step program, table slots,
-/// scratch buffers, failure messages and the module's text — kept in the on-disk cache beside
+/// scratch buffers and failure messages — kept in the on-disk cache beside
 /// the objects. A process that compiles a graph some earlier process compiled (a second
 /// `kiln run`, a benchmark's new process) then skips lowering, scheduling and building the
 /// LLVM module, which is most of a cached compile (an LSTM step: ~45–70 ms → a few ms).
@@ -27,8 +27,6 @@ struct StepRecord: Codable {
     var sgemmCalls: Int
     var calls: [StepCall]
     var functions: [String]
-    /// The module as built and the step program (`kiln dump --llvm`).
-    var ir: String
     /// Cache keys of the module's objects, in the order they are added to the JIT.
     var objectKeys: [String]
 

@@ -94,4 +94,16 @@ struct StepRecordTests {
         #expect(first.err.contains("g.kiln:7:"), "\(first.err)")
         #expect(second.err == first.err)
     }
+
+    @Test("kiln dump --llvm prints the same module when the step comes from a record")
+    func moduleText() throws {
+        let (directory, graph) = try setUp()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let environment = ["KILN_CACHE_DIR": directory + "/cache"]
+        let first = try runKiln(["dump", graph, "--train", "loss", "--llvm"], environment: environment)
+        #expect(try records(in: directory + "/cache").count == 1)
+        let second = try runKiln(["dump", graph, "--train", "loss", "--llvm"], environment: environment)
+        #expect(first.status == 0 && first.out.contains("define void @kiln1_"))
+        #expect(second.out == first.out)
+    }
 }
