@@ -225,6 +225,8 @@ public final class JITBackend: ExecutionBackend {
         for (i, slot) in argumentSlots.enumerated() { arguments[i] = table[slot] }
         let ctx = Unmanaged.passUnretained(context).toOpaque()
         let stepNumber = Int64(truncatingIfNeeded: number)
+        KernelPool.shared.beginStep()
+        defer { KernelPool.shared.endStep() }
         for (function, call, offset) in program {
             let args = UnsafeMutableRawPointer(arguments + offset)
             let failureBase = Int64(call.failureBase ?? 0)

@@ -4,8 +4,12 @@ import Synchronization
 /// Persistent worker threads for the step program's parallel kernels: one per core besides the
 /// caller, started once, handed each kernel through an atomic generation counter (no per-kernel
 /// fork/join through the dispatch queue, whose wake-ups cost tens of µs per call — a ResNet-18
-/// step has ~40 parallel kernels). After a kernel, a worker spins briefly for the next one, then
-/// sleeps on a condition variable, so an idle process burns no core.
+/// step has ~40 parallel kernels). While a step runs (`beginStep`/`endStep`, which
+/// `JITBackend.run` brackets its kernels with), workers spin between kernels however long the
+/// caller spends in serial kernels, as onnxruntime's pool does during a run: waking a sleeping
+/// thread costs tens of µs on a VM, more than many of a step's kernels take. Outside a step, a
+/// worker spins briefly for the next kernel, then sleeps on a condition variable, so an idle
+/// process burns no core.
 ///
 /// A kernel's range is cut into a few chunks per thread, which threads *claim* one at a time
 /// (dynamic scheduling, as OpenMP's `schedule(dynamic)` and onnxruntime's pool do): a thread that
@@ -33,6 +37,10 @@ final class KernelPool: @unchecked Sendable {
     private let busy = NSLock()
     private let sleepLock = NSCondition()
     private var sleeping = 0
+    /// Steps running now: while any is, workers do not go to sleep.
+    private let activeSteps = Atomic<Int>(0)
+    /// How many times a worker went to sleep (for tests).
+    let sleeps = Atomic<Int>(0)
     /// The kernel being run and its generation, written by the caller before it publishes
     /// that generation.
     private var task: Task?
@@ -61,6 +69,12 @@ final class KernelPool: @unchecked Sendable {
             thread.start()
         }
     }
+
+    /// A step's kernels follow: keep the workers awake until the matching `endStep`.
+    func beginStep() { activeSteps.add(1, ordering: .relaxed) }
+
+    /// The step has ended: workers may sleep once they have spun `spinLimit` times.
+    func endStep() { activeSteps.subtract(1, ordering: .relaxed) }
 
     /// Runs `body` over [0, extent), cut into chunks the caller and the workers claim in turn.
     /// False (nothing run) when the pool has no workers or is busy.
@@ -108,6 +122,12 @@ final class KernelPool: @unchecked Sendable {
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
                 if spins < spinLimit { continue }
+                if activeSteps.load(ordering: .relaxed) > 0 {
+                    // Inside a step: stay awake, but let another runnable thread of this core go first.
+                    if spins & 1023 == 0 { sched_yield() }
+                    continue
+                }
+                sleeps.add(1, ordering: .relaxed)
                 sleepLock.lock()
                 sleeping += 1
                 while generation.load(ordering: .acquiring) == seen { sleepLock.wait() }

@@ -1,3 +1,4 @@
+import Foundation
 @testable import KilnJIT
 import Testing
 
@@ -35,5 +36,38 @@ struct KernelPoolTests {
     func noWorkers() {
         let pool = KernelPool(workers: 0)
         #expect(!pool.run(Self.count, extent: 4, arguments: nil, context: nil, step: 0, failures: 0))
+    }
+
+    /// Polls `condition` for up to 5 s (a loaded machine may not schedule the worker at once).
+    func eventually(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<500 {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    @Test("inside a step workers stay awake between kernels; outside one they go to sleep")
+    func awakeThroughSteps() {
+        let pool = KernelPool(workers: 1)
+        let counts = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        counts.initialize(repeating: 0, count: 64)
+        defer { counts.deallocate() }
+        func kernel() { #expect(pool.run(Self.count, extent: 64, arguments: UnsafeMutableRawPointer(counts), context: nil, step: 0, failures: 0)) }
+        kernel()
+        #expect(eventually { pool.sleeps.load(ordering: .relaxed) >= 1 }, "outside a step, an idle worker sleeps")
+        pool.beginStep()
+        kernel()
+        usleep(20_000)
+        // From here on the worker has been woken (or is about to be) and must not sleep again.
+        let before = pool.sleeps.load(ordering: .relaxed)
+        for _ in 0..<5 {
+            kernel()
+            usleep(5_000) // a serial stretch of the step, far longer than the short spin
+        }
+        #expect(pool.sleeps.load(ordering: .relaxed) == before)
+        pool.endStep()
+        #expect(eventually { pool.sleeps.load(ordering: .relaxed) > before }, "after the step, the worker sleeps again")
+        #expect((0..<64).allSatisfy { counts[$0] == 7 })
     }
 }
