@@ -72,7 +72,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Run the graphs unoptimised (no simplify/fuse/plan-memory).")
     var noOptimize = false
 
-    @Option(help: "Learning-rate schedule: constant, step:every=N,gamma=G, cosine[:min=F] (over --epochs), exponential[:gamma=G], or warmup:epochs=N[,start=F] (linear).")
+    @Option(help: "Learning-rate schedule: constant, step:every=N,gamma=G, cosine[:min=F] (over --epochs), exponential[:gamma=G], warmup:epochs=N[,start=F] (linear), or onecycle[:warmup=F,start=F,end=F] (per step over --epochs: up from start·lr to lr over the warmup fraction, then down to end·lr, along cosines; defaults 0.3, 0.04, 0.0001).")
     var schedule: String = "constant"
 
     @Option(help: "Augment training batches (never evaluation): crop=N (random crop of the image padded by N pixels with zeros; shift=N is the same), flip (horizontal, p = 1/2), noise=STD (Gaussian), comma-separated; seeded.")

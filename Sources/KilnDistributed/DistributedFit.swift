@@ -73,11 +73,16 @@ extension DataParallelTrainer {
         let baseRate = trainer.optimizer.learningRate
         for epoch in firstEpoch..<(firstEpoch + options.epochs) {
             trainer.learningRate = Float(options.schedule.rate(base: baseRate, epoch: epoch - firstEpoch))
+            let epochRate = trainer.learningRate
             let start = monotonicSeconds()
             let batches = train.trainingBatches(size: global, seed: options.seed &+ UInt64(epoch))
             try RunFingerprint(epoch: epoch, steps: batches.count).check(reducer, when: "at epoch \(epoch)")
             var total = 0.0
             for (i, batch) in batches.enumerated() {
+                if options.schedule.isPerStep {
+                    // Every rank computes the same rate from the same step count.
+                    trainer.learningRate = Float(options.schedule.rate(base: baseRate, epoch: epoch - firstEpoch, progress: Double(i) / Double(batches.count)))
+                }
                 let shard = try Batch(arrays: Dataset(batch.arrays).subset(Array(rank * local..<(rank + 1) * local)).arrays, count: local)
                 do {
                     total += Double(try step(shard, plan: plan))
@@ -85,7 +90,7 @@ extension DataParallelTrainer {
                     throw Diagnostic("rank \(rank), epoch \(epoch), batch \(i + 1) of \(batches.count): \(d.message)")
                 }
             }
-            var record = EpochRecord(epoch: epoch, learningRate: Double(trainer.learningRate), trainLoss: total / Double(max(batches.count, 1)),
+            var record = EpochRecord(epoch: epoch, learningRate: Double(epochRate), trainLoss: total / Double(max(batches.count, 1)),
                                      seconds: monotonicSeconds() - start, steps: batches.count)
             if held.count > 0 { (record.validationLoss, record.validationAccuracy) = try reducedEvaluation(held) }
             if let test = options.test { (record.testLoss, record.testAccuracy) = try reducedEvaluation(test) }

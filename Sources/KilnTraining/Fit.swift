@@ -84,8 +84,9 @@ extension Trainer {
         var history = TrainingHistory()
         for epoch in firstEpoch..<(firstEpoch + epochs) {
             learningRate = Float(schedule.rate(base: baseRate, epoch: epoch - firstEpoch))
+            let perStep = schedule.isPerStep ? { (progress: Double) in schedule.rate(base: baseRate, epoch: epoch - firstEpoch, progress: progress) } : nil
             var record = try trainEpoch(epoch, train, plan: plan, seed: seed, checkNumerics: checkNumerics,
-                                        checkpoint: checkpoint?.path, observers: observers)
+                                        checkpoint: checkpoint?.path, observers: observers, rate: perStep)
             if held.count > 0 {
                 if isClassifier {
                     let e = try evaluate(held)
@@ -133,13 +134,18 @@ extension Trainer {
         return history
     }
 
-    /// One pass over shuffled batches; the record's evaluation fields are left empty.
+    /// One pass over shuffled batches; the record's evaluation fields are left empty. `rate`
+    /// (a per-step schedule) gives the learning rate after a fraction of the epoch's steps; the
+    /// record keeps the epoch's first rate.
     private func trainEpoch(_ epoch: Int, _ train: Dataset, plan: FeedPlan, seed: UInt64, checkNumerics: Bool,
-                            checkpoint: String?, observers: [TrainingCallback]) throws -> EpochRecord {
+                            checkpoint: String?, observers: [TrainingCallback], rate: ((Double) -> Double)? = nil) throws -> EpochRecord {
         let batches = train.trainingBatches(size: batchSize, seed: seed &+ UInt64(epoch))
         let start = monotonicSeconds()
         var total = 0.0
+        if let rate { learningRate = Float(rate(0)) }
+        let epochRate = learningRate
         for (i, batch) in batches.enumerated() {
+            if let rate { learningRate = Float(rate(Double(i) / Double(batches.count))) }
             // The state before the step, for the replay (holding it keeps the backend from
             // recycling those buffers, hence only with checkNumerics).
             let before = checkNumerics ? state : [:]
@@ -158,7 +164,7 @@ extension Trainer {
             total += value
             for observer in observers { observer.batchDidEnd(epoch: epoch, batch: i + 1, of: batches.count, loss: value, seconds: monotonicSeconds() - start) }
         }
-        return EpochRecord(epoch: epoch, learningRate: Double(learningRate), trainLoss: total / Double(Swift.max(batches.count, 1)),
+        return EpochRecord(epoch: epoch, learningRate: Double(epochRate), trainLoss: total / Double(Swift.max(batches.count, 1)),
                            seconds: monotonicSeconds() - start, steps: batches.count)
     }
 

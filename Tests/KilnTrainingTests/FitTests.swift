@@ -150,4 +150,26 @@ struct FitTests {
         let history = try t.fit(try TrainerTests.data(100), epochs: 2, progress: .silent)
         #expect(history.epochs.allSatisfy { $0.steps == 90 / 5 })
     }
+
+    @Test("a one-cycle schedule sets the rate before every step, not once per epoch")
+    func oneCyclePerStep() throws {
+        let text = """
+            graph linear {
+              input x: f32[4, 2]
+              param w: f32[2] = zeros
+              loss = reduce_sum(mul(x, w), axes=[0, 1])
+              output loss as loss
+            }
+            """
+        let t = try Trainer(graph: try Parser.parse(text), optimizer: try .parse("sgd:lr=0.1"), backend: .interpreter)
+        let data = try Dataset(["x": Tensor([40, 2], floats: Array(repeating: 1, count: 80))])
+        let schedule = try LearningRateSchedule.parse("onecycle", epochs: 2)
+        let history = try t.fit(data, epochs: 2, validation: .none, schedule: schedule, progress: .silent)
+        // Every step's gradient is 4 (four rows of ones) for both elements of w, so after the
+        // 2 × 10 steps w = −4 · (the sum of the rates the steps were fed).
+        let rates = (0..<20).map { schedule.rate(base: 0.1, epoch: $0 / 10, progress: Double($0 % 10) / 10) }
+        let expected = -4 * rates.reduce(0, +)
+        for v in try #require(t.state["w"]).floats { #expect(Swift.abs(Double(v) - expected) < 1e-5, "w \(v), expected \(expected)") }
+        #expect(history.epochs.map(\.learningRate).map { Float($0) } == [Float(rates[0]), Float(rates[10])])
+    }
 }
