@@ -26,7 +26,10 @@ struct Cache: ParsableCommand {
                 let size = (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(name).path))?[.size] as? NSNumber
                 return total + (size?.intValue ?? 0)
             }
-            print("cache: \(folder.path): \(names.count) objects, \(bytes / 1024) KiB")
+            // Step records (`-step.o`: a compiled step's program, kept beside its objects) are
+            // counted apart from the machine code.
+            let records = names.filter { $0.hasSuffix("-step.o") }.count
+            print("cache: \(folder.path): \(names.count - records) objects, \(records) step records, \(bytes / 1024) KiB")
         }
     }
 }

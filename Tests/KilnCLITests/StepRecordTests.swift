@@ -50,6 +50,7 @@ struct StepRecordTests {
         #expect(try bench(graph, cache: cache).contains("ms (compiled)"))
         #expect(try records(in: cache).count == 1)
         #expect(try bench(graph, cache: cache).contains("ms (step record)"))
+        #expect(try runKiln(["cache"], environment: ["KILN_CACHE_DIR": cache]).out.contains(" objects, 1 step records, "))
         // Another setting of the code generator is another key.
         #expect(try bench(graph, cache: cache, settings: ["KILN_POOL": "static"]).contains("ms (object cache)"))
         #expect(try records(in: cache).count == 2)
