@@ -30,6 +30,21 @@ struct StepRecord: Codable {
     /// Cache keys of the module's objects, in the order they are added to the JIT.
     var objectKeys: [String]
 
+    /// Whether the record can drive a backend without indexing outside its own tables: every
+    /// slot names a table entry, scratch sizes and extents are non-negative, every call's
+    /// function is one the record defines. A record that is not (written by a faulty build,
+    /// edited by hand) is a miss, never a crash.
+    var isConsistent: Bool {
+        let table = slots.count
+        guard Set(slots.values).count == table, slots.values.allSatisfy({ (0..<table).contains($0) }) else { return false }
+        guard scratch.allSatisfy({ $0.count == 2 && (0..<table).contains($0[0]) && (0...(1 << 40)).contains($0[1]) }) else { return false }
+        let defined = Set(functions)
+        return calls.allSatisfy { call in
+            call.extent >= 0 && defined.contains(call.function) && call.slots.allSatisfy { (0..<table).contains($0) }
+                && (call.failureBase.map { (0...failures.count).contains($0) } ?? true)
+        }
+    }
+
     var failureList: [(message: String, location: SourceLocation?)] {
         failures.map { f in (f.message, f.file.map { SourceLocation(file: $0, line: f.line, column: f.column) }) }
     }
@@ -82,7 +97,7 @@ extension JITSession {
     /// names are then taken, and the compile that follows must use a new prefix.
     func loadStep(_ key: String, touchedJIT: inout Bool) -> (record: StepRecord, symbols: [String: UInt64])? {
         guard let cache, let data = cache.load(key),
-              let record = try? JSONDecoder().decode(StepRecord.self, from: data) else { return nil }
+              let record = try? JSONDecoder().decode(StepRecord.self, from: data), record.isConsistent else { return nil }
         var objects: [Data] = []
         for objectKey in record.objectKeys {
             guard let object = cache.load(objectKey) else { return nil }
