@@ -1,8 +1,9 @@
 import KilnIR
 
 /// Lowers each scheduled node of a typed graph — a plain op or a fused kernel — to loop
-/// kernels run in order. Every op in the table has a lowering (the switch below has no
-/// `default:`), so a compiled step never calls back into the interpreter.
+/// kernels run in order. Every op in the table has a lowering — an op computed element by element
+/// the loops of its definition, every structural op its case of the switch below (exhaustive
+/// over `StructuralOp`, no `default:`) — so a compiled step never calls back into the interpreter.
 public enum Lowering {
     /// The kernels of a whole typed graph, node by node (kernel names start `k<node index>_<op>`).
     public static func lower(_ graph: Graph, target: CodegenTarget = .avx2) throws -> [LoopKernel] {
@@ -51,18 +52,16 @@ public enum Lowering {
             WindowGeometry(input: input, window: window, stride: attrs.ints("stride"), padding: attrs.ints("padding"), output: output)
         }
 
-        switch node.op {
-        case .constant, .random_normal, .random_uniform, .iota,
-             .add, .sub, .mul, .div, .max, .min, .pow,
-             .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
-             .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
-             .cast, .log1p, .expm1, .erf, .softplus, .stop_gradient, .if_training, .dropout, .bernoulli, .broadcast_to:
+        guard let op = node.op.structural else {
+            // Computed element by element: the loop nest of its one definition (`ElementwiseMeaning`).
             var local: [String: TensorType] = [target: type]
             for (operand, t) in zip(node.operands, operandTypes) { local[operand] = t }
             var renamed = node
             renamed.name = target
             return one(ElementwiseLowering.lower(&b, shape: type.shape, body: [renamed], operands: unique(node.operands),
                                                  results: [target], types: local))
+        }
+        switch op {
         case .matmul:
             return MatmulLowering.lower(&b, a: x[0], operandTypes[0], b: x[1], operandTypes[1], transposeA: attrs.bool("transpose_a"),
                                         transposeB: attrs.bool("transpose_b"), out: out, type)

@@ -1,6 +1,8 @@
 /// The code generator's capability table: what each op can be inside a fused kernel. Fusion
 /// (KilnPasses) forms only kernels the code generator (KilnCodegen) emits, and both read this
-/// one switch, so a fused kernel is never interpreted.
+/// one rule, so a fused kernel is never interpreted. Structural ops (`StructuralOp`) each have a
+/// case; an op computed element by element is `elementwise` unless the op table says it draws
+/// from the flat index or changes the element type (`FusionRoleTests` pins which those are).
 public enum FusionRole: Sendable, Equatable {
     /// Computed element by element at the kernel's iteration index: joins any kernel.
     case elementwise
@@ -17,16 +19,15 @@ public enum FusionRole: Sendable, Equatable {
 
 extension OpKind {
     public var fusionRole: FusionRole {
-        switch self {
-        case .add, .sub, .mul, .div, .max, .min, .pow,
-             .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
-             .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu,
-             .log1p, .expm1, .erf, .softplus, .stop_gradient, .if_training, .broadcast_to:
-            return .elementwise
-        // Random ops draw by flat index and casts change the element type: kept standalone so
-        // each stays one visible kernel (their lowering is elementwise all the same).
-        case .cast, .dropout, .bernoulli, .random_normal, .random_uniform, .constant, .iota:
-            return .standalone
+        guard let op = structural else {
+            // Computed element by element: joins any kernel, except what is kept standalone so
+            // that each stays one visible kernel (their lowering is elementwise all the same):
+            // sources and random draws, which compute from the flat index, and ops whose element
+            // type is an attribute (cast, and the sources constant and iota), which change it.
+            let keptStandalone = category == .source || isRandom || attributes.contains { $0.kind == .dtype }
+            return keptStandalone ? .standalone : .elementwise
+        }
+        switch op {
         case .matmul, .conv2d: return .contraction
         case .reduce_sum, .reduce_mean, .reduce_max: return .reduction
         case .transpose, .reshape, .slice, .pad: return .indexMap
@@ -42,7 +43,7 @@ extension OpKind {
 /// The ops a fused kernel reads through an index map (`FusionRole.indexMap`), declared once as
 /// a set on the op table: the code generator switches over these four, so an op outside the
 /// set (a new elementwise op, say) needs no case there. `OpKind.indexMap` and `fusionRole`
-/// agree for every op (`FusionRoleTests`).
+/// agree for every op (`OpTableSetsTests`).
 public enum IndexMap: String, CaseIterable, Sendable {
     case transpose, slice, pad, reshape
 }

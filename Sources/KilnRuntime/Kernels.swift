@@ -1,24 +1,24 @@
 import KilnIR
 
-/// The interpreter's kernel for every op: one exhaustive switch over `OpKind` (no
-/// `default:`), so a new op does not compile until it has a kernel here.
+/// The interpreter's kernel for every op: an op computed element by element runs its definition
+/// (`ElementwiseMeaning`, through `ElementwiseProgram`), every other op its kernel from one
+/// exhaustive switch over `StructuralOp` (no `default:`), so a new structural op does not
+/// compile until it has a kernel here, and a new elementwise op needs nothing here.
 enum Kernels {
     /// Computes `node` from its operand tensors into the preallocated `out`; `elementwise` is
     /// the node's loops compiled beforehand (for these operand types), if it is elementwise.
     static func execute(_ node: Node, _ x: [Tensor], into out: Tensor, step: Int, elementwise: ElementwiseProgram? = nil) throws {
         let attrs = node.attributes
-        switch node.op {
-        // Every op computed element by element runs its one definition (`ElementwiseMeaning`).
-        case .constant, .random_normal, .random_uniform, .iota,
-             .add, .sub, .mul, .div, .max, .min, .pow,
-             .equal, .not_equal, .less, .less_equal, .greater, .greater_equal, .select,
-             .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .tanh, .sigmoid, .relu, .leaky_relu, .elu, .cast,
-             .log1p, .expm1, .erf, .softplus, .stop_gradient, .if_training, .bernoulli, .dropout, .broadcast_to:
+        guard let op = node.op.structural else {
+            // Every op computed element by element runs its one definition (`ElementwiseMeaning`).
             if let elementwise, elementwise.compiled(for: x) {
                 elementwise.run(x, into: out, step: step)
             } else {
                 try ElementwiseProgram.run(node, x, into: out, step: step)
             }
+            return
+        }
+        switch op {
         case .matmul:
             BLAS.matmul(x[0], x[1], transA: attrs.bool("transpose_a"), transB: attrs.bool("transpose_b"), into: out)
         case .conv2d:
