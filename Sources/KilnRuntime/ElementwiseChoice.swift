@@ -3,45 +3,51 @@ import KilnIR
 /// The interpreter's loop for a choice on a comparison, `test(l, r) ? a : b`, the shape of
 /// relu, the comparison flags, sign, leaky_relu, elu, dropout and bernoulli: one loop instead
 /// of a comparison chunk and a choice, and a constant operand (the 0 of relu) read as one
-/// value rather than from its chunk, so these ops run as the single select they are.
-enum ElementwiseChoice {
-    /// The loop for slots (l, r, a, b), `constants` holding the 32-bit pattern of those that are constants.
+/// value rather than from its chunk, so these ops run as the single select they are. Plain data
+/// (a `LaneStep`), run by a switch once per chunk: no closure, no reference count.
+struct ElementwiseChoice {
+    let comparison: ScalarComparison
+    let isFloat: Bool
+    /// The slot written, and the slots of l, r, a and b.
+    let o: Int, l: Int, r: Int, a: Int, b: Int
+    /// The 32-bit patterns of r, a and b where they are constants (read as one value).
+    let constantR: UInt32?, constantA: UInt32?, constantB: UInt32?
+
+    /// The loop for slots `s` = (l, r, a, b), `constants` holding the 32-bit pattern of those that are constants.
     static func step(_ c: ScalarComparison, isFloat: Bool, into o: Int, from s: [Int], constants k: [UInt32?]) -> LaneStep {
-        isFloat ? comparator(c, o, s, k, Float.self) : comparator(c, o, s, k, Int32.self)
+        .select(ElementwiseChoice(comparison: c, isFloat: isFloat, o: o, l: s[0], r: s[1], a: s[2], b: s[3],
+                                  constantR: k[1], constantA: k[2], constantB: k[3]))
     }
 
-    private static func comparator<T: Comparable & BitPattern32>(_ c: ScalarComparison, _ o: Int, _ s: [Int], _ k: [UInt32?], _: T.Type) -> LaneStep {
-        switch c {
-        case .eq: return operands(o, s, k, T.self, Equal.self)
-        case .ne: return operands(o, s, k, T.self, NotEqual.self)
-        case .lt: return operands(o, s, k, T.self, Less.self)
-        case .le: return operands(o, s, k, T.self, LessEqual.self)
-        case .gt: return operands(o, s, k, T.self, Greater.self)
-        case .ge: return operands(o, s, k, T.self, GreaterEqual.self)
+    /// Runs the choice over the chunk's `n` elements. The comparison, the element type and which
+    /// operands are constants are decided here, once per chunk, each combination one loop.
+    func run(_ p: LaneSlots, _ n: Int) {
+        isFloat ? comparator(p, n, Float.self) : comparator(p, n, Int32.self)
+    }
+
+    private func comparator<T: Comparable & BitPattern32>(_ p: LaneSlots, _ n: Int, _: T.Type) {
+        switch comparison {
+        case .eq: operands(p, n, T.self, Equal.self)
+        case .ne: operands(p, n, T.self, NotEqual.self)
+        case .lt: operands(p, n, T.self, Less.self)
+        case .le: operands(p, n, T.self, LessEqual.self)
+        case .gt: operands(p, n, T.self, Greater.self)
+        case .ge: operands(p, n, T.self, GreaterEqual.self)
         }
     }
 
-    private static func operands<T: Comparable & BitPattern32, C: Comparator>(_ o: Int, _ s: [Int], _ k: [UInt32?], _: T.Type, _: C.Type) -> LaneStep {
-        let (l, r, a, b) = (s[0], s[1], s[2], s[3])
-        func chunk<E>(_ p: LaneSlots, _ slot: Int, _: E.Type) -> Chunk<E> { Chunk(p: p[slot].assumingMemoryBound(to: E.self)) }
-        func out(_ p: LaneSlots) -> UnsafeMutablePointer<UInt32> { p[o].assumingMemoryBound(to: UInt32.self) }
-        switch (k[1].map(T.init(bits:)), k[2], k[3]) {
-        case (nil, nil, nil):
-            return { p, _, n, _ in run(out(p), chunk(p, l, T.self), chunk(p, r, T.self), chunk(p, a, UInt32.self), chunk(p, b, UInt32.self), n, C.self) }
-        case (nil, nil, let y?):
-            return { p, _, n, _ in run(out(p), chunk(p, l, T.self), chunk(p, r, T.self), chunk(p, a, UInt32.self), Splat(v: y), n, C.self) }
-        case (nil, let x?, nil):
-            return { p, _, n, _ in run(out(p), chunk(p, l, T.self), chunk(p, r, T.self), Splat(v: x), chunk(p, b, UInt32.self), n, C.self) }
-        case (nil, let x?, let y?):
-            return { p, _, n, _ in run(out(p), chunk(p, l, T.self), chunk(p, r, T.self), Splat(v: x), Splat(v: y), n, C.self) }
-        case (let v?, nil, nil):
-            return { p, _, n, _ in run(out(p), chunk(p, l, T.self), Splat(v: v), chunk(p, a, UInt32.self), chunk(p, b, UInt32.self), n, C.self) }
-        case (let v?, nil, let y?):
-            return { p, _, n, _ in run(out(p), chunk(p, l, T.self), Splat(v: v), chunk(p, a, UInt32.self), Splat(v: y), n, C.self) }
-        case (let v?, let x?, nil):
-            return { p, _, n, _ in run(out(p), chunk(p, l, T.self), Splat(v: v), Splat(v: x), chunk(p, b, UInt32.self), n, C.self) }
-        case (let v?, let x?, let y?):
-            return { p, _, n, _ in run(out(p), chunk(p, l, T.self), Splat(v: v), Splat(v: x), Splat(v: y), n, C.self) }
+    private func operands<T: Comparable & BitPattern32, C: Comparator>(_ p: LaneSlots, _ n: Int, _: T.Type, _: C.Type) {
+        func chunk<E>(_ slot: Int, _: E.Type) -> Chunk<E> { Chunk(p: p[slot].assumingMemoryBound(to: E.self)) }
+        let out = p[o].assumingMemoryBound(to: UInt32.self), left = chunk(l, T.self)
+        switch (constantR.map(T.init(bits:)), constantA, constantB) {
+        case (nil, nil, nil): Self.run(out, left, chunk(r, T.self), chunk(a, UInt32.self), chunk(b, UInt32.self), n, C.self)
+        case (nil, nil, let y?): Self.run(out, left, chunk(r, T.self), chunk(a, UInt32.self), Splat(v: y), n, C.self)
+        case (nil, let x?, nil): Self.run(out, left, chunk(r, T.self), Splat(v: x), chunk(b, UInt32.self), n, C.self)
+        case (nil, let x?, let y?): Self.run(out, left, chunk(r, T.self), Splat(v: x), Splat(v: y), n, C.self)
+        case (let v?, nil, nil): Self.run(out, left, Splat(v: v), chunk(a, UInt32.self), chunk(b, UInt32.self), n, C.self)
+        case (let v?, nil, let y?): Self.run(out, left, Splat(v: v), chunk(a, UInt32.self), Splat(v: y), n, C.self)
+        case (let v?, let x?, nil): Self.run(out, left, Splat(v: v), Splat(v: x), chunk(b, UInt32.self), n, C.self)
+        case (let v?, let x?, let y?): Self.run(out, left, Splat(v: v), Splat(v: x), Splat(v: y), n, C.self)
         }
     }
 

@@ -6,7 +6,9 @@ import KilnTensor
 /// ordered once per node into a list of loops (`ElementwiseLoops`), then run chunk by chunk
 /// over the elements: every primitive is one tight loop over up to `chunk` elements held in
 /// cache, the operands are read in place (broadcasting as `BroadcastPlan` walks them) and the
-/// last loop writes the result tensor directly. A class: instructions hold it and hand it to
+/// last loop writes the result tensor directly. The loops are plain data (`LaneStep`), and a
+/// run walks its chunks through unsafe pointers only (`ChunkWalk`), so no reference is counted
+/// per chunk. A class: instructions hold it and hand it to
 /// every run, one reference rather than its arrays' several. Immutable once built, so runs on
 /// several threads may share it (each run's scratch is its own).
 final class ElementwiseProgram: @unchecked Sendable {
@@ -39,8 +41,8 @@ final class ElementwiseProgram: @unchecked Sendable {
         self.init(node, operandTypes: dtypes)
     }
 
-    /// The loops in dependency order, each with the slot it writes.
-    private var steps: [LaneStep] = []
+    /// The loops in dependency order, each with the slot it writes: plain data, run by a switch.
+    private var steps: ContiguousArray<LaneStep> = []
     /// Slot 0 is the result chunk (in `out`); every other slot owns a chunk of scratch.
     private var slotCount = 1
     /// Per operand, its slot (nil when the definition does not read it).
@@ -97,7 +99,7 @@ final class ElementwiseProgram: @unchecked Sendable {
         let result = visit(root, isRoot: true)
         if result != 0 {
             // The op is an operand or a constant (stop_gradient, broadcast_to, constant): copy it out.
-            steps.append { p, _, n, _ in p[0].copyMemory(from: p[result], byteCount: n * 4) }
+            steps.append(.copy(o: 0, a: result))
         }
     }
 
@@ -113,60 +115,55 @@ final class ElementwiseProgram: @unchecked Sendable {
         // Chunks no longer than the op: a small op's scratch is small, on the stack, and its
         // constants are filled for its own elements only.
         let chunk = Swift.min(Self.chunk, n)
+        let operandCount = Swift.max(x.count, 1)
         withUnsafeTemporaryAllocation(byteCount: slotCount * chunk * 4, alignment: 64) { scratch in
-            withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer.self, capacity: slotCount) { slots in
-                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Swift.max(x.count, 1)) { filled in
-                    guard let base = scratch.baseAddress, let slots = slots.baseAddress, let filled = filled.baseAddress else { return }
-                    for s in 0..<slotCount { slots[s] = base + s * chunk * 4 }
-                    for (slot, bits) in constants { slots[slot].initializeMemory(as: UInt32.self, repeating: bits, count: chunk) }
-                    // No operand's value is repeated in its chunk yet (a 32-bit pattern never equals this).
-                    filled.initialize(repeating: .max, count: Swift.max(x.count, 1))
-                    walk(x, into: out, step: step, chunk: chunk, scratch: base, slots: slots, filled: filled)
+            withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer.self, capacity: slotCount + 2 * operandCount) { pointers in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * operandCount) { integers in
+                    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: operandCount) { filled in
+                        guard let base = scratch.baseAddress, let pointers = pointers.baseAddress, let integers = integers.baseAddress,
+                              let filled = filled.baseAddress else { return }
+                        let slots = pointers, sources = pointers + slotCount, bases = pointers + slotCount + operandCount
+                        for s in 0..<slotCount { slots[s] = base + s * chunk * 4 }
+                        for (slot, bits) in constants { slots[slot].initializeMemory(as: UInt32.self, repeating: bits, count: chunk) }
+                        // No operand's value is repeated in its chunk yet (a 32-bit pattern never equals this).
+                        filled.initialize(repeating: .max, count: operandCount)
+                        let strides = integers, slotOf = integers + operandCount
+                        for k in 0..<operandCount { slotOf[k] = k < operandSlots.count ? operandSlots[k] ?? -1 : -1 }
+                        steps.withUnsafeBufferPointer { steps in
+                            let walk = ChunkWalk(steps: steps, slots: slots, operandCount: x.count, slotOf: slotOf, sources: sources,
+                                                 strides: strides, filled: filled, scratch: base, chunk: chunk,
+                                                 out: out.storage.pointer, step: step)
+                            self.walk(x, into: out, walk, bases: bases)
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// Runs the loops chunk by chunk over `out`'s elements, pointing each operand's slot into its
-    /// tensor (or at its chunk of scratch, filled with a value a broadcast repeats).
-    private func walk(_ x: [Tensor], into out: Tensor, step: Int, chunk: Int, scratch base: UnsafeMutableRawPointer,
-                      slots: LaneSlots, filled: UnsafeMutablePointer<UInt64>) {
+    /// Runs the loops chunk by chunk over `out`'s elements: flat when no operand is broadcast
+    /// along a row, row by row (`BroadcastPlan`) when rows are long, else over copies of the
+    /// broadcast operands. `bases` is room for one pointer per operand.
+    private func walk(_ x: [Tensor], into out: Tensor, _ walk: ChunkWalk, bases: UnsafeMutablePointer<UnsafeMutableRawPointer>) {
         let n = out.elementCount
-        /// Runs the loops over `length` elements from flat output index `start`; operand k is
-        /// read from element `offsets[k]` on with stride `strides[k]` (1, or 0: one value repeated).
-        func runRow(_ inputs: [Tensor], start: Int, length: Int, offsets: (Int) -> Int, strides: (Int) -> Int) {
-            var j = 0
-            while j < length {
-                let count = Swift.min(chunk, length - j)
-                for (k, slot) in operandSlots.enumerated() {
-                    guard let slot else { continue }
-                    let source = inputs[k].storage.pointer + offsets(k) * 4
-                    if strides(k) == 1 {
-                        slots[slot] = source + j * 4
-                    } else {
-                        let own = base + slot * chunk * 4, bits = source.load(as: UInt32.self)
-                        if filled[k] != UInt64(bits) {
-                            own.initializeMemory(as: UInt32.self, repeating: bits, count: chunk)
-                            filled[k] = UInt64(bits)
-                        }
-                        slots[slot] = own
-                    }
-                }
-                slots[0] = out.storage.pointer + (start + j) * 4
-                for loop in steps { loop(slots, start + j, count, step) }
-                j += count
-            }
-        }
-
         // Same element count as the result: no broadcast (only leading 1s can differ).
         if x.allSatisfy({ $0.elementCount == n || $0.elementCount == 1 }) {
-            runRow(x, start: 0, length: n, offsets: { _ in 0 }, strides: { x[$0].elementCount == n ? 1 : 0 })
+            for k in x.indices {
+                walk.sources[k] = x[k].storage.pointer
+                walk.strides[k] = x[k].elementCount == n ? 1 : 0
+            }
+            walk.row(start: 0, length: n)
             return
         }
         let plan = BroadcastPlan(output: out.shape, operands: x.map(\.shape))
         if plan.rowLength >= 32 {
+            for k in x.indices { bases[k] = x[k].storage.pointer }
             plan.forEachRow { start, offsets, inner in
-                runRow(x, start: start, length: plan.rowLength, offsets: { offsets[$0] }, strides: { inner[$0] })
+                for k in x.indices {
+                    walk.sources[k] = bases[k] + offsets[k] * 4
+                    walk.strides[k] = inner[k]
+                }
+                walk.row(start: start, length: plan.rowLength)
             }
             return
         }
@@ -177,6 +174,55 @@ final class ElementwiseProgram: @unchecked Sendable {
             broadcastCopy(t, into: copy)
             return copy
         }
-        runRow(flat, start: 0, length: n, offsets: { _ in 0 }, strides: { flat[$0].elementCount == n ? 1 : 0 })
+        for k in flat.indices {
+            walk.sources[k] = flat[k].storage.pointer
+            walk.strides[k] = flat[k].elementCount == n ? 1 : 0
+        }
+        withExtendedLifetime(flat) { walk.row(start: 0, length: n) }
+    }
+}
+
+/// One run's walk over chunks, as plain pointers and numbers: running a row of chunks reads no
+/// array and calls no closure, so it touches no reference count.
+private struct ChunkWalk {
+    let steps: UnsafeBufferPointer<LaneStep>
+    let slots: LaneSlots
+    let operandCount: Int
+    /// Per operand, the slot it is read through (−1: the definition does not read it).
+    let slotOf: UnsafeMutablePointer<Int>
+    /// Per operand, where the current row starts, and its stride there: 1, or 0 (one value repeated).
+    let sources: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    let strides: UnsafeMutablePointer<Int>
+    /// Per operand, the 32-bit pattern its scratch chunk repeats (or `.max`: none yet).
+    let filled: UnsafeMutablePointer<UInt64>
+    let scratch: UnsafeMutableRawPointer
+    let chunk: Int
+    let out: UnsafeMutableRawPointer
+    let step: Int
+
+    /// Runs the loops over `length` elements from flat output index `start`, the operands read
+    /// from `sources` with `strides`.
+    func row(start: Int, length: Int) {
+        var j = 0
+        while j < length {
+            let count = Swift.min(chunk, length - j)
+            for k in 0..<operandCount {
+                let slot = slotOf[k]
+                guard slot >= 0 else { continue }
+                if strides[k] == 1 {
+                    slots[slot] = sources[k] + j * 4
+                } else {
+                    let own = scratch + slot * chunk * 4, bits = sources[k].load(as: UInt32.self)
+                    if filled[k] != UInt64(bits) {
+                        own.initializeMemory(as: UInt32.self, repeating: bits, count: chunk)
+                        filled[k] = UInt64(bits)
+                    }
+                    slots[slot] = own
+                }
+            }
+            slots[0] = out + (start + j) * 4
+            for s in 0..<steps.count { ElementwiseLoops.run(steps[s], slots, start: start + j, count: count, runStep: step) }
+            j += count
+        }
     }
 }
