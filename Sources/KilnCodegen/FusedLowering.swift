@@ -90,7 +90,7 @@ enum FusedLowering {
         try requireElementwise(region, node)
         let operands = Lowering.unique(region.flatMap(\.operands).filter { !defined.contains($0) })
         let body = ElementwiseLowering.lower(&b, shape: type.shape, body: region, operands: operands, results: results, types: types)
-        return [b.kernel(body, work: type.shape.elementCount * region.count)]
+        return [b.kernel(body, work: ElementwiseCost.work(region, elements: type.shape.elementCount, types: types))]
     }
 
     private static func requireElementwise(_ nodes: [Node], _ kernel: Node) throws {

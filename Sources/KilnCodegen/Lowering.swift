@@ -62,7 +62,8 @@ public enum Lowering {
             var renamed = node
             renamed.name = target
             return one(ElementwiseLowering.lower(&b, shape: type.shape, body: [renamed], operands: unique(node.operands),
-                                                 results: [target], types: local))
+                                                 results: [target], types: local),
+                       work: ElementwiseCost.work([node], elements: type.shape.elementCount, types: local))
         case .matmul:
             return MatmulLowering.lower(&b, a: x[0], operandTypes[0], b: x[1], operandTypes[1], transposeA: attrs.bool("transpose_a"),
                                         transposeB: attrs.bool("transpose_b"), out: out, type)

@@ -64,8 +64,7 @@ public struct Fusion: RemarkingPass {
             }
             guard isContraction || isFusibleElementwise(node, types: types) else { continue }
 
-            let consumerGroups = Set(consumers[i].map { groupOf[$0] })
-            if consumerGroups.count == 1, let only = consumerGroups.first, let g = only {
+            if let g = joinableGroup(i, consumers: consumers[i], groupOf: groupOf, groups: groups) {
                 var refusal: String?
                 if groups[g].shape != type.shape {
                     refusal = "its shape \(type.shape) differs from the kernel's iteration space \(groups[g].shape)"
@@ -110,6 +109,25 @@ public struct Fusion: RemarkingPass {
 
         let kernels = groups.filter { $0.members.count > 1 }.map { Array($0.members.reversed()) }
         return (try assemble(graph, groups: kernels, producer: producer), remarks)
+    }
+
+    /// The kernel node `i` may join: the one holding every consumer of `i` (consumer-driven
+    /// fusion); or else — multi-output fusion, as XLA's producer-consumer multi-output fusion —
+    /// an elementwise kernel holding some consumers of `i` when every other consumer comes
+    /// after all of that kernel's members. `i` then becomes an extra result of the kernel
+    /// (it was stored anyway, for its outside consumers), and no outside consumer can feed the
+    /// kernel: in a topological order, a node only feeds later ones. An LSTM cell's gates,
+    /// cell state and output (each also read by the backward pass and the next step) become
+    /// one kernel instead of seven. Kernels ending in a contraction's tiles or a reduction's
+    /// loops take only nodes all of whose consumers they hold.
+    private func joinableGroup(_ i: Int, consumers: [Int], groupOf: [Int?], groups: [Group]) -> Int? {
+        let consumerGroups = Set(consumers.map { groupOf[$0] })
+        if consumerGroups.count == 1, let only = consumerGroups.first, let g = only { return g }
+        // The earliest-ending elementwise kernel among the consumers' is the only one the others can all follow.
+        let candidates = consumerGroups.compactMap { $0 }.filter { !groups[$0].hasContraction && !groups[$0].hasReduction }
+        guard let g = candidates.min(by: { (groups[$0].members.first ?? 0) < (groups[$1].members.first ?? 0) }),
+              let last = groups[g].members.first else { return nil }
+        return consumers.allSatisfy { groupOf[$0] == g || $0 > last } ? g : nil
     }
 
     /// The product (matmul or convolution) that elementwise `add` node `i` adds, when `i` is
