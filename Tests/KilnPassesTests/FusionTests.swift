@@ -129,4 +129,34 @@ struct FusionTests {
         let kernelOfY = fused.nodes.first { ($0.region ?? [$0]).contains { $0.name == "y" } }
         #expect(kernelOfE?.name != kernelOfY?.name, "\(fused.text)")
     }
+
+    /// An LSTM's backward step concatenates its four gate gradients: each is computed straight
+    /// into its block of the concat, not stored apart and copied.
+    @Test("a concat's elementwise producers compute into its blocks, in one kernel")
+    func concatKernel() throws {
+        let graph = try inferTypes(try Parser.parse("""
+            graph g {
+              input a: f32[4, 8]
+              input b: f32[4, 3]
+              input c: f32[4, 5]
+              e = exp(a)
+              y = concat(mul(e, 2.0), tanh(b), c, sub(e, 1.0), axis=1)
+              z = concat(a, a, axis=0)
+              output y
+              output z
+            }
+            """))
+        let (fused, remarks) = try Fusion().fuse(graph)
+        try Verifier().verify(fused)
+        let kernel = try #require(fused.nodes.first { $0.name == "y" })
+        let body = (kernel.region ?? []).map(\.op)
+        #expect(body.filter { $0 == .concat }.count == 1 && body.last == .concat, "\(fused.text)")
+        #expect(body.contains(.tanh) && body.contains(.mul) && body.contains(.sub), "\(fused.text)")
+        // exp feeds two blocks: computed once, by its own kernel, and read by both.
+        #expect(!body.contains(.exp), "\(fused.text)")
+        #expect(remarks.contains { $0.contains("'e' not fused") && $0.contains("exactly one operand") }, "\(remarks)")
+        // A concat of nothing computed stays a plain copy.
+        #expect(fused.nodes.first { $0.name == "z" }?.op == .concat)
+    }
 }
+
