@@ -87,10 +87,88 @@ enum FusedLowering {
             return [b.kernel(body, work: input.shape.elementCount * Swift.max(region.count, 1))]
         }
 
+        if last.op == .concat {
+            return [try concatenation(&b, node, region, types: types, results: results)]
+        }
+
         try requireElementwise(region, node)
         let operands = Lowering.unique(region.flatMap(\.operands).filter { !defined.contains($0) })
         let body = ElementwiseLowering.lower(&b, shape: type.shape, body: region, operands: operands, results: results, types: types)
-        return [b.kernel(body, work: type.shape.elementCount * region.count)]
+        return [b.kernel(body, work: ElementwiseCost.work(region, elements: type.shape.elementCount, types: types))]
+    }
+
+    /// A concat and the elementwise producers of its operands: one loop nest per operand over
+    /// that operand's shape, evaluating the operand's producers and storing it straight into its
+    /// block of the result (and any producer also needed outside at its own index).
+    private static func concatenation(_ b: inout KernelBuilder, _ node: Node, _ region: [Node], types: [String: TensorType],
+                                      results: [String]) throws -> LoopKernel {
+        guard let concat = region.last, let outType = concat.type else {
+            throw Diagnostic("internal: fused concat '\(node.name)' is empty", at: node.location)
+        }
+        let producers = Array(region.dropLast())
+        try requireElementwise(producers, node)
+        // Each producer belongs to the operand its consumers in the kernel compute (fusion put it there).
+        var piece: [String: Int] = [:]
+        for (k, operand) in concat.operands.enumerated() where producers.contains(where: { $0.name == operand }) { piece[operand] = k }
+        for producer in producers.reversed() where piece[producer.name] == nil {
+            guard let k = producers.first(where: { $0.operands.contains(producer.name) && piece[$0.name] != nil }).flatMap({ piece[$0.name] }) else {
+                throw Diagnostic("internal: fused concat '\(node.name)' holds '\(producer.name)', which computes none of its operands", at: node.location)
+            }
+            piece[producer.name] = k
+        }
+        let axis = try normalizedAxis(concat.attributes.int("axis"), rank: outType.rank, outType)
+        let out = b.buffer(concat.name, outType)
+        let outStrides = outType.shape.strides
+        let defined = Set(region.map(\.name))
+        // Concatenated along an inner axis, every operand shares the rows before it: one loop
+        // over those rows (the one threads split), the operands' blocks inside it.
+        let rows = outType.shape.dims[..<axis].reduce(1, *)
+        var pieces: [(inout KernelBuilder, Expr) -> [Stmt]] = []
+        var start = 0
+        for (k, operand) in concat.operands.enumerated() {
+            guard let type = types[operand] else { throw Diagnostic("internal: fused concat '\(node.name)' reads untyped '\(operand)'", at: node.location) }
+            let offset = start
+            start += type.shape[axis]
+            let body = producers.filter { piece[$0.name] == k }
+            var buffers: [String: Int] = [:]
+            for name in Lowering.unique(body.flatMap(\.operands) + [operand]) where !defined.contains(name) && b.constants[name] == nil {
+                buffers[name] = b.buffer(name, b.type(of: name, in: types))
+            }
+            let stored = body.filter { results.contains($0.name) }.map { ($0.name, b.buffer($0.name, b.type(of: $0.name, in: types))) }
+            let fused = FusedBody(nodes: body, shape: type.shape, types: types, buffers: buffers)
+            let dims = type.shape.dims, inner = dims[axis...].reduce(1, *)
+            pieces.append { b, row in
+                b.loop(inner, .dataParallel) { b, t in
+                    // The multi-index of element (row, t) of this operand.
+                    var index: [Expr] = []
+                    var rest = row
+                    for a in stride(from: axis - 1, through: 0, by: -1) {
+                        index.insert(a == 0 ? rest : rest.rem(dims[a]), at: 0)
+                        rest = rest.div(dims[a])
+                    }
+                    var tail: [Expr] = [], remaining = t
+                    for a in stride(from: dims.count - 1, through: axis, by: -1) {
+                        tail.insert(a == axis ? remaining : remaining.rem(dims[a]), at: 0)
+                        remaining = remaining.div(dims[a])
+                    }
+                    index += tail
+                    let flat = row.mul(inner).plus(t)
+                    var (stmts, values) = fused.evaluate(&b, index: index, flat: flat)
+                    var target = index
+                    target[axis] = target[axis].plus(offset)
+                    let value = values[operand] ?? b.constants[operand]
+                        ?? .load(buffer: b.defined(operand, in: buffers, placeholder: 0, "the concat's operand"), index: flat)
+                    stmts.append(.store(buffer: out, index: .linear(target, outStrides), value: value))
+                    for (name, buffer) in stored {
+                        stmts.append(.store(buffer: buffer, index: flat, value: b.defined(name, in: values, placeholder: .f32(0), "the store of a result")))
+                    }
+                    return stmts
+                }
+            }
+        }
+        let stmts = b.loop(rows, rows > 1 ? .dataParallel : .ordered) { b, row in pieces.flatMap { $0(&b, row) } }
+        let work = producers.reduce(0) { $0 + ElementwiseCost.work([$1], elements: types[$1.name]?.shape.elementCount ?? 0, types: types) }
+        return b.kernel(stmts, work: work + outType.shape.elementCount)
     }
 
     private static func requireElementwise(_ nodes: [Node], _ kernel: Node) throws {

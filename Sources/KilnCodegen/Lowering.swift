@@ -59,7 +59,8 @@ public enum Lowering {
             var renamed = node
             renamed.name = target
             return one(ElementwiseLowering.lower(&b, shape: type.shape, body: [renamed], operands: unique(node.operands),
-                                                 results: [target], types: local))
+                                                 results: [target], types: local),
+                       work: ElementwiseCost.work([node], elements: type.shape.elementCount, types: local))
         }
         switch op {
         case .matmul:

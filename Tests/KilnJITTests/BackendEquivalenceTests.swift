@@ -82,6 +82,11 @@ struct BackendEquivalenceTests {
         "y = matmul(reshape(a, shape=[2, 1, 3, 8]), reshape(b, shape=[2, 8, 3]))",
         "y = tanh(add(mul(a, 2.0), c))", "y = add(mul(exp(neg(a)), b), relu(c))",
         "y = log1p(sub(a, 0.7))", "y = expm1(mul(sub(a, 0.5), 30.0))", "y = erf(mul(sub(a, 0.5), 6.0))",
+        // Concat kernels: producers stored straight into their blocks (inner, outer and middle axes,
+        // broadcast operands, index maps, an operand read as is, a producer two blocks share).
+        "y = concat(tanh(a), mul(b, 2.0), axis=1)", "y = concat(add(a, c), sigmoid(b), a, axis=0)",
+        "y = concat(exp(a), mul(exp(a), b), sub(b, 1.0), axis=1)",
+        "y = concat(reshape(a, shape=[2, 3, 8]), reshape(mul(b, 2.0), shape=[2, 3, 8]), axis=1)",
     ]
 
     @Test("every op and fused shape class: JIT equals interpreter", arguments: ops)

@@ -39,10 +39,12 @@ struct JITClaimsTests {
         let (calls, functions) = (compiler.calls.count, compiler.functions.count)
         print("lstm adam step: \(calls) calls, \(functions) functions")
         // Measured 2026-12-06: 605 calls, 71 functions; 743 and 77 with the schedule layer's
-        // generated GEMM (the count of calls depends on the code generator's schedule). Without
+        // generated GEMM; 411 and 69 with multi-output fusion (each step's cell is one kernel);
+        // 301 and 69 with concat kernels (each backward step's gate gradients are one).
+        // The count of calls depends on fusion and the code generator's schedule. Without
         // sharing there would be one function per call.
-        #expect((500...900).contains(calls), "\(calls) calls")
+        #expect((250...900).contains(calls), "\(calls) calls")
         #expect((50...100).contains(functions), "\(functions) functions")
-        #expect(functions * 5 <= calls, "kernels equal up to names must share a function")
+        #expect(functions * 4 <= calls, "kernels equal up to names must share a function")
     }
 }

@@ -79,4 +79,84 @@ struct FusionTests {
         // The first product is stored as it is; the next one's epilogue adds it.
         #expect(fused.nodes.filter { $0.op == .matmul }.count == 1)
     }
+
+    /// An LSTM cell: every gate, the cell state and its tanh are read by the next step and by
+    /// the backward pass too, yet all of them are one kernel (extra results), not seven.
+    @Test("values also read after the kernel join it as extra results (multi-output fusion)")
+    func multiOutput() throws {
+        let graph = try inferTypes(try Parser.parse("""
+            graph g {
+              input z: f32[4, 8]
+              input c: f32[4, 8]
+              i = sigmoid(z)
+              f = sigmoid(neg(z))
+              t = tanh(z)
+              c2 = add(mul(f, c), mul(i, t))
+              h = mul(tanh(c2), i)
+              r1 = reduce_sum(mul(c2, t), axes=[1])
+              r2 = reduce_sum(mul(i, f), axes=[1])
+              output h
+              output r1
+              output r2
+            }
+            """))
+        let fused = try Fusion().run(graph)
+        try Verifier().verify(fused)
+        let kernels = fused.nodes.filter { $0.op == .fused }
+        #expect(kernels.count == 3, "\(fused.text)")
+        let cell = try #require(kernels.first { $0.resultNames.contains("h") })
+        #expect(Set(cell.resultNames).isSuperset(of: ["h", "i", "f", "t", "c2"]), "\(cell.resultNames)")
+        // The cell and two reductions reading its extra results, nothing else.
+        #expect(fused.nodes.count == 3, "\(fused.text)")
+    }
+
+    /// A value read by the kernel and by a node that itself feeds the kernel cannot be one of
+    /// its results: the kernel would need a value computed from its own result.
+    @Test("a value whose other reader feeds the kernel stays outside it")
+    func multiOutputNoCycle() throws {
+        let graph = try inferTypes(try Parser.parse("""
+            graph g {
+              input x: f32[4, 8]
+              e = exp(x)
+              r = reshape(reduce_max(e, axes=[1]), shape=[4, 1])
+              y = add(mul(e, 2.0), r)
+              output y
+            }
+            """))
+        let fused = try Fusion().run(graph)
+        try Verifier().verify(fused)
+        let kernelOfE = fused.nodes.first { ($0.region ?? [$0]).contains { $0.name == "e" } }
+        let kernelOfY = fused.nodes.first { ($0.region ?? [$0]).contains { $0.name == "y" } }
+        #expect(kernelOfE?.name != kernelOfY?.name, "\(fused.text)")
+    }
+
+    /// An LSTM's backward step concatenates its four gate gradients: each is computed straight
+    /// into its block of the concat, not stored apart and copied.
+    @Test("a concat's elementwise producers compute into its blocks, in one kernel")
+    func concatKernel() throws {
+        let graph = try inferTypes(try Parser.parse("""
+            graph g {
+              input a: f32[4, 8]
+              input b: f32[4, 3]
+              input c: f32[4, 5]
+              e = exp(a)
+              y = concat(mul(e, 2.0), tanh(b), c, sub(e, 1.0), axis=1)
+              z = concat(a, a, axis=0)
+              output y
+              output z
+            }
+            """))
+        let (fused, remarks) = try Fusion().fuse(graph)
+        try Verifier().verify(fused)
+        let kernel = try #require(fused.nodes.first { $0.name == "y" })
+        let body = (kernel.region ?? []).map(\.op)
+        #expect(body.filter { $0 == .concat }.count == 1 && body.last == .concat, "\(fused.text)")
+        #expect(body.contains(.tanh) && body.contains(.mul) && body.contains(.sub), "\(fused.text)")
+        // exp feeds two blocks: computed once, by its own kernel, and read by both.
+        #expect(!body.contains(.exp), "\(fused.text)")
+        #expect(remarks.contains { $0.contains("'e' not fused") && $0.contains("exactly one operand") }, "\(remarks)")
+        // A concat of nothing computed stays a plain copy.
+        #expect(fused.nodes.first { $0.name == "z" }?.op == .concat)
+    }
 }
+
