@@ -19,6 +19,7 @@ struct Kiln: ParsableCommand {
     static func main() {
         // ArgumentParser exits 64 (EX_USAGE) for a bad option; Kiln's contract is exit 1 for an
         // error and 2 for a usage error, which scripts and the tests rely on.
+        ProcessMemory.keepFreedMemory()
         do {
             var command = try parseAsRoot()
             try command.run()
