@@ -37,6 +37,8 @@ public struct Fusion: RemarkingPass {
         /// other member computes (a piece's producers run over that operand's shape).
         var pieces: [Shape]? = nil
         var pieceOf: [Int: Int] = [:]
+        /// Where each value is an operand of the concat (a value read twice is in two pieces).
+        var positions: [String: [Int]] = [:]
     }
 
     /// The fused graph, plus one remark per refused fusion candidate.
@@ -71,7 +73,9 @@ public struct Fusion: RemarkingPass {
             }
             if let pieces = concatPieces(node, types: types) {
                 groupOf[i] = groups.count
-                groups.append(Group(members: [i], shape: type.shape, hasContraction: false, pieces: pieces))
+                var positions: [String: [Int]] = [:]
+                for (k, operand) in node.operands.enumerated() { positions[operand, default: []].append(k) }
+                groups.append(Group(members: [i], shape: type.shape, hasContraction: false, pieces: pieces, positions: positions))
                 continue
             }
             guard isContraction || isFusibleElementwise(node, types: types) else { continue }
@@ -186,8 +190,7 @@ public struct Fusion: RemarkingPass {
         for c in consumers {
             let p: Int
             if c == concat {
-                let positions = nodes[c].operands.indices.filter { nodes[c].operands[$0] == nodes[i].name }
-                guard positions.count == 1 else { return nil }
+                guard let positions = group.positions[nodes[i].name], positions.count == 1 else { return nil }
                 p = positions[0]
             } else {
                 guard let q = group.pieceOf[c] else { return nil }
