@@ -103,6 +103,19 @@ struct FusedBody {
     /// Kernel buffer of each value read from memory.
     let buffers: [String: Int]
 
+    /// The kernel buffers of the values `body` reads from memory: every operand but the known
+    /// constants, except that an index map (pad, slice, …) loads its operand at a mapped
+    /// position, so it needs that operand's buffer even when it is a constant (a padded constant
+    /// tensor, a gradient's slice of `d_loss`).
+    static func buffers(_ b: inout KernelBuilder, for operands: [String], body: [Node], types: [String: TensorType]) -> [String: Int] {
+        let mapped = Set(body.filter { $0.op.fusionRole == .indexMap }.compactMap(\.operands.first))
+        var buffers: [String: Int] = [:]
+        for operand in operands where b.constants[operand] == nil || mapped.contains(operand) {
+            buffers[operand] = b.buffer(operand, b.type(of: operand, in: types))
+        }
+        return buffers
+    }
+
     func evaluate(_ b: inout KernelBuilder, index: [Expr], flat: Expr) -> (stmts: [Stmt], values: [String: Expr]) {
         var stmts: [Stmt] = []
         var values: [String: Expr] = [:]
@@ -146,13 +159,7 @@ extension ElementwiseLowering {
     /// A fused kernel holding index maps: full-rank loops (the maps need every coordinate).
     static func lowerIndexed(_ b: inout KernelBuilder, shape: Shape, body: [Node], operands: [String],
                              results: [String], types: [String: TensorType]) -> [Stmt] {
-        var buffers: [String: Int] = [:]
-        // An index map (pad, slice, …) loads its operand at a mapped position, so it needs the
-        // operand's buffer even when the operand is a known constant (a padded constant tensor).
-        let mapped = Set(body.filter { $0.op.fusionRole == .indexMap }.compactMap(\.operands.first))
-        for operand in operands where b.constants[operand] == nil || mapped.contains(operand) {
-            buffers[operand] = b.buffer(operand, b.type(of: operand, in: types))
-        }
+        let buffers = FusedBody.buffers(&b, for: operands, body: body, types: types)
         let resultBuffers = results.map { b.buffer($0, b.type(of: $0, in: types)) }
         let fused = FusedBody(nodes: body, shape: shape, types: types, buffers: buffers)
         return b.forEachElement(of: shape) { b, index, flat in

@@ -64,8 +64,7 @@ enum FusedLowering {
                 throw Diagnostic("internal: fused reduction '\(node.name)' has no input", at: node.location)
             }
             let operands = Lowering.unique(region.flatMap(\.operands).filter { !defined.contains($0) })
-            var buffers: [String: Int] = [:]
-            for operand in operands where b.constants[operand] == nil { buffers[operand] = b.buffer(operand, b.type(of: operand, in: types)) }
+            let buffers = FusedBody.buffers(&b, for: operands, body: producers, types: types)
             let out = b.buffer(last.name, lastType)
             let stored = producers.filter { results.contains($0.name) }.map { ($0.name, b.buffer($0.name, b.type(of: $0.name, in: types))) }
             let axes = try normalizedAxes(last.attributes.ints("axes"), input)
@@ -130,10 +129,8 @@ enum FusedLowering {
             let offset = start
             start += type.shape[axis]
             let body = producers.filter { piece[$0.name] == k }
-            var buffers: [String: Int] = [:]
-            for name in Lowering.unique(body.flatMap(\.operands) + [operand]) where !defined.contains(name) && b.constants[name] == nil {
-                buffers[name] = b.buffer(name, b.type(of: name, in: types))
-            }
+            let reads = Lowering.unique(body.flatMap(\.operands) + [operand]).filter { !defined.contains($0) }
+            let buffers = FusedBody.buffers(&b, for: reads, body: body, types: types)
             let stored = body.filter { results.contains($0.name) }.map { ($0.name, b.buffer($0.name, b.type(of: $0.name, in: types))) }
             let fused = FusedBody(nodes: body, shape: type.shape, types: types, buffers: buffers)
             let dims = type.shape.dims, inner = dims[axis...].reduce(1, *)

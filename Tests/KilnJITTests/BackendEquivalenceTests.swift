@@ -87,12 +87,36 @@ struct BackendEquivalenceTests {
         "y = concat(tanh(a), mul(b, 2.0), axis=1)", "y = concat(add(a, c), sigmoid(b), a, axis=0)",
         "y = concat(exp(a), mul(exp(a), b), sub(b, 1.0), axis=1)",
         "y = concat(reshape(a, shape=[2, 3, 8]), reshape(mul(b, 2.0), shape=[2, 3, 8]), axis=1)",
+        // An index map of a constant inside a concat kernel and a fused reduction (it needs the
+        // constant's buffer: it loads it at mapped positions).
+        "y = concat(exp(a), pad(constant(value=1.5, shape=[2, 7]), before=[0, 1], after=[0, 0]), axis=0)",
+        "y = reduce_sum(mul(pad(constant(value=1.5, shape=[6, 7]), before=[0, 1], after=[0, 0]), a), axes=[1])",
     ]
 
     @Test("every op and fused shape class: JIT equals interpreter", arguments: ops)
     func op(_ body: String) throws {
         let text = "graph g {\n input a: f32[6, 8]\n input b: f32[6, 8]\n input c: f32[8]\n \(body)\n output y\n}"
         try Self.compare(try inferTypes(try Parser.parse(text)), body)
+    }
+
+    /// The gradient of `pad` on one loss branch is a slice of the constant `d_u`; the two
+    /// branches' gradients of `g`'s slices meet in a concat kernel holding that slice
+    /// (found by review: the kernel had no buffer for the constant).
+    @Test("a training step whose concat kernel slices a constant gradient")
+    func concatOfConstantSlice() throws {
+        let text = """
+            graph tr1 {
+              input x: f32[4, 6]
+              param p: f32[4, 6] = normal(0, 1)
+              g = mul(p, x)
+              u = pad(slice(g, begin=[0, 0], end=[4, 2]), before=[0, 0], after=[0, 1])
+              t = tanh(slice(g, begin=[0, 2], end=[4, 6]))
+              loss = add(reduce_sum(u, axes=[0, 1]), reduce_sum(t, axes=[0, 1]))
+              output loss
+            }
+            """
+        let graph = try inferTypes(try Parser.parse(text))
+        try Self.compare(try TrainingStep(loss: "loss", optimizer: Optimizer(.sgd)).run(graph), steps: 2, "tr1 sgd step")
     }
 
     @Test("every op of the CNN family: conv, pooling, gradients, losses")
