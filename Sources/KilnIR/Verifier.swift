@@ -30,7 +30,8 @@ public struct Verifier {
             if node.op == .fused {
                 try verifyKernel(node)
                 for name in node.definedNames { try define(name, node.location) }
-                if node.type != nil || node.region?.contains(where: { $0.type != nil }) == true {
+                if node.type != nil || node.region?.contains(where: { $0.type != nil }) == true,
+                   node.operands.allSatisfy({ types[$0] != nil }) {
                     var copy = node
                     try inferFusedTypes(&copy, types: types)
                     let typedBody = node.region?.allSatisfy { $0.type != nil } == true
@@ -43,7 +44,9 @@ public struct Verifier {
             }
             try verifyAttributes(node)
             try define(node.name, node.location)
-            if node.type != nil {
+            // An annotation is checked here when the operands' types are known; one after an
+            // unannotated node (`loss: f32[] = mul(s, 0.01)`) is checked by `inferTypes`.
+            if node.type != nil, node.operands.allSatisfy({ types[$0] != nil }) {
                 types[node.name] = try inferType(of: node, types: types)
             }
         }

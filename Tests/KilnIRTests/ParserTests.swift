@@ -23,6 +23,24 @@ struct ParserTests {
         #expect(g.nodes[0].type == TensorType(.f32, .scalar))
     }
 
+    /// The verifier checks an annotation only once its operands' types are known; `inferTypes`
+    /// checks the rest (an annotated loss after unannotated nodes was refused as "unknown").
+    @Test("an annotation after unannotated nodes is checked against the inferred type")
+    func annotationAfterInferredNodes() throws {
+        let text = "graph g {\n  input x: f32[2, 3]\n  s = reduce_sum(x, axes=[0, 1])\n  loss: f32[] = mul(s, 0.01)\n  output loss\n}\n"
+        let parsed = try Parser.parse(text, file: "t.kiln")
+        try Verifier().verify(parsed)
+        let g = try inferTypes(parsed)
+        #expect(g.nodes.last?.type == TensorType(.f32, .scalar))
+        do {
+            _ = try parse("  s = reduce_sum(x, axes=[0, 1])\n  loss: f32[2] = mul(s, 0.01)\n  output loss")
+            Issue.record("a wrong annotation was accepted")
+        } catch let error as Diagnostic {
+            #expect(error.description.contains("'loss' is annotated f32[2] but mul gives f32[]"), "\(error)")
+            #expect(error.description.contains("t.kiln:4:"), "\(error)")
+        }
+    }
+
     @Test("a definition may be a bare literal, -inf included; .5 and exponents are numbers")
     func literalDefinitions() throws {
         let g = try parse("  a = -inf\n  b = .5\n  c = 2E+2\n  output a, b, c")
