@@ -17,9 +17,9 @@ struct Kiln: ParsableCommand {
     /// OpenBLAS's kernels for this CPU are selected by the library on first use
     /// (`BLAS.selectedCoreType`), so the command needs no re-run with `OPENBLAS_CORETYPE`.
     static func main() {
+        ProcessMemory.keepFreedMemory()
         // ArgumentParser exits 64 (EX_USAGE) for a bad option; Kiln's contract is exit 1 for an
         // error and 2 for a usage error, which scripts and the tests rely on.
-        ProcessMemory.keepFreedMemory()
         do {
             var command = try parseAsRoot()
             try command.run()

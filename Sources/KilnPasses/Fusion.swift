@@ -84,9 +84,9 @@ public struct Fusion: RemarkingPass {
                 let piece = groups[g].pieces == nil ? nil : concatPiece(i, consumers: consumers[i], nodes: nodes, group: groups[g])
                 let refusal = self.refusal(i, joining: groups[g], piece: piece, nodes: nodes, consumers: consumers, producer: producer)
                 // No cycle check is needed: every member of `g` comes after `i` and every consumer of
-                // `i` is in `g` (or, by `joinableGroup`, after all of `g`), so a path from `i` that leaves the kernel and re-enters it would
-                // already leave and re-enter `g`, which no earlier step allowed (by induction from
-                // one-node groups). The old per-candidate search (a DFS per kernel operand, O(n³) on
+                // `i` is in `g` (or, by `joinableGroup`, after all of `g`), so a path from `i` that
+                // leaves the kernel and re-enters it would already leave and re-enter `g`, which no
+                // earlier step allowed (by induction from one-node groups). The old per-candidate search (a DFS per kernel operand, O(n³) on
                 // gradient graphs) never refused anything; the scheduler in `assemble` still fails
                 // loudly if a kernel ever needed its own result.
                 if let refusal {
