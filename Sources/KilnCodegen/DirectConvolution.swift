@@ -23,22 +23,36 @@ enum DirectConvolution {
     /// Off with `KILN_CONV=im2col` (side-by-side benchmarks).
     nonisolated(unsafe) static var enabled = getenv("KILN_CONV").map { String(cString: $0) } != "im2col"
 
+    /// A 3-vector tile row's speed relative to a 2-vector one, per computed output, on a target
+    /// with 32 vector registers (8×48: 24 accumulators, 11 loads per 24 FMAs; 8×32: 16, 10 per
+    /// 16). Measured round-robin against 8×32 on ResNet-18's convolutions (AVX-512, 2 threads):
+    /// 0.89–0.95 of the time where both compute the same outputs (56×56, 28×28, the 7×7 stem).
+    static let threeVectorSpeed = 1.08
+
     /// The phase planes and register tiling when direct convolution applies to `g` with `o`
     /// filters on `target`, else nil (1×1 filters, too many wasted outputs, no legal tiling).
+    /// Tile rows are 2 vectors wide, or 3 where the target has the registers and the wider
+    /// panels' extra padding (outputs past the last row: a 7×7 map's 63 flat outputs fill 64
+    /// but only 63 of 96) costs less than the faster tile saves.
     static func plan(_ g: WindowGeometry, outChannels o: Int, target: CodegenTarget) -> (planes: PhasePlanes, tiling: GemmTiling)? {
         guard enabled, g.kh * g.kw > 1, o > 0 else { return nil }
-        let lanes = target.vectorLanes, planes = PhasePlanes(g, multipleOf: 2 * lanes)
-        let fill = planes.fill(g)
-        guard fill >= minimumFill || fill * Double(o + im2colElementFlops / 2) >= Double(o) else { return nil }
-        let panels = g.n * (planes.flat / (2 * lanes))
-        let t = GemmTiling.choose(m: o, n: panels * 2 * lanes, k: g.patch, target: target, vectorsPerRow: 2)
-        return t.isLegal ? (planes, t) : nil
+        var best: (planes: PhasePlanes, tiling: GemmTiling, time: Double)?
+        for vectors in target.vectorRegisters >= 32 ? [2, 3] : [2] {
+            let width = vectors * target.vectorLanes, planes = PhasePlanes(g, multipleOf: width)
+            let fill = planes.fill(g)
+            guard fill >= minimumFill || fill * Double(o + im2colElementFlops / 2) >= Double(o) else { continue }
+            let panels = g.n * (planes.flat / width)
+            let t = GemmTiling.choose(m: o, n: panels * width, k: g.patch, target: target, vectorsPerRow: vectors)
+            guard t.isLegal, t.mr * vectors >= 16 || vectors == 2 else { continue }
+            let computed = Double((o + t.mr - 1) / t.mr * t.mr * planes.flat), time = computed / (vectors == 3 ? threeVectorSpeed : 1)
+            if best.map({ time < $0.time }) ?? true { best = (planes, t, time) }
+        }
+        return best.map { ($0.planes, $0.tiling) }
     }
 
     static func kernels(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel]? {
         guard let (planes, t) = plan(g, outChannels: o, target: b.target) else { return nil }
-        let lanes = b.target.vectorLanes
-        let blocks = planes.flat / (2 * lanes), panels = g.n * blocks
+        let blocks = planes.flat / t.nr, panels = g.n * blocks
         let source = b.scratch(.f32, count: g.n * g.c * planes.phases * planes.planeSize)
         let split = planes.split(&b, x, g, into: source)
         let tiles = (o + t.mr - 1) / t.mr, paddedChannels = tiles * t.mr

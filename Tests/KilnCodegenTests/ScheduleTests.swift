@@ -154,4 +154,21 @@ struct ScheduleTests {
             }
         }
     }
+    @Test("direct convolution tiles are 3 vectors wide where the padding allows, 2 otherwise")
+    func directConvolutionTileWidth() throws {
+        func tiling(_ c: Int, _ o: Int, _ size: Int, stride: Int = 1, on target: CodegenTarget) throws -> GemmTiling {
+            let out = (size + 2 - 3) / stride + 1
+            let g = WindowGeometry(input: Shape([1, c, size, size]), window: [3, 3], stride: [stride, stride], padding: [1, 1],
+                                   output: Shape([1, o, out, out]))
+            return try #require(DirectConvolution.plan(g, outChannels: o, target: target)).tiling
+        }
+        // 56×56 and 28×28 maps: the same outputs either way, so the faster 3-vector rows.
+        #expect(try tiling(64, 64, 56, on: .avx512).description == "8x48")
+        #expect(try tiling(128, 128, 28, on: .avx512).description == "8x48")
+        #expect(try tiling(64, 128, 56, stride: 2, on: .avx512).description == "8x48")
+        // 7×7: 63 flat outputs fill 64 (2 vectors) but only 63 of 96.
+        #expect(try tiling(512, 512, 7, on: .avx512).description == "8x32")
+        // 16 registers leave no room for 3-vector rows.
+        #expect(try tiling(64, 64, 56, on: .avx2).vectorsPerRow == 2)
+    }
 }
