@@ -225,7 +225,7 @@ public final class JITBackend: ExecutionBackend {
         for (i, slot) in argumentSlots.enumerated() { arguments[i] = table[slot] }
         let ctx = Unmanaged.passUnretained(context).toOpaque()
         let stepNumber = Int64(truncatingIfNeeded: number)
-        KernelPool.shared.beginStep()
+        KernelPool.shared.beginStep(contended: sgemmCalls > 0)
         defer { KernelPool.shared.endStep() }
         for (function, call, offset) in program {
             let args = UnsafeMutableRawPointer(arguments + offset)

@@ -16,19 +16,32 @@ import Synchronization
 /// starts late or runs on a core shared with another process takes fewer chunks instead of
 /// holding the whole step up. Claims carry the kernel's generation, so a worker that wakes late
 /// can never run a chunk of the next kernel with the previous kernel's arguments.
+/// A step whose kernels have the cores to themselves (`beginStep(contended: false)`: no OpenBLAS
+/// call, whose worker threads spin for a while after returning) cuts each kernel into one chunk
+/// per thread instead: contiguous ranges, and no chunk boundaries inside a thread's share.
+/// Measured round-robin against four chunks (2 threads, AVX-512): ONNX ResNet-18 b1 0.95–0.97
+/// of the time, MobileNetV2 b1 0.96–0.97; but the LeNet-5 Adam step, which calls sgemm three
+/// times, took 1.45× as long with one chunk per thread, so contended steps keep four.
 /// One step program at a time: a second caller (another thread's backend) finds the pool busy
 /// and falls back to the dispatch queue.
 final class KernelPool: @unchecked Sendable {
-    /// `KILN_POOL=off` runs parallel kernels on the dispatch queue instead, `KILN_POOL=static`
-    /// gives each thread one contiguous range (for side-by-side comparisons).
+    /// `KILN_POOL=off` runs parallel kernels on the dispatch queue instead; `KILN_POOL=static`
+    /// gives each thread one contiguous range and `KILN_POOL=dynamic` four chunks, in every step
+    /// (for side-by-side comparisons).
     static let shared: KernelPool = {
         let mode = ProcessInfo.processInfo.environment["KILN_POOL"]
-        return KernelPool(workers: mode == "off" ? 0 : kernelThreads - 1, chunksPerThread: mode == "static" ? 1 : 4)
+        return KernelPool(workers: mode == "off" ? 0 : kernelThreads - 1, chunksPerThread: mode == "static" ? 1 : 4,
+                          uncontendedChunks: mode == "dynamic" ? 4 : 1)
     }()
 
     let workers: Int
-    /// Chunks per thread a kernel's range is cut into (fewer when the range is shorter).
+    /// Chunks per thread a kernel's range is cut into (fewer when the range is shorter), outside
+    /// a step and in contended steps.
     let chunksPerThread: Int
+    /// The same inside an uncontended step.
+    let uncontendedChunks: Int
+    /// Chunks per thread for the step now running.
+    private let stepChunks = Atomic<Int>(0)
     private let generation = Atomic<Int>(0)
     /// (generation mod 2³¹) << 32 | the next unclaimed chunk.
     private let claims = Atomic<Int>(0)
@@ -60,9 +73,10 @@ final class KernelPool: @unchecked Sendable {
         var chunks: Int
     }
 
-    init(workers: Int, chunksPerThread: Int = 4) {
+    init(workers: Int, chunksPerThread: Int = 4, uncontendedChunks: Int = 1) {
         self.workers = Swift.max(0, workers)
         self.chunksPerThread = Swift.max(1, chunksPerThread)
+        self.uncontendedChunks = Swift.max(1, uncontendedChunks)
         for index in 0..<self.workers {
             let thread = Thread { [unowned self] in self.work(index: index + 1) }
             thread.name = "kiln-kernel-\(index + 1)"
@@ -70,8 +84,17 @@ final class KernelPool: @unchecked Sendable {
         }
     }
 
-    /// A step's kernels follow: keep the workers awake until the matching `endStep`.
-    func beginStep() { activeSteps.add(1, ordering: .relaxed) }
+    /// A step's kernels follow: keep the workers awake until the matching `endStep`. `contended`:
+    /// other threads may want these cores during the step (it calls OpenBLAS).
+    func beginStep(contended: Bool = true) {
+        stepChunks.store(contended ? chunksPerThread : uncontendedChunks, ordering: .relaxed)
+        activeSteps.add(1, ordering: .relaxed)
+    }
+
+    /// Chunks per thread for a kernel run now.
+    var currentChunksPerThread: Int {
+        activeSteps.load(ordering: .relaxed) > 0 ? stepChunks.load(ordering: .relaxed) : chunksPerThread
+    }
 
     /// The step has ended: workers may sleep once they have spun `spinLimit` times.
     func endStep() { activeSteps.subtract(1, ordering: .relaxed) }
@@ -82,7 +105,7 @@ final class KernelPool: @unchecked Sendable {
              step: Int64, failures: Int64) -> Bool {
         guard workers > 0, busy.try() else { return false }
         defer { busy.unlock() }
-        let chunks = Int(Swift.min(Int64((workers + 1) * chunksPerThread), Swift.max(extent, 1)))
+        let chunks = Int(Swift.min(Int64((workers + 1) * currentChunksPerThread), Swift.max(extent, 1)))
         let next = generation.load(ordering: .relaxed) + 1
         let current = Task(generation: next, body: body, extent: extent, arguments: arguments, context: context,
                            step: step, failures: failures, chunks: chunks)

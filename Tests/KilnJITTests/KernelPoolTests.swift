@@ -70,4 +70,30 @@ struct KernelPoolTests {
         #expect(eventually { pool.sleeps.load(ordering: .relaxed) > before }, "after the step, the worker sleeps again")
         #expect((0..<64).allSatisfy { counts[$0] == 7 })
     }
+
+    /// Marks counts[first] for each chunk it is called with (chunks start at distinct indices).
+    static let markChunk: KernelFunction = { first, end, arguments, _, _, _ in
+        guard first < end, let counts = arguments?.assumingMemoryBound(to: Int32.self) else { return }
+        counts[Int(first)] = 1
+    }
+
+    /// Kept for the whole run: its worker thread holds the pool unowned and never exits.
+    static let stepPool = KernelPool(workers: 1, chunksPerThread: 4, uncontendedChunks: 1)
+
+    @Test("an uncontended step gives each thread one contiguous range; a contended one claims chunks")
+    func chunksPerStep() {
+        let pool = Self.stepPool
+        let counts = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        defer { counts.deallocate() }
+        func chunks(contended: Bool?) -> Int {
+            counts.initialize(repeating: 0, count: 64)
+            if let contended { pool.beginStep(contended: contended) }
+            #expect(pool.run(Self.markChunk, extent: 64, arguments: UnsafeMutableRawPointer(counts), context: nil, step: 0, failures: 0))
+            if contended != nil { pool.endStep() }
+            return (0..<64).filter { counts[$0] != 0 }.count
+        }
+        #expect(chunks(contended: false) == 2)
+        #expect(chunks(contended: true) == 8)
+        #expect(chunks(contended: nil) == 8)
+    }
 }
