@@ -149,6 +149,7 @@ enum ConvolutionLowering {
             operands.elementIndex = { i, j in [j.div(spatial), i, j.rem(spatial).div(width), j.rem(width)] }
             let tiling = GemmTiling.choose(m: o, n: total, k: g.patch, target: b.target)
             if tiling.isLegal {
+                if let winograd = WinogradRows.kernels(&b, x: x, w: w, g, outChannels: o, out: out) { return winograd }
                 if let direct = DirectConvolution.kernels(&b, x: x, w: w, g, outChannels: o, out: out) { return direct }
                 operands.epilogue = b.tileEpilogue
                 b.tileEpilogue = nil

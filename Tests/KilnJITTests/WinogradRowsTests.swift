@@ -1,0 +1,64 @@
+import Foundation
+import KilnIR
+import KilnJIT
+import KilnPasses
+import KilnRuntime
+import Testing
+@testable import KilnCodegen
+
+/// The row-Winograd convolution (F(2, 3) along filter rows) against the interpreter's direct
+/// sum, on geometries that reach every edge of its lowering: odd and even output heights (the
+/// last pair's second row dropped), paddings 0, 1 and 2 (pairs at the top and bottom whose rows
+/// fall outside the image), filter counts that are not whole register tiles, a batch, and the
+/// fused epilogue (bias, residual add, relu) applied as rows leave the transform. Kernels are
+/// generated for a 16-lane, 32-register target on every host (LLVM narrows the vectors where
+/// the CPU has no AVX-512), so the path is taken — and the test checks that it was.
+struct WinogradRowsTests {
+    static let cases: [(n: Int, c: Int, o: Int, h: Int, w: Int, pad: Int)] = [
+        (1, 8, 16, 12, 12, 1), (2, 5, 11, 9, 7, 1), (1, 6, 8, 10, 13, 0), (1, 4, 9, 21, 18, 2), (1, 16, 24, 15, 33, 1),
+    ]
+
+    @Test("F(2, 3) rows equal the direct sum, epilogue included", arguments: 0..<cases.count)
+    func matchesInterpreter(_ index: Int) throws {
+        let (n, c, o, h, w, pad) = Self.cases[index]
+        let (oh, ow) = (h + 2 * pad - 2, w + 2 * pad - 2)
+        let text = """
+            graph g {
+              input x: f32[\(n), \(c), \(h), \(w)]
+              input r: f32[\(n), \(o), \(oh), \(ow)]
+              param k: f32[\(o), \(c), 3, 3] = he_normal
+              param kb: f32[\(o), 1, 1] = constant(0.1)
+              y = relu(add(add(conv2d(x, k, padding=[\(pad), \(pad)]), kb), r))
+              output y
+            }
+            """
+        let graph = try inferTypes(try Parser.parse(text))
+        let geometry = WindowGeometry(input: Shape([n, c, h, w]), window: [3, 3], stride: [1, 1], padding: [pad, pad], output: Shape([n, o, oh, ow]))
+        #expect(WinogradRows.plan(geometry, outChannels: o, target: .avx512) != nil, "case \(index) does not take the Winograd path")
+        var manager = PassManager(OptimizingPipeline.passes)
+        let optimized = try manager.run(graph)
+        let feeds = BackendEquivalenceTests.feeds(graph, seed: 11)
+        var s1 = initialState(for: graph, seed: 3), s2 = s1
+        let expected = try Interpreter(graph: optimized, usePlan: true).run(inputs: feeds, state: &s1, step: 0)
+        let jit = try JITBackend(graph: optimized, target: .avx512)
+        #expect(jit.kernelCosts.keys.contains { $0.contains("_winograd") }, "no Winograd kernel among \(jit.kernelCosts.keys.sorted())")
+        let actual = try jit.run(inputs: feeds, state: &s2, step: 0)
+        #expect(BackendEquivalenceTests.close(expected["y"], actual["y"], atol: 1e-5, rtol: 1e-5),
+                "case \(index): \(BackendEquivalenceTests.largestDifference(expected["y"], actual["y"]))")
+    }
+
+    @Test("layers with many filters on small maps stay direct; large maps take F(2, 3)")
+    func choice() {
+        func plan(_ c: Int, _ size: Int, batch: Int = 1) -> Bool {
+            let g = WindowGeometry(input: Shape([batch, c, size, size]), window: [3, 3], stride: [1, 1], padding: [1, 1],
+                                   output: Shape([batch, c, size, size]))
+            return WinogradRows.plan(g, outChannels: c, target: .avx512) != nil
+        }
+        #expect(plan(64, 56) && plan(128, 28) && plan(256, 14))
+        #expect(!plan(512, 7) && !plan(512, 7, batch: 8))
+        let strided = WindowGeometry(input: Shape([1, 64, 56, 56]), window: [3, 3], stride: [2, 2], padding: [1, 1], output: Shape([1, 64, 28, 28]))
+        #expect(WinogradRows.plan(strided, outChannels: 64, target: .avx512) == nil)
+        let narrow = WindowGeometry(input: Shape([1, 64, 56, 56]), window: [3, 3], stride: [1, 1], padding: [1, 1], output: Shape([1, 64, 56, 56]))
+        #expect(WinogradRows.plan(narrow, outChannels: 64, target: .avx2) == nil)
+    }
+}
