@@ -57,16 +57,21 @@ enum DirectConvolution {
         let split = planes.split(&b, x, g, into: source)
         let tiles = (o + t.mr - 1) / t.mr, paddedChannels = tiles * t.mr
         let result = b.scratch(.f32, count: g.n * paddedChannels * planes.flat)
+        // One channel's input rows (each a tile row plus the filter's overhang, rounded to lines) and filter taps.
+        let rowsPerChannel = planes.phases * ((g.kh + g.sh - 1) / g.sh)
+        let reduction = ChannelBlocks(channels: g.c, bytesPerChannel: 4 * (rowsPerChannel * (t.nr + 16) + t.mr * g.kh * g.kw), target: b.target)
         let rowBlocks = (tiles + t.tilesPerBlock - 1) / t.tilesPerBlock, columnBlocks = (panels + t.panelsPerBlock - 1) / t.panelsPerBlock
         let body = b.loop(rowBlocks * columnBlocks, .dataParallel) { b, unit in
             let rowBlock = unit.div(columnBlocks), columnBlock = unit.rem(columnBlocks)
             return b.loop(t.panelsPerBlock, .ordered) { b, jr in
                 let q = columnBlock.mul(t.panelsPerBlock).plus(jr)
-                let inner = b.loop(t.tilesPerBlock, .ordered) { b, ir in
-                    let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
-                    let kernel = microKernel(&b, source: source, w: w, g, planes, outChannels: o, paddedChannels: paddedChannels,
-                                             result: result, t, tile: tile, panel: q)
-                    return tiles % t.tilesPerBlock == 0 ? kernel : [.when(tile.compare(.lt, .i64(tiles)), then: kernel, otherwise: [])]
+                let inner = reduction.emit(&b) { b, first, count, accumulate in
+                    b.loop(t.tilesPerBlock, .ordered) { b, ir in
+                        let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
+                        let kernel = microKernel(&b, source: source, w: w, g, planes, outChannels: o, paddedChannels: paddedChannels,
+                                                 result: result, t, tile: tile, panel: q, channels: (first, count), accumulate: accumulate)
+                        return tiles % t.tilesPerBlock == 0 ? kernel : [.when(tile.compare(.lt, .i64(tiles)), then: kernel, otherwise: [])]
+                    }
                 }
                 return panels % t.panelsPerBlock == 0 ? inner : [.when(q.compare(.lt, .i64(panels)), then: inner, otherwise: [])]
             }
@@ -93,7 +98,7 @@ enum DirectConvolution {
 
     private static func microKernel(_ b: inout KernelBuilder, source: Int, w: Int, _ g: WindowGeometry, _ planes: PhasePlanes,
                                     outChannels o: Int, paddedChannels: Int, result: Int, _ t: GemmTiling,
-                                    tile: Expr, panel q: Expr) -> [Stmt] {
+                                    tile: Expr, panel q: Expr, channels block: (first: Expr, count: Int), accumulate: Bool) -> [Stmt] {
         var stmts: [Stmt] = []
         func bound(_ e: Expr) -> Expr {
             let v = b.fresh()
@@ -109,8 +114,9 @@ enum DirectConvolution {
         }
         let filters = channels.map { bound($0.mul(g.patch)) }
         let tileRegisters = RegisterTile(&b, t, into: &stmts)
-        stmts += b.loop(g.c, .ordered) { b, ci in
-            b.loop(g.kh, .ordered) { b, i in
+        stmts += b.loop(block.count, .ordered) { b, q in
+            let ci = block.first.plus(q)
+            return b.loop(g.kh, .ordered) { b, i in
                 let channelPlanes = n.mul(g.c).plus(ci).mul(planes.phases)
                 let tap = ci.mul(g.kh).plus(i).mul(g.kw)
                 var taps: [Stmt] = []
@@ -123,7 +129,7 @@ enum DirectConvolution {
                 return taps
             }
         }
-        return stmts + tileRegisters.storeWhole(result, accumulate: false) { r, v in
+        return stmts + tileRegisters.storeWhole(result, accumulate: accumulate) { r, v in
             n.mul(paddedChannels).plus(o0).plus(r).mul(planes.flat).plus(f0).plus(v * t.lanes)
         }
     }

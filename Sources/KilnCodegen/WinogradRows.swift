@@ -126,10 +126,14 @@ enum WinogradRows {
 
         let m = b.scratch(.f32, count: 4 * g.n * paddedChannels * flat)
         let panels = flat / width, units = 4 * g.n * panels
+        // One channel's row of V (a tile row plus the filter's overhang, rounded to lines) and filter taps.
+        let reduction = ChannelBlocks(channels: g.c, bytesPerChannel: 4 * (t.nr + 16 + 3 * t.mr), target: b.target)
         let products = b.loop(units, .dataParallel) { b, unit in
-            b.loop(tiles, .ordered) { b, tile in
-                microKernel(&b, u: u, v: v, m: m, g, outChannels: o, paddedChannels: paddedChannels, t,
-                            unit: unit, panels: panels, flat: flat, vPlane: vPlane, tile: tile)
+            reduction.emit(&b) { b, first, count, accumulate in
+                b.loop(tiles, .ordered) { b, tile in
+                    microKernel(&b, u: u, v: v, m: m, g, outChannels: o, paddedChannels: paddedChannels, t, unit: unit, panels: panels,
+                                flat: flat, vPlane: vPlane, tile: tile, channels: (first, count), accumulate: accumulate)
+                }
             }
         }
 
@@ -168,7 +172,7 @@ enum WinogradRows {
     /// reduction over (c, j) reading V[ξ][n][c] at the panel's flat outputs shifted by j.
     private static func microKernel(_ b: inout KernelBuilder, u: Int, v: Int, m: Int, _ g: WindowGeometry, outChannels o: Int,
                                     paddedChannels: Int, _ t: GemmTiling, unit: Expr, panels: Int, flat: Int, vPlane: Int,
-                                    tile: Expr) -> [Stmt] {
+                                    tile: Expr, channels block: (first: Expr, count: Int), accumulate: Bool) -> [Stmt] {
         var stmts: [Stmt] = []
         func bound(_ e: Expr) -> Expr {
             let id = b.fresh()
@@ -186,7 +190,8 @@ enum WinogradRows {
         }
         let planes = bound(xi.mul(g.n).plus(n).mul(g.c))
         let tile = RegisterTile(&b, t, into: &stmts)
-        stmts += b.loop(g.c, .ordered) { b, c in
+        stmts += b.loop(block.count, .ordered) { b, q in
+            let c = block.first.plus(q)
             let start = planes.plus(c).mul(vPlane).plus(f0)
             var steps: [Stmt] = []
             for j in 0..<3 {
@@ -195,7 +200,7 @@ enum WinogradRows {
             }
             return steps
         }
-        return stmts + tile.storeWhole(m, accumulate: false) { r, k in
+        return stmts + tile.storeWhole(m, accumulate: accumulate) { r, k in
             xi.mul(g.n).plus(n).mul(paddedChannels).plus(o0).plus(r).mul(flat).plus(f0).plus(k * t.lanes)
         }
     }

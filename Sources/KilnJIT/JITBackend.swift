@@ -57,6 +57,8 @@ public final class JITBackend: ExecutionBackend {
 
     /// The step program: kernels with their argument arrays (filled from the table each run).
     private let program: [(function: KernelFunction, call: StepCall, arguments: Int)]
+    /// Whether a step splits any kernel across threads (then its caller is pinned while it runs).
+    private let hasParallelKernels: Bool
     /// Every call's buffer pointers, back to back.
     private let arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let argumentSlots: [Int]
@@ -185,6 +187,7 @@ public final class JITBackend: ExecutionBackend {
             argumentSlots += call.slots
         }
         self.program = program
+        hasParallelKernels = program.contains { $0.call.parallel }
         self.argumentSlots = argumentSlots
         arguments = .allocate(capacity: Swift.max(argumentSlots.count, 1))
         arguments.initialize(repeating: nil, count: Swift.max(argumentSlots.count, 1))
@@ -225,8 +228,8 @@ public final class JITBackend: ExecutionBackend {
         for (i, slot) in argumentSlots.enumerated() { arguments[i] = table[slot] }
         let ctx = Unmanaged.passUnretained(context).toOpaque()
         let stepNumber = Int64(truncatingIfNeeded: number)
-        KernelPool.shared.beginStep(contended: sgemmCalls > 0)
-        defer { KernelPool.shared.endStep() }
+        let mask = KernelPool.shared.beginStep(contended: sgemmCalls > 0, pin: hasParallelKernels)
+        defer { KernelPool.shared.endStep(restoring: mask) }
         for (function, call, offset) in program {
             let args = UnsafeMutableRawPointer(arguments + offset)
             let failureBase = Int64(call.failureBase ?? 0)

@@ -22,6 +22,11 @@ import Synchronization
 /// Measured round-robin against four chunks (2 threads, AVX-512): ONNX ResNet-18 b1 0.95–0.97
 /// of the time, MobileNetV2 b1 0.96–0.97; but the LeNet-5 Adam step, which calls sgemm three
 /// times, took 1.45× as long with one chunk per thread, so contended steps keep four.
+/// Each worker is pinned to a CPU of its own, and a step with parallel kernels pins its caller
+/// to another one until the step ends (its own mask given back then; `KILN_PIN=off` turns this
+/// off). Unpinned, Linux at times woke the worker onto the caller's CPU and left both there for
+/// whole steps: measured on this 2-vCPU VM with several processes taking turns, some processes
+/// ran the same convolution 1.8–1.9× slower for many steps in a row; pinned, none did.
 /// One step program at a time: a second caller (another thread's backend) finds the pool busy
 /// and falls back to the dispatch queue.
 final class KernelPool: @unchecked Sendable {
@@ -31,7 +36,8 @@ final class KernelPool: @unchecked Sendable {
     static let shared: KernelPool = {
         let mode = ProcessInfo.processInfo.environment["KILN_POOL"]
         return KernelPool(workers: mode == "off" ? 0 : kernelThreads - 1, chunksPerThread: mode == "static" ? 1 : 4,
-                          uncontendedChunks: mode == "dynamic" ? 4 : 1)
+                          uncontendedChunks: mode == "dynamic" ? 4 : 1,
+                          pinning: ProcessInfo.processInfo.environment["KILN_PIN"] != "off")
     }()
 
     let workers: Int
@@ -42,6 +48,9 @@ final class KernelPool: @unchecked Sendable {
     let uncontendedChunks: Int
     /// Chunks per thread for the step now running.
     private let stepChunks = Atomic<Int>(0)
+    /// Each worker is pinned to its own CPU, and a step's caller to another one while the step
+    /// runs (only when there are CPUs enough for every thread).
+    let pinning: Bool
     private let generation = Atomic<Int>(0)
     /// (generation mod 2³¹) << 32 | the next unclaimed chunk.
     private let claims = Atomic<Int>(0)
@@ -73,8 +82,9 @@ final class KernelPool: @unchecked Sendable {
         var chunks: Int
     }
 
-    init(workers: Int, chunksPerThread: Int = 4, uncontendedChunks: Int = 1) {
+    init(workers: Int, chunksPerThread: Int = 4, uncontendedChunks: Int = 1, pinning: Bool = false) {
         self.workers = Swift.max(0, workers)
+        self.pinning = pinning && workers > 0 && ThreadAffinity.allowed.count >= workers + 1
         self.chunksPerThread = Swift.max(1, chunksPerThread)
         self.uncontendedChunks = Swift.max(1, uncontendedChunks)
         for index in 0..<self.workers {
@@ -86,9 +96,15 @@ final class KernelPool: @unchecked Sendable {
 
     /// A step's kernels follow: keep the workers awake until the matching `endStep`. `contended`:
     /// other threads may want these cores during the step (it calls OpenBLAS).
-    func beginStep(contended: Bool = true) {
+    /// Returns the caller's CPU mask when it pinned the caller (`pin`: the step has parallel
+    /// kernels), for `endStep` to restore.
+    @discardableResult
+    func beginStep(contended: Bool = true, pin: Bool = false) -> [UInt8]? {
         stepChunks.store(contended ? chunksPerThread : uncontendedChunks, ordering: .relaxed)
-        activeSteps.add(1, ordering: .relaxed)
+        let first = activeSteps.add(1, ordering: .relaxed).newValue == 1
+        guard pin, pinning, first, let mask = ThreadAffinity.current() else { return nil }
+        ThreadAffinity.pin(toAllowed: 0)
+        return mask
     }
 
     /// Chunks per thread for a kernel run now.
@@ -97,7 +113,10 @@ final class KernelPool: @unchecked Sendable {
     }
 
     /// The step has ended: workers may sleep once they have spun `spinLimit` times.
-    func endStep() { activeSteps.subtract(1, ordering: .relaxed) }
+    func endStep(restoring mask: [UInt8]? = nil) {
+        if let mask { ThreadAffinity.restore(mask) }
+        activeSteps.subtract(1, ordering: .relaxed)
+    }
 
     /// Runs `body` over [0, extent), cut into chunks the caller and the workers claim in turn.
     /// False (nothing run) when the pool has no workers or is busy.
@@ -139,6 +158,7 @@ final class KernelPool: @unchecked Sendable {
     }
 
     private func work(index: Int) {
+        if pinning { ThreadAffinity.pin(toAllowed: index) }
         var seen = 0
         while true {
             var spins = 0

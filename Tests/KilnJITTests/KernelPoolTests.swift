@@ -96,4 +96,25 @@ struct KernelPoolTests {
         #expect(chunks(contended: true) == 8)
         #expect(chunks(contended: nil) == 8)
     }
+
+    static let pinnedPool = KernelPool(workers: 1, pinning: true)
+
+    @Test("a step's caller is pinned to one CPU while the step runs, then gets its own mask back")
+    func pinsCaller() throws {
+        try #require(ThreadAffinity.allowed.count >= 2, "pinning needs two CPUs; this machine allows \(ThreadAffinity.allowed)")
+        let pool = Self.pinnedPool
+        #expect(pool.pinning)
+        let before = try #require(ThreadAffinity.current())
+        let saved = pool.beginStep(contended: false, pin: true)
+        let during = try #require(ThreadAffinity.current())
+        pool.endStep(restoring: saved)
+        #expect(saved == before)
+        let pinned = (0..<during.count * 8).filter { during[$0 / 8] & (1 << ($0 % 8)) != 0 }
+        #expect(pinned == [ThreadAffinity.allowed[0]])
+        #expect(ThreadAffinity.current() == before)
+        // A step without parallel kernels leaves the caller alone.
+        #expect(pool.beginStep(contended: false, pin: false) == nil)
+        pool.endStep()
+        #expect(ThreadAffinity.current() == before)
+    }
 }
