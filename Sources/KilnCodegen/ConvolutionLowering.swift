@@ -153,8 +153,11 @@ enum ConvolutionLowering {
                 if let direct = DirectConvolution.kernels(&b, x: x, w: w, g, outChannels: o, out: out) { return direct }
                 operands.epilogue = b.tileEpilogue
                 b.tileEpilogue = nil
-                let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.n == 1
-                if pointwise {
+                let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0
+                if pointwise && g.n > 1 && !ConvolutionLowering.packPointwise {
+                    return pointwiseBatch(&b, x: x, w: w, g, outChannels: o, out: out, epilogue: operands.epilogue)
+                }
+                if pointwise && g.n == 1 {
                     // The input's rows are B's rows: with whole panels, read in place (no copy of
                     // the activation; `KILN_POINTWISE=pack` packs for side-by-side runs).
                     if !ConvolutionLowering.packPointwise {
@@ -187,6 +190,38 @@ enum ConvolutionLowering {
         let unpack = permute(&b, from: product, to: out, n: g.n, channels: o, spatial: g.spatial, toChannelMajor: false)
         return [b.kernel(pack, work: g.patch * total, suffix: "_pack"), b.kernel([gemm], work: 2 * o * total * g.patch, flops: 2 * o * total * g.patch, suffix: "_gemm"),
                 b.kernel(unpack, work: o * total, suffix: "_unpack")]
+    }
+
+    /// A 1×1 stride-1 convolution of a batch: one product per image, W[O, C] × x[n] read in
+    /// place as B (its rows are the image's channel planes), the tiles stored into y[n] with the
+    /// epilogue — no im2col copy of the batch. When a plane is not whole panels, each image's
+    /// last, partial panel is packed (zero-padded) by a small kernel.
+    static func pointwiseBatch(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int,
+                               epilogue: TileEpilogue?) -> [LoopKernel] {
+        let spatial = g.spatial, width = g.ow
+        var operands = GemmOperands(m: o, n: spatial, k: g.c, a: w, aRowStride: g.c, aColumnStride: 1,
+                                    c: out, cRowStride: spatial, segment: spatial)
+        operands.batches = g.n
+        operands.bBatchStride = g.c * spatial
+        operands.cBatchStride = o * spatial
+        operands.epilogue = epilogue
+        operands.entryElementIndex = { e, i, j in [e, i, j.div(width), j.rem(width)] }
+        let tiling = GemmTiling.choose(m: o, n: spatial, k: g.c, target: b.target)
+        var panels = BPanels(buffer: x, rowStride: spatial, panelStride: tiling.nr)
+        let full = spatial / tiling.nr
+        guard spatial % tiling.nr != 0 else { return [GeneratedGemm.computeKernel(&b, operands, tiling: tiling, panels: panels)] }
+        let start = full * tiling.nr, rest = spatial - start
+        let tail = b.scratch(.f32, count: g.n * g.c * tiling.nr)
+        let pack = b.loop(g.n * g.c, .dataParallel) { b, plane in
+            b.loop(tiling.nr, .dataParallel) { _, c in
+                let value = Expr.select(c.compare(.lt, .i64(rest)),
+                                        .load(buffer: x, index: plane.mul(spatial).plus(start).plus(LayoutLowering.clamp(c, rest))), .f32(0))
+                return [.store(buffer: tail, index: plane.mul(tiling.nr).plus(c), value: value)]
+            }
+        }
+        panels.tail = (full, .init(buffer: tail, k: g.c, nr: tiling.nr))
+        return [b.kernel(pack, work: g.n * g.c * tiling.nr, suffix: "_pack"),
+                GeneratedGemm.computeKernel(&b, operands, tiling: tiling, panels: panels)]
     }
 
     static func gradInput(_ b: inout KernelBuilder, dy: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel] {

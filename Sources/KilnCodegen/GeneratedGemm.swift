@@ -30,6 +30,9 @@ struct GemmOperands {
     /// of C(i, j) in the result's shape they are written for.
     var epilogue: TileEpilogue?
     var elementIndex: (Expr, Expr) -> [Expr] = { [$0, $1] }
+    /// The same for batch entry e (a batched product with an epilogue: the images of a 1×1
+    /// convolution), `(e, i, j)`; C's offset of the entry is added to the flat index.
+    var entryElementIndex: ((Expr, Expr, Expr) -> [Expr])?
 
     func cIndex(_ i: Expr, _ j: Expr) -> Expr {
         if segment >= n { return i.mul(cRowStride).plus(j).plus(cOffset) }
@@ -49,6 +52,9 @@ struct BPanels {
     /// Panels from this one on are read from another source (a B read in place whose last
     /// panel is partial: that one panel is packed, zero-padded, instead of the whole of B).
     var tail: (panel: Int, source: Packed)?
+    /// Elements between batch entries' B (default: `GemmOperands.bBatchStride`); a packed tail
+    /// holds one panel per entry.
+    var batchStride: Int?
 
     struct Packed { var buffer: Int; var k: Int; var nr: Int }
 
@@ -104,6 +110,7 @@ enum GeneratedGemm {
                         // The packed tail panel sits at panel 0 of its own buffer.
                         var tailSource = BPanels.packed(packed.buffer, k: packed.k, nr: packed.nr)
                         tailSource.offset = -first * tailSource.panelStride
+                        tailSource.batchStride = packed.k * packed.nr
                         let tailBody = microKernel(&b, g, t, tile: tile, panel: q, source: tailSource, slice: slice, entry: entry,
                                                    spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
                         body = [.when(q.compare(.lt, .i64(first)), then: body, otherwise: tailBody)]
@@ -140,7 +147,7 @@ enum GeneratedGemm {
         stmts += b.loop(depth, .ordered) { b, p0 in
             let p = g.splits == 1 ? p0 : p0.plus(k0)
             var base = q.mul(source.panelStride).plus(p.mul(source.rowStride)).plus(source.offset)
-            if g.batches > 1 { base = base.plus(bEntry) }
+            if g.batches > 1 { base = base.plus(source.batchStride.map { entry.mul($0) } ?? bEntry) }
             return tileRegisters.step(&b, a: g.a, aIndex: { r in
                 let at = rows[r].mul(g.aRowStride).plus(p.mul(g.aColumnStride)).plus(g.aOffset)
                 return g.batches == 1 ? at : at.plus(aEntry)
@@ -149,9 +156,14 @@ enum GeneratedGemm {
         }
         // Whole vectors when the tile lies inside C (and its columns in one segment).
         var whole = tileRegisters.storeWhole(g.c, accumulate: g.accumulate) { r, v in cIndex(i0.plus(r), j0.plus(v * t.lanes)) }
+        // The epilogue's multi-index and flat offset of C(i, j) (with the batch entry's).
+        let elementIndex = { (i: Expr, j: Expr) -> [Expr] in
+            g.batches > 1 ? (g.entryElementIndex?(entry, i, j) ?? g.elementIndex(i, j)) : g.elementIndex(i, j)
+        }
+        let entryOffset = g.batches > 1 && g.entryElementIndex != nil ? cEntry : .i64(0)
         if let epilogue = g.epilogue {
             whole += epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: nil) { r, c in
-                (g.elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0).plus(c))
+                (elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0).plus(c).plus(entryOffset))
             }
         }
         let rowsInside = g.m % t.mr == 0
@@ -169,7 +181,7 @@ enum GeneratedGemm {
         }
         if let epilogue = g.epilogue {
             spilled += epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: insideC) { r, c in
-                (g.elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0.plus(c)))
+                (elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0.plus(c)).plus(entryOffset))
             }
         }
         return stmts + [.when(inside, then: whole, otherwise: spilled)]
