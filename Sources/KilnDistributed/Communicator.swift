@@ -44,7 +44,8 @@ public final class Communicator {
         if flag == 0 {
             // Only the calling thread uses MPI (the watchdog never does): FUNNELED suffices.
             var provided: Int32 = 0
-            let code = MPI_Init_thread(nil, nil, kiln_mpi_thread_funneled(), &provided)
+            // Open MPI's singleton mode forks its daemon here: no OpenBLAS product may be running.
+            let code = ForkGuard.openBLAS.exclusive { MPI_Init_thread(nil, nil, kiln_mpi_thread_funneled(), &provided) }
             guard code == kiln_mpi_success() else { throw Self.error(code, call: "MPI_Init_thread", rank: -1) }
         }
         let world = kiln_mpi_comm_world()

@@ -230,6 +230,9 @@ public final class JITBackend: ExecutionBackend {
         let stepNumber = Int64(truncatingIfNeeded: number)
         let mask = KernelPool.shared.beginStep(contended: sgemmCalls > 0, pin: hasParallelKernels)
         defer { KernelPool.shared.endStep(restoring: mask) }
+        // Generated kernels call cblas_sgemm directly: the step holds OpenBLAS's fork guard.
+        if sgemmCalls > 0 { ForkGuard.openBLAS.lockShared() }
+        defer { if sgemmCalls > 0 { ForkGuard.openBLAS.unlockShared() } }
         for (function, call, offset) in program {
             let args = UnsafeMutableRawPointer(arguments + offset)
             let failureBase = Int64(call.failureBase ?? 0)

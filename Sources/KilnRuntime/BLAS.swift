@@ -19,7 +19,9 @@ public enum BLAS {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         a.initialize(repeating: 0.5, count: n * n)
+        ForkGuard.openBLAS.lockShared()
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), a, Int32(n), 0, c, Int32(n))
+        ForkGuard.openBLAS.unlockShared()
         a.deallocate()
         c.deallocate()
     }()
@@ -29,8 +31,10 @@ public enum BLAS {
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        ForkGuard.openBLAS.lockShared()
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        ForkGuard.openBLAS.unlockShared()
     }
 
     /// `matmul` with its transpose flags mapped onto sgemm's (no transposed copies), one call
