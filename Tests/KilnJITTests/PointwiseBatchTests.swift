@@ -23,15 +23,8 @@ struct PointwiseBatchTests {
             }
             """
         let graph = try inferTypes(try Parser.parse(text))
-        var manager = PassManager(OptimizingPipeline.passes)
-        let optimized = try manager.run(graph)
-        let feeds = BackendEquivalenceTests.feeds(graph, seed: 13)
-        var s1 = initialState(for: graph, seed: 6), s2 = s1
-        let expected = try Interpreter(graph: optimized, usePlan: true).run(inputs: feeds, state: &s1, step: 0)
-        let jit = try JITBackend(graph: optimized, target: .avx512)
-        let names = jit.kernelCosts.keys.sorted()
+        let (expected, actual, names) = try BackendEquivalenceTests.runOnAVX512(graph, seed: 13, stateSeed: 6)
         #expect(names.contains { $0.contains("_gemm") } && !names.contains { $0.contains("_im2col") }, "kernels: \(names)")
-        let actual = try jit.run(inputs: feeds, state: &s2, step: 0)
         #expect(BackendEquivalenceTests.close(expected["y"], actual["y"], atol: 1e-5, rtol: 1e-5),
                 "\(n)×\(c)×\(size)² → \(o): \(BackendEquivalenceTests.largestDifference(expected["y"], actual["y"]))")
     }

@@ -35,14 +35,8 @@ struct WinogradRowsTests {
         let graph = try inferTypes(try Parser.parse(text))
         let geometry = WindowGeometry(input: Shape([n, c, h, w]), window: [3, 3], stride: [1, 1], padding: [pad, pad], output: Shape([n, o, oh, ow]))
         #expect(WinogradRows.plan(geometry, outChannels: o, target: .avx512) != nil, "case \(index) does not take the Winograd path")
-        var manager = PassManager(OptimizingPipeline.passes)
-        let optimized = try manager.run(graph)
-        let feeds = BackendEquivalenceTests.feeds(graph, seed: 11)
-        var s1 = initialState(for: graph, seed: 3), s2 = s1
-        let expected = try Interpreter(graph: optimized, usePlan: true).run(inputs: feeds, state: &s1, step: 0)
-        let jit = try JITBackend(graph: optimized, target: .avx512)
-        #expect(jit.kernelCosts.keys.contains { $0.contains("_winograd") }, "no Winograd kernel among \(jit.kernelCosts.keys.sorted())")
-        let actual = try jit.run(inputs: feeds, state: &s2, step: 0)
+        let (expected, actual, names) = try BackendEquivalenceTests.runOnAVX512(graph, seed: 11, stateSeed: 3)
+        #expect(names.contains { $0.contains("_winograd") }, "no Winograd kernel among \(names)")
         #expect(BackendEquivalenceTests.close(expected["y"], actual["y"], atol: 1e-5, rtol: 1e-5),
                 "case \(index): \(BackendEquivalenceTests.largestDifference(expected["y"], actual["y"]))")
     }
