@@ -42,7 +42,7 @@ enum DirectConvolution {
             let fill = planes.fill(g)
             guard fill >= minimumFill || fill * Double(o + im2colElementFlops / 2) >= Double(o) else { continue }
             let panels = g.n * (planes.flat / width)
-            let t = GemmTiling.choose(m: o, n: panels * width, k: g.patch, target: target, vectorsPerRow: vectors)
+            let t = GemmTiling.choose(m: o, n: panels * width, k: g.patch, target: target, vectorsPerRow: vectors, ownTailTile: true)
             guard t.isLegal, t.mr * vectors >= 16 || vectors == 2 else { continue }
             let computed = Double((o + t.mr - 1) / t.mr * t.mr * planes.flat), time = computed / (vectors == 3 ? threeVectorSpeed : 1)
             if best.map({ time < $0.time }) ?? true { best = (planes, t, time) }
@@ -68,8 +68,10 @@ enum DirectConvolution {
                 let inner = reduction.emit(&b) { b, first, count, accumulate in
                     b.loop(t.tilesPerBlock, .ordered) { b, ir in
                         let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
-                        let kernel = microKernel(&b, source: source, w: w, g, planes, outChannels: o, paddedChannels: paddedChannels,
-                                                 result: result, t, tile: tile, panel: q, channels: (first, count), accumulate: accumulate)
+                        let kernel = t.rowTile(&b, rows: o, tile: tile) { b, tiling, firstRow in
+                            microKernel(&b, source: source, w: w, g, planes, outChannels: o, paddedChannels: paddedChannels, result: result,
+                                        tiling, firstRow: firstRow, panel: q, channels: (first, count), accumulate: accumulate)
+                        }
                         return tiles % t.tilesPerBlock == 0 ? kernel : [.when(tile.compare(.lt, .i64(tiles)), then: kernel, otherwise: [])]
                     }
                 }
@@ -98,21 +100,18 @@ enum DirectConvolution {
 
     private static func microKernel(_ b: inout KernelBuilder, source: Int, w: Int, _ g: WindowGeometry, _ planes: PhasePlanes,
                                     outChannels o: Int, paddedChannels: Int, result: Int, _ t: GemmTiling,
-                                    tile: Expr, panel q: Expr, channels block: (first: Expr, count: Int), accumulate: Bool) -> [Stmt] {
+                                    firstRow: Expr, panel q: Expr, channels block: (first: Expr, count: Int), accumulate: Bool) -> [Stmt] {
         var stmts: [Stmt] = []
         func bound(_ e: Expr) -> Expr {
             let v = b.fresh()
             stmts.append(.bind(v, e))
             return .value(v)
         }
-        let o0 = bound(tile.mul(t.mr))
+        let o0 = bound(firstRow)
         let blocks = planes.flat / t.nr
         let n = bound(q.div(blocks)), f0 = bound(q.rem(blocks).mul(t.nr))
-        // Channels past o read channel o − 1 (in bounds); their rows of the result are padding.
-        let channels: [Expr] = (0..<t.mr).map { r in
-            o % t.mr == 0 ? o0.plus(r) : bound(.select(o0.plus(r).compare(.lt, .i64(o)), o0.plus(r), .i64(o - 1)))
-        }
-        let filters = channels.map { bound($0.mul(g.patch)) }
+        // The last tile has only the channels left (a tile of its own), so every row is a filter.
+        let filters = (0..<t.mr).map { r in bound(o0.plus(r).mul(g.patch)) }
         let tileRegisters = RegisterTile(&b, t, into: &stmts)
         stmts += b.loop(block.count, .ordered) { b, q in
             let ci = block.first.plus(q)

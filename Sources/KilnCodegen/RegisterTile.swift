@@ -78,3 +78,19 @@ struct RegisterTile {
         return stmts
     }
 }
+
+extension GemmTiling {
+    /// Row tile `tile` of a product with `rows` rows: a whole `mr`-row tile, or for the last
+    /// tile when `mr` does not divide `rows`, a tile of only the `rows % mr` rows left, so every
+    /// row a micro-kernel reads exists. (Clamping the overhanging rows to the last one instead
+    /// makes their addresses non-affine: LLVM then keeps a pointer per row and, with 16 vector
+    /// registers, spills — a 6×16 AVX2 convolution ran 1.7× slower than 4×16 that way.)
+    /// `body(b, tiling, first row)` makes the micro-kernel for a tiling.
+    func rowTile(_ b: inout KernelBuilder, rows: Int, tile: Expr, _ body: (inout KernelBuilder, GemmTiling, Expr) -> [Stmt]) -> [Stmt] {
+        let first = tile.mul(mr)
+        guard rows % mr != 0 else { return body(&b, self, first) }
+        var tail = self
+        tail.mr = rows % mr
+        return [.when(tile.compare(.lt, .i64(rows / mr)), then: body(&b, self, first), otherwise: body(&b, tail, first))]
+    }
+}

@@ -21,29 +21,32 @@ enum WinogradRows {
     /// Off with `KILN_CONV=direct` or `KILN_CONV=im2col` (side-by-side benchmarks).
     nonisolated(unsafe) static var enabled = getenv("KILN_CONV").map { String(cString: $0) } == nil
     /// Each transformed weight the `_weights` kernel writes costs about this many multiply-adds
-    /// of the products (it runs every call; a float written against 16-lane FMAs on two ports).
-    static let weightTransformMultiplyAdds = 16
+    /// of the products per vector lane (it runs every call; a float written against vector
+    /// FMAs on two ports: 16 multiply-adds with AVX-512, 8 with AVX2).
+    static let weightTransformMultiplyAddsPerLane = 1
     /// F(2, 3) is taken when its products and weight transform come to at most this share of
     /// the direct convolution's multiply-adds (the input and output transforms are the rest).
     /// Measured round-robin against the direct convolution (AVX-512, 2 threads, batch 1 and 8):
     /// 0.60–0.97 of the time on ResNet-18's 56×56, 28×28 and 14×14 layers; its 7×7 layers
     /// (512 filters of 512 channels: 63 flat outputs per plane against 48 useful, and 3 M weights
-    /// transformed per call) took 1.0–1.45× as long, and this rule keeps them direct.
+    /// transformed per call) took 1.0–1.45× as long, and this rule keeps them direct. On AVX2
+    /// (Zen 3, 6×16 tiles on both sides) the single layers took 0.53–0.65 of the direct time
+    /// and the whole ResNet-18 at batch 1 0.81–0.85.
     static let maximumShareOfDirect = 0.9
 
     /// The tiling of the four row products when F(2, 3) applies to `g` with `o` filters and
-    /// pays against the direct convolution, else nil. Tile rows are 2 or 3 vectors wide,
-    /// whichever computes fewer padded outputs at the measured relative speed
+    /// pays against the direct convolution, else nil. Tile rows are 2 or 3 vectors wide (3 only
+    /// with 32 registers), whichever computes fewer padded outputs at the measured relative speed
     /// (`DirectConvolution.threeVectorSpeed`).
     static func plan(_ g: WindowGeometry, outChannels o: Int, target: CodegenTarget) -> (tiling: GemmTiling, pairs: Int)? {
-        guard enabled, g.kh == 3, g.kw == 3, g.sh == 1, g.sw == 1, g.oh >= 2, o > 0,
-              target.vectorRegisters >= 32, target.vectorLanes >= 16 else { return nil }
+        guard enabled, g.kh == 3, g.kw == 3, g.sh == 1, g.sw == 1, g.oh >= 2, o > 0, target.vectorLanes >= 8 else { return nil }
         let pairs = (g.oh + 1) / 2
         var best: (tiling: GemmTiling, time: Double)?
-        for vectors in [2, 3] {
+        // Three vectors per row only where the registers leave a tall tile (as the direct convolution).
+        for vectors in target.vectorRegisters >= 32 ? [2, 3] : [2] {
             let width = vectors * target.vectorLanes
             let flat = (pairs * (g.ow + 2) + width - 1) / width * width
-            let t = GemmTiling.choose(m: o, n: g.n * flat * 4, k: 3 * g.c, target: target, vectorsPerRow: vectors)
+            let t = GemmTiling.choose(m: o, n: g.n * flat * 4, k: 3 * g.c, target: target, vectorsPerRow: vectors, ownTailTile: true)
             guard t.isLegal else { continue }
             let computed = Double((o + t.mr - 1) / t.mr * t.mr * g.n * 4 * flat * 3 * g.c)
             let time = computed / (vectors == 3 ? DirectConvolution.threeVectorSpeed : 1)
@@ -52,7 +55,7 @@ enum WinogradRows {
         guard let best else { return nil }
         if let (planes, t) = DirectConvolution.plan(g, outChannels: o, target: target) {
             let direct = Double((o + t.mr - 1) / t.mr * t.mr * g.n * planes.flat * g.patch) / (t.vectorsPerRow == 3 ? DirectConvolution.threeVectorSpeed : 1)
-            let weights = Double(12 * o * g.c * weightTransformMultiplyAdds)
+            let weights = Double(12 * o * g.c * weightTransformMultiplyAddsPerLane * target.vectorLanes)
             guard best.time + weights <= maximumShareOfDirect * direct else { return nil }
         }
         return (best.tiling, pairs)
@@ -131,8 +134,10 @@ enum WinogradRows {
         let products = b.loop(units, .dataParallel) { b, unit in
             reduction.emit(&b) { b, first, count, accumulate in
                 b.loop(tiles, .ordered) { b, tile in
-                    microKernel(&b, u: u, v: v, m: m, g, outChannels: o, paddedChannels: paddedChannels, t, unit: unit, panels: panels,
-                                flat: flat, vPlane: vPlane, tile: tile, channels: (first, count), accumulate: accumulate)
+                    t.rowTile(&b, rows: o, tile: tile) { b, tiling, firstRow in
+                        microKernel(&b, u: u, v: v, m: m, g, outChannels: o, paddedChannels: paddedChannels, tiling, unit: unit, panels: panels,
+                                    flat: flat, vPlane: vPlane, firstRow: firstRow, channels: (first, count), accumulate: accumulate)
+                    }
                 }
             }
         }
@@ -172,7 +177,7 @@ enum WinogradRows {
     /// reduction over (c, j) reading V[ξ][n][c] at the panel's flat outputs shifted by j.
     private static func microKernel(_ b: inout KernelBuilder, u: Int, v: Int, m: Int, _ g: WindowGeometry, outChannels o: Int,
                                     paddedChannels: Int, _ t: GemmTiling, unit: Expr, panels: Int, flat: Int, vPlane: Int,
-                                    tile: Expr, channels block: (first: Expr, count: Int), accumulate: Bool) -> [Stmt] {
+                                    firstRow: Expr, channels block: (first: Expr, count: Int), accumulate: Bool) -> [Stmt] {
         var stmts: [Stmt] = []
         func bound(_ e: Expr) -> Expr {
             let id = b.fresh()
@@ -182,12 +187,8 @@ enum WinogradRows {
         let taps = 3 * g.c
         let image = bound(unit.div(panels)), f0 = bound(unit.rem(panels).mul(t.nr))
         let xi = bound(image.div(g.n)), n = bound(image.rem(g.n))
-        let o0 = bound(tile.mul(t.mr))
-        // Channels past o read channel o − 1 (in bounds); their rows of M are padding.
-        let rows: [Expr] = (0..<t.mr).map { r in
-            let channel = o % t.mr == 0 ? o0.plus(r) : bound(.select(o0.plus(r).compare(.lt, .i64(o)), o0.plus(r), .i64(o - 1)))
-            return bound(xi.mul(o).plus(channel).mul(taps))
-        }
+        let o0 = bound(firstRow)
+        let rows: [Expr] = (0..<t.mr).map { r in bound(xi.mul(o).plus(o0.plus(r)).mul(taps)) }
         let planes = bound(xi.mul(g.n).plus(n).mul(g.c))
         let tile = RegisterTile(&b, t, into: &stmts)
         stmts += b.loop(block.count, .ordered) { b, q in

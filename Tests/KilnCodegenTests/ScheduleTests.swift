@@ -168,7 +168,41 @@ struct ScheduleTests {
         #expect(try tiling(64, 128, 56, stride: 2, on: .avx512).description == "8x48")
         // 7×7: 63 flat outputs fill 64 (2 vectors) but only 63 of 96.
         #expect(try tiling(512, 512, 7, on: .avx512).description == "8x32")
-        // 16 registers leave no room for 3-vector rows.
-        #expect(try tiling(64, 64, 56, on: .avx2).vectorsPerRow == 2)
+        // 16 registers leave no room for 3-vector rows; tiles stay 6 tall (12 accumulators) even
+        // where 6 does not divide the filters: the last tile is a shorter one of its own.
+        #expect(try tiling(64, 64, 56, on: .avx2).description == "6x16")
+        #expect(try tiling(64, 128, 56, stride: 2, on: .avx2).description == "6x16")
+        #expect(try tiling(512, 512, 7, on: .avx2).description == "6x16")
+    }
+
+    @Test("a tiling whose last tile is its own keeps enough accumulators; else it wastes fewest rows")
+    func tailTileTilings() {
+        for target in [CodegenTarget.avx2, .avx512] {
+            for m in [1, 3, 10, 64, 100, 128, 1000] {
+                let own = GemmTiling.choose(m: m, n: 4096, k: 576, target: target, ownTailTile: true)
+                #expect(own.mr * own.vectorsPerRow >= Swift.min(GemmTiling.minimumAccumulators, m * own.vectorsPerRow), "\(own) for \(m) rows")
+                #expect(own.mr * own.vectorsPerRow + own.vectorsPerRow + 1 <= target.vectorRegisters)
+            }
+        }
+        // AVX-512 tiles tall enough either way: the waste rule still picks 8 rows for 64.
+        #expect(GemmTiling.choose(m: 64, n: 4096, k: 576, target: .avx512, ownTailTile: true).mr == 8)
+        #expect(GemmTiling.choose(m: 64, n: 4096, k: 576, target: .avx2, ownTailTile: true).mr == 6)
+        #expect(GemmTiling.choose(m: 64, n: 4096, k: 576, target: .avx2).mr == 4)
+    }
+
+    @Test("convolution tiles address every filter row affinely: the last tile is shorter, never clamped")
+    func tailTileIsAffine() throws {
+        for (conv, o) in [("conv2d(x, k, stride=[2, 2], padding=[1, 1])", 16), ("conv2d(x, k, padding=[1, 1])", 64)] {
+            let text = "graph g {\n input x: f32[1, 8, 28, 28]\n param k: f32[\(o), 8, 3, 3] = he_normal\n y = \(conv)\n output y\n}"
+            var manager = PassManager(try PassRegistry.pipeline("fuse"))
+            let kernels = try Lowering.lower(try manager.run(try Parser.parse(text)), target: .avx2)
+            let tiled = try #require(kernels.first { $0.name.contains("_direct6x16") || $0.name.contains("_winograd6x16") },
+                                     "\(kernels.map(\.name))")
+            let printed = LoopPrinter.print(tiled)
+            #expect(!printed.contains("select("), "\(tiled.name) clamps rows:\n\(printed)")
+            // A whole tile's 6 × 2 accumulators and the last tile's (o mod 6) × 2, in one channel block.
+            let accumulators = printed.components(separatedBy: ": f32x8 = splat8(0.0f)").count - 1
+            #expect(accumulators == 12 + 2 * (o % 6), "\(tiled.name): \(accumulators) accumulators")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnCheck
+import KilnCodegen
 import KilnIR
 import KilnJIT
 import KilnPasses
@@ -46,17 +47,18 @@ struct BackendEquivalenceTests {
     /// the DBN's RBMs minimise a difference of two free energies of a few hundred each;
     /// `kiln compare --nodes` shows every node agreeing on its own operands.
 
-    /// `graph` optimised, then run once on the interpreter and on the JIT generating for a
-    /// 16-lane, 32-register target (LLVM narrows the vectors where the CPU has no AVX-512): both
-    /// results and the JIT's kernel function names, for tests of lowerings only that target takes.
-    static func runOnAVX512(_ graph: Graph, seed: UInt64, stateSeed: UInt64) throws
+    /// `graph` optimised, then run once on the interpreter and on the JIT generating for
+    /// `target` (by default a 16-lane, 32-register one; LLVM narrows or widens the vectors to the
+    /// CPU it runs on): both results and the JIT's kernel function names, for tests of lowerings
+    /// a particular target takes.
+    static func run(_ graph: Graph, on target: CodegenTarget = .avx512, seed: UInt64, stateSeed: UInt64) throws
         -> (expected: [String: Tensor], actual: [String: Tensor], kernels: [String]) {
         var manager = PassManager(OptimizingPipeline.passes)
         let optimized = try manager.run(graph)
         let feeds = Self.feeds(graph, seed: seed)
         var s1 = initialState(for: graph, seed: stateSeed), s2 = s1
         let expected = try Interpreter(graph: optimized, usePlan: true).run(inputs: feeds, state: &s1, step: 0)
-        let jit = try JITBackend(graph: optimized, target: .avx512)
+        let jit = try JITBackend(graph: optimized, target: target)
         let actual = try jit.run(inputs: feeds, state: &s2, step: 0)
         return (expected, actual, jit.kernelCosts.keys.sorted())
     }

@@ -37,7 +37,7 @@ struct ChannelBlocksTests {
             }
             """
         let graph = try inferTypes(try Parser.parse(text))
-        let (expected, actual, names) = try BackendEquivalenceTests.runOnAVX512(graph, seed: 7, stateSeed: 4)
+        let (expected, actual, names) = try BackendEquivalenceTests.run(graph, seed: 7, stateSeed: 4)
         let kind = conv.contains("stride") ? "_direct" : "_winograd"
         #expect(names.contains { $0.contains(kind) }, "no \(kind) kernel among \(names)")
         #expect(BackendEquivalenceTests.close(expected["y"], actual["y"], atol: 1e-5, rtol: 1e-5),

@@ -23,7 +23,7 @@ struct PointwiseBatchTests {
             }
             """
         let graph = try inferTypes(try Parser.parse(text))
-        let (expected, actual, names) = try BackendEquivalenceTests.runOnAVX512(graph, seed: 13, stateSeed: 6)
+        let (expected, actual, names) = try BackendEquivalenceTests.run(graph, seed: 13, stateSeed: 6)
         #expect(names.contains { $0.contains("_gemm") } && !names.contains { $0.contains("_im2col") }, "kernels: \(names)")
         #expect(BackendEquivalenceTests.close(expected["y"], actual["y"], atol: 1e-5, rtol: 1e-5),
                 "\(n)×\(c)×\(size)² → \(o): \(BackendEquivalenceTests.largestDifference(expected["y"], actual["y"]))")

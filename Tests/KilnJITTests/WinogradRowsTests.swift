@@ -11,15 +11,18 @@ import Testing
 /// last pair's second row dropped), paddings 0, 1 and 2 (pairs at the top and bottom whose rows
 /// fall outside the image), filter counts that are not whole register tiles, a batch, and the
 /// fused epilogue (bias, residual add, relu) applied as rows leave the transform. Kernels are
-/// generated for a 16-lane, 32-register target on every host (LLVM narrows the vectors where
-/// the CPU has no AVX-512), so the path is taken — and the test checks that it was.
+/// generated for an AVX-512 and an AVX2 target on every host (LLVM narrows or widens the
+/// vectors to the CPU), so the path is taken on both — and the test checks that it was.
 struct WinogradRowsTests {
     static let cases: [(n: Int, c: Int, o: Int, h: Int, w: Int, pad: Int)] = [
         (1, 8, 16, 12, 12, 1), (2, 5, 11, 9, 7, 1), (1, 6, 8, 10, 13, 0), (1, 4, 9, 21, 18, 2), (1, 16, 24, 15, 33, 1),
     ]
 
-    @Test("F(2, 3) rows equal the direct sum, epilogue included", arguments: 0..<cases.count)
-    func matchesInterpreter(_ index: Int) throws {
+    static let targets: [String: CodegenTarget] = ["avx512": .avx512, "avx2": .avx2]
+
+    @Test("F(2, 3) rows equal the direct sum, epilogue included", arguments: 0..<cases.count, ["avx512", "avx2"])
+    func matchesInterpreter(_ index: Int, _ targetName: String) throws {
+        let target = try #require(Self.targets[targetName])
         let (n, c, o, h, w, pad) = Self.cases[index]
         let (oh, ow) = (h + 2 * pad - 2, w + 2 * pad - 2)
         let text = """
@@ -34,25 +37,30 @@ struct WinogradRowsTests {
             """
         let graph = try inferTypes(try Parser.parse(text))
         let geometry = WindowGeometry(input: Shape([n, c, h, w]), window: [3, 3], stride: [1, 1], padding: [pad, pad], output: Shape([n, o, oh, ow]))
-        #expect(WinogradRows.plan(geometry, outChannels: o, target: .avx512) != nil, "case \(index) does not take the Winograd path")
-        let (expected, actual, names) = try BackendEquivalenceTests.runOnAVX512(graph, seed: 11, stateSeed: 3)
+        #expect(WinogradRows.plan(geometry, outChannels: o, target: target) != nil, "case \(index) does not take the Winograd path on \(targetName)")
+        let (expected, actual, names) = try BackendEquivalenceTests.run(graph, on: target, seed: 11, stateSeed: 3)
         #expect(names.contains { $0.contains("_winograd") }, "no Winograd kernel among \(names)")
         #expect(BackendEquivalenceTests.close(expected["y"], actual["y"], atol: 1e-5, rtol: 1e-5),
-                "case \(index): \(BackendEquivalenceTests.largestDifference(expected["y"], actual["y"]))")
+                "case \(index) on \(targetName): \(BackendEquivalenceTests.largestDifference(expected["y"], actual["y"]))")
     }
 
     @Test("layers with many filters on small maps stay direct; large maps take F(2, 3)")
     func choice() {
-        func plan(_ c: Int, _ size: Int, batch: Int = 1) -> Bool {
+        func plan(_ c: Int, _ size: Int, batch: Int = 1, on target: CodegenTarget = .avx512) -> GemmTiling? {
             let g = WindowGeometry(input: Shape([batch, c, size, size]), window: [3, 3], stride: [1, 1], padding: [1, 1],
                                    output: Shape([batch, c, size, size]))
-            return WinogradRows.plan(g, outChannels: c, target: .avx512) != nil
+            return WinogradRows.plan(g, outChannels: c, target: target)?.tiling
         }
-        #expect(plan(64, 56) && plan(128, 28) && plan(256, 14))
-        #expect(!plan(512, 7) && !plan(512, 7, batch: 8))
+        for target in [CodegenTarget.avx512, .avx2] {
+            #expect(plan(64, 56, on: target) != nil && plan(128, 28, on: target) != nil && plan(256, 14, on: target) != nil)
+            #expect(plan(512, 7, on: target) == nil && plan(512, 7, batch: 8, on: target) == nil)
+        }
+        // 16 registers: 2-vector rows, 6 tall (12 accumulators), never 3×24 (9).
+        #expect(plan(64, 56, on: .avx2)?.description == "6x16")
+        var sse = CodegenTarget.avx2
+        sse.vectorLanes = 4
+        #expect(plan(64, 56, on: sse) == nil)
         let strided = WindowGeometry(input: Shape([1, 64, 56, 56]), window: [3, 3], stride: [2, 2], padding: [1, 1], output: Shape([1, 64, 28, 28]))
         #expect(WinogradRows.plan(strided, outChannels: 64, target: .avx512) == nil)
-        let narrow = WindowGeometry(input: Shape([1, 64, 56, 56]), window: [3, 3], stride: [1, 1], padding: [1, 1], output: Shape([1, 64, 56, 56]))
-        #expect(WinogradRows.plan(narrow, outChannels: 64, target: .avx2) == nil)
     }
 }
