@@ -42,7 +42,7 @@ enum DirectConvolution {
             let fill = planes.fill(g)
             guard fill >= minimumFill || fill * Double(o + im2colElementFlops / 2) >= Double(o) else { continue }
             let panels = g.n * (planes.flat / width)
-            let t = GemmTiling.choose(m: o, n: panels * width, k: g.patch, target: target, vectorsPerRow: vectors, ownTailTile: true)
+            let t = GemmTiling.choose(m: o, n: panels * width, k: g.patch, target: target, vectorsPerRow: vectors)
             guard t.isLegal, t.mr * vectors >= 16 || vectors == 2 else { continue }
             let computed = Double((o + t.mr - 1) / t.mr * t.mr * planes.flat), time = computed / (vectors == 3 ? threeVectorSpeed : 1)
             if best.map({ time < $0.time }) ?? true { best = (planes, t, time) }

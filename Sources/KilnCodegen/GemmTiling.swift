@@ -41,22 +41,22 @@ public struct GemmTiling: Hashable, Sendable, CustomStringConvertible {
     /// chunks of units in turn, so with two a thread that started late (woken, descheduled) ends a whole
     /// unit after the other — measured on 1×1 convolutions of 384 channels at 14×14, 16
     /// units per thread took 5.5 ms where 2 took 6.2 (two threads).
-    public static func choose(m: Int, n: Int, k: Int, target: CodegenTarget, vectorsPerRow: Int? = nil, ownTailTile: Bool = false) -> GemmTiling {
+    public static func choose(m: Int, n: Int, k: Int, target: CodegenTarget, vectorsPerRow: Int? = nil) -> GemmTiling {
         let lanes = target.vectorLanes
         // Narrow products (a 10-class layer) use one vector per row and taller tiles.
         let vectors = vectorsPerRow ?? (n <= lanes ? 1 : 2)
         let nr = vectors * lanes
         let available = target.vectorRegisters - vectors - 2
         let tallest = Swift.max(1, Swift.min(available / vectors, vectors == 1 ? 14 : 12, m))
-        // Among tiles at least half as tall, the one wasting fewest padded rows (64 channels:
-        // 8 rows, not 12 with a third of a tile padded); the tallest on a tie. When the caller
-        // gives the last tile its own shorter micro-kernel (`ownTailTile`), rows past the end
-        // cost no padded work, but a tile must still keep enough multiply-adds in flight to
-        // cover the FMA latency (`minimumAccumulators`): on AVX2 that rules out 4×16 (8
-        // accumulators), which ran ResNet-18's 3×3 convolutions at 0.65–0.8 of 6×16's speed.
+        // Among tiles at least half as tall that keep enough multiply-adds in flight to cover
+        // the FMA latency (`minimumAccumulators`), the one whose last tile is fullest (64
+        // channels: 8 rows, not 12 with a third-full last tile); the tallest on a tie. The last
+        // row tile is a shorter micro-kernel of its own (`rowTile`), slower per row than a
+        // whole one. On AVX2 the accumulator floor rules out 4×16 (8 accumulators), which ran
+        // ResNet-18's 3×3 convolutions at 0.65–0.8 of 6×16's speed.
         var mr = tallest
         for candidate in stride(from: tallest, through: Swift.max(1, (tallest + 1) / 2), by: -1)
-        where !ownTailTile || candidate * vectors >= Swift.min(minimumAccumulators, tallest * vectors) {
+        where candidate * vectors >= Swift.min(minimumAccumulators, tallest * vectors) {
             let waste = (m + candidate - 1) / candidate * candidate - m, best = (m + mr - 1) / mr * mr - m
             if waste < best { mr = candidate }
         }

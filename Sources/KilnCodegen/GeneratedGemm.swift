@@ -66,8 +66,8 @@ struct BPanels {
 /// input: im2col and packing in one pass), then a micro-kernel per `mr`×`nr` tile of C whose
 /// accumulators are vector registers — for every p, `nr / lanes` vector loads of the panel,
 /// `mr` broadcasts of A and `mr · nr / lanes` fused multiply-adds. Work units (a block of row
-/// tiles × a block of panels) are the parallel loop. Edge tiles compute on clamped rows and
-/// padded columns and store only what lies inside C.
+/// tiles × a block of panels) are the parallel loop. The last row tile is a shorter tile of its
+/// own; edge panels compute on padded columns and store only what lies inside C.
 enum GeneratedGemm {
     typealias Element = (inout KernelBuilder, _ p: Expr, _ j: Expr) -> Expr
 
@@ -104,15 +104,19 @@ enum GeneratedGemm {
                 let q = columnBlock.mul(t.panelsPerBlock).plus(jr)
                 let inner = b.loop(t.tilesPerBlock, .ordered) { b, ir in
                     let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
-                    var body = microKernel(&b, g, t, tile: tile, panel: q, source: source, slice: slice, entry: entry,
-                                           spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
+                    var body = t.rowTile(&b, rows: g.m, tile: tile) { b, tiling, i0 in
+                        microKernel(&b, g, tiling, firstRow: i0, panel: q, source: source, slice: slice, entry: entry,
+                                    spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
+                    }
                     if let (first, packed) = source.tail {
                         // The packed tail panel sits at panel 0 of its own buffer.
                         var tailSource = BPanels.packed(packed.buffer, k: packed.k, nr: packed.nr)
                         tailSource.offset = -first * tailSource.panelStride
                         tailSource.batchStride = packed.k * packed.nr
-                        let tailBody = microKernel(&b, g, t, tile: tile, panel: q, source: tailSource, slice: slice, entry: entry,
-                                                   spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
+                        let tailBody = t.rowTile(&b, rows: g.m, tile: tile) { b, tiling, i0 in
+                            microKernel(&b, g, tiling, firstRow: i0, panel: q, source: tailSource, slice: slice, entry: entry,
+                                        spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
+                        }
                         body = [.when(q.compare(.lt, .i64(first)), then: body, otherwise: tailBody)]
                     }
                     return tiles % t.tilesPerBlock == 0 ? body : [.when(tile.compare(.lt, .i64(tiles)), then: body, otherwise: [])]
@@ -122,9 +126,11 @@ enum GeneratedGemm {
         }
     }
 
-    private static func microKernel(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, tile: Expr, panel q: Expr,
+    /// One tile of C: rows `i0` … `i0 + mr − 1` (all inside C: the last row tile is a shorter
+    /// one of its own, `GemmTiling.rowTile`), columns of panel `q`.
+    private static func microKernel(_ b: inout KernelBuilder, _ g: GemmOperands, _ t: GemmTiling, firstRow i0: Expr, panel q: Expr,
                                     source: BPanels, slice: Expr, entry: Expr, spill: Expr, tileScratch: Int) -> [Stmt] {
-        let i0 = tile.mul(t.mr), j0 = q.mul(t.nr)
+        let j0 = q.mul(t.nr)
         let depth = g.k / g.splits, k0 = slice.mul(depth)
         // Offsets of this batch entry's matrices (0 for a single product).
         let (aEntry, bEntry, cEntry) = g.batches == 1 ? (Expr.i64(0), Expr.i64(0), Expr.i64(0))
@@ -134,15 +140,7 @@ enum GeneratedGemm {
             return g.splits == 1 ? at : at.plus(slice.mul(g.splitStride))
         }
         var stmts: [Stmt] = []
-        // Rows past m read row m − 1 (in bounds); their results are never stored.
-        var rows: [Expr] = []
-        for r in 0..<t.mr {
-            let row = i0.plus(r)
-            if g.m % t.mr == 0 { rows.append(row); continue }
-            let v = b.fresh()
-            stmts.append(.bind(v, .select(row.compare(.lt, .i64(g.m)), row, .i64(g.m - 1))))
-            rows.append(.value(v))
-        }
+        let rows = (0..<t.mr).map { i0.plus($0) }
         let tileRegisters = RegisterTile(&b, t, into: &stmts)
         stmts += b.loop(depth, .ordered) { b, p0 in
             let p = g.splits == 1 ? p0 : p0.plus(k0)
@@ -166,16 +164,11 @@ enum GeneratedGemm {
                 (elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0).plus(c).plus(entryOffset))
             }
         }
-        let rowsInside = g.m % t.mr == 0
         let columnsInside = g.n % t.nr == 0 && (g.segment >= g.n || g.segment % t.nr == 0)
-        if rowsInside && columnsInside { return stmts + whole }
-        var inside = Expr.bool(true)
-        if !rowsInside { inside = inside.and(i0.plus(t.mr).compare(.le, .i64(g.m))) }
-        if !columnsInside {
-            inside = inside.and(j0.plus(t.nr).compare(.le, .i64(g.n)))
-            if g.segment < g.n { inside = inside.and(j0.rem(g.segment).compare(.le, .i64(g.segment - t.nr))) }
-        }
-        let insideC = { (r: Expr, c: Expr) -> Expr in i0.plus(r).compare(.lt, .i64(g.m)).and(j0.plus(c).compare(.lt, .i64(g.n))) }
+        if columnsInside { return stmts + whole }
+        var inside = j0.plus(t.nr).compare(.le, .i64(g.n))
+        if g.segment < g.n { inside = inside.and(j0.rem(g.segment).compare(.le, .i64(g.segment - t.nr))) }
+        let insideC = { (_: Expr, c: Expr) -> Expr in j0.plus(c).compare(.lt, .i64(g.n)) }
         var spilled = tileRegisters.storeSpilled(&b, g.c, accumulate: g.accumulate, scratch: tileScratch, spill: spill) { r, c in
             (cIndex(i0.plus(r), j0.plus(c)), insideC(r, c))
         }

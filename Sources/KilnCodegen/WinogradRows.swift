@@ -46,7 +46,7 @@ enum WinogradRows {
         for vectors in target.vectorRegisters >= 32 ? [2, 3] : [2] {
             let width = vectors * target.vectorLanes
             let flat = (pairs * (g.ow + 2) + width - 1) / width * width
-            let t = GemmTiling.choose(m: o, n: g.n * flat * 4, k: 3 * g.c, target: target, vectorsPerRow: vectors, ownTailTile: true)
+            let t = GemmTiling.choose(m: o, n: g.n * flat * 4, k: 3 * g.c, target: target, vectorsPerRow: vectors)
             guard t.isLegal else { continue }
             let computed = Double((o + t.mr - 1) / t.mr * t.mr * g.n * 4 * flat * 3 * g.c)
             let time = computed / (vectors == 3 ? DirectConvolution.threeVectorSpeed : 1)

@@ -175,19 +175,20 @@ struct ScheduleTests {
         #expect(try tiling(512, 512, 7, on: .avx2).description == "6x16")
     }
 
-    @Test("a tiling whose last tile is its own keeps enough accumulators; else it wastes fewest rows")
-    func tailTileTilings() {
+    @Test("tilings keep enough accumulators, then the fullest last tile")
+    func tilingAccumulators() {
         for target in [CodegenTarget.avx2, .avx512] {
             for m in [1, 3, 10, 64, 100, 128, 1000] {
-                let own = GemmTiling.choose(m: m, n: 4096, k: 576, target: target, ownTailTile: true)
+                let own = GemmTiling.choose(m: m, n: 4096, k: 576, target: target)
                 #expect(own.mr * own.vectorsPerRow >= Swift.min(GemmTiling.minimumAccumulators, m * own.vectorsPerRow), "\(own) for \(m) rows")
                 #expect(own.mr * own.vectorsPerRow + own.vectorsPerRow + 1 <= target.vectorRegisters)
             }
         }
-        // AVX-512 tiles tall enough either way: the waste rule still picks 8 rows for 64.
-        #expect(GemmTiling.choose(m: 64, n: 4096, k: 576, target: .avx512, ownTailTile: true).mr == 8)
-        #expect(GemmTiling.choose(m: 64, n: 4096, k: 576, target: .avx2, ownTailTile: true).mr == 6)
-        #expect(GemmTiling.choose(m: 64, n: 4096, k: 576, target: .avx2).mr == 4)
+        // AVX-512: 8 rows for 64 (whole last tile, 16 accumulators); AVX2: 6 (4 would leave 8).
+        #expect(GemmTiling.choose(m: 64, n: 4096, k: 576, target: .avx512).mr == 8)
+        #expect(GemmTiling.choose(m: 64, n: 4096, k: 576, target: .avx2).mr == 6)
+        // Narrow products (one vector per row): 13 rows on AVX2, 12 with none left over for 24.
+        #expect(GemmTiling.choose(m: 24, n: 8, k: 64, target: .avx2).mr == 12)
     }
 
     @Test("convolution tiles address every filter row affinely: the last tile is shorter, never clamped")
