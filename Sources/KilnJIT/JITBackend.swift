@@ -65,8 +65,8 @@ public final class JITBackend: ExecutionBackend {
     private let context: JITRuntimeContext
     private let slots: [String: Int]
     private let arena: TensorStorage
-    /// Kernels' private buffers (packed convolution columns), allocated once.
-    private let scratch: [TensorStorage]
+    /// Kernels' private buffers (phase planes, packed panels, transforms): one region, allocated once.
+    private let scratch: ScratchRegion
     private let failures: [(message: String, location: SourceLocation?)]
     private var table: [UnsafeMutableRawPointer?]
     /// Buffers of earlier outputs and replaced state, reused once nobody else holds them: a
@@ -80,21 +80,21 @@ public final class JITBackend: ExecutionBackend {
         /// Nil when taken from a step record.
         var ir: String?
         var slots: [String: Int]
-        var scratch: [(slot: Int, count: Int)]
+        var scratch: [ScratchBuffer]
         var failures: [(message: String, location: SourceLocation?)]
         var counts: (Int, Int)
         var calls: [StepCall]
 
         var prefix: String
 
-        init(compiled: JITSession.Compiled, ir: String?, prefix: String, slots: [String: Int], scratch: [(slot: Int, count: Int)],
+        init(compiled: JITSession.Compiled, ir: String?, prefix: String, slots: [String: Int], scratch: [ScratchBuffer],
              failures: [(message: String, location: SourceLocation?)], counts: (Int, Int), calls: [StepCall]) {
             (self.compiled, self.ir, self.prefix, self.slots, self.scratch, self.failures, self.counts, self.calls) = (compiled, ir, prefix, slots, scratch, failures, counts, calls)
         }
 
         init(record: StepRecord, prefix: String, symbols: [String: UInt64]) {
             self.init(compiled: JITSession.Compiled(symbols: symbols, moduleText: "", optimizedIR: "", seconds: 0, fromCache: true, objectKeys: record.objectKeys),
-                      ir: nil, prefix: prefix, slots: record.slots, scratch: record.scratch.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil },
+                      ir: nil, prefix: prefix, slots: record.slots, scratch: record.scratch.compactMap { $0.count == 3 ? ScratchBuffer(slot: $0[0], count: $0[1], node: $0[2]) : nil },
                       failures: record.failureList, counts: (record.compiledKernels, record.sgemmCalls), calls: record.calls)
         }
     }
@@ -160,7 +160,7 @@ public final class JITBackend: ExecutionBackend {
                                counts: (compiled, calls), calls: compiler.calls)
                 if let recordKey, !touchedJIT, !result.objectKeys.isEmpty {
                     session.storeStep(recordKey, StepRecord(
-                        slots: compiler.slots, scratch: compiler.scratch.map { [$0.slot, $0.count] }, failures: StepRecord.failures(compiler.failures),
+                        slots: compiler.slots, scratch: compiler.scratch.map { [$0.slot, $0.count, $0.node] }, failures: StepRecord.failures(compiler.failures),
                         compiledKernels: compiled, sgemmCalls: calls, calls: compiler.calls, functions: compiler.functions,
                         objectKeys: result.objectKeys))
                 }
@@ -196,8 +196,8 @@ public final class JITBackend: ExecutionBackend {
         for (name, allocation) in g.memoryPlan?.allocations ?? [:] {
             if let slot = entry.slots[name] { table[slot] = arena.pointer + allocation.offset }
         }
-        scratch = entry.scratch.map { TensorStorage(uninitializedByteCount: $0.count * 4) }
-        for (buffer, storage) in zip(entry.scratch, scratch) { table[buffer.slot] = storage.pointer }
+        scratch = try ScratchRegion(entry.scratch)
+        for (buffer, offset) in zip(entry.scratch, scratch.offsets) { table[buffer.slot] = scratch.storage.pointer + offset }
     }
 
     public func run(inputs: [String: Tensor], state: inout [String: Tensor], step number: Int) throws -> [String: Tensor] {

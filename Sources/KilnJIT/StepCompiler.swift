@@ -31,7 +31,7 @@ struct StepCompiler {
     /// Table slot of each value the step reads or writes, then of each scratch buffer.
     private(set) var slots: [String: Int] = [:]
     /// Scratch buffers: slot and element count (4 bytes each), allocated once per backend.
-    private(set) var scratch: [(slot: Int, count: Int)] = []
+    private(set) var scratch: [ScratchBuffer] = []
     /// Every failure a kernel can raise: message template and the node's source location.
     private(set) var failures: [(message: String, location: SourceLocation?)] = []
     /// The scheduled loop kernels, in order (for golden tests).
@@ -77,7 +77,7 @@ struct StepCompiler {
                     if buffer.isScratch {
                         if let slot = slots[buffer.name] { return slot }
                         slots[buffer.name] = slots.count
-                        scratch.append((slots.count - 1, buffer.count))
+                        scratch.append(ScratchBuffer(slot: slots.count - 1, count: buffer.count, node: index))
                         return slots.count - 1
                     }
                     guard let slot = slots[buffer.name] else {

@@ -20,7 +20,7 @@ struct StepRecord: Codable {
     }
 
     var slots: [String: Int]
-    /// Scratch buffers as (slot, element count) pairs.
+    /// Scratch buffers as [slot, element count, node] triples.
     var scratch: [[Int]]
     var failures: [Failure]
     var compiledKernels: Int
@@ -37,7 +37,7 @@ struct StepRecord: Codable {
     var isConsistent: Bool {
         let table = slots.count
         guard Set(slots.values).count == table, slots.values.allSatisfy({ (0..<table).contains($0) }) else { return false }
-        guard scratch.allSatisfy({ $0.count == 2 && (0..<table).contains($0[0]) && (0...(1 << 40)).contains($0[1]) }) else { return false }
+        guard scratch.allSatisfy({ $0.count == 3 && (0..<table).contains($0[0]) && (0...(1 << 40)).contains($0[1]) && $0[2] >= 0 }) else { return false }
         let defined = Set(functions)
         return calls.allSatisfy { call in
             call.extent >= 0 && defined.contains(call.function) && call.slots.allSatisfy { (0..<table).contains($0) }

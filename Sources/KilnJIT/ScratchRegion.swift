@@ -1,0 +1,46 @@
+import KilnIR
+import KilnTensor
+
+/// A kernel's private buffer (phase planes, packed panels, Winograd transforms): its table slot,
+/// its f32 element count, and the graph node whose kernels use it. A node's kernels write their
+/// scratch before reading it and nothing outside the node reads it.
+struct ScratchBuffer: Sendable {
+    var slot: Int
+    var count: Int
+    var node: Int
+}
+
+/// Every scratch buffer of a step in one region: a node's buffers lie side by side, and the
+/// nodes — which run one after the other — all start at offset 0, so the region is as large as
+/// the hungriest node rather than the sum of all of them. With separate buffers, each touched
+/// once per step, the caches and the TLB never held them: ONNX ResNet-18's peak resident
+/// memory went from 211 to 179 MB at batch 1 and from 671 to 420 MB at batch 8, and its steps
+/// took 0.89–0.95 of the time at batch 1 (round-robin, AVX2). The region is filled with NaN once, so a kernel
+/// that read scratch it had not written would show it in every test, not only when a
+/// neighbour's data happened to be there.
+struct ScratchRegion {
+    let storage: TensorStorage
+    /// Byte offset of each buffer, in the order given.
+    let offsets: [Int]
+
+    /// Buffers start on 64-byte lines, so vector loads of one never share a line with another's.
+    static let alignment = 64
+
+    init(_ buffers: [ScratchBuffer]) throws {
+        var ends: [Int: Int] = [:]
+        var offsets: [Int] = []
+        for buffer in buffers {
+            let start = ends[buffer.node, default: 0]
+            let (bytes, o1) = buffer.count.multipliedReportingOverflow(by: 4)
+            let (padded, o2) = bytes.addingReportingOverflow(Self.alignment - 1)
+            let (end, o3) = start.addingReportingOverflow(padded / Self.alignment * Self.alignment)
+            guard buffer.count >= 0, !o1, !o2, !o3 else { throw Diagnostic("scratch buffer of \(buffer.count) elements is too large") }
+            offsets.append(start)
+            ends[buffer.node] = end
+        }
+        let size = Swift.max(ends.values.max() ?? 0, 4)
+        storage = TensorStorage(uninitializedByteCount: size)
+        storage.pointer.initializeMemory(as: Float.self, repeating: .nan, count: size / 4)
+        self.offsets = offsets
+    }
+}
