@@ -71,7 +71,18 @@ public struct GemmTiling: Hashable, Sendable, CustomStringConvertible {
             while units(tiles, tilesPerBlock, panels, panelsPerBlock) < wanted && panelsPerBlock > 1 { panelsPerBlock = (panelsPerBlock + 1) / 2 }
             while units(tiles, tilesPerBlock, panels, panelsPerBlock) < wanted && tilesPerBlock > 1 { tilesPerBlock = (tilesPerBlock + 1) / 2 }
         }
+        // Blocks of equal size: the pool hands each thread a contiguous run of units, so a short
+        // last row block (22 tiles as 18 + 4) left one thread most of the work — a stride-2
+        // convolution of 128 filters on AVX2 ran at 34–44% of peak where 192 filters ran at 52–67%.
+        tilesPerBlock = balanced(tiles, tilesPerBlock)
+        panelsPerBlock = balanced(panels, panelsPerBlock)
         return GemmTiling(mr: mr, nr: nr, lanes: lanes, tilesPerBlock: tilesPerBlock, panelsPerBlock: panelsPerBlock)
+    }
+
+    /// The block size that cuts `count` into as many blocks as `perBlock` does, all within one of each other.
+    static func balanced(_ count: Int, _ perBlock: Int) -> Int {
+        let blocks = (count + perBlock - 1) / perBlock
+        return (count + blocks - 1) / blocks
     }
 
     private static func units(_ tiles: Int, _ perBlock: Int, _ panels: Int, _ perPanelBlock: Int) -> Int {

@@ -191,6 +191,24 @@ struct ScheduleTests {
         #expect(GemmTiling.choose(m: 24, n: 8, k: 64, target: .avx2).mr == 12)
     }
 
+    @Test("row and panel blocks are of equal size, give or take one per block")
+    func balancedBlocks() {
+        for target in [CodegenTarget.avx2, .avx512] {
+            for (m, n, k) in [(128, 816, 576), (128, 816, 1152), (1000, 300, 64), (64, 3136, 576), (512, 64, 4608), (37, 5000, 9)] {
+                let t = GemmTiling.choose(m: m, n: n, k: k, target: target)
+                let tiles = (m + t.mr - 1) / t.mr, panels = (n + t.nr - 1) / t.nr
+                let rowBlocks = (tiles + t.tilesPerBlock - 1) / t.tilesPerBlock
+                let columnBlocks = (panels + t.panelsPerBlock - 1) / t.panelsPerBlock
+                let lastRows = tiles - (rowBlocks - 1) * t.tilesPerBlock, lastPanels = panels - (columnBlocks - 1) * t.panelsPerBlock
+                #expect(lastRows >= t.tilesPerBlock - rowBlocks, "\(m)×\(n)×\(k): \(rowBlocks) row blocks of \(t.tilesPerBlock), the last \(lastRows)")
+                #expect(lastPanels >= t.panelsPerBlock - columnBlocks, "\(m)×\(n)×\(k): \(columnBlocks) panel blocks of \(t.panelsPerBlock), the last \(lastPanels)")
+            }
+        }
+        // ResNet-18's 64 → 128 stride-2 layer on AVX2: 22 row tiles as 11 + 11, not 18 + 4.
+        #expect(GemmTiling.choose(m: 128, n: 816, k: 576, target: .avx2).tilesPerBlock == 11)
+        #expect(GemmTiling.balanced(22, 18) == 11 && GemmTiling.balanced(22, 9) == 8 && GemmTiling.balanced(7, 7) == 7 && GemmTiling.balanced(1, 5) == 1)
+    }
+
     @Test("convolution tiles address every filter row affinely: the last tile is shorter, never clamped")
     func tailTileIsAffine() throws {
         for (conv, o) in [("conv2d(x, k, stride=[2, 2], padding=[1, 1])", 16), ("conv2d(x, k, padding=[1, 1])", 64)] {
