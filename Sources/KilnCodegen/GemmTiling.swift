@@ -79,7 +79,8 @@ public struct GemmTiling: Hashable, Sendable, CustomStringConvertible {
         return GemmTiling(mr: mr, nr: nr, lanes: lanes, tilesPerBlock: tilesPerBlock, panelsPerBlock: panelsPerBlock)
     }
 
-    /// The block size that cuts `count` into as many blocks as `perBlock` does, all within one of each other.
+    /// The block size that cuts `count` into as many blocks as `perBlock` does, as evenly as
+    /// whole blocks allow: every block that size but the last, which is at most one per block shorter.
     static func balanced(_ count: Int, _ perBlock: Int) -> Int {
         let blocks = (count + perBlock - 1) / perBlock
         return (count + blocks - 1) / blocks
