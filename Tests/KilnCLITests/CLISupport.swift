@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 @testable import kiln
 
 /// The message ArgumentParser prints for `arguments` of `command`, or nil when they parse and
@@ -49,11 +50,42 @@ let kilnBinary: URL = {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
 }()
 
-/// A fresh directory under the system's temporary directory.
+/// A fresh directory under the system's temporary directory, removed when the test process
+/// exits (tests that remove it sooner may; many CLI tests left theirs behind).
 func makeTemporaryDirectory() -> String {
     let path = NSTemporaryDirectory() + "kiln-cli-\(UUID().uuidString)"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    TemporaryDirectories.shared.withLock { $0.append(path) }
     return path
+}
+
+/// The directories `makeTemporaryDirectory` made, removed at exit.
+enum TemporaryDirectories {
+    static let shared: Mutex<[String]> = {
+        atexit {
+            for path in TemporaryDirectories.shared.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
+        }
+        return Mutex([])
+    }()
+}
+
+/// Copies the executable `source` to `destination` (mode 0755) through a descriptor opened
+/// close-on-exec, so a process another test spawns meanwhile cannot inherit it open for
+/// writing (which made exec of the copy fail with ETXTBSY, "Text file busy").
+func copyExecutable(_ source: URL, to destination: URL) throws {
+    let data = try Data(contentsOf: source)
+    let fd = open(destination.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+    guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    defer { close(fd) }
+    try data.withUnsafeBytes { bytes in
+        guard let base = bytes.baseAddress else { return }
+        var written = 0
+        while written < bytes.count {
+            let n = write(fd, base + written, bytes.count - written)
+            guard n > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            written += n
+        }
+    }
 }
 
 /// Writes `text` to `name` in `directory` and returns the path.

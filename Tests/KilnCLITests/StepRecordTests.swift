@@ -56,7 +56,7 @@ struct StepRecordTests {
         #expect(try records(in: cache).count == 2)
         // Another build of Kiln (here a copy of the binary: another file) never reads this one's records.
         let copy = URL(fileURLWithPath: directory + "/kiln-copy")
-        try FileManager.default.copyItem(at: kilnBinary, to: copy)
+        try copyExecutable(kilnBinary, to: copy)
         #expect(try bench(graph, cache: cache, executable: copy).contains("ms (object cache)"))
         #expect(try bench(graph, cache: cache, executable: copy).contains("ms (step record)"))
     }

@@ -40,12 +40,12 @@ struct PipelinePreservationTests {
             let (before, stateBefore) = try evaluate(graph, feeds)
             var manager = PassManager(OptimizingPipeline.passes)
             let optimized = try manager.run(graph)
-            for usePlan in [false, true] {
-                let (after, stateAfter) = try evaluate(optimized, feeds, usePlan: usePlan)
-                for output in graph.outputs { #expect(close(before[output], after[output]), "\(name) plan=\(usePlan): output \(output)") }
-                for update in graph.updates {
-                    #expect(close(stateBefore[update.target], stateAfter[update.target]), "\(name) plan=\(usePlan): \(update.target)")
-                }
+            // Only the planned run: it also checks the passes (a wrong rewrite changes it as
+            // much), and each interpreted run of every model is seconds of the test suite.
+            let (after, stateAfter) = try evaluate(optimized, feeds, usePlan: true)
+            for output in graph.outputs { #expect(close(before[output], after[output]), "\(name): output \(output)") }
+            for update in graph.updates {
+                #expect(close(stateBefore[update.target], stateAfter[update.target]), "\(name): \(update.target)")
             }
         }
     }

@@ -20,6 +20,7 @@ counted as a pass.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import sys
 import tempfile
@@ -115,28 +116,38 @@ def main() -> int:
     ap.add_argument("--kiln", default=".build/debug/kiln")
     ap.add_argument("--no-torch", action="store_true", help="only the ONNX node cases")
     ap.add_argument("--ops", default="Resize,Upsample,TopK,Einsum,CumSum,ScatterND,GatherND,Range")
+    ap.add_argument("--jobs", type=int, default=2, help="node cases run at once")
     args = ap.parse_args()
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1, got {args.jobs}")
     kiln = os.path.abspath(args.kiln)
     passed, failed, refused = 0, [], []
     with tempfile.TemporaryDirectory() as root:
-        for name, model, inputs, expected, rtol, atol in frozen_node_cases(set(args.ops.split(","))):
+        def node_case(case):
+            """("pass" | "refused" | "fail", message) for one frozen node case."""
+            name, model, inputs, expected, rtol, atol = case
             work = tempfile.mkdtemp(dir=root)
             path = os.path.join(work, "model.onnx")
             onnx.save(model, path)
             try:
                 results = run_model(kiln, path, {x.name: v for x, v in zip(model.graph.input, inputs)}, work)
             except kilnrun.ImportFailure as e:
-                (refused if e.kind in ("rejected", "unsupported") else failed).append((name, e.message))
-                continue
+                return ("refused" if e.kind in ("rejected", "unsupported") else "fail"), e.message
             except RuntimeError as e:
-                failed.append((name, str(e)))
-                continue
+                return "fail", str(e)
             why = [f"{b} output {i}: {w}" for b in BACKENDS for i, want in enumerate(expected)
                    for w in [kilnrun.compare(want, results[b][i], rtol, atol)] if w]
-            if why:
-                failed.append((name, "; ".join(why)))
-            else:
+            return ("fail", "; ".join(why)) if why else ("pass", "")
+
+        # Cases are independent (a directory and kiln processes each): two at once on 2 cores.
+        node_cases = list(frozen_node_cases(set(args.ops.split(","))))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            outcomes = list(pool.map(node_case, node_cases))
+        for case, (outcome, message) in zip(node_cases, outcomes):
+            if outcome == "pass":
                 passed += 1
+            else:
+                (refused if outcome == "refused" else failed).append((case[0], message))
         if not args.no_torch:
             import onnxruntime as ort
             import torch

@@ -15,6 +15,7 @@ import argparse
 import math
 import os
 import subprocess
+import concurrent.futures
 import sys
 import tempfile
 
@@ -438,12 +439,25 @@ def main():
     parser.add_argument("--backend", default="interp", choices=["interp", "jit"])
     parser.add_argument("--keep", help="keep generated files in this directory")
     parser.add_argument("-k", default="", help="only cases whose name contains this")
+    parser.add_argument("--jobs", type=int, default=2, help="cases run at once (each its own kiln process)")
     args = parser.parse_args()
-    workdir = args.keep or tempfile.mkdtemp(prefix="kiln-oracle-")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    if args.keep:
+        run(args, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="kiln-oracle-") as workdir:
+            run(args, workdir)
+
+
+def run(args, workdir):
     failures, passed = [], 0
     all_cases = [c for c in cases() if args.k in c[0]]
-    for index, (name, body, inputs, fn, tol) in enumerate(all_cases):
-        problem = run_case(args.kiln, workdir, name, body, inputs, fn, tol, index, args.backend)
+    # Cases are independent (a directory each); results are reported in case order.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        problems = list(pool.map(lambda indexed: run_case(args.kiln, workdir, *indexed[1], indexed[0], args.backend),
+                                 enumerate(all_cases)))
+    for (name, *_), problem in zip(all_cases, problems):
         if problem:
             failures.append((name, problem))
             print(f"FAIL {name}: {problem}")
