@@ -86,9 +86,9 @@ enum MatmulLowering {
         }
         // B's rows already hold whole panels: read them in place when packing would not pay —
         // B small enough to stay in L2, or too few row tiles to reuse a packed panel (an RNN's
-        // per-step products against one weight matrix; a batch-1 layer).
+        // per-step products against one weight matrix; a batch-1 layer; an MLP's batch).
         let inPlace = !transposeB && g.n % tiling.nr == 0
-            && (4 * g.k * g.n <= b.target.l2Bytes / 2 || rows <= 2 * tiling.mr)
+            && (4 * g.k * g.n <= b.target.l2Bytes / 2 || (rows + tiling.mr - 1) / tiling.mr <= GemmTiling.packingReuse)
         if inPlace {
             return [GeneratedGemm.computeKernel(&b, tiled, tiling: tiling,
                                                 panels: BPanels(buffer: rhs, offset: bOffset, rowStride: ldb, panelStride: tiling.nr))]

@@ -224,4 +224,17 @@ struct ScheduleTests {
             #expect(accumulators == 12 + 2 * (o % 6), "\(tiled.name): \(accumulators) accumulators")
         }
     }
+
+    @Test("a product reads B in place unless a packed panel serves more than GemmTiling.packingReuse row tiles")
+    func packingPays() throws {
+        func names(_ m: Int, _ k: Int, _ n: Int) throws -> [String] {
+            let text = "graph g {\n input a: f32[\(m), \(k)]\n param b: f32[\(k), \(n)] = glorot_uniform\n c = matmul(a, b)\n output c\n}"
+            return try Lowering.lower(try inferTypes(try Parser.parse(text)), target: .avx2).map(\.name)
+        }
+        // 784×256 (802 KB) outgrows half of the AVX2 target's 512 KB L2: the row count decides.
+        for m in [1, 32, 64, 128, 132] { #expect(try !names(m, 784, 256).contains { $0.hasSuffix("_pack") }, "\(m) rows") }
+        for m in [133, 256, 1024] { #expect(try names(m, 784, 256).contains { $0.hasSuffix("_pack") }, "\(m) rows") }
+        // B within half of L2 is always read in place.
+        #expect(try !names(1024, 256, 128).contains { $0.hasSuffix("_pack") })
+    }
 }
