@@ -123,10 +123,28 @@ final class MachineTarget {
         return (object, text, optimized, key, false)
     }
 
-    /// The object cache's key of a module with this text, for this machine.
+    /// The object cache's key of a module with this text, for this machine and pipeline.
     func objectKey(_ text: String, optimize: Bool = true) -> String {
-        ObjectCache.key(text + "\n; target \(triple) \(cpu) \(features) llvm\(llvmMajorVersion)" + (optimize ? "" : " O0"))
+        ObjectCache.key(text + "\n; target \(triple) \(cpu) \(features) llvm\(llvmMajorVersion)" + (optimize ? " \(Self.pipeline)" : " O0"))
     }
+
+    /// LLVM's optimisation pipeline for Kiln's modules: the passes of `default<O3>` its kernels
+    /// need, in O3's order. Kiln's loop IR is already tiled and mostly vectorised, so O3's other
+    /// passes had little to do, yet took half of the optimiser's time: on the unrolled LSTM's
+    /// Adam step, `opt` ran 0.59 s with O3 and 0.25–0.34 s with this, and the JIT's cold compile
+    /// (optimiser and code generator, two threads) went from 0.9–1.5 s to 0.7–1.0 s on a Zen 3.
+    /// Kept: inlining (the math library's vector functions), SROA, CSE, LICM and GVN (the loop
+    /// IR recomputes addresses), loop rotation and the loop vectoriser (scalar data-parallel
+    /// loops), and O3's unrolling after it: a first cut without rotation and unrolling ran
+    /// MobileNetV2's clipped 1×1 convolutions 1.2× and the transformer's step 1.12–1.15× slower.
+    /// With them, steps measured round-robin against O3 were within the run's noise (ResNet-18,
+    /// MobileNetV2, LSTM, transformer, 1024³ GEMM) or faster (LeNet-5, 0.91–0.93).
+    /// `KILN_LLVM_PIPELINE=o3` runs `default<O3>` instead (side-by-side runs).
+    static let pipeline: String = {
+        if getenv("KILN_LLVM_PIPELINE").map({ String(cString: $0) }) == "o3" { return "default<O3>" }
+        return "cgscc(inline),function(sroa,early-cse<memssa>,instcombine,simplifycfg,loop(loop-rotate),loop-mssa(licm),gvn,"
+            + "loop(indvars),loop-vectorize,instcombine,loop-unroll<O3>,instcombine,simplifycfg)"
+    }()
 
     /// Sets the module's triple and data layout and runs LLVM's verifier; a rejected module is
     /// written to a file whose path is in the error.
@@ -144,7 +162,7 @@ final class MachineTarget {
         LLVMDisposeMessage(message)
     }
 
-    /// Optimises `m` in place (`default<O3>` with the vectorisers) and emits its object file;
+    /// Optimises `m` in place (`pipeline`) and emits its object file;
     /// `afterOptimizing` runs between the two (to print the optimised IR).
     func optimizeAndEmit(_ m: LLVMModuleRef, name: String, optimize: Bool = true, afterOptimizing: () -> Void = {}) throws -> Data {
         LLVMSetTarget(m, triple)
@@ -156,7 +174,7 @@ final class MachineTarget {
             LLVMPassBuilderOptionsSetLoopVectorization(options, 1)
             LLVMPassBuilderOptionsSetSLPVectorization(options, 1)
             LLVMPassBuilderOptionsSetLoopUnrolling(options, 1)
-            let passError = LLVMRunPasses(m, "default<O3>", machine, options)
+            let passError = LLVMRunPasses(m, Self.pipeline, machine, options)
             LLVMDisposePassBuilderOptions(options)
             try JITSession.check(passError, "optimising the module")
         }
