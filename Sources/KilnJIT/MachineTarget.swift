@@ -135,8 +135,9 @@ final class MachineTarget {
     /// (optimiser and code generator, two threads) went from 0.9–1.5 s to 0.7–1.0 s on a Zen 3.
     /// Kept: inlining (the math library's vector functions), SROA, CSE, LICM and GVN (the loop
     /// IR recomputes addresses), loop rotation and the loop vectoriser (scalar data-parallel
-    /// loops), and O3's unrolling after it: a first cut without rotation and unrolling ran
-    /// MobileNetV2's clipped 1×1 convolutions 1.2× and the transformer's step 1.12–1.15× slower.
+    /// loops), and O3's unrolling after it: a first cut without rotation ran MobileNetV2's
+    /// clipped 1×1 convolutions' step 1.2× slower, and one with LLVM's default unrolling in
+    /// place of O3's ran the transformer's step 1.12–1.15× slower.
     /// With them, steps measured round-robin against O3 were within the run's noise (ResNet-18,
     /// MobileNetV2, LSTM, transformer, 1024³ GEMM) or faster (LeNet-5, 0.91–0.93).
     /// `KILN_LLVM_PIPELINE=o3` runs `default<O3>` instead (side-by-side runs).
