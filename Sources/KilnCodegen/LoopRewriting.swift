@@ -28,6 +28,25 @@ enum LoopRewriting {
         }
     }
 
+    /// Calls `body` on `e` and every expression inside it, parents first, without rebuilding
+    /// anything (`map` copies the tree even when it changes nothing).
+    static func forEach(_ e: Expr, _ body: (Expr) -> Void) {
+        body(e)
+        switch e {
+        case .i64, .i32, .f32, .bool, .loopVar, .value: return
+        case .load(_, let x), .unary(_, let x), .convert(let x, _), .random(_, _, let x), .vectorLoad(_, let x, _),
+             .stridedLoad(_, let x, _, _), .splat(let x, _), .swapLanes(let x, _), .lane(let x, _):
+            forEach(x, body)
+        case .binary(_, let a, let b), .compare(_, let a, let b):
+            forEach(a, body)
+            forEach(b, body)
+        case .select(let a, let b, let c), .fma(let a, let b, let c):
+            forEach(a, body)
+            forEach(b, body)
+            forEach(c, body)
+        }
+    }
+
     /// Every expression and nested statement of `stmts` rewritten by `expr`; loops, binds and
     /// locals renamed through `rename` (identity unless a body is being copied).
     static func rewrite(_ stmts: [Stmt], expr: (Expr) -> Expr, rename: (Int) -> Int = { $0 }) -> [Stmt] {
@@ -146,13 +165,12 @@ enum LoopRewriting {
     /// Whether `e` reads loop variable `v` or any of the `varying` values.
     static func mentions(_ e: Expr, _ v: Int, _ varying: Set<Int>) -> Bool {
         var hit = false
-        _ = map(e) { node in
+        forEach(e) { node in
             switch node {
             case .loopVar(v): hit = true
             case .value(let n) where varying.contains(n): hit = true
             default: break
             }
-            return nil
         }
         return hit
     }

@@ -61,7 +61,8 @@ public final class JITBackend: ExecutionBackend {
     private let hasParallelKernels: Bool
     /// Every call's buffer pointers, back to back.
     private let arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>
-    private let argumentSlots: [Int]
+    /// Each kernel argument's table slot, and the bytes its pointer is advanced by (`StepCall.offsets`).
+    private let argumentSlots: [(slot: Int, bytes: Int)]
     private let context: JITRuntimeContext
     private let slots: [String: Int]
     private let arena: TensorStorage
@@ -177,14 +178,14 @@ public final class JITBackend: ExecutionBackend {
         context = JITRuntimeContext()
         failures = entry.failures
         var program: [(function: KernelFunction, call: StepCall, arguments: Int)] = []
-        var argumentSlots: [Int] = []
+        var argumentSlots: [(slot: Int, bytes: Int)] = []
         for call in entry.calls {
             guard let address = entry.compiled.symbols[call.function], address != 0,
                   let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else {
                 throw Diagnostic("JIT: \(call.function) was not found after compilation")
             }
             program.append((unsafeBitCast(pointer, to: KernelFunction.self), call, argumentSlots.count))
-            argumentSlots += call.slots
+            argumentSlots += call.slots.enumerated().map { ($1, 4 * call.offset($0)) }
         }
         self.program = program
         hasParallelKernels = program.contains { $0.call.parallel }
@@ -225,7 +226,7 @@ public final class JITBackend: ExecutionBackend {
         }
         context.failure = nil
         context.status.pointee = 0
-        for (i, slot) in argumentSlots.enumerated() { arguments[i] = table[slot] }
+        for (i, argument) in argumentSlots.enumerated() { arguments[i] = table[argument.slot].map { $0 + argument.bytes } }
         let ctx = Unmanaged.passUnretained(context).toOpaque()
         let stepNumber = Int64(truncatingIfNeeded: number)
         let mask = KernelPool.shared.beginStep(contended: sgemmCalls > 0, pin: hasParallelKernels)

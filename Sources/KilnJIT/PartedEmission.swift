@@ -6,7 +6,7 @@ import Synchronization
 /// A large module compiled in parts at once, one per core: LLVM's optimiser and code generator
 /// run single-threaded on one module, and a step's kernels are independent functions (the
 /// step program calls them from Swift; none calls another). The module is written as bitcode
-/// and read back into one LLVM context per part; each part keeps every `parts`-th kernel (and
+/// and read back into one LLVM context per part; each part keeps the kernels `balancedParts` gives it (and
 /// the internal math functions, which each object carries for itself), and its own target
 /// machine optimises and emits it. The objects are cached under the whole module's key, a
 /// suffix per part. An unrolled LSTM's Adam step (71 kernel functions) compiles this way.
@@ -33,9 +33,10 @@ extension MachineTarget {
         }
         defer { LLVMDisposeMemoryBuffer(bitcode) }
         let size = LLVMGetBufferSize(bitcode)
+        let assignment = Self.balancedParts(kernels, parts: parts)
         let results = Mutex<[Int: Result<Data, any Error>]>([:])
         DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let result = Result { try self.emitPart(bitcode: start, size: size, part: part, of: parts, name: name) }
+            let result = Result { try self.emitPart(bitcode: start, size: size, part: part, assignment: assignment, name: name) }
             results.withLock { $0[part] = result }
         }
         let objects = try (0..<parts).map { part -> Data in
@@ -66,7 +67,34 @@ extension MachineTarget {
         return kernels
     }
 
-    private func emitPart(bitcode: UnsafePointer<CChar>, size: Int, part: Int, of parts: Int, name: String) throws -> Data {
+    /// The part of each kernel: largest first (in instructions) onto the part with the fewest so
+    /// far, so the threads finish together (every `parts`-th kernel left one part with 1.3× the
+    /// other's work on an LSTM step).
+    static func balancedParts(_ kernels: [LLVMValueRef], parts: Int) -> [Int] {
+        let sizes = kernels.map { kernel -> Int in
+            var count = 0
+            var block = LLVMGetFirstBasicBlock(kernel)
+            while let b = block {
+                var instruction = LLVMGetFirstInstruction(b)
+                while let i = instruction {
+                    count += 1
+                    instruction = LLVMGetNextInstruction(i)
+                }
+                block = LLVMGetNextBasicBlock(b)
+            }
+            return count
+        }
+        var load = [Int](repeating: 0, count: Swift.max(parts, 1))
+        var assignment = [Int](repeating: 0, count: kernels.count)
+        for index in sizes.indices.sorted(by: { (sizes[$0], $1) > (sizes[$1], $0) }) {
+            let part = load.indices.min { (load[$0], $0) < (load[$1], $1) } ?? 0
+            assignment[index] = part
+            load[part] += sizes[index]
+        }
+        return assignment
+    }
+
+    private func emitPart(bitcode: UnsafePointer<CChar>, size: Int, part: Int, assignment: [Int], name: String) throws -> Data {
         guard let context = LLVMContextCreate() else { throw Diagnostic("LLVM could not create a context for part \(part) of \(name)") }
         defer { LLVMContextDispose(context) }
         let buffer = LLVMCreateMemoryBufferWithMemoryRangeCopy(bitcode, size, "\(name).part\(part)")
@@ -77,7 +105,8 @@ extension MachineTarget {
         }
         defer { LLVMDisposeModule(module) }
         let kernels = Self.kernelFunctions(module) ?? []
-        for (index, kernel) in kernels.enumerated() where index % parts != part { LLVMDeleteFunction(kernel) }
+        guard kernels.count == assignment.count else { throw Diagnostic("internal: part \(part) of \(name) read back \(kernels.count) kernels, not \(assignment.count)") }
+        for (index, kernel) in kernels.enumerated() where assignment[index] != part { LLVMDeleteFunction(kernel) }
         let machine = try MachineTarget(triple: triple, cpu: cpu, features: features, checkCPU: false)
         return try machine.optimizeAndEmit(module, name: "\(name).part\(part)")
     }

@@ -7,6 +7,10 @@ struct StepCall: Codable {
     var function: String
     /// Table slots of the kernel's buffers, in the kernel's buffer order.
     var slots: [Int]
+    /// Elements (4 bytes each) the kernel's pointer to each buffer is advanced by: the constant
+    /// part of its indices, moved out of the kernel so calls that differ only there share it
+    /// (`BaseOffsets`). Empty: none.
+    var offsets: [Int] = []
     /// Iterations of the kernel's outer loop; split across cores when `parallel`.
     var extent: Int
     var parallel: Bool
@@ -16,6 +20,9 @@ struct StepCall: Codable {
     /// the graph values it reads and writes (each once: the least traffic it can cause).
     var flops = 0
     var bytes = 0
+
+    /// The element offset of the call's `i`-th buffer.
+    func offset(_ i: Int) -> Int { offsets.indices.contains(i) ? offsets[i] : 0 }
 }
 
 /// Compiles a planned graph into an LLVM module (built through the C API) of loop kernels and a step program — the
@@ -71,7 +78,10 @@ struct StepCompiler {
             compiled += 1
             if isView(node) { continue }
             for lowered in try Lowering.lower(node, types: types, name: "k\(index)_" + kernelName(node), constants: constants, target: target) {
-                let kernel = policy.apply(lowered, target)
+                // Offsets move out before scheduling: the lowered kernel is smaller to walk, and
+                // the schedule does not depend on them.
+                let (hoisted, offsets) = BaseOffsets.hoisted(lowered)
+                let kernel = policy.apply(hoisted, target)
                 libraryCalls += Self.gemmCalls(kernel.body)
                 let kernelSlots = try kernel.buffers.map { buffer -> Int in
                     if buffer.isScratch {
@@ -97,7 +107,7 @@ struct StepCompiler {
                     functions.append(function)
                 }
                 let extent = kernel.outerExtent
-                calls.append(StepCall(function: function, slots: kernelSlots, extent: extent,
+                calls.append(StepCall(function: function, slots: kernelSlots, offsets: offsets.contains { $0 != 0 } ? offsets : [], extent: extent,
                                       parallel: kernel.splitsOuterLoop && extent > 1,
                                       failureBase: kernel.failures.isEmpty ? nil : failures.count,
                                       flops: kernel.flops,
@@ -116,7 +126,8 @@ struct StepCompiler {
         var names = [String](repeating: "?", count: slots.count)
         for (name, slot) in slots where slot < names.count { names[slot] = name }
         for call in calls {
-            text += "; call \(call.function)(\(call.slots.map { names[$0] }.joined(separator: ", "))) extent \(call.extent)"
+            let buffers = call.slots.enumerated().map { i, slot in names[slot] + (call.offset(i) == 0 ? "" : "+\(call.offset(i))") }
+            text += "; call \(call.function)(\(buffers.joined(separator: ", "))) extent \(call.extent)"
                 + (call.parallel ? " parallel" : "") + (call.failureBase.map { " failures \($0)" } ?? "") + "\n"
         }
         return text

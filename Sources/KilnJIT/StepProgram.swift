@@ -22,7 +22,8 @@ enum StepProgram {
         var offset = 0
         for call in compiler.calls {
             for (i, slot) in call.slots.enumerated() {
-                let pointer = f.load(f.elementPointer(table, .i64(slot)))
+                let base = f.load(f.elementPointer(table, .i64(slot)))
+                let pointer = call.offset(i) == 0 ? base : f.elementPointer(base, .i64(call.offset(i)))
                 f.store(pointer, f.elementPointer(args, .i64(offset + i)))
             }
             let arguments = f.elementPointer(args, .i64(offset))

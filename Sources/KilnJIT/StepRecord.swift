@@ -41,6 +41,7 @@ struct StepRecord: Codable {
         let defined = Set(functions)
         return calls.allSatisfy { call in
             call.extent >= 0 && defined.contains(call.function) && call.slots.allSatisfy { (0..<table).contains($0) }
+                && (call.offsets.isEmpty || call.offsets.count == call.slots.count) && call.offsets.allSatisfy { (0...(1 << 40)).contains($0) }
                 && (call.failureBase.map { (0...failures.count).contains($0) } ?? true)
         }
     }
