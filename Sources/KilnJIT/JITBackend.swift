@@ -229,8 +229,8 @@ public final class JITBackend: ExecutionBackend {
         for (i, argument) in argumentSlots.enumerated() { arguments[i] = table[argument.slot].map { $0 + argument.bytes } }
         let ctx = Unmanaged.passUnretained(context).toOpaque()
         let stepNumber = Int64(truncatingIfNeeded: number)
-        let mask = KernelPool.shared.beginStep(contended: sgemmCalls > 0, pin: hasParallelKernels)
-        defer { KernelPool.shared.endStep(restoring: mask) }
+        KernelPool.shared.beginStep(contended: sgemmCalls > 0, pin: hasParallelKernels)
+        defer { KernelPool.shared.endStep() }
         // Generated kernels call cblas_sgemm directly: the step holds OpenBLAS's fork guard.
         if sgemmCalls > 0 { ForkGuard.openBLAS.lockShared() }
         defer { if sgemmCalls > 0 { ForkGuard.openBLAS.unlockShared() } }

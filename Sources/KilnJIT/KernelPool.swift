@@ -1,4 +1,5 @@
 import Foundation
+import KilnSupport
 import Synchronization
 
 /// Persistent worker threads for the step program's parallel kernels: one per core besides the
@@ -23,10 +24,16 @@ import Synchronization
 /// of the time, MobileNetV2 b1 0.96–0.97; but the LeNet-5 Adam step, which calls sgemm three
 /// times, took 1.45× as long with one chunk per thread, so contended steps keep four.
 /// Each worker is pinned to a CPU of its own, and a step with parallel kernels pins its caller
-/// to another one until the step ends (its own mask given back then; `KILN_PIN=off` turns this
-/// off). Unpinned, Linux at times woke the worker onto the caller's CPU and left both there for
-/// whole steps: measured on this 2-vCPU VM with several processes taking turns, some processes
-/// ran the same convolution 1.8–1.9× slower for many steps in a row; pinned, none did.
+/// to another one (`KILN_PIN=off` turns this off). Unpinned, Linux at times woke the worker onto
+/// the caller's CPU and left both there for whole steps: measured on this 2-vCPU VM with several
+/// processes taking turns, some processes ran the same convolution 1.8–1.9× slower for many
+/// steps in a row; pinned, none did. The caller stays pinned from step to step and gets its own
+/// mask back when the pool goes idle (a worker does it before it sleeps): pinning and restoring
+/// around every step moved the caller between CPUs each time, ~10 µs a step, a third of a
+/// 32×256×128 product's step.
+/// After a step, or a kernel run outside one, workers spin `idleSpin` for the next before they
+/// sleep, as onnxruntime's and OpenBLAS's workers do: a caller running step after step (a
+/// training loop, a server) finds them awake, where waking one cost tens of µs on a VM.
 /// One step program at a time: a second caller (another thread's backend) finds the pool busy
 /// and falls back to the dispatch queue.
 final class KernelPool: @unchecked Sendable {
@@ -66,9 +73,12 @@ final class KernelPool: @unchecked Sendable {
     /// The kernel being run and its generation, written by the caller before it publishes
     /// that generation.
     private var task: Task?
-    /// Spins before sleeping: ~10–20 µs, longer than the gap between two kernels of a step, short
-    /// enough not to hold a core OpenBLAS (a training step's sgemm calls) wants.
-    private let spinLimit = 20_000
+    /// Seconds a worker spins outside a step before it sleeps: longer than a caller's turn
+    /// between two steps (a benchmark's pipe, a training loop's next batch), short enough that an
+    /// idle process stops burning a core at once.
+    static let idleSpin = 0.001
+    /// The thread a step pinned, with the mask to give back when the pool goes idle.
+    private let pinnedCaller = Mutex<(thread: Int32, mask: [UInt8])?>(nil)
     private static let generationMask = (1 << 31) - 1
 
     private struct Task {
@@ -95,16 +105,29 @@ final class KernelPool: @unchecked Sendable {
     }
 
     /// A step's kernels follow: keep the workers awake until the matching `endStep`. `contended`:
-    /// other threads may want these cores during the step (it calls OpenBLAS).
-    /// Returns the caller's CPU mask when it pinned the caller (`pin`: the step has parallel
-    /// kernels), for `endStep` to restore.
-    @discardableResult
-    func beginStep(contended: Bool = true, pin: Bool = false) -> [UInt8]? {
+    /// other threads may want these cores during the step (it calls OpenBLAS). `pin`: the step
+    /// has parallel kernels, so its caller is pinned to the first CPU (unless it still is from
+    /// its last step; another thread left pinned gets its mask back first).
+    func beginStep(contended: Bool = true, pin: Bool = false) {
         stepChunks.store(contended ? chunksPerThread : uncontendedChunks, ordering: .relaxed)
         let first = activeSteps.add(1, ordering: .relaxed).newValue == 1
-        guard pin, pinning, first, let mask = ThreadAffinity.current() else { return nil }
-        ThreadAffinity.pin(toAllowed: 0)
-        return mask
+        guard pin, pinning, first, let thread = ThreadAffinity.currentThread else { return }
+        pinnedCaller.withLock { pinned in
+            if pinned?.thread == thread { return }
+            if let other = pinned { ThreadAffinity.restore(other.mask, thread: other.thread) }
+            pinned = nil
+            guard let mask = ThreadAffinity.current(), ThreadAffinity.pin(toAllowed: 0) else { return }
+            pinned = (thread, mask)
+        }
+    }
+
+    /// Gives a caller pinned by an earlier step its own mask back, unless a step is running.
+    func releaseCaller() {
+        pinnedCaller.withLock { pinned in
+            guard let caller = pinned, activeSteps.load(ordering: .relaxed) == 0 else { return }
+            ThreadAffinity.restore(caller.mask, thread: caller.thread)
+            pinned = nil
+        }
     }
 
     /// Chunks per thread for a kernel run now.
@@ -112,9 +135,8 @@ final class KernelPool: @unchecked Sendable {
         activeSteps.load(ordering: .relaxed) > 0 ? stepChunks.load(ordering: .relaxed) : chunksPerThread
     }
 
-    /// The step has ended: workers may sleep once they have spun `spinLimit` times.
-    func endStep(restoring mask: [UInt8]? = nil) {
-        if let mask { ThreadAffinity.restore(mask) }
+    /// The step has ended: workers may sleep once they have spun `idleSpin`.
+    func endStep() {
         activeSteps.subtract(1, ordering: .relaxed)
     }
 
@@ -162,14 +184,18 @@ final class KernelPool: @unchecked Sendable {
         var seen = 0
         while true {
             var spins = 0
+            var idleSince = monotonicSeconds()
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
-                if spins < spinLimit { continue }
+                if spins & 255 != 0 { continue }
                 if activeSteps.load(ordering: .relaxed) > 0 {
                     // Inside a step: stay awake, but let another runnable thread of this core go first.
                     if spins & 1023 == 0 { sched_yield() }
+                    idleSince = monotonicSeconds()
                     continue
                 }
+                if monotonicSeconds() - idleSince < Self.idleSpin { continue }
+                releaseCaller()
                 sleeps.add(1, ordering: .relaxed)
                 sleepLock.lock()
                 sleeping += 1

@@ -10,6 +10,11 @@ enum ThreadAffinity {
 
     private static let set: SetAffinity? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_setaffinity").map { unsafeBitCast($0, to: SetAffinity.self) }
     private static let get: GetAffinity? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_getaffinity").map { unsafeBitCast($0, to: GetAffinity.self) }
+    private typealias GetThreadID = @convention(c) () -> Int32
+    private static let threadID: GetThreadID? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "gettid").map { unsafeBitCast($0, to: GetThreadID.self) }
+
+    /// The calling thread's kernel id (what `restore(_:thread:)` names it by); nil when unknown.
+    static var currentThread: Int32? { threadID?() }
 
     /// The CPUs the process may run on, in order (read once, before any thread is pinned).
     static let allowed: [Int] = {
@@ -38,9 +43,9 @@ enum ThreadAffinity {
         return mask.withUnsafeMutableBytes({ get(0, maskBytes, $0.baseAddress!) }) == 0 ? mask : nil
     }
 
-    /// Gives the calling thread back a mask `current` returned.
-    static func restore(_ mask: [UInt8]) {
+    /// Gives a thread (the calling one by default) back a mask `current` returned.
+    static func restore(_ mask: [UInt8], thread: Int32 = 0) {
         guard let set, mask.count == maskBytes else { return }
-        _ = mask.withUnsafeBytes { set(0, maskBytes, $0.baseAddress!) }
+        _ = mask.withUnsafeBytes { set(thread, maskBytes, $0.baseAddress!) }
     }
 }

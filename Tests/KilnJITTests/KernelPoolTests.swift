@@ -99,22 +99,38 @@ struct KernelPoolTests {
 
     static let pinnedPool = KernelPool(workers: 1, pinning: true)
 
-    @Test("a step's caller is pinned to one CPU while the step runs, then gets its own mask back")
+    @Test("a step's caller is pinned to one CPU, stays pinned for the next step, and gets its own mask back once the pool is idle")
     func pinsCaller() throws {
         try #require(ThreadAffinity.allowed.count >= 2, "pinning needs two CPUs; this machine allows \(ThreadAffinity.allowed)")
         let pool = Self.pinnedPool
         #expect(pool.pinning)
         let before = try #require(ThreadAffinity.current())
-        let saved = pool.beginStep(contended: false, pin: true)
+        pool.beginStep(contended: false, pin: true)
         let during = try #require(ThreadAffinity.current())
-        pool.endStep(restoring: saved)
-        #expect(saved == before)
+        pool.endStep()
         let pinned = (0..<during.count * 8).filter { during[$0 / 8] & (1 << ($0 % 8)) != 0 }
         #expect(pinned == [ThreadAffinity.allowed[0]])
-        #expect(ThreadAffinity.current() == before)
-        // A step without parallel kernels leaves the caller alone.
-        #expect(pool.beginStep(contended: false, pin: false) == nil)
+        #expect(ThreadAffinity.current() == during, "still pinned between steps")
+        // Nothing given back while a step runs.
+        pool.beginStep(contended: false, pin: true)
+        pool.releaseCaller()
+        #expect(ThreadAffinity.current() == during)
         pool.endStep()
+        pool.releaseCaller()
+        #expect(ThreadAffinity.current() == before, "the pool idle: the caller's own mask")
+        // Left pinned, the caller gets its mask back when the worker goes to sleep.
+        pool.beginStep(contended: false, pin: true)
+        pool.endStep()
+        #expect(ThreadAffinity.current() == during)
+        let counts = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        counts.initialize(repeating: 0, count: 64)
+        defer { counts.deallocate() }
+        let sleeps = pool.sleeps.load(ordering: .relaxed)
+        #expect(pool.run(Self.count, extent: 64, arguments: UnsafeMutableRawPointer(counts), context: nil, step: 0, failures: 0))
+        #expect(eventually { pool.sleeps.load(ordering: .relaxed) > sleeps && ThreadAffinity.current() == before })
+        // A step without parallel kernels leaves the caller alone.
+        pool.beginStep(contended: false, pin: false)
         #expect(ThreadAffinity.current() == before)
+        pool.endStep()
     }
 }
