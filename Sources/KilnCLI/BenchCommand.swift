@@ -95,6 +95,7 @@ struct Bench: ParsableCommand {
                 while let line = readLine() {
                     let backend: ExecutionBackend = line.hasPrefix("jit") ? jit : interpreter
                     var state = line.hasPrefix("jit") ? s2 : s1
+                    if !line.hasPrefix("jit") { JITBackend.restWorkers() }
                     let t0 = monotonicSeconds()
                     _ = try backend.run(inputs: feeds, state: &state, step: count)
                     let t = monotonicSeconds() - t0
@@ -107,9 +108,14 @@ struct Bench: ParsableCommand {
             }
             var times: ([Double], [Double]) = ([], [])
             for i in 0..<(warmup + steps) {
+                // Each backend is timed as in a loop of its own steps: the JIT's workers, which
+                // spin for a while after its step, sleep during the interpreter's (whose OpenBLAS
+                // threads would share their cores) and are awake again for the JIT's.
+                JITBackend.restWorkers()
                 var t0 = monotonicSeconds()
                 _ = try interpreter.run(inputs: feeds, state: &s1, step: i)
                 let ti = monotonicSeconds() - t0
+                JITBackend.wakeWorkers()
                 t0 = monotonicSeconds()
                 _ = try jit.run(inputs: feeds, state: &s2, step: i)
                 let tj = monotonicSeconds() - t0

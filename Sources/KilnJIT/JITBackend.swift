@@ -201,6 +201,13 @@ public final class JITBackend: ExecutionBackend {
         for (buffer, offset) in zip(entry.scratch, scratch.offsets) { table[buffer.slot] = scratch.storage.pointer + offset }
     }
 
+    /// Sends the JIT's idle kernel workers to sleep now rather than after their short spin (and
+    /// gives the calling thread its CPU mask back), before timing other work on these cores.
+    public static func restWorkers() { KernelPool.shared.rest() }
+
+    /// Wakes the JIT's kernel workers, so the next step finds them spinning as a loop of steps does.
+    public static func wakeWorkers() { KernelPool.shared.wake() }
+
     public func run(inputs: [String: Tensor], state: inout [String: Tensor], step number: Int) throws -> [String: Tensor] {
         var keep: [Tensor] = []
         for input in graph.inputs {

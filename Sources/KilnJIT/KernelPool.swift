@@ -76,7 +76,9 @@ final class KernelPool: @unchecked Sendable {
     /// Seconds a worker spins outside a step before it sleeps: longer than a caller's turn
     /// between two steps (a benchmark's pipe, a training loop's next batch), short enough that an
     /// idle process stops burning a core at once.
-    static let idleSpin = 0.001
+    static let idleSpin = 0.0005
+    /// Set by `rest`: idle workers sleep now instead of spinning on; the next kernel clears it.
+    private let resting = Atomic<Bool>(false)
     /// The thread a step pinned, with the mask to give back when the pool goes idle.
     private let pinnedCaller = Mutex<(thread: Int32, mask: [UInt8])?>(nil)
     private static let generationMask = (1 << 31) - 1
@@ -121,6 +123,30 @@ final class KernelPool: @unchecked Sendable {
         }
     }
 
+    /// Sends idle workers to sleep at once (and gives a pinned caller its mask back), so work
+    /// that follows on this process's other threads — the interpreter's OpenBLAS calls in
+    /// `kiln bench`, timed against the JIT's steps — has the cores to itself. Waits up to 1 ms
+    /// for them to sleep.
+    func rest() {
+        guard workers > 0 else { return }
+        resting.store(true, ordering: .releasing)
+        let deadline = monotonicSeconds() + 0.001
+        while monotonicSeconds() < deadline {
+            sleepLock.lock()
+            let asleep = sleeping
+            sleepLock.unlock()
+            if asleep >= workers { break }
+            sched_yield()
+        }
+        releaseCaller()
+    }
+
+    /// Wakes the workers (an empty kernel through the pool), so the next step finds them
+    /// spinning as a loop of steps does.
+    func wake() {
+        _ = run({ _, _, _, _, _, _ in }, extent: Int64(workers + 1), arguments: nil, context: nil, step: 0, failures: 0)
+    }
+
     /// Gives a caller pinned by an earlier step its own mask back, unless a step is running.
     func releaseCaller() {
         pinnedCaller.withLock { pinned in
@@ -146,6 +172,7 @@ final class KernelPool: @unchecked Sendable {
              step: Int64, failures: Int64) -> Bool {
         guard workers > 0, busy.try() else { return false }
         defer { busy.unlock() }
+        resting.store(false, ordering: .relaxed)
         let chunks = Int(Swift.min(Int64((workers + 1) * currentChunksPerThread), Swift.max(extent, 1)))
         let next = generation.load(ordering: .relaxed) + 1
         let current = Task(generation: next, body: body, extent: extent, arguments: arguments, context: context,
@@ -188,13 +215,14 @@ final class KernelPool: @unchecked Sendable {
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
                 if spins & 255 != 0 { continue }
+                // Stay awake, but let another runnable thread of this core (OpenBLAS's, the
+                // interpreter's) go first.
+                if spins & 1023 == 0 { sched_yield() }
                 if activeSteps.load(ordering: .relaxed) > 0 {
-                    // Inside a step: stay awake, but let another runnable thread of this core go first.
-                    if spins & 1023 == 0 { sched_yield() }
                     idleSince = monotonicSeconds()
                     continue
                 }
-                if monotonicSeconds() - idleSince < Self.idleSpin { continue }
+                if !resting.load(ordering: .acquiring), monotonicSeconds() - idleSince < Self.idleSpin { continue }
                 releaseCaller()
                 sleeps.add(1, ordering: .relaxed)
                 sleepLock.lock()
