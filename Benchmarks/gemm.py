@@ -48,15 +48,19 @@ def main():
         reps = max(1, int(2e8 // (2 * m * n * k)))
         times = {"generated": [], "sgemm": [], "numpy": []}
         for r in range(3 + ROUNDS):
+            # The driver's pause after every contender, NumPy's too: OpenBLAS's threads spin for
+            # a while after a call and would otherwise share the next round's first contender's
+            # cores (the generated GEMM ran 1024³ 1.3-1.4x slower right after NumPy's call).
             g = min(generated.step("jit") for _ in range(reps))
-            time.sleep(0.05)
+            time.sleep(driver.PAUSE)
             s = min(blas.step("jit") for _ in range(reps))
-            time.sleep(0.05)
+            time.sleep(driver.PAUSE)
             t = []
             for _ in range(reps):
                 t0 = time.perf_counter()
                 a @ b
                 t.append(time.perf_counter() - t0)
+            time.sleep(driver.PAUSE)
             if r >= 3:
                 times["generated"].append(g)
                 times["sgemm"].append(s)

@@ -9,7 +9,7 @@ import Synchronization
 /// and read back into one LLVM context per part; each part keeps the kernels `balancedParts` gives it (and
 /// the internal math functions, which each object carries for itself), and its own target
 /// machine optimises and emits it. The objects are cached under the whole module's key, a
-/// suffix per part. An unrolled LSTM's Adam step (71 kernel functions) compiles this way.
+/// suffix per part. An unrolled LSTM's Adam step (49 kernel functions) compiles this way.
 extension MachineTarget {
     /// Modules with fewer kernel functions are compiled whole: parting has a fixed cost
     /// (writing and reading bitcode, a target machine per part).
