@@ -31,9 +31,12 @@ import Synchronization
 /// mask back when the pool goes idle (a worker does it before it sleeps): pinning and restoring
 /// around every step moved the caller between CPUs each time, ~10 µs a step, a third of a
 /// 32×256×128 product's step.
-/// After a step, or a kernel run outside one, workers spin `idleSpin` for the next before they
-/// sleep, as onnxruntime's and OpenBLAS's workers do: a caller running step after step (a
-/// training loop, a server) finds them awake, where waking one cost tens of µs on a VM.
+/// After a step that followed the one before within `idleSpin` — a caller running step after
+/// step (a training loop, a server) — workers spin `idleSpin` for the next before they sleep, as
+/// onnxruntime's and OpenBLAS's workers do, so the next step finds them awake (waking one cost
+/// tens of µs on a VM). After a lone step, or a kernel run outside one, they spin only
+/// `briefSpin`: a process that runs one step and moves on (a test, a conversion) does not keep a
+/// core busy, which others running beside it want.
 /// One step program at a time: a second caller (another thread's backend) finds the pool busy
 /// and falls back to the dispatch queue.
 final class KernelPool: @unchecked Sendable {
@@ -77,6 +80,12 @@ final class KernelPool: @unchecked Sendable {
     /// between two steps (a benchmark's pipe, a training loop's next batch), short enough that an
     /// idle process stops burning a core at once.
     static let idleSpin = 0.0005
+    /// Seconds a worker spins before it sleeps when steps do not follow each other closely.
+    static let briefSpin = 0.00002
+    /// When the last step ended (monotonic seconds), and whether the step before it ended less
+    /// than `idleSpin` before it began (steps are running in a loop).
+    private let lastStepEnd = Atomic<UInt64>(0)
+    private let looping = Atomic<Bool>(false)
     /// Set by `rest`: idle workers sleep now instead of spinning on; the next kernel clears it.
     private let resting = Atomic<Bool>(false)
     /// The thread a step pinned, with the mask to give back when the pool goes idle.
@@ -112,6 +121,8 @@ final class KernelPool: @unchecked Sendable {
     /// its last step; another thread left pinned gets its mask back first).
     func beginStep(contended: Bool = true, pin: Bool = false) {
         stepChunks.store(contended ? chunksPerThread : uncontendedChunks, ordering: .relaxed)
+        let gap = monotonicSeconds() - Double(bitPattern: lastStepEnd.load(ordering: .relaxed))
+        looping.store(gap < Self.idleSpin, ordering: .relaxed)
         let first = activeSteps.add(1, ordering: .relaxed).newValue == 1
         guard pin, pinning, first, let thread = ThreadAffinity.currentThread else { return }
         pinnedCaller.withLock { pinned in
@@ -161,8 +172,10 @@ final class KernelPool: @unchecked Sendable {
         activeSteps.load(ordering: .relaxed) > 0 ? stepChunks.load(ordering: .relaxed) : chunksPerThread
     }
 
-    /// The step has ended: workers may sleep once they have spun `idleSpin`.
+    /// The step has ended: workers may sleep once they have spun `idleSpin` (steps in a loop) or
+    /// `briefSpin`.
     func endStep() {
+        lastStepEnd.store(monotonicSeconds().bitPattern, ordering: .relaxed)
         activeSteps.subtract(1, ordering: .relaxed)
     }
 
@@ -222,7 +235,8 @@ final class KernelPool: @unchecked Sendable {
                     idleSince = monotonicSeconds()
                     continue
                 }
-                if !resting.load(ordering: .acquiring), monotonicSeconds() - idleSince < Self.idleSpin { continue }
+                let spin = looping.load(ordering: .relaxed) ? Self.idleSpin : Self.briefSpin
+                if !resting.load(ordering: .acquiring), monotonicSeconds() - idleSince < spin { continue }
                 releaseCaller()
                 sleeps.add(1, ordering: .relaxed)
                 sleepLock.lock()
