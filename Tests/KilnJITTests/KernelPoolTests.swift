@@ -104,6 +104,9 @@ struct KernelPoolTests {
         try #require(ThreadAffinity.allowed.count >= 2, "pinning needs two CPUs; this machine allows \(ThreadAffinity.allowed)")
         let pool = Self.pinnedPool
         #expect(pool.pinning)
+        // Its worker asleep: a worker going idle gives the caller its mask back (by design), and
+        // one that had just started would do so between the steps below.
+        #expect(eventually { pool.sleeps.load(ordering: .relaxed) >= 1 })
         let before = try #require(ThreadAffinity.current())
         pool.beginStep(contended: false, pin: true)
         let during = try #require(ThreadAffinity.current())
