@@ -79,36 +79,49 @@ struct ObjectCache {
         withUnsafeBytes(of: Self.trailerMagic.littleEndian) { file.append(contentsOf: $0) }
         let temporary = directory.appendingPathComponent(".\(key).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         guard manager.createFile(atPath: temporary.path, contents: file, attributes: [.posixPermissions: 0o600]) else { return }
-        if rename(temporary.path, path(key).path) != 0 { try? manager.removeItem(at: temporary) }
-        // Listing the folder costs a stat per file (a cache of 44K objects made every compile
-        // crawl): a store lists it only when this process's running estimate passes capacity.
+        guard rename(temporary.path, path(key).path) == 0 else { try? manager.removeItem(at: temporary); return }
+        // Listing the folder costs a stat per file (a cache of 49K objects made each kiln process
+        // that stored spend ~2 s there): the folder's size is kept in a ledger instead, read
+        // once per process, and the folder is listed only when the estimate passes capacity.
+        let ledger = Ledger(directory: directory)
+        let appended = ledger.append(file.count)
         let estimate = Self.knownBytes.withLock { known -> Int? in
-            guard let bytes = known[directory.path] else { return nil }
-            known[directory.path] = bytes + file.count
-            return bytes + file.count
+            if let bytes = known[directory.path] {
+                known[directory.path] = bytes + file.count
+                return bytes + file.count
+            }
+            guard appended, let sum = ledger.sum() else { return nil }
+            known[directory.path] = sum.bytes
+            return sum.records > Ledger.recordLimit ? nil : sum.bytes
         }
         if estimate.map({ $0 > capacity }) ?? true { trim() }
     }
 
-    /// Bytes each folder held at this process's last `trim`, plus what it stored since (other
-    /// processes' writes are seen at the next `trim`: the capacity is a soft limit).
-    private static let knownBytes = Mutex<[String: Int]>([:])
+    /// Bytes each folder held at this process's last `trim` or first store, plus what this
+    /// process stored since (other processes' writes are seen at the next `trim`: the capacity
+    /// is a soft limit).
+    static let knownBytes = Mutex<[String: Int]>([:])
 
-    /// Removes the oldest objects while the folder holds more than `capacity` bytes.
+    /// Removes the oldest objects while the folder holds more than `capacity` bytes, and
+    /// restarts the ledger from the bytes left.
     func trim() {
-        let manager = FileManager.default
-        guard let names = try? manager.contentsOfDirectory(atPath: directory.path) else { return }
-        var files: [(url: URL, size: Int, date: Date)] = []
-        for name in names where name.hasSuffix(".o") {
-            let url = directory.appendingPathComponent(name)
-            guard let a = try? manager.attributesOfItem(atPath: url.path), a[.type] as? FileAttributeType == .typeRegular else { continue }
-            files.append((url, (a[.size] as? NSNumber)?.intValue ?? 0, a[.modificationDate] as? Date ?? .distantPast))
+        var files: [(name: String, size: Int, date: timespec)] = []
+        guard let folder = opendir(directory.path) else { return }
+        let fd = dirfd(folder)
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasSuffix(".o") else { continue }
+            var info = stat()
+            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            files.append((name, Int(info.st_size), info.st_mtim))
         }
         var total = files.reduce(0) { $0 + $1.size }
-        for file in files.sorted(by: { $0.date < $1.date }) where total > capacity {
-            try? manager.removeItem(at: file.url)
-            total -= file.size
+        let oldestFirst = files.sorted { ($0.date.tv_sec, $0.date.tv_nsec) < ($1.date.tv_sec, $1.date.tv_nsec) }
+        for file in oldestFirst where total > capacity {
+            if unlinkat(fd, file.name, 0) == 0 { total -= file.size }
         }
+        closedir(folder)
+        Ledger(directory: directory).restart(total)
         Self.knownBytes.withLock { $0[directory.path] = total }
     }
 
@@ -120,6 +133,8 @@ struct ObjectCache {
         for name in names where name.hasSuffix(".o") || name.hasSuffix(".tmp") {
             if (try? manager.removeItem(at: directory.appendingPathComponent(name))) != nil { removed += 1 }
         }
+        Ledger(directory: directory).restart(0)
+        Self.knownBytes.withLock { $0[directory.path] = 0 }
         return removed
     }
 }

@@ -53,7 +53,7 @@ struct ObjectCacheTests {
                                                   ofItemAtPath: folder.appendingPathComponent("k\(i).o").path)
         }
         cache.trim()
-        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".o") }.sorted()
         #expect(left == ["k3.o", "k4.o"])
         #expect(cache.clear() == 2)
     }
@@ -74,6 +74,47 @@ struct ObjectCacheTests {
         #expect(FileManager.default.fileExists(atPath: foreign.path), "trimmed although the estimate was under capacity")
         cache.store("third", Data(repeating: 3, count: 3500))  // estimate ~5500: lists, removes the oldest
         #expect(!FileManager.default.fileExists(atPath: foreign.path), "the estimate passed capacity but nothing was trimmed")
+    }
+
+    /// A new process (its running estimate forgotten) reads the folder's size from the ledger
+    /// instead of listing it: a file no store recorded survives until the ledger's total passes
+    /// capacity; a ledger that cannot be trusted is replaced by a listing.
+    @Test("a new process takes the folder's size from the ledger; a damaged ledger means a listing")
+    func ledger() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var cache = ObjectCache(directory: folder)
+        cache.capacity = 5000
+        let forget = { _ = ObjectCache.knownBytes.withLock { $0.removeValue(forKey: folder.path) } }
+        cache.store("first", Data(repeating: 1, count: 1000))  // no ledger yet: lists, writes one
+        let ledger = ObjectCache.Ledger(directory: folder)
+        #expect(ledger.sum()?.bytes == 1016 && ledger.sum()?.records == 1)
+        let foreign = folder.appendingPathComponent("foreign.o")
+        try Data(repeating: 9, count: 10_000).write(to: foreign)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1)], ofItemAtPath: foreign.path)
+        forget()
+        cache.store("second", Data(repeating: 2, count: 1000))  // ledger 2032: no listing
+        #expect(FileManager.default.fileExists(atPath: foreign.path), "listed although the ledger was under capacity")
+        #expect(ledger.sum()?.bytes == 2032 && ledger.sum()?.records == 2)
+        forget()
+        cache.store("third", Data(repeating: 3, count: 3500))  // ledger 5548: lists, removes the oldest
+        #expect(!FileManager.default.fileExists(atPath: foreign.path), "the ledger passed capacity but nothing was trimmed")
+        #expect(ledger.sum()?.records == 1, "a trim restarts the ledger from its listing")
+        // A ledger cut mid-record is not trusted: the next new process lists the folder.
+        try Data(repeating: 0, count: 12).write(to: folder.appendingPathComponent(".ledger"))
+        #expect(ledger.sum() == nil)
+        try Data(repeating: 9, count: 10_000).write(to: foreign)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1)], ofItemAtPath: foreign.path)
+        forget()
+        cache.store("fourth", Data(repeating: 4, count: 10))
+        #expect(!FileManager.default.fileExists(atPath: foreign.path), "a damaged ledger was trusted")
+        // A symlink in the ledger's place is neither followed nor trusted.
+        let target = folder.appendingPathComponent("target")
+        try Data(repeating: 0, count: 8).write(to: target)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(".ledger"))
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent(".ledger"), withDestinationURL: target)
+        #expect(ledger.sum() == nil && !ledger.append(5))
+        #expect(try Data(contentsOf: target).count == 8, "the ledger's symlink was written through")
     }
 
     @Test("a second session runs the cached machine code without optimising")
