@@ -52,6 +52,18 @@ public final class JITBackend: ExecutionBackend {
     /// The compiler's session (its target, cache, and what `MachinePeaks` compiles in).
     public static func sharedSession() throws -> JITSession { try session.get() }
 
+    /// Skip the calls that compute from params alone (`InvariantCalls`: Winograd weight
+    /// transforms) while every param they read is the same storage as when they last ran, as
+    /// onnxruntime pre-packs initialisers. Set it only where params are never written in place
+    /// between steps — a changed param must come as a new tensor — as in `kiln run`, `bench`
+    /// and `compare`; off by default.
+    public var reusesParamTransforms = false
+    /// Param names the invariant calls read, and the storages they last ran on.
+    private let invariantParams: [String]
+    private var invariantStorages: [TensorStorage] = []
+    /// Invariant calls skipped over this backend's life (for tests).
+    public private(set) var skippedInvariantCalls = 0
+
     /// Seconds spent in each kernel function over the profiled runs, by function name.
     public private(set) var kernelProfile: [String: Double] = [:]
 
@@ -95,7 +107,7 @@ public final class JITBackend: ExecutionBackend {
 
         init(record: StepRecord, prefix: String, symbols: [String: UInt64]) {
             self.init(compiled: JITSession.Compiled(symbols: symbols, moduleText: "", optimizedIR: "", seconds: 0, fromCache: true, objectKeys: record.objectKeys),
-                      ir: nil, prefix: prefix, slots: record.slots, scratch: record.scratch.compactMap { $0.count == 3 ? ScratchBuffer(slot: $0[0], count: $0[1], node: $0[2]) : nil },
+                      ir: nil, prefix: prefix, slots: record.slots, scratch: record.scratch.compactMap { $0.count == 4 ? ScratchBuffer(slot: $0[0], count: $0[1], node: $0[2], persistent: $0[3] == 1) : nil },
                       failures: record.failureList, counts: (record.compiledKernels, record.sgemmCalls), calls: record.calls)
         }
     }
@@ -161,7 +173,7 @@ public final class JITBackend: ExecutionBackend {
                                counts: (compiled, calls), calls: compiler.calls)
                 if let recordKey, !touchedJIT, !result.objectKeys.isEmpty {
                     session.storeStep(recordKey, StepRecord(
-                        slots: compiler.slots, scratch: compiler.scratch.map { [$0.slot, $0.count, $0.node] }, failures: StepRecord.failures(compiler.failures),
+                        slots: compiler.slots, scratch: compiler.scratch.map { [$0.slot, $0.count, $0.node, $0.persistent ? 1 : 0] }, failures: StepRecord.failures(compiler.failures),
                         compiledKernels: compiled, sgemmCalls: calls, calls: compiler.calls, functions: compiler.functions,
                         objectKeys: result.objectKeys))
                 }
@@ -188,6 +200,8 @@ public final class JITBackend: ExecutionBackend {
             argumentSlots += call.slots.enumerated().map { ($1, 4 * call.offset($0)) }
         }
         self.program = program
+        let invariantSlots = Set(entry.calls.filter(\.invariant).flatMap(\.slots))
+        invariantParams = g.params.map(\.name).filter { entry.slots[$0].map(invariantSlots.contains) ?? false }
         hasParallelKernels = program.contains { $0.call.parallel }
         self.argumentSlots = argumentSlots
         arguments = .allocate(capacity: Swift.max(argumentSlots.count, 1))
@@ -231,6 +245,11 @@ public final class JITBackend: ExecutionBackend {
                 table[slots[name] ?? 0] = t.storage.pointer
             }
         }
+        // The invariant calls' scratch still holds their results for these param storages.
+        let current = invariantParams.compactMap { state[$0]?.storage }
+        let skipInvariant = reusesParamTransforms && current.count == invariantStorages.count
+            && zip(current, invariantStorages).allSatisfy { $0 === $1 }
+        invariantStorages = []
         context.failure = nil
         context.status.pointee = 0
         for (i, argument) in argumentSlots.enumerated() { arguments[i] = table[argument.slot].map { $0 + argument.bytes } }
@@ -242,6 +261,10 @@ public final class JITBackend: ExecutionBackend {
         if sgemmCalls > 0 { ForkGuard.openBLAS.lockShared() }
         defer { if sgemmCalls > 0 { ForkGuard.openBLAS.unlockShared() } }
         for (function, call, offset) in program {
+            if call.invariant && skipInvariant {
+                skippedInvariantCalls += 1
+                continue
+            }
             let args = UnsafeMutableRawPointer(arguments + offset)
             let failureBase = Int64(call.failureBase ?? 0)
             let start = profiling ? monotonicSeconds() : 0
@@ -255,6 +278,8 @@ public final class JITBackend: ExecutionBackend {
             if call.failureBase != nil && context.status.pointee != 0 { break }
         }
         withExtendedLifetime(keep) {}
+        // Held until the next step, so the storages cannot be freed and their memory handed out again.
+        if context.failure == nil && context.status.pointee == 0 { invariantStorages = current }
         if let failure = context.failure {
             let (template, location) = failure.id < failures.count ? failures[failure.id] : ("kernel failure \(failure.id)", nil)
             let message = template.replacingOccurrences(of: "{0}", with: "\(failure.a)").replacingOccurrences(of: "{1}", with: "\(failure.b)")

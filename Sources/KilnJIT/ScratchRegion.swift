@@ -8,6 +8,9 @@ struct ScratchBuffer: Sendable {
     var slot: Int
     var count: Int
     var node: Int
+    /// Written by invariant calls (`InvariantCalls`): kept beside the others, never shared,
+    /// so its contents last from step to step.
+    var persistent = false
 }
 
 /// Every scratch buffer of a step in one region: a node's buffers lie side by side, and the
@@ -27,20 +30,34 @@ struct ScratchRegion {
     static let alignment = 64
 
     init(_ buffers: [ScratchBuffer]) throws {
-        var ends: [Int: Int] = [:]
-        var offsets: [Int] = []
-        for buffer in buffers {
-            let start = ends[buffer.node, default: 0]
-            let (bytes, o1) = buffer.count.multipliedReportingOverflow(by: 4)
+        func rounded(_ count: Int) throws -> Int {
+            let (bytes, o1) = count.multipliedReportingOverflow(by: 4)
             let (padded, o2) = bytes.addingReportingOverflow(Self.alignment - 1)
-            let (end, o3) = start.addingReportingOverflow(padded / Self.alignment * Self.alignment)
-            guard buffer.count >= 0, !o1, !o2, !o3 else { throw Diagnostic("scratch buffer of \(buffer.count) elements is too large") }
-            offsets.append(start)
+            guard count >= 0, !o1, !o2 else { throw Diagnostic("scratch buffer of \(count) elements is too large") }
+            return padded / Self.alignment * Self.alignment
+        }
+        var ends: [Int: Int] = [:]
+        var starts: [Int] = []
+        for buffer in buffers where !buffer.persistent {
+            let start = ends[buffer.node, default: 0]
+            let (end, overflow) = start.addingReportingOverflow(try rounded(buffer.count))
+            guard !overflow else { throw Diagnostic("scratch buffer of \(buffer.count) elements is too large") }
+            starts.append(start)
             ends[buffer.node] = end
         }
-        let size = Swift.max(ends.values.max() ?? 0, 4)
+        // Persistent buffers (`ScratchBuffer.persistent`) follow the shared part, side by side.
+        var end = ends.values.max() ?? 0
+        var persistentStarts: [Int] = []
+        for buffer in buffers where buffer.persistent {
+            persistentStarts.append(end)
+            let (next, overflow) = end.addingReportingOverflow(try rounded(buffer.count))
+            guard !overflow else { throw Diagnostic("scratch buffer of \(buffer.count) elements is too large") }
+            end = next
+        }
+        var shared = starts.makeIterator(), kept = persistentStarts.makeIterator()
+        offsets = buffers.map { ($0.persistent ? kept.next() : shared.next()) ?? 0 }
+        let size = Swift.max(end, 4)
         storage = TensorStorage(uninitializedByteCount: size)
         storage.pointer.initializeMemory(as: Float.self, repeating: .nan, count: size / 4)
-        self.offsets = offsets
     }
 }

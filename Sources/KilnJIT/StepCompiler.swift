@@ -20,6 +20,9 @@ struct StepCall: Codable {
     /// the graph values it reads and writes (each once: the least traffic it can cause).
     var flops = 0
     var bytes = 0
+    /// Computes from params alone into persistent scratch (`InvariantCalls`): may be skipped
+    /// while those params are unchanged.
+    var invariant = false
 
     /// The element offset of the call's `i`-th buffer.
     func offset(_ i: Int) -> Int { offsets.indices.contains(i) ? offsets[i] : 0 }
@@ -116,6 +119,7 @@ struct StepCompiler {
                 kernels.append(kernel)
             }
         }
+        InvariantCalls.mark(&calls, kernels: kernels, scratch: &scratch, params: Set(graph.params.compactMap { slots[$0.name] }))
         return (module, compiled, libraryCalls)
     }
 
@@ -128,7 +132,7 @@ struct StepCompiler {
         for call in calls {
             let buffers = call.slots.enumerated().map { i, slot in names[slot] + (call.offset(i) == 0 ? "" : "+\(call.offset(i))") }
             text += "; call \(call.function)(\(buffers.joined(separator: ", "))) extent \(call.extent)"
-                + (call.parallel ? " parallel" : "") + (call.failureBase.map { " failures \($0)" } ?? "") + "\n"
+                + (call.parallel ? " parallel" : "") + (call.failureBase.map { " failures \($0)" } ?? "") + (call.invariant ? " invariant" : "") + "\n"
         }
         return text
     }

@@ -20,7 +20,7 @@ struct StepRecord: Codable {
     }
 
     var slots: [String: Int]
-    /// Scratch buffers as [slot, element count, node] triples.
+    /// Scratch buffers as [slot, element count, node, persistent (0 or 1)].
     var scratch: [[Int]]
     var failures: [Failure]
     var compiledKernels: Int
@@ -37,7 +37,7 @@ struct StepRecord: Codable {
     var isConsistent: Bool {
         let table = slots.count
         guard Set(slots.values).count == table, slots.values.allSatisfy({ (0..<table).contains($0) }) else { return false }
-        guard scratch.allSatisfy({ $0.count == 3 && (0..<table).contains($0[0]) && (0...(1 << 40)).contains($0[1]) && $0[2] >= 0 }) else { return false }
+        guard scratch.allSatisfy({ $0.count == 4 && (0..<table).contains($0[0]) && (0...(1 << 40)).contains($0[1]) && $0[2] >= 0 && (0...1).contains($0[3]) }) else { return false }
         let defined = Set(functions)
         return calls.allSatisfy { call in
             call.extent >= 0 && defined.contains(call.function) && call.slots.allSatisfy { (0..<table).contains($0) }
@@ -59,7 +59,7 @@ struct StepRecord: Codable {
         guard let build = BuildIdentity.current else { return nil }
         let settings = ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("KILN_") && $0.key != "KILN_CACHE_DIR" }
             .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        return ObjectCache.key("kiln step record 1\n\(step)\n# prefix \(prefix) \(machine.triple) \(machine.cpu) \(machine.features) "
+        return ObjectCache.key("kiln step record 2\n\(step)\n# prefix \(prefix) \(machine.triple) \(machine.cpu) \(machine.features) "
                                + "llvm\(llvmMajorVersion)\n# build \(build)\n# settings \(settings)") + "-step"
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// valid) is a miss, not an index out of range in the backend.
 @Suite(.serialized)
 struct StepRecordConsistencyTests {
-    static func record(callSlots: [Int] = [0, 1, 2], scratch: [[Int]] = [[2, 16, 0]], function: String = "f") -> StepRecord {
+    static func record(callSlots: [Int] = [0, 1, 2], scratch: [[Int]] = [[2, 16, 0, 0]], function: String = "f") -> StepRecord {
         StepRecord(slots: ["x": 0, "y": 1, "s": 2], scratch: scratch, failures: [], compiledKernels: 1, sgemmCalls: 0,
                    calls: [StepCall(function: function, slots: callSlots, extent: 4, parallel: false, failureBase: nil)],
                    functions: ["f"], objectKeys: [])
@@ -18,12 +18,16 @@ struct StepRecordConsistencyTests {
         #expect(Self.record().isConsistent)
         #expect(!Self.record(callSlots: [0, 1, 3]).isConsistent)
         #expect(!Self.record(callSlots: [-1]).isConsistent)
-        #expect(!Self.record(scratch: [[5, 16, 0]]).isConsistent)
-        #expect(!Self.record(scratch: [[2, -1, 0]]).isConsistent)
-        #expect(!Self.record(scratch: [[2, 16, -1]]).isConsistent)
+        #expect(Self.record(scratch: [[2, 16, 0, 1]]).isConsistent)
+        #expect(!Self.record(scratch: [[5, 16, 0, 0]]).isConsistent)
+        #expect(!Self.record(scratch: [[2, -1, 0, 0]]).isConsistent)
+        #expect(!Self.record(scratch: [[2, 16, -1, 0]]).isConsistent)
+        #expect(!Self.record(scratch: [[2, 16, 0, 2]]).isConsistent)
         #expect(!Self.record(scratch: [[2]]).isConsistent)
-        // An earlier build's [slot, count] pairs (no node to share the region by): a miss.
+        // An earlier build's [slot, count] pairs and [slot, count, node] triples (no node to
+        // share the region by; no persistence flag): a miss.
         #expect(!Self.record(scratch: [[2, 16]]).isConsistent)
+        #expect(!Self.record(scratch: [[2, 16, 0]]).isConsistent)
         #expect(!Self.record(function: "g").isConsistent)
     }
 
