@@ -75,7 +75,8 @@ struct Bench: ParsableCommand {
             let jit = try JITBackend(graph: g)
             // Params change only as whole new tensors here (a training step's updates), so
             // transforms of params alone run once per param storage.
-            jit.reusesParamTransforms = true
+            // KILN_PARAM_TRANSFORMS=every-step runs them every step (side-by-side benchmarks).
+            jit.reusesParamTransforms = ProcessInfo.processInfo.environment["KILN_PARAM_TRANSFORMS"] != "every-step"
             print("graph \(g.name): \(g.nodes.count) kernels/ops after fusion; JIT compiled \(jit.compiledKernels), sgemm calls per step \(jit.sgemmCalls); compile \(String(format: "%.1f", jit.compileSeconds * 1000)) ms (\(jit.compileSource.rawValue))")
             let (initial, loaded) = try Self.state(for: g, checkpoint: checkpoint)
             if let checkpoint {
