@@ -100,28 +100,40 @@ enum GeneratedGemm {
             let entry = g.batches == 1 ? Expr.i64(0) : work.div(perEntry), local = g.batches == 1 ? work : work.rem(perEntry)
             let slice = g.splits == 1 ? Expr.i64(0) : local.div(units), unit = g.splits == 1 ? local : local.rem(units)
             let rowBlock = unit.div(columnBlocks), columnBlock = unit.rem(columnBlocks)
-            return b.loop(t.panelsPerBlock, .ordered) { b, jr in
-                let q = columnBlock.mul(t.panelsPerBlock).plus(jr)
-                let inner = b.loop(t.tilesPerBlock, .ordered) { b, ir in
-                    let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
-                    var body = t.rowTile(&b, rows: g.m, tile: tile) { b, tiling, i0 in
-                        microKernel(&b, g, tiling, firstRow: i0, panel: q, source: source, slice: slice, entry: entry,
+            // Tile (panel q, row tile `tile`) of the block.
+            func tileBody(_ b: inout KernelBuilder, _ q: Expr, _ tile: Expr) -> [Stmt] {
+                var body = t.rowTile(&b, rows: g.m, tile: tile) { b, tiling, i0 in
+                    microKernel(&b, g, tiling, firstRow: i0, panel: q, source: source, slice: slice, entry: entry,
+                                spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
+                }
+                if let (first, packed) = source.tail {
+                    // The packed tail panel sits at panel 0 of its own buffer.
+                    var tailSource = BPanels.packed(packed.buffer, k: packed.k, nr: packed.nr)
+                    tailSource.offset = -first * tailSource.panelStride
+                    tailSource.batchStride = packed.k * packed.nr
+                    let tailBody = t.rowTile(&b, rows: g.m, tile: tile) { b, tiling, i0 in
+                        microKernel(&b, g, tiling, firstRow: i0, panel: q, source: tailSource, slice: slice, entry: entry,
                                     spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
                     }
-                    if let (first, packed) = source.tail {
-                        // The packed tail panel sits at panel 0 of its own buffer.
-                        var tailSource = BPanels.packed(packed.buffer, k: packed.k, nr: packed.nr)
-                        tailSource.offset = -first * tailSource.panelStride
-                        tailSource.batchStride = packed.k * packed.nr
-                        let tailBody = t.rowTile(&b, rows: g.m, tile: tile) { b, tiling, i0 in
-                            microKernel(&b, g, tiling, firstRow: i0, panel: q, source: tailSource, slice: slice, entry: entry,
-                                        spill: work.mul(t.mr * t.nr), tileScratch: tileScratch)
-                        }
-                        body = [.when(q.compare(.lt, .i64(first)), then: body, otherwise: tailBody)]
-                    }
-                    return tiles % t.tilesPerBlock == 0 ? body : [.when(tile.compare(.lt, .i64(tiles)), then: body, otherwise: [])]
+                    body = [.when(q.compare(.lt, .i64(first)), then: body, otherwise: tailBody)]
                 }
-                return panels % t.panelsPerBlock == 0 ? inner : [.when(q.compare(.lt, .i64(panels)), then: inner, otherwise: [])]
+                return body
+            }
+            func guarded(_ body: [Stmt], _ index: Expr, _ count: Int, _ perBlock: Int) -> [Stmt] {
+                count % perBlock == 0 ? body : [.when(index.compare(.lt, .i64(count)), then: body, otherwise: [])]
+            }
+            // Row tiles outside, panels inside: a tile's rows of C are written panel after panel,
+            // as a few streams, where BLIS's order (panels outside) writes every row of the block
+            // for each panel — a page per row. Measured round-robin (AVX2 Zen 3): a 1×1
+            // convolution of 16 to 96 channels on 112×112 took 0.72–0.74 of the time; 1024³
+            // 0.98, 32×784×256 0.91–0.96, ONNX ResNet-18 b1 0.94–0.99, MobileNetV2 0.89–1.06.
+            return b.loop(t.tilesPerBlock, .ordered) { b, ir in
+                let tile = rowBlock.mul(t.tilesPerBlock).plus(ir)
+                let inner = b.loop(t.panelsPerBlock, .ordered) { b, jr in
+                    let q = columnBlock.mul(t.panelsPerBlock).plus(jr)
+                    return guarded(tileBody(&b, q, tile), q, panels, t.panelsPerBlock)
+                }
+                return guarded(inner, tile, tiles, t.tilesPerBlock)
             }
         }
     }
