@@ -55,8 +55,9 @@ public final class JITBackend: ExecutionBackend {
     /// Skip the calls that compute from params alone (`InvariantCalls`: Winograd weight
     /// transforms) while every param they read is the same storage as when they last ran, as
     /// onnxruntime pre-packs initialisers. Set it only where params are never written in place
-    /// between steps — a changed param must come as a new tensor — as in `kiln run`, `bench`
-    /// and `compare`; off by default.
+    /// between steps — a changed param must come as a new tensor — as `kiln bench` does; off by
+    /// default. (The params checked are every param of a node with an invariant call: a
+    /// superset of those the calls read.)
     public var reusesParamTransforms = false
     /// Param names the invariant calls read, and the storages they last ran on.
     private let invariantParams: [String]
