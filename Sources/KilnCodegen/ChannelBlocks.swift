@@ -28,9 +28,14 @@ struct ChannelBlocks {
     /// `body(b, first channel, channels, accumulate)` for every block: the first one static and
     /// not accumulating, the middle ones in one loop, the last (possibly shorter) one static.
     func emit(_ b: inout KernelBuilder, _ body: (inout KernelBuilder, Expr, Int, Bool) -> [Stmt]) -> [Stmt] {
-        var stmts = body(&b, .i64(0), count == 1 ? channels : size, false)
+        emitMarkingLast(&b) { b, first, count, accumulate, _ in body(&b, first, count, accumulate) }
+    }
+
+    /// The same, telling the body which block is the last (`last`: the tile is finished after it).
+    func emitMarkingLast(_ b: inout KernelBuilder, _ body: (inout KernelBuilder, Expr, Int, Bool, Bool) -> [Stmt]) -> [Stmt] {
+        var stmts = body(&b, .i64(0), count == 1 ? channels : size, false, count == 1)
         guard count > 1 else { return stmts }
-        stmts += b.loop(count - 2, .ordered) { b, q in body(&b, q.plus(1).mul(size), size, true) }
-        return stmts + body(&b, .i64((count - 1) * size), last, true)
+        stmts += b.loop(count - 2, .ordered) { b, q in body(&b, q.plus(1).mul(size), size, true, false) }
+        return stmts + body(&b, .i64((count - 1) * size), last, true, true)
     }
 }

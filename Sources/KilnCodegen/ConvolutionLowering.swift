@@ -150,6 +150,7 @@ enum ConvolutionLowering {
             let tiling = GemmTiling.choose(m: o, n: total, k: g.patch, target: b.target)
             if tiling.isLegal {
                 if let winograd = WinogradRows.kernels(&b, x: x, w: w, g, outChannels: o, out: out) { return winograd }
+                if let channels = ChannelVectorConvolution.kernels(&b, x: x, w: w, g, outChannels: o, out: out) { return channels }
                 if let direct = DirectConvolution.kernels(&b, x: x, w: w, g, outChannels: o, out: out) { return direct }
                 operands.epilogue = b.tileEpilogue
                 b.tileEpilogue = nil

@@ -115,17 +115,12 @@ enum DirectConvolution {
         let tileRegisters = RegisterTile(&b, t, into: &stmts)
         stmts += b.loop(block.count, .ordered) { b, q in
             let ci = block.first.plus(q)
-            return b.loop(g.kh, .ordered) { b, i in
-                let channelPlanes = n.mul(g.c).plus(ci).mul(planes.phases)
-                let tap = ci.mul(g.kh).plus(i).mul(g.kw)
-                var taps: [Stmt] = []
-                // The filter row's taps, written out: a few multiply-add steps on shifted planes.
-                for j in 0..<g.kw {
-                    let start = channelPlanes.mul(planes.planeSize).plus(planes.tap(i, j)).plus(f0)
-                    taps += tileRegisters.step(&b, a: w, aIndex: { r in filters[r].plus(tap).plus(j) },
-                                               b: source, bIndex: { v in start.plus(v * t.lanes) })
-                }
-                return taps
+            let channelPlanes = n.mul(g.c).plus(ci).mul(planes.phases).mul(planes.planeSize).plus(f0)
+            let filterTaps = ci.mul(g.kh * g.kw)
+            return planes.taps(&b, g) { b, offset, tap in
+                let start = channelPlanes.plus(offset)
+                return tileRegisters.step(&b, a: w, aIndex: { r in filters[r].plus(filterTaps).plus(tap) },
+                                          b: source, bIndex: { v in start.plus(v * t.lanes) })
             }
         }
         return stmts + tileRegisters.storeWhole(result, accumulate: accumulate) { r, v in

@@ -39,6 +39,25 @@ struct PhasePlanes {
         i.rem(sh).mul(sw).plus(j % sw).mul(planeSize).plus(i.div(sh).mul(wq)).plus(j / sw)
     }
 
+    /// Filters with at most this many taps have every tap of a channel written out, with
+    /// constant plane offsets; larger ones loop over filter rows at run time. A row index known
+    /// only at run time puts the phase arithmetic (i mod sh, i / sh) in the loop: at stride 2
+    /// LLVM then spilled the tile's addresses, and 3×3 stride-2 convolutions ran at 0.55–0.8 of
+    /// the unrolled speed (AVX2 Zen 3, round-robin); the 7×7 stem's 49 taps written out took
+    /// 1.3–1.4× as long as its row loop.
+    static let unrolledTaps = 16
+
+    /// The reduction steps over one channel's taps: `step(b, tap's plane offset, tap index
+    /// i·KW + j)` for each (i, j).
+    func taps(_ b: inout KernelBuilder, _ g: WindowGeometry, _ step: (inout KernelBuilder, Expr, Expr) -> [Stmt]) -> [Stmt] {
+        guard g.kh * g.kw > Self.unrolledTaps else {
+            return (0..<g.kh).flatMap { i in (0..<g.kw).flatMap { j in step(&b, .i64(tap(i, j)), .i64(i * g.kw + j)) } }
+        }
+        return b.loop(g.kh, .ordered) { b, i in
+            (0..<g.kw).flatMap { j in step(&b, tap(i, j), i.mul(g.kw).plus(j)) }
+        }
+    }
+
     /// planes[n, c, phase (py, px), r, column] = x[n, c, r·sh + py − ph, column·sw + px − pw],
     /// 0 outside the input, for every channel of every image, the planes split among threads.
     func split(_ b: inout KernelBuilder, _ x: Int, _ g: WindowGeometry, into planes: Int) -> [Stmt] {
