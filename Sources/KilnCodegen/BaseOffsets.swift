@@ -99,6 +99,7 @@ public enum BaseOffsets {
             case .assign(let id, let e): return .assign(id, expr(e))
             case .store(let b, let i, let v): return .store(buffer: b, index: subtracting(offset(b), from: expr(i)), value: expr(v))
             case .vectorStore(let b, let i, let v): return .vectorStore(buffer: b, index: subtracting(offset(b), from: expr(i)), value: expr(v))
+            case .prefetch(let b, let i): return .prefetch(buffer: b, index: subtracting(offset(b), from: expr(i)))
             case .when(let c, let then, let otherwise):
                 return .when(expr(c), then: shifted(then, by: offsets), otherwise: shifted(otherwise, by: offsets))
             case .fail(let code, let a, let b): return .fail(code: code, expr(a), expr(b))
@@ -139,6 +140,9 @@ private struct Accesses {
                 note(b, constant: BaseOffsets.constantTerm(i))
                 visit(i)
                 visit(v)
+            case .prefetch(let b, let i):
+                note(b, constant: BaseOffsets.constantTerm(i))
+                visit(i)
             case .when(let c, let then, let otherwise):
                 visit(c)
                 visit(then)

@@ -23,6 +23,7 @@ extension LoopKernel {
                 case .when(let condition, let then, let otherwise): expr(condition); walk(then); walk(otherwise)
                 case .store(let buffer, let index, let value), .vectorStore(let buffer, let index, let value):
                     written.insert(buffer); expr(index); expr(value)
+                case .prefetch(let buffer, let index): read.insert(buffer); expr(index)
                 case .gemm(let g):
                     read.formUnion([g.a, g.b])
                     if g.accumulate { read.insert(g.c) }

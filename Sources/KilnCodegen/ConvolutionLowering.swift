@@ -162,6 +162,7 @@ enum ConvolutionLowering {
                     // The input's rows are B's rows: with whole panels, read in place (no copy of
                     // the activation; `KILN_POINTWISE=pack` packs for side-by-side runs).
                     if !ConvolutionLowering.packPointwise {
+                        operands.streamsB = true
                         var panels = BPanels(buffer: x, rowStride: total, panelStride: tiling.nr)
                         let full = total / tiling.nr
                         guard total % tiling.nr != 0 else { return [GeneratedGemm.computeKernel(&b, operands, tiling: tiling, panels: panels)] }
@@ -203,6 +204,7 @@ enum ConvolutionLowering {
         var operands = GemmOperands(m: o, n: spatial, k: g.c, a: w, aRowStride: g.c, aColumnStride: 1,
                                     c: out, cRowStride: spatial, segment: spatial)
         operands.batches = g.n
+        operands.streamsB = true
         operands.bBatchStride = g.c * spatial
         operands.cBatchStride = o * spatial
         operands.epilogue = epilogue

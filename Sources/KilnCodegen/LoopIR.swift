@@ -196,6 +196,9 @@ public indirect enum Stmt: Hashable, Sendable {
     case gemm(Gemm)
     /// Stores the lanes of the f32 vector `value` at consecutive elements of `buffer` from `index`.
     case vectorStore(buffer: Int, index: Expr, value: Expr)
+    /// A hint that the cache line holding element `index` of `buffer` will be read soon (a
+    /// software prefetch): no effect on any value. `index` must lie inside the buffer.
+    case prefetch(buffer: Int, index: Expr)
 
     /// Whether `stmts` hold a loop at any depth (inside a `when` too): a loop whose body does
     /// not is innermost.
@@ -204,7 +207,7 @@ public indirect enum Stmt: Hashable, Sendable {
             switch s {
             case .loop: return true
             case .when(_, let then, let otherwise): return containLoop(then) || containLoop(otherwise)
-            case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore: return false
+            case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore, .prefetch: return false
             }
         }
     }

@@ -55,6 +55,7 @@ public enum LoopPrinter {
             return "\(indent)sgemm(%\(g.a)+\(g.aOffset)\(g.transposeA ? "ᵀ" : ""), %\(g.b)+\(g.bOffset)\(g.transposeB ? "ᵀ" : "") -> %\(g.c)+\(g.cOffset)"
                 + ", m=\(g.m) n=\(g.n) k=\(g.k) lda=\(g.lda) ldb=\(g.ldb) ldc=\(g.ldc)\(g.accumulate ? " accumulate" : ""))\n"
         case .vectorStore(let buffer, let index, let value): return "\(indent)store %\(buffer)[\(print(index))...] = \(print(value))\n"
+        case .prefetch(let buffer, let index): return "\(indent)prefetch %\(buffer)[\(print(index))]\n"
         }
     }
 
@@ -63,7 +64,7 @@ public enum LoopPrinter {
         for s in body {
             switch s {
             case .vectorStore(_, _, let e), .bind(_, let e): if let n = lanes(e) { return n }
-            case .loop, .declare, .assign, .store, .when, .fail, .gemm: break
+            case .loop, .declare, .assign, .store, .when, .fail, .gemm, .prefetch: break
             }
         }
         return nil

@@ -65,6 +65,7 @@ enum LoopRewriting {
             case .fail(let code, let a, let b): return .fail(code: code, expr(a), expr(b))
             case .gemm: return s
             case .vectorStore(let buffer, let index, let value): return .vectorStore(buffer: buffer, index: expr(index), value: expr(value))
+            case .prefetch(let buffer, let index): return .prefetch(buffer: buffer, index: expr(index))
             }
         }
     }
@@ -95,7 +96,7 @@ enum LoopRewriting {
             case .loop(let l): found(l.variable); collectDefinitions(l.body, found)
             case .bind(let id, _), .declare(let id, _, _): found(id)
             case .when(_, let then, let otherwise): collectDefinitions(then, found); collectDefinitions(otherwise, found)
-            case .assign, .store, .fail, .gemm, .vectorStore: break
+            case .assign, .store, .fail, .gemm, .vectorStore, .prefetch: break
             }
         }
     }

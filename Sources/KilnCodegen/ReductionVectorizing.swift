@@ -143,6 +143,7 @@ extension Schedule {
         case .store(_, let index, let value), .vectorStore(_, let index, let value): return [index, value]
         case .when(let c, let then, let otherwise): return [c] + (then + otherwise).flatMap(expressions)
         case .fail(_, let a, let b): return [a, b]
+        case .prefetch(_, let index): return [index]
         case .loop(let l): return l.body.flatMap(expressions)
         case .gemm: return []
         }
@@ -155,7 +156,7 @@ extension Schedule {
             case .declare(let id, .f32, _): found.insert(id)
             case .loop(let l): found.formUnion(f32Locals(l.body))
             case .when(_, let then, let otherwise): found.formUnion(f32Locals(then)); found.formUnion(f32Locals(otherwise))
-            case .declare, .bind, .assign, .store, .fail, .gemm, .vectorStore: break
+            case .declare, .bind, .assign, .store, .fail, .gemm, .vectorStore, .prefetch: break
             }
         }
         return found

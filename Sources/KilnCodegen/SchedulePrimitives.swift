@@ -29,7 +29,7 @@ public struct Schedule {
                 switch s {
                 case .loop(let l): if l.variable == v { found = l } else { visit(l.body) }
                 case .when(_, let then, let otherwise): visit(then); visit(otherwise)
-                case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore: break
+                case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore, .prefetch: break
                 }
             }
         }

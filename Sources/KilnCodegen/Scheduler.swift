@@ -77,7 +77,7 @@ public enum Scheduler {
             switch s {
             case .loop(let l): return [l] + allLoops(l.body)
             case .when(_, let then, let otherwise): return allLoops(then) + allLoops(otherwise)
-            case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore: return []
+            case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore, .prefetch: return []
             }
         }
     }
@@ -137,7 +137,7 @@ public enum Scheduler {
                 found += nested
             case .when(_, let then, let otherwise):
                 found += innermostLoops(then, axis) + innermostLoops(otherwise, axis)
-            case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore:
+            case .bind, .declare, .assign, .store, .fail, .gemm, .vectorStore, .prefetch:
                 break
             }
         }

@@ -34,7 +34,7 @@ struct Vectorizer {
             case .bind(let id, let e): types[id] = type(of: e)
             case .declare(let id, let t, _): types[id] = t
             case .when(_, let then, let otherwise): collectTypes(then); collectTypes(otherwise)
-            case .assign, .store, .fail, .gemm, .vectorStore: break
+            case .assign, .store, .fail, .gemm, .vectorStore, .prefetch: break
             }
         }
     }
@@ -129,8 +129,8 @@ struct Vectorizer {
                     throw ScheduleError("the loop body assigns v\(local) (only binds, stores and reductions vectorize)")
                 }
                 return .assign(vector, a.combine(.value(vector), try self.vector(a.x)))
-            case .loop, .declare, .when, .fail, .gemm, .vectorStore:
-                throw ScheduleError("the loop body holds control flow or locals (only binds and stores vectorize)")
+            case .loop, .declare, .when, .fail, .gemm, .vectorStore, .prefetch:
+                throw ScheduleError("the loop body holds control flow, locals or prefetches (only binds and stores vectorize)")
             }
         }
     }

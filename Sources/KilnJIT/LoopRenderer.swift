@@ -112,6 +112,8 @@ struct LoopRenderer {
             } else {
                 f.store(v, p, group: access)
             }
+        case .prefetch(let buffer, let index):
+            f.prefetch(f.elementPointer(buffers[buffer], try value(index, f)))
         }
     }
 
@@ -372,6 +374,7 @@ struct LoopRenderer {
             case .fail(_, let a, let b): visit(a); visit(b)
             case .gemm: break
             case .vectorStore(_, let i, let v): visit(i); visit(v)
+            case .prefetch(_, let i): visit(i)
             }
         }
         body.forEach(visit)

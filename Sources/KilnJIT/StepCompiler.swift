@@ -144,7 +144,7 @@ struct StepCompiler {
             case .gemm: return total + 1
             case .loop(let l): return total + l.extent * gemmCalls(l.body)
             case .when(_, let then, let otherwise): return total + Swift.max(gemmCalls(then), gemmCalls(otherwise))
-            case .bind, .declare, .assign, .store, .fail, .vectorStore: return total
+            case .bind, .declare, .assign, .store, .fail, .vectorStore, .prefetch: return total
             }
         }
     }
