@@ -136,7 +136,7 @@ enum ChannelVectorConvolution {
         stmts += b.loop(block.count, .ordered) { b, q in
             let ci = block.first.plus(q)
             let channel = ci.mul(channelStride), row = panel.mul(g.c).plus(ci).mul(g.kh * g.kw)
-            return planes.taps(&b, g) { b, offset, tap in
+            return planes.taps(&b, g, writtenOut: true) { b, offset, tap in
                 let at = channel.plus(offset), filter = row.plus(tap).mul(t.nr)
                 return tileRegisters.step(&b, a: source, aIndex: { r in bases[r].plus(at) },
                                           b: filters, bIndex: { v in filter.plus(v * t.lanes) })

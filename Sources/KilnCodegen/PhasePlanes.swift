@@ -44,13 +44,15 @@ struct PhasePlanes {
     /// only at run time puts the phase arithmetic (i mod sh, i / sh) in the loop: at stride 2
     /// LLVM then spilled the tile's addresses, and 3×3 stride-2 convolutions ran at 0.55–0.8 of
     /// the unrolled speed (AVX2 Zen 3, round-robin); the 7×7 stem's 49 taps written out took
-    /// 1.3–1.4× as long as its row loop.
+    /// 1.3–1.4× as long as its row loop. Written out, a kernel is three times the code for LLVM
+    /// to compile, so a caller asks for it only where it was measured to pay (`writtenOut`).
     static let unrolledTaps = 16
 
     /// The reduction steps over one channel's taps: `step(b, tap's plane offset, tap index
     /// i·KW + j)` for each (i, j).
-    func taps(_ b: inout KernelBuilder, _ g: WindowGeometry, _ step: (inout KernelBuilder, Expr, Expr) -> [Stmt]) -> [Stmt] {
-        guard g.kh * g.kw > Self.unrolledTaps else {
+    func taps(_ b: inout KernelBuilder, _ g: WindowGeometry, writtenOut: Bool,
+              _ step: (inout KernelBuilder, Expr, Expr) -> [Stmt]) -> [Stmt] {
+        guard !writtenOut || g.kh * g.kw > Self.unrolledTaps else {
             return (0..<g.kh).flatMap { i in (0..<g.kw).flatMap { j in step(&b, .i64(tap(i, j)), .i64(i * g.kw + j)) } }
         }
         return b.loop(g.kh, .ordered) { b, i in
