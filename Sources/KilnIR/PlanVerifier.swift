@@ -38,12 +38,34 @@ extension Verifier {
             }
             placed.append((name, first, last, a.offset, a.size))
         }
-        // Sweep by definition: each value against those still alive (bounded by the live set).
+        // Sweep by definition over the values alive at each one, kept sorted by offset: a value
+        // is checked against the alive values whose bytes can reach its own (found by binary
+        // search, bounded by the largest size), not against the whole live set — a training
+        // step keeps thousands of activations alive, and the pairwise sweep was quadratic.
         placed.sort { $0.start < $1.start }
-        var alive: [(name: String, start: Int, end: Int, offset: Int, size: Int)] = []
-        for value in placed {
-            alive.removeAll { $0.end < value.start }
-            for other in alive where other.offset < value.offset + value.size && value.offset < other.offset + other.size {
+        let byEnd = placed.indices.sorted { placed[$0].end < placed[$1].end }
+        let largest = placed.map(\.size).max() ?? 0
+        var alive: [Int] = []  // indices into `placed`, by (offset, index)
+        func position(_ offset: Int, _ index: Int) -> Int {
+            var (low, high) = (0, alive.count)
+            while low < high {
+                let mid = (low + high) / 2, other = placed[alive[mid]]
+                if other.offset < offset || (other.offset == offset && alive[mid] < index) { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+        var expired = 0
+        for (index, value) in placed.enumerated() {
+            while expired < byEnd.count, placed[byEnd[expired]].end < value.start {
+                let gone = byEnd[expired]
+                alive.remove(at: position(placed[gone].offset, gone))
+                expired += 1
+            }
+            var k = position(value.offset + value.size, -1) - 1
+            while k >= 0, placed[alive[k]].offset + largest > value.offset {
+                let other = placed[alive[k]]
+                k -= 1
+                guard value.offset < other.offset + other.size else { continue }
                 // Sharing is legal between values on one chain of takeovers: at a handover (the
                 // older dies where the newer is born), or between read-only reshape views.
                 let legal = sharesLegally(value.name, other.name, handover: other.end == value.start, plan, reshapes: reshapes)
@@ -51,7 +73,7 @@ extension Verifier {
                     throw fail("'\(other.name)' and '\(value.name)' are alive at the same time but share bytes at offset \(Swift.max(other.offset, value.offset))")
                 }
             }
-            alive.append(value)
+            alive.insert(index, at: position(value.offset, index))
         }
     }
 

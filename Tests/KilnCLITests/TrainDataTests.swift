@@ -11,8 +11,8 @@ struct TrainDataTests {
     /// (i32) labelled by whether the first token is ≥ 5; test splits as NAME_test.
     static func writeData(in directory: String) throws {
         func points(_ n: Int, _ seed: UInt64) -> (Tensor, Tensor) {
-            let xs = (0..<(2 * n)).map { KilnRandom.uniform(seed: seed, step: 0, index: UInt64($0)) * 2 - 1 }
-            let ys = (0..<n).map { Int32(xs[2 * $0] + xs[2 * $0 + 1] > 0 ? 1 : 0) }
+            let xs: [Float] = (0..<(2 * n)).map { (i: Int) -> Float in KilnRandom.uniform(seed: seed, step: 0, index: UInt64(i)) * 2 - 1 }
+            let ys: [Int32] = (0..<n).map { (i: Int) -> Int32 in xs[2 * i] + xs[2 * i + 1] > 0 ? 1 : 0 }
             return (Tensor([n, 2], floats: xs), Tensor([n], ints: ys))
         }
         func tokens(_ n: Int, _ seed: UInt64) -> (Tensor, Tensor) {

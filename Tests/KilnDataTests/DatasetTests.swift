@@ -6,8 +6,9 @@ import Testing
 struct DatasetTests {
     /// Example i has features [i, i + 0.5] and label i.
     static func numbered(_ n: Int) throws -> Dataset {
-        try Dataset(["x": Tensor([n, 2], floats: (0..<(2 * n)).map { Float($0 / 2) + ($0 % 2 == 0 ? 0 : 0.5) }),
-                     "labels": Tensor([n], ints: (0..<n).map { Int32($0) })])
+        let features: [Float] = (0..<(2 * n)).map { (i: Int) -> Float in Float(i / 2) + (i % 2 == 0 ? 0 : 0.5) }
+        let labels: [Int32] = (0..<n).map { (i: Int) -> Int32 in Int32(i) }
+        return try Dataset(["x": Tensor([n, 2], floats: features), "labels": Tensor([n], ints: labels)])
     }
 
     /// Every row's features still belong to its label.
@@ -43,7 +44,8 @@ struct DatasetTests {
         let batches = try Self.numbered(10).evaluationBatches(size: size)
         #expect(batches.count == (10 + size - 1) / size)
         #expect(batches.allSatisfy { $0.labels.elementCount == size && $0.features.shape == Shape([size, 2]) && Self.consistent($0) })
-        #expect(batches.flatMap { b in b.labels.ints.prefix(b.count) } == (0..<10).map { Int32($0) })
+        let labels: [Int32] = batches.flatMap { b in b.labels.ints.prefix(b.count) }
+        #expect(labels == (0..<10).map { (i: Int) -> Int32 in Int32(i) })
         #expect(batches.map(\.count).reduce(0, +) == 10)
         #expect(batches.dropLast().allSatisfy { $0.count == size })
     }

@@ -40,12 +40,14 @@ struct ObjectCacheTests {
         #expect(cache.load("k3") == nil)
     }
 
-    @Test("the folder stays under its capacity, oldest objects removed first")
+    /// Five objects of 1016 bytes (with the trailer) against 4000: trimming to the capacity
+    /// would keep three; the trim goes down to three quarters of it (3000), so it keeps two.
+    @Test("the folder stays under its capacity, oldest objects removed first, down to the low-water mark")
     func capacity() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         var cache = ObjectCache(directory: folder)
-        cache.capacity = 2500
+        cache.capacity = 4000
         for i in 0..<5 {
             cache.store("k\(i)", Data(repeating: UInt8(i), count: 1000))
             // Distinct modification times, oldest first.

@@ -70,10 +70,12 @@ struct RandomOpsTests {
     @Test("iota counts along its axis in either element type")
     func iota() throws {
         let (a, b) = try Self.run("iota(shape=[2, 3, 4], axis=1, dtype=f32)", step: 0)
-        #expect(a.floats == (0..<24).map { Float(($0 / 4) % 3) })
+        let counted: [Float] = (0..<24).map { (i: Int) -> Float in Float((i / 4) % 3) }
+        #expect(a.floats == counted)
         #expect(Self.bits(a) == Self.bits(b))
         let (c, d) = try Self.run("iota(shape=[5, 2], axis=-2)", step: 0)
-        #expect(c.ints == (0..<10).map { Int32($0 / 2) })
+        let pairs: [Int32] = (0..<10).map { (i: Int) -> Int32 in Int32(i / 2) }
+        #expect(c.ints == pairs)
         #expect(c.ints == d.ints)
     }
 }

@@ -46,11 +46,11 @@ import Testing
     func matchesDirect(_ xs: [Int], _ ws: [Int], _ stride: [Int], _ pad: [Int], _ dilation: [Int]) throws {
         var m = ModelBuilder()
         m.input("x", xs.map(Int64.init))
-        let w = (0..<ws.reduce(1, *)).map { Float(($0 * 7) % 11) * 0.1 - 0.5 }
+        let w: [Float] = (0..<ws.reduce(1, *)).map { (i: Int) -> Float in Float((i * 7) % 11) * 0.1 - 0.5 }
         m.floats("w", w, dims: ws.map(Int64.init))
         m.node("Conv", ["x", "w"], ["y"], ["strides": stride, "pads": pad + pad, "dilations": dilation])
         m.output("y")
-        let x = (0..<xs.reduce(1, *)).map { Float(($0 * 5) % 13) * 0.1 - 0.6 }
+        let x: [Float] = (0..<xs.reduce(1, *)).map { (i: Int) -> Float in Float((i * 5) % 13) * 0.1 - 0.6 }
         let (y, graph) = try EvaluatedFoldingTests.run(m, ["x": Tensor(Shape(xs), floats: x)])
         let (want, _) = Self.reference(x, xs, w, ws, step: stride, pad: pad, dilation: dilation)
         #expect(y.count == want.count)

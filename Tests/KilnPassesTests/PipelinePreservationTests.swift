@@ -35,7 +35,11 @@ struct PipelinePreservationTests {
 
     @Test("simplify, fuse and plan-memory preserve every model's outputs and updates (planned arena run included)")
     func preservation() throws {
-        for (name, graph) in try TestGraphs.forwardAndTraining() {
+        // At batch 2: the passes see the same ops; the debug interpreter runs each model in a
+        // fraction of the time (81 s for the whole zoo at its own batch sizes).
+        let graphs = try TestGraphs.forwardAndTraining(batch: 2)
+        #expect(graphs.count >= 28)
+        for (name, graph) in graphs {
             let feeds = randomFeeds(graph, seed: 11)
             let (before, stateBefore) = try evaluate(graph, feeds)
             var manager = PassManager(OptimizingPipeline.passes)

@@ -20,8 +20,8 @@ struct BLASCoreTypeTests {
     func gemmStillCorrect() throws {
         _ = BLAS.warmUp
         let (m, n, k) = (37, 29, 53)
-        let a = (0..<(m * k)).map { Float(($0 * 7) % 13) / 13 - 0.5 }
-        let b = (0..<(k * n)).map { Float(($0 * 5) % 11) / 11 - 0.5 }
+        let a: [Float] = (0..<(m * k)).map { (i: Int) -> Float in Float((i * 7) % 13) / 13 - 0.5 }
+        let b: [Float] = (0..<(k * n)).map { (i: Int) -> Float in Float((i * 5) % 11) / 11 - 0.5 }
         var c = [Float](repeating: 0, count: m * n)
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in

@@ -82,7 +82,8 @@ struct InterpreterTests {
         #expect(Swift.abs(Double(kept.count) / 1000 - 0.75) < 0.05)
         let z = try #require(a["z"]?.floats).map(Double.init)
         let mean = z.reduce(0, +) / Double(z.count)
-        let variance = z.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(z.count)
+        let squares: Double = z.reduce(0) { (sum: Double, v: Double) -> Double in sum + (v - mean) * (v - mean) }
+        let variance = squares / Double(z.count)
         #expect(Swift.abs(mean) < 0.05 && Swift.abs(variance - 1) < 0.08)
     }
 

@@ -24,9 +24,9 @@ struct MemoryBudgetTests {
         try MemoryBudget(bytes: 1 << 20).check(graph)
     }
 
-    @Test("sizes parse with binary suffixes; nonsense is refused", arguments: [
+    @Test("sizes parse with binary suffixes; nonsense is refused", arguments: [(String, Int)]([
         ("1048576", 1 << 20), ("512M", 512 << 20), ("2G", 2 << 30), ("1.5K", 1536), ("4GiB", 4 << 30), ("1T", 1 << 40),
-    ])
+    ]))
     func parse(_ text: String, _ bytes: Int) throws {
         #expect(try MemoryBudget.parse(text).bytes == bytes)
     }

@@ -80,8 +80,9 @@ struct MonitoredSectionTests {
     @Test("a classifier without other scalar outputs has no such table")
     func none() throws {
         let trainer = try Trainer(graph: try Models.mlp(batch: 8), optimizer: try .parse("sgd:lr=0.1"), backend: .interpreter)
-        let images = (0..<(16 * 784)).map { Float($0 % 7) / 7 }
-        let data = try Dataset(["images": Tensor(Shape([16, 784]), floats: images), "labels": Tensor(Shape([16]), ints: (0..<16).map { Int32($0 % 10) })])
+        let images: [Float] = (0..<(16 * 784)).map { (i: Int) -> Float in Float(i % 7) / 7 }
+        let labels: [Int32] = (0..<16).map { (i: Int) -> Int32 in Int32(i % 10) }
+        let data = try Dataset(["images": Tensor(Shape([16, 784]), floats: images), "labels": Tensor(Shape([16]), ints: labels)])
         let history = try trainer.fit(data, epochs: 1, validation: .fraction(0.25), progress: .silent)
         #expect(history.last?.monitored.isEmpty == true)
         #expect(try !TrainingReport(history: history).page(trainer: trainer, test: data).sections.contains { $0.title == "Monitored outputs" })

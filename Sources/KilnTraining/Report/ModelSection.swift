@@ -37,8 +37,12 @@ public struct ModelSection {
         }
         fusedKernels = graph.nodes.filter { $0.region != nil }.count
         memory = [("training step", graph.memoryPlan), ("evaluation", trainer.evaluationGraph.memoryPlan)]
-        largest = (graph.memoryPlan?.allocations ?? [:]).map { ($0.key, $0.value.size) }
-            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(8).map { ($0.0, $0.1) }
+        let sizes: [(name: String, bytes: Int)] = (graph.memoryPlan?.allocations ?? [:]).map { (name: $0.key, bytes: $0.value.size) }
+        // Largest first, ties by name (typed: the inferred form took the type checker 4.5 s).
+        let ordered = sizes.sorted { (a: (name: String, bytes: Int), b: (name: String, bytes: Int)) -> Bool in
+            a.bytes != b.bytes ? a.bytes > b.bytes : a.name < b.name
+        }
+        largest = Array(ordered.prefix(8))
         backend = trainer.backend
     }
 
