@@ -138,14 +138,14 @@ struct Bench: ParsableCommand {
                 print("profile (JIT, each kernel function in place, mean over \(steps) steps): total \(String(format: "%.3f", total * 1000 / Double(steps))) ms")
                 print(String(format: "machine peaks, measured now with generated code: %.1f GFLOP/s (f32 FMA, every thread), %.1f GB/s (triad)",
                              peaks.gflops, peaks.gigabytesPerSecond))
-                print("      time  share  GFLOP/s  of peak    GB/s  of peak  kernel")
-                let costs = jit.kernelCosts
+                print("      time  share  calls  GFLOP/s  of peak    GB/s  of peak  kernel")
+                let costs = jit.kernelCosts, calls = jit.kernelCalls
                 for (name, t) in jit.kernelProfile.sorted(by: { $0.value > $1.value }).prefix(top) {
                     let seconds = t / Double(steps), cost = costs[name] ?? (0, 0)
                     let gflops = Double(cost.flops) / Swift.max(seconds, 1e-12) / 1e9, gbs = Double(cost.bytes) / Swift.max(seconds, 1e-12) / 1e9
                     let compute = cost.flops > 0 ? String(format: "%7.1f  %6.1f%%", gflops, 100 * gflops / peaks.gflops) : "      -        -"
-                    print(String(format: "  %8.3f ms %5.1f%%  %@  %6.1f  %6.1f%%  %@", seconds * 1000, 100 * t / Swift.max(total, 1e-12), compute,
-                                 gbs, 100 * gbs / peaks.gigabytesPerSecond, name))
+                    print(String(format: "  %8.3f ms %5.1f%%  %5d  %@  %6.1f  %6.1f%%  %@", seconds * 1000, 100 * t / Swift.max(total, 1e-12),
+                                 calls[name] ?? 0, compute, gbs, 100 * gbs / peaks.gigabytesPerSecond, name))
                 }
             }
             if worst > 1e-4 { throw ExitCode(1) }

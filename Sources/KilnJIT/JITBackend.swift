@@ -49,6 +49,14 @@ public final class JITBackend: ExecutionBackend {
         return costs
     }
 
+    /// Per step, how many times each kernel function is called (several layers of one shape
+    /// share a function: `BaseOffsets`), by function name.
+    public var kernelCalls: [String: Int] {
+        var calls: [String: Int] = [:]
+        for (_, call, _) in program { calls[call.function, default: 0] += 1 }
+        return calls
+    }
+
     /// The compiler's session (its target, cache, and what `MachinePeaks` compiles in).
     public static func sharedSession() throws -> JITSession { try session.get() }
 
