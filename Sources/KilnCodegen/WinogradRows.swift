@@ -1,22 +1,21 @@
 import Glibc
 import KilnIR
 
-/// 3×3 stride-1 convolution with Winograd's F(2, 3) along the filter's rows (Lavin & Gray, "Fast
-/// Algorithms for Convolutional Neural Networks", 2016, in one dimension): each pair of output
-/// rows (2t, 2t + 1) is 4 products instead of 6 per filter column, so the multiply-adds drop by
-/// a third. Along a row nothing is transformed, so every loop stays contiguous and vectorises
-/// (the 2-d F(2×2, 3×3) saves more, but its output tiles interleave columns). Kernels:
-/// - `_weights`: U[ξ][o][c·3 + j] = (G·g)[ξ] for each filter column g = w[o, c, 0...2, j],
-///   G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]];
-/// - `_rows`: V[ξ][n][c][t·wq + col] = (Bᵀ·d)[ξ] of the zero-bordered input's rows 2t…2t + 3 at
-///   column col (wq = OW + 2), read straight from x, Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0],
-///   [0, −1, 1, 0], [0, 1, 0, −1]];
-/// - `_winograd`: four 1×3 convolutions M[ξ] = U[ξ] ⊛ V[ξ] on the direct convolution's
+/// 3×3 stride-1 convolution with Winograd's F(m, 3) along the filter's rows (Lavin & Gray, "Fast
+/// Algorithms for Convolutional Neural Networks", 2016, in one dimension; `WinogradTransform`):
+/// each group of m output rows is α = m + 2 products per filter column instead of 3m, so the
+/// multiply-adds drop by a third (F(2, 3)) or a half (F(4, 3)). Along a row nothing is
+/// transformed, so every loop stays contiguous and vectorises (the 2-d F(2×2, 3×3) saves more
+/// per tile, but its output tiles interleave columns). Kernels:
+/// - `_weights`: U[ξ][o][c·3 + j] = (G·g)[ξ] for each filter column g = w[o, c, 0...2, j];
+/// - `_rows`: V[ξ][n][c][t·wq + col] = (Bᵀ·d)[ξ] of the zero-bordered input's rows
+///   m·t … m·t + α − 1 at column col (wq = OW + 2), read straight from x;
+/// - `_winograd`: α 1×3 convolutions M[ξ] = U[ξ] ⊛ V[ξ] on the direct convolution's
 ///   register tiles (flat outputs across row ends, as `DirectConvolution`);
-/// - `_unrows`: y[2t] = M0 + M1 + M2, y[2t + 1] = M1 − M2 − M3 into NCHW, the fused epilogue
-///   applied to each element as it is stored.
-/// Rounding differs from the direct sum by a few ulps (the ½ in G is exact; the transforms add
-/// and subtract inputs before the products).
+/// - `_unrows`: y[m·t + a] = (Aᵀ·M)[a] into NCHW, the fused epilogue applied to each element
+///   as it is stored.
+/// Rounding differs from the direct sum by a few ulps (the transforms add and scale inputs
+/// before the products).
 enum WinogradRows {
     /// Off with `KILN_CONV=direct` or `KILN_CONV=im2col` (side-by-side benchmarks).
     nonisolated(unsafe) static var enabled = getenv("KILN_CONV").map { String(cString: $0) } == nil
@@ -24,8 +23,8 @@ enum WinogradRows {
     /// of the products per vector lane (it runs every call; a float written against vector
     /// FMAs on two ports: 16 multiply-adds with AVX-512, 8 with AVX2).
     static let weightTransformMultiplyAddsPerLane = 1
-    /// F(2, 3) is taken when its products and weight transform come to at most this share of
-    /// the direct convolution's multiply-adds (the input and output transforms are the rest).
+    /// F(m, 3) is taken when its products and transforms come to at most this share of the
+    /// direct convolution's multiply-adds.
     /// Measured round-robin against the direct convolution (AVX-512, 2 threads, batch 1 and 8):
     /// 0.60–0.97 of the time on ResNet-18's 56×56, 28×28 and 14×14 layers; its 7×7 layers
     /// (512 filters of 512 channels: 63 flat outputs per plane against 48 useful, and 3 M weights
@@ -34,101 +33,115 @@ enum WinogradRows {
     /// and the whole ResNet-18 at batch 1 0.81–0.85.
     static let maximumShareOfDirect = 0.9
 
-    /// The tiling of the four row products when F(2, 3) applies to `g` with `o` filters and
-    /// pays against the direct convolution, else nil. Tile rows are 2 or 3 vectors wide (3 only
-    /// with 32 registers), whichever computes fewer padded outputs at the measured relative speed
-    /// (`DirectConvolution.threeVectorSpeed`).
-    static func plan(_ g: WindowGeometry, outChannels o: Int, target: CodegenTarget) -> (tiling: GemmTiling, pairs: Int)? {
+    /// The variants plans choose from: `KILN_WINOGRAD=2` or `4` keeps one (side-by-side benchmarks).
+    nonisolated(unsafe) static var variants: [WinogradTransform] = {
+        guard let m = getenv("KILN_WINOGRAD").flatMap({ Int(String(cString: $0)) }) else { return WinogradTransform.all }
+        return WinogradTransform.all.filter { $0.m == m }
+    }()
+
+    /// The chosen F(m, 3) and the tiling of its α row products when one applies to `g` with
+    /// `o` filters and pays against the direct convolution, else nil. Of the variants the one
+    /// computing the fewest padded products is taken (per output row F(4, 3) does 6·3/4 taps'
+    /// work, F(2, 3) 4·3/2, unless rounding the last group up wastes more on a short map). Tile
+    /// rows are 2 or 3 vectors wide (3 only with 32 registers), whichever computes fewer padded
+    /// outputs at the measured relative speed (`DirectConvolution.threeVectorSpeed`).
+    static func plan(_ g: WindowGeometry, outChannels o: Int, target: CodegenTarget)
+        -> (tiling: GemmTiling, groups: Int, transform: WinogradTransform)? {
         guard enabled, g.kh == 3, g.kw == 3, g.sh == 1, g.sw == 1, g.oh >= 2, o > 0, target.vectorLanes >= 8 else { return nil }
-        let pairs = (g.oh + 1) / 2
-        var best: (tiling: GemmTiling, time: Double)?
-        // Three vectors per row only where the registers leave a tall tile (as the direct convolution).
-        for vectors in target.vectorRegisters >= 32 ? [2, 3] : [2] {
-            let width = vectors * target.vectorLanes
-            let flat = (pairs * (g.ow + 2) + width - 1) / width * width
-            let t = GemmTiling.choose(m: o, n: g.n * flat * 4, k: 3 * g.c, target: target, vectorsPerRow: vectors)
-            guard t.isLegal else { continue }
-            let computed = Double((o + t.mr - 1) / t.mr * t.mr * g.n * 4 * flat * 3 * g.c)
-            let time = computed / (vectors == 3 ? DirectConvolution.threeVectorSpeed : 1)
-            if best.map({ time < $0.time }) ?? true { best = (t, time) }
+        var best: (tiling: GemmTiling, groups: Int, transform: WinogradTransform, time: Double)?
+        for f in variants where g.oh >= f.m {
+            let groups = (g.oh + f.m - 1) / f.m
+            // Three vectors per row only where the registers leave a tall tile (as the direct convolution).
+            for vectors in target.vectorRegisters >= 32 ? [2, 3] : [2] {
+                let width = vectors * target.vectorLanes
+                let flat = (groups * (g.ow + 2) + width - 1) / width * width
+                let t = GemmTiling.choose(m: o, n: g.n * flat * f.alpha, k: 3 * g.c, target: target, vectorsPerRow: vectors)
+                guard t.isLegal else { continue }
+                let computed = Double((o + t.mr - 1) / t.mr * t.mr * g.n * f.alpha * flat * 3 * g.c)
+                let weights = Double(3 * f.alpha * o * g.c * weightTransformMultiplyAddsPerLane * target.vectorLanes)
+                // V and M, each element written once and read back once (vector loads and
+                // stores): counted as a multiply-add each, which only tips layers of a few
+                // channels (the products are 3·C·O per element pair).
+                let transforms = Double(g.n * f.alpha * (g.c * (flat + target.vectorLanes) + o * flat))
+                let time = computed / (vectors == 3 ? DirectConvolution.threeVectorSpeed : 1) + weights + transforms
+                if best.map({ time < $0.time }) ?? true { best = (t, groups, f, time) }
+            }
         }
         guard let best else { return nil }
         if let (planes, t) = DirectConvolution.plan(g, outChannels: o, target: target) {
             let direct = Double((o + t.mr - 1) / t.mr * t.mr * g.n * planes.flat * g.patch) / (t.vectorsPerRow == 3 ? DirectConvolution.threeVectorSpeed : 1)
-            let weights = Double(12 * o * g.c * weightTransformMultiplyAddsPerLane * target.vectorLanes)
-            guard best.time + weights <= maximumShareOfDirect * direct else { return nil }
+            guard best.time <= maximumShareOfDirect * direct else { return nil }
         }
-        return (best.tiling, pairs)
+        return (best.tiling, best.groups, best.transform)
     }
 
     static func kernels(_ b: inout KernelBuilder, x: Int, w: Int, _ g: WindowGeometry, outChannels o: Int, out: Int) -> [LoopKernel]? {
-        guard let (t, pairs) = plan(g, outChannels: o, target: b.target) else { return nil }
+        guard let (t, groups, f) = plan(g, outChannels: o, target: b.target) else { return nil }
+        let alpha = f.alpha
         // Flat products run across the bordered width, OW + 2, as the direct convolution's.
         let wq = g.ow + 2, width = t.nr
-        let flat = (pairs * wq + width - 1) / width * width
+        let flat = (groups * wq + width - 1) / width * width
         // A V plane is read up to 2 past its flat outputs (the filter's columns): whole vectors of slack.
         let vPlane = flat + t.lanes
         let taps = 3 * g.c
         let tiles = (o + t.mr - 1) / t.mr, paddedChannels = tiles * t.mr
 
-        let u = b.scratch(.f32, count: 4 * o * taps)
+        let u = b.scratch(.f32, count: alpha * o * taps)
         let weights = b.loop(o * g.c, .dataParallel) { b, pair in
             var stmts: [Stmt] = []
             for j in 0..<3 {
-                let g0 = Expr.load(buffer: w, index: pair.mul(9).plus(j)), g1 = Expr.load(buffer: w, index: pair.mul(9).plus(3 + j))
-                let g2 = Expr.load(buffer: w, index: pair.mul(9).plus(6 + j))
-                let (a, c, d) = (b.fresh(), b.fresh(), b.fresh())
-                stmts += [.bind(a, g0), .bind(c, g1), .bind(d, g2)]
-                let half = Expr.f32(0.5), sum = Expr.binary(.add, .value(a), .value(d))
-                let transformed: [Expr] = [.value(a), .binary(.mul, half, .binary(.add, sum, .value(c))),
-                                           .binary(.mul, half, .binary(.sub, sum, .value(c))), .value(d)]
+                let column: [Expr] = (0..<3).map { i in
+                    let id = b.fresh()
+                    stmts.append(.bind(id, .load(buffer: w, index: pair.mul(9).plus(3 * i + j))))
+                    return .value(id)
+                }
                 // U[ξ][o][c·3 + j]: pair = o·C + c, so the row offset is pair·3 + j.
-                for (xi, value) in transformed.enumerated() {
-                    stmts.append(.store(buffer: u, index: pair.mul(3).plus(xi * o * taps + j), value: value))
+                for (xi, row) in f.filterRows.enumerated() {
+                    stmts.append(.store(buffer: u, index: pair.mul(3).plus(xi * o * taps + j), value: WinogradTransform.combination(row, column)))
                 }
             }
             return stmts
         }
 
         // V straight from x: the zero border is written, never read (no bordered copy of the
-        // input). Pairs whose four rows all lie inside the image run in one loop; the few at
-        // the top and bottom edge are written out with their missing rows as zeros.
-        let v = b.scratch(.f32, count: 4 * g.n * g.c * vPlane)
-        let interior = (first: (g.ph + 1) / 2, last: (g.h - 4 + g.ph) >= 0 ? (g.h - 4 + g.ph) / 2 : -1)
+        // input). Groups whose α rows all lie inside the image run in one loop; the few at the
+        // top and bottom edge are written out with their missing rows as zeros.
+        let v = b.scratch(.f32, count: alpha * g.n * g.c * vPlane)
+        let interior = (first: (g.ph + f.m - 1) / f.m, last: (g.h - alpha + g.ph) >= 0 ? (g.h - alpha + g.ph) / f.m : -1)
         let rows = b.loop(g.n * g.c, .dataParallel) { b, plane in
             let input = plane.mul(g.h * g.w)
             func vIndex(_ xi: Int, _ at: Expr) -> Expr { plane.plus(xi * g.n * g.c).mul(vPlane).plus(at) }
             func zeros(_ b: inout KernelBuilder, from: Expr, count: Int) -> [Stmt] {
-                (0..<4).flatMap { xi in b.loop(count, .dataParallel) { _, i in [.store(buffer: v, index: vIndex(xi, from.plus(i)), value: .f32(0))] } }
+                (0..<alpha).flatMap { xi in b.loop(count, .dataParallel) { _, i in [.store(buffer: v, index: vIndex(xi, from.plus(i)), value: .f32(0))] } }
             }
-            func pairRow(_ b: inout KernelBuilder, pair: Expr, inside: [Bool]) -> [Stmt] {
-                let row = pair.mul(wq)
+            func groupRow(_ b: inout KernelBuilder, group: Expr, inside: [Bool]) -> [Stmt] {
+                let row = group.mul(wq)
                 var stmts = zeros(&b, from: row, count: g.pw)
                 stmts += b.loop(g.w, .dataParallel) { _, col in
-                    let d: [Expr] = (0..<4).map { i in
-                        inside[i] ? .load(buffer: x, index: input.plus(pair.mul(2 * g.w)).plus((i - g.ph) * g.w).plus(col)) : .f32(0)
+                    let d: [Expr] = (0..<alpha).map { i in
+                        inside[i] ? .load(buffer: x, index: input.plus(group.mul(f.m * g.w)).plus((i - g.ph) * g.w).plus(col)) : .f32(0)
                     }
-                    let transformed: [Expr] = [.binary(.sub, d[0], d[2]), .binary(.add, d[1], d[2]),
-                                               .binary(.sub, d[2], d[1]), .binary(.sub, d[1], d[3])]
-                    return transformed.enumerated().map { xi, value in .store(buffer: v, index: vIndex(xi, row.plus(g.pw).plus(col)), value: value) }
+                    return f.inputRows.enumerated().map { xi, coefficients in
+                        .store(buffer: v, index: vIndex(xi, row.plus(g.pw).plus(col)), value: WinogradTransform.combination(coefficients, d))
+                    }
                 }
                 return stmts + zeros(&b, from: row.plus(g.pw + g.w), count: wq - g.pw - g.w)
             }
             var stmts: [Stmt] = []
-            for t in 0..<pairs where t < interior.first || t > interior.last {
-                stmts += pairRow(&b, pair: .i64(t), inside: (0..<4).map { i in (0..<g.h).contains(2 * t + i - g.ph) })
+            for t in 0..<groups where t < interior.first || t > interior.last {
+                stmts += groupRow(&b, group: .i64(t), inside: (0..<alpha).map { i in (0..<g.h).contains(f.m * t + i - g.ph) })
             }
             if interior.last >= interior.first {
                 stmts += b.loop(interior.last - interior.first + 1, .ordered) { b, q in
-                    pairRow(&b, pair: q.plus(interior.first), inside: [true, true, true, true])
+                    groupRow(&b, group: q.plus(interior.first), inside: Array(repeating: true, count: alpha))
                 }
             }
-            // Past the last pair: zeros, so the products over them (dropped) stay finite.
-            return stmts + zeros(&b, from: .i64(pairs * wq), count: vPlane - pairs * wq)
+            // Past the last group: zeros, so the products over them (dropped) stay finite.
+            return stmts + zeros(&b, from: .i64(groups * wq), count: vPlane - groups * wq)
         }
 
-        let m = b.scratch(.f32, count: 4 * g.n * paddedChannels * flat)
-        let panels = flat / width, units = 4 * g.n * panels
+        let m = b.scratch(.f32, count: alpha * g.n * paddedChannels * flat)
+        let panels = flat / width, units = alpha * g.n * panels
         // One channel's row of V (a tile row plus the filter's overhang, rounded to lines) and filter taps.
         let reduction = ChannelBlocks(channels: g.c, bytesPerChannel: 4 * (t.nr + 16 + 3 * t.mr), target: b.target)
         let products = b.loop(units, .dataParallel) { b, unit in
@@ -148,29 +161,29 @@ enum WinogradRows {
             let n = plane.div(o), oc = plane.rem(o)
             let stride = g.n * paddedChannels * flat
             let from = n.mul(paddedChannels).plus(oc).mul(flat)
-            func rowsOut(_ b: inout KernelBuilder, pair: Expr, count: Int) -> [Stmt] {
+            func rowsOut(_ b: inout KernelBuilder, group: Expr, count: Int) -> [Stmt] {
                 b.loop(g.ow, .dataParallel) { b, ox in
-                    let at = from.plus(pair.mul(wq)).plus(ox)
-                    let p = (0..<4).map { xi in Expr.load(buffer: m, index: at.plus(xi * stride)) }
-                    let values: [Expr] = [.binary(.add, .binary(.add, p[0], p[1]), p[2]), .binary(.sub, .binary(.sub, p[1], p[2]), p[3])]
+                    let at = from.plus(group.mul(wq)).plus(ox)
+                    let p = (0..<alpha).map { xi in Expr.load(buffer: m, index: at.plus(xi * stride)) }
                     var stmts: [Stmt] = []
                     for a in 0..<count {
-                        let oy = pair.mul(2).plus(a), target = plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox)
-                        stmts.append(.store(buffer: out, index: target, value: values[a]))
+                        let oy = group.mul(f.m).plus(a), target = plane.mul(g.spatial).plus(oy.mul(g.ow)).plus(ox)
+                        stmts.append(.store(buffer: out, index: target, value: WinogradTransform.combination(f.outputRows[a], p)))
                         stmts += epilogue?.element(&b, index: [n, oc, oy, ox], flat: target) ?? []
                     }
                     return stmts
                 }
             }
-            var stmts = b.loop(g.oh / 2, .ordered) { b, pair in rowsOut(&b, pair: pair, count: 2) }
-            if g.oh % 2 == 1 { stmts += rowsOut(&b, pair: .i64(g.oh / 2), count: 1) }
+            var stmts = b.loop(g.oh / f.m, .ordered) { b, group in rowsOut(&b, group: group, count: f.m) }
+            if g.oh % f.m > 0 { stmts += rowsOut(&b, group: .i64(g.oh / f.m), count: g.oh % f.m) }
             return stmts
         }
-        let flops = 2 * 4 * g.n * o * pairs * g.ow * taps
-        return [b.kernel(weights, work: 16 * o * g.c, suffix: "_weights"),
-                b.kernel(rows, work: 8 * g.n * g.c * vPlane, suffix: "_rows"),
-                b.kernel(products, work: 2 * 4 * g.n * paddedChannels * flat * taps, flops: flops, suffix: "_winograd\(t)"),
-                b.kernel(unrows, work: 6 * g.n * o * g.spatial, suffix: "_unrows")]
+        let flops = 2 * alpha * g.n * o * groups * g.ow * taps
+        let variant = f.m == 2 ? "" : "_f\(f.m)"
+        return [b.kernel(weights, work: 4 * alpha * o * g.c, suffix: "_weights"),
+                b.kernel(rows, work: 2 * alpha * g.n * g.c * vPlane, suffix: "_rows"),
+                b.kernel(products, work: 2 * alpha * g.n * paddedChannels * flat * taps, flops: flops, suffix: "_winograd\(t)\(variant)"),
+                b.kernel(unrows, work: 2 * (alpha + f.m) * g.n * o * g.spatial / f.m, suffix: "_unrows")]
     }
 
     /// One register tile of M[ξ][n] for unit (ξ, n, panel): rows o0 … o0 + mr − 1 of U[ξ], the
