@@ -116,10 +116,12 @@ struct FusedBody {
         return buffers
     }
 
-    func evaluate(_ b: inout KernelBuilder, index: [Expr], flat: Expr) -> (stmts: [Stmt], values: [String: Expr]) {
+    /// The body's statements and values at one element; `given` supplies values (f32) the
+    /// caller already has, read instead of their buffers (a GEMM tile's product from L1).
+    func evaluate(_ b: inout KernelBuilder, index: [Expr], flat: Expr, given: [String: Expr] = [:]) -> (stmts: [Stmt], values: [String: Expr]) {
         var stmts: [Stmt] = []
-        var values: [String: Expr] = [:]
-        var scalar: [String: ScalarType] = [:]
+        var values: [String: Expr] = given
+        var scalar: [String: ScalarType] = given.mapValues { _ in .f32 }
         func external(_ name: String) -> Expr {
             if let v = values[name] { return v }
             if let c = b.constants[name] {

@@ -47,14 +47,20 @@ enum FusedLowering {
                 guard let t = types[result] else { throw Diagnostic("internal: fused kernel '\(node.name)' has untyped result '\(result)'", at: node.location) }
                 stores.append((result, b.buffer(result, t)))
             }
-            b.tileEpilogue = TileEpilogue(body: FusedBody(nodes: epilogue, shape: targetType.shape, types: types, buffers: buffers), stores: stores)
+            b.tileEpilogue = TileEpilogue(body: FusedBody(nodes: epilogue, shape: targetType.shape, types: types, buffers: buffers), stores: stores,
+                                          product: results.contains(first.name) ? nil : first.name)
+            b.productKeptOut = false
             var kernels = try Lowering.lowerPlain(&b, first, types: types, into: target)
-            if b.tileEpilogue == nil { return kernels }
+            // Unless the lowering kept the product out of it, the target holds the product
+            // before the epilogue has read its operands.
+            let staged = b.productKeptOut ? nil : b.buffer(target, targetType)
+            defer { b.productKeptOut = false }
+            if b.tileEpilogue == nil { return kernels.map { $0.staging(staged) } }
             b.tileEpilogue = nil
             let body = ElementwiseLowering.lower(&b, shape: targetType.shape, body: epilogue, operands: operands,
                                                  results: results.filter { $0 != first.name }, types: types)
             kernels.append(b.kernel(body, work: targetType.shape.elementCount, suffix: "_epilogue"))
-            return kernels
+            return kernels.map { $0.staging(staged) }
         }
 
         if last.op == .reduce_sum || last.op == .reduce_mean || last.op == .reduce_max {

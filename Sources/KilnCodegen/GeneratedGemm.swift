@@ -183,23 +183,38 @@ enum GeneratedGemm {
             },
                                       b: source.buffer, bIndex: { v in base.plus(v * t.lanes) })
         }
-        // Whole vectors when the tile lies inside C (and its columns in one segment).
-        var whole = tileRegisters.storeWhole(g.c, accumulate: g.accumulate) { r, v in cIndex(i0.plus(r), j0.plus(v * t.lanes)) }
         // The epilogue's multi-index and flat offset of C(i, j) (with the batch entry's).
         let elementIndex = { (i: Expr, j: Expr) -> [Expr] in
             g.batches > 1 ? (g.entryElementIndex?(entry, i, j) ?? g.elementIndex(i, j)) : g.elementIndex(i, j)
         }
         let entryOffset = g.batches > 1 && g.entryElementIndex != nil ? cEntry : .i64(0)
+        let columnsInside = g.n % t.nr == 0 && (g.segment >= g.n || g.segment % t.nr == 0)
+        var inside = j0.plus(t.nr).compare(.le, .i64(g.n))
+        if g.segment < g.n { inside = inside.and(j0.rem(g.segment).compare(.le, .i64(g.segment - t.nr))) }
+        let insideC = { (_: Expr, c: Expr) -> Expr in j0.plus(c).compare(.lt, .i64(g.n)) }
+        if let epilogue = g.epilogue, let product = epilogue.product, !g.accumulate, g.splits == 1 {
+            // The product is no result: it stays in the unit's scratch tile (L1), where the
+            // epilogue reads it, and C's buffer is written once, by the epilogue.
+            b.productKeptOut = true
+            let kept = tileRegisters.storeWhole(tileScratch, accumulate: false) { r, v in spill.plus(r * t.nr + v * t.lanes) }
+            let given = { (r: Expr, c: Expr) -> [String: Expr] in [product: .load(buffer: tileScratch, index: spill.plus(r.mul(t.nr)).plus(c))] }
+            let whole = kept + epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: nil, given: given) { r, c in
+                (elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0).plus(c).plus(entryOffset))
+            }
+            if columnsInside { return stmts + whole }
+            let edge = kept + epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: insideC, given: given) { r, c in
+                (elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0.plus(c)).plus(entryOffset))
+            }
+            return stmts + [.when(inside, then: whole, otherwise: edge)]
+        }
+        // Whole vectors when the tile lies inside C (and its columns in one segment).
+        var whole = tileRegisters.storeWhole(g.c, accumulate: g.accumulate) { r, v in cIndex(i0.plus(r), j0.plus(v * t.lanes)) }
         if let epilogue = g.epilogue {
             whole += epilogue.tile(&b, rows: t.mr, columns: t.nr, inside: nil) { r, c in
                 (elementIndex(i0.plus(r), j0.plus(c)), g.cIndex(i0.plus(r), j0).plus(c).plus(entryOffset))
             }
         }
-        let columnsInside = g.n % t.nr == 0 && (g.segment >= g.n || g.segment % t.nr == 0)
         if columnsInside { return stmts + whole }
-        var inside = j0.plus(t.nr).compare(.le, .i64(g.n))
-        if g.segment < g.n { inside = inside.and(j0.rem(g.segment).compare(.le, .i64(g.segment - t.nr))) }
-        let insideC = { (_: Expr, c: Expr) -> Expr in j0.plus(c).compare(.lt, .i64(g.n)) }
         var spilled = tileRegisters.storeSpilled(&b, g.c, accumulate: g.accumulate, scratch: tileScratch, spill: spill) { r, c in
             (cIndex(i0.plus(r), j0.plus(c)), insideC(r, c))
         }

@@ -17,6 +17,9 @@ public struct KernelBuilder {
     /// apply them inside its register tiles takes them (sets this to nil); otherwise they run
     /// as a separate epilogue kernel.
     var tileEpilogue: TileEpilogue?
+    /// Set by a lowering that took `tileEpilogue.product` from a scratch tile, never writing it
+    /// into the result buffer it would be staged in.
+    var productKeptOut = false
     /// The first internal inconsistency met while lowering — a value without a type, a buffer
     /// or a definition, an op without a scalar meaning. The closures that build loops cannot
     /// throw, so a lowering records it here and goes on with a placeholder; `Lowering.lower`

@@ -246,6 +246,10 @@ public struct LoopKernel: Hashable, Sendable {
     /// Floating-point operations of a contraction kernel (GEMM, convolution), else 0: what
     /// `kiln bench --profile` divides by time for GFLOP/s.
     public var flops: Int
+    /// A result buffer the kernel writes before it has read all its operands (a contraction's
+    /// product staged there for the epilogue to read back): it must not share storage with an
+    /// operand (`InPlaceUpdates`).
+    public var stagedBuffer: Int?
 
     public init(name: String, buffers: [KernelBuffer], body: [Stmt], failures: [Failure] = [], work: Int, flops: Int = 0) {
         self.name = name

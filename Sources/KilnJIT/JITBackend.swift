@@ -69,6 +69,8 @@ public final class JITBackend: ExecutionBackend {
     public var reusesParamTransforms = false
     /// Param names the invariant calls read, and the storages they last ran on.
     private let invariantParams: [String]
+    /// Update value → the param whose storage it is written into (`InPlaceUpdates`).
+    let inPlaceUpdates: [String: String]
     private var invariantStorages: [TensorStorage] = []
     /// Invariant calls skipped over this backend's life (for tests).
     public private(set) var skippedInvariantCalls = 0
@@ -211,6 +213,7 @@ public final class JITBackend: ExecutionBackend {
         self.program = program
         let invariantSlots = Set(entry.calls.filter(\.invariant).flatMap(\.slots))
         invariantParams = g.params.map(\.name).filter { entry.slots[$0].map(invariantSlots.contains) ?? false }
+        inPlaceUpdates = InPlaceUpdates.plan(g, calls: entry.calls, slots: entry.slots)
         hasParallelKernels = program.contains { $0.call.parallel }
         self.argumentSlots = argumentSlots
         arguments = .allocate(capacity: Swift.max(argumentSlots.count, 1))
@@ -239,6 +242,13 @@ public final class JITBackend: ExecutionBackend {
             table[slots[input.name] ?? 0] = t.storage.pointer
             keep.append(t)
         }
+        // Updates written into their param's storage (`InPlaceUpdates`) where the state alone
+        // holds it: a caller keeping the tensor keeps its values.
+        var inPlace: [String: TensorStorage] = [:]
+        for (value, target) in inPlaceUpdates where !(reusesParamTransforms && invariantParams.contains(target))
+            && state[target]?.hasUniqueStorage() == true {
+            inPlace[value] = state[target]?.storage
+        }
         for param in graph.params {
             guard let t = state[param.name] else { throw Diagnostic("missing \(param.role.rawValue) '\(param.name)' (expects \(param.type))") }
             guard t.type == param.type else { throw Diagnostic("\(param.role.rawValue) '\(param.name)' expects \(param.type), got \(t.type)") }
@@ -249,6 +259,10 @@ public final class JITBackend: ExecutionBackend {
         var escaping: [String: Tensor] = [:]
         for node in graph.nodes {
             for (name, type) in node.resultTypes where graph.memoryPlan?.allocations[name] == nil {
+                if let storage = inPlace[name] {
+                    table[slots[name] ?? 0] = storage.pointer
+                    continue
+                }
                 let t = Tensor(type: type ?? TensorType(.f32, .scalar), storage: recycledStorage(byteCount: type?.byteCount ?? 4))
                 escaping[name] = t
                 table[slots[name] ?? 0] = t.storage.pointer
@@ -288,7 +302,8 @@ public final class JITBackend: ExecutionBackend {
         }
         withExtendedLifetime(keep) {}
         // Held until the next step, so the storages cannot be freed and their memory handed out again.
-        if context.failure == nil && context.status.pointee == 0 { invariantStorages = current }
+        // (Only when skipping is on: held, a param could never be updated in place.)
+        if reusesParamTransforms && context.failure == nil && context.status.pointee == 0 { invariantStorages = current }
         if let failure = context.failure {
             let (template, location) = failure.id < failures.count ? failures[failure.id] : ("kernel failure \(failure.id)", nil)
             let message = template.replacingOccurrences(of: "{0}", with: "\(failure.a)").replacingOccurrences(of: "{1}", with: "\(failure.b)")

@@ -23,6 +23,9 @@ struct StepCall: Codable {
     /// Computes from params alone into persistent scratch (`InvariantCalls`): may be skipped
     /// while those params are unchanged.
     var invariant = false
+    /// Slots the kernel writes before it has read all its operands (`LoopKernel.stagedBuffer`);
+    /// nil in records from before it was kept: unknown.
+    var stagedSlots: [Int]?
 
     /// The element offset of the call's `i`-th buffer.
     func offset(_ i: Int) -> Int { offsets.indices.contains(i) ? offsets[i] : 0 }
@@ -114,7 +117,8 @@ struct StepCompiler {
                                       parallel: kernel.splitsOuterLoop && extent > 1,
                                       failureBase: kernel.failures.isEmpty ? nil : failures.count,
                                       flops: kernel.flops,
-                                      bytes: kernel.buffers.filter { !$0.isScratch }.reduce(0) { $0 + 4 * $1.count }))
+                                      bytes: kernel.buffers.filter { !$0.isScratch }.reduce(0) { $0 + 4 * $1.count },
+                                      stagedSlots: kernel.stagedBuffer.map { [kernelSlots[$0]] } ?? []))
                 failures += kernel.failures.map { ($0.message, node.location) }
                 kernels.append(kernel)
             }

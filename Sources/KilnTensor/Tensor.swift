@@ -39,12 +39,17 @@ public final class TensorStorage: @unchecked Sendable {
 /// A typed, shaped, row-major tensor over a `TensorStorage`.
 public struct Tensor: @unchecked Sendable {
     public let type: TensorType
-    public let storage: TensorStorage
+    public private(set) var storage: TensorStorage
 
     public init(type: TensorType, storage: TensorStorage) {
         self.type = type
         self.storage = storage
     }
+
+    /// Whether no other tensor shares this one's storage (a backend may then write into it
+    /// without changing a value someone else holds). Mutating only to check the reference
+    /// count in place: call it on the tensor where it is stored (`state[name]?.…`), not a copy.
+    public mutating func hasUniqueStorage() -> Bool { isKnownUniquelyReferenced(&storage) }
 
     /// A zero-filled tensor.
     public init(zeros type: TensorType) {
