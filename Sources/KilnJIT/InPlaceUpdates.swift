@@ -5,9 +5,11 @@ import KilnIR
 /// of a fresh buffer swapped in after the step (JAX's donated buffers, PyTorch's in-place
 /// optimisers): a param and its optimiser moments then take one buffer each, not two. It was
 /// meant to save the read-for-ownership of every fresh line an update writes, but measured
-/// against `KILN_INPLACE=off` (AVX2 Zen 3, alternating steps of two processes) the MLP's Adam
-/// step at batch 32 took 0.99–1.04 of the time over four runs of 300–600 rounds and LeNet-5's
-/// Adam step 1.02: no faster. What it gives is memory.
+/// against fresh buffers (AVX2 Zen 3, alternating steps of two processes) the MLP's Adam step
+/// at batch 32 took 1.00–1.10 of the time over five runs of 300–600 rounds, LeNet-5's 1.02 and
+/// the transformer's 1.04; `kiln bench --profile` puts it in the update kernels (w2's 0.10
+/// against 0.08 ms). So it is off unless asked for (`JITBackend.updatesInPlace`): what it
+/// gives is memory.
 ///
 /// An update `target ← value` qualifies when, in every call of the step program:
 /// - the value's producing node reads the target only element by element at the index it
@@ -25,12 +27,11 @@ import KilnIR
 /// At run time the target's storage must also be referenced by the state alone
 /// (`JITBackend.run`): a caller holding the tensor keeps its values.
 enum InPlaceUpdates {
-    /// `KILN_INPLACE=off` gives every update a fresh buffer (side-by-side benchmarks).
-    static let enabled = ProcessInfo.processInfo.environment["KILN_INPLACE"] != "off"
+    /// `KILN_INPLACE=on`: the default of `JITBackend.updatesInPlace`.
+    static let requested = ProcessInfo.processInfo.environment["KILN_INPLACE"] == "on"
 
     /// Update value → target for the updates that qualify.
     static func plan(_ g: Graph, calls: [StepCall], slots: [String: Int]) -> [String: String] {
-        guard enabled else { return [:] }
         let params = Dictionary(g.params.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
         let outputs = Set(g.outputs)
         let lastFailing = calls.lastIndex { $0.failureBase != nil } ?? -1

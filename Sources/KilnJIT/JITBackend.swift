@@ -67,6 +67,11 @@ public final class JITBackend: ExecutionBackend {
     /// default. (The params checked are every param of a node with an invariant call: a
     /// superset of those the calls read.)
     public var reusesParamTransforms = false
+    /// Write the updates that qualify (`InPlaceUpdates`) into their params' storage, so a param
+    /// and its optimiser moments take one buffer each instead of two — for models whose state
+    /// does not fit twice. Off by default: on AVX2 Zen 3 the update kernels ran 2–25% slower in
+    /// place (MLP Adam b32; cause not found). `KILN_INPLACE=on` turns it on in the CLI.
+    public var updatesInPlace = InPlaceUpdates.requested
     /// Param names the invariant calls read, and the storages they last ran on.
     private let invariantParams: [String]
     /// Update value → the param whose storage it is written into (`InPlaceUpdates`).
@@ -245,7 +250,7 @@ public final class JITBackend: ExecutionBackend {
         // Updates written into their param's storage (`InPlaceUpdates`) where the state alone
         // holds it: a caller keeping the tensor keeps its values.
         var inPlace: [String: TensorStorage] = [:]
-        for (value, target) in inPlaceUpdates where !(reusesParamTransforms && invariantParams.contains(target))
+        for (value, target) in inPlaceUpdates where updatesInPlace && !(reusesParamTransforms && invariantParams.contains(target))
             && state[target]?.hasUniqueStorage() == true {
             inPlace[value] = state[target]?.storage
         }

@@ -40,6 +40,7 @@ struct InPlaceUpdatesTests {
     func adam() throws {
         let graph = try Self.adamStep()
         let jit = try JITBackend(graph: graph)
+        jit.updatesInPlace = true
         let targets = Set(jit.inPlaceUpdates.values)
         // Every update, the weights' too: each is the epilogue of its gradient's generated GEMM,
         // which keeps the product in a scratch tile rather than in the new weights' buffer.
@@ -65,10 +66,24 @@ struct InPlaceUpdatesTests {
         }
     }
 
+    @Test("off by default: every update goes to a fresh buffer")
+    func offByDefault() throws {
+        let graph = try Self.adamStep()
+        let jit = try JITBackend(graph: graph)
+        #expect(!jit.updatesInPlace)
+        var state = initialState(for: graph, seed: 5)
+        let feeds = Self.feeds(for: graph)
+        for n in 0..<2 { _ = try jit.run(inputs: feeds, state: &state, step: n) }
+        let before = state["m_w1"].map { ObjectIdentifier($0.storage) }
+        _ = try jit.run(inputs: feeds, state: &state, step: 2)
+        #expect(state["m_w1"].map { ObjectIdentifier($0.storage) } != before)
+    }
+
     @Test("a caller holding a param's tensor keeps its values: that update goes to a fresh buffer")
     func heldTensorKeepsItsValues() throws {
         let graph = try Self.adamStep()
         let jit = try JITBackend(graph: graph)
+        jit.updatesInPlace = true
         var state = initialState(for: graph, seed: 5)
         let feeds = Self.feeds(for: graph)
         for n in 0..<2 { _ = try jit.run(inputs: feeds, state: &state, step: n) }
