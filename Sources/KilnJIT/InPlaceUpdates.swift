@@ -40,6 +40,9 @@ enum InPlaceUpdates {
         // The last node reading each value (a fused node lists every outer value its body reads).
         var lastReader: [String: Int] = [:]
         for (i, node) in g.nodes.enumerated() { for operand in node.operands { lastReader[operand] = i } }
+        // The calls using each slot, in order (one pass: a step may have thousands of updates).
+        var uses: [Int: [Int]] = [:]
+        for (i, call) in calls.enumerated() { for slot in Set(call.slots) { uses[slot, default: []].append(i) } }
         let stagingUnknown = calls.contains { $0.stagedSlots == nil }
         let staged = Set(calls.flatMap { $0.stagedSlots ?? [] })
         var result: [String: String] = [:]
@@ -49,15 +52,12 @@ enum InPlaceUpdates {
                   case let node = g.nodes[index], node.resultTypes.first(where: { $0.0 == update.value })?.1 == type,
                   readsAligned(node, value: update.value, target: update.target, type: type, stagingUnknown: stagingUnknown),
                   let valueSlot = slots[update.value], let targetSlot = slots[update.target], !staged.contains(valueSlot),
-                  let first = calls.firstIndex(where: { $0.slots.contains(valueSlot) }), first > lastFailing
+                  let valueUses = uses[valueSlot], let first = valueUses.first, first > lastFailing
             else { continue }
             // After the value's first writer, the target is read only by calls that also touch
             // the value (the producing node's own kernels: packing, product, epilogue).
-            let later = calls[first...].filter { $0.slots.contains(targetSlot) }
-            guard later.allSatisfy({ $0.slots.contains(valueSlot) }),
-                  let lastTarget = calls.lastIndex(where: { $0.slots.contains(targetSlot) }),
-                  let lastValue = calls.lastIndex(where: { $0.slots.contains(valueSlot) }), lastTarget <= lastValue
-            else { continue }
+            let valueCalls = Set(valueUses)
+            guard (uses[targetSlot] ?? []).allSatisfy({ $0 < first || valueCalls.contains($0) }) else { continue }
             result[update.value] = update.target
         }
         return result

@@ -74,8 +74,9 @@ public final class JITBackend: ExecutionBackend {
     public var updatesInPlace = InPlaceUpdates.requested
     /// Param names the invariant calls read, and the storages they last ran on.
     private let invariantParams: [String]
-    /// Update value → the param whose storage it is written into (`InPlaceUpdates`).
-    let inPlaceUpdates: [String: String]
+    /// Update value → the param whose storage it is written into (`InPlaceUpdates`): planned
+    /// on the first step that asks for it, not at start-up.
+    private(set) lazy var inPlaceUpdates: [String: String] = InPlaceUpdates.plan(graph, calls: program.map(\.call), slots: slots)
     private var invariantStorages: [TensorStorage] = []
     /// Invariant calls skipped over this backend's life (for tests).
     public private(set) var skippedInvariantCalls = 0
@@ -218,7 +219,6 @@ public final class JITBackend: ExecutionBackend {
         self.program = program
         let invariantSlots = Set(entry.calls.filter(\.invariant).flatMap(\.slots))
         invariantParams = g.params.map(\.name).filter { entry.slots[$0].map(invariantSlots.contains) ?? false }
-        inPlaceUpdates = InPlaceUpdates.plan(g, calls: entry.calls, slots: entry.slots)
         hasParallelKernels = program.contains { $0.call.parallel }
         self.argumentSlots = argumentSlots
         arguments = .allocate(capacity: Swift.max(argumentSlots.count, 1))
@@ -250,8 +250,8 @@ public final class JITBackend: ExecutionBackend {
         // Updates written into their param's storage (`InPlaceUpdates`) where the state alone
         // holds it: a caller keeping the tensor keeps its values.
         var inPlace: [String: TensorStorage] = [:]
-        for (value, target) in inPlaceUpdates where updatesInPlace && !(reusesParamTransforms && invariantParams.contains(target))
-            && state[target]?.hasUniqueStorage() == true {
+        for (value, target) in updatesInPlace ? inPlaceUpdates : [:]
+        where !(reusesParamTransforms && invariantParams.contains(target)) && state[target]?.hasUniqueStorage() == true {
             inPlace[value] = state[target]?.storage
         }
         for param in graph.params {
