@@ -34,7 +34,11 @@ public final class JITSession {
                           l1Bytes: sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE)), l2Bytes: sysconf(Int32(_SC_LEVEL2_CACHE_SIZE)))
     }
 
-    public init() throws {
+    /// A session on this host. `cacheDirectory` names the on-disk cache's folder; nil takes it
+    /// from the environment (`ObjectCache.fromEnvironment`). Tests name their own folder here:
+    /// setting `KILN_CACHE_DIR` would change every concurrently running test's cache too.
+    public init(cacheDirectory: URL? = nil) throws {
+        cache = cacheDirectory.map { ObjectCache(directory: $0) } ?? ObjectCache.fromEnvironment()
         let host = try MachineTarget.host()
         machineTarget = host
         triple = host.triple
@@ -98,7 +102,7 @@ public final class JITSession {
 
     /// Where compiled modules are kept between processes (nil: `KILN_CACHE_DIR=off`).
     public var cacheDirectory: URL? { cache?.directory }
-    let cache = ObjectCache.fromEnvironment()
+    let cache: ObjectCache?
 
     /// Removes every compiled module from the on-disk cache; returns how many.
     public func clearCache() -> Int { cache?.clear() ?? 0 }

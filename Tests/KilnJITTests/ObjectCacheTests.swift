@@ -123,8 +123,6 @@ struct ObjectCacheTests {
     func secondSessionHitsTheCache() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        setenv("KILN_CACHE_DIR", folder.path, 1)
-        defer { unsetenv("KILN_CACHE_DIR") }
         let ir = """
             define i64 @cache_test_triple(i64 %x) {
               %y = mul i64 %x, 3
@@ -133,7 +131,7 @@ struct ObjectCacheTests {
             """
         typealias F = @convention(c) (Int64) -> Int64
         for expectHit in [false, true] {
-            let session = try JITSession()
+            let session = try JITSession(cacheDirectory: folder)
             #expect(session.cacheDirectory?.path == folder.path)
             let compiled = try session.compile(ir, symbols: ["cache_test_triple"])
             #expect(compiled.fromCache == expectHit)
@@ -147,12 +145,10 @@ struct ObjectCacheTests {
     func runsAndCaches() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        setenv("KILN_CACHE_DIR", folder.path, 1)
-        defer { unsetenv("KILN_CACHE_DIR") }
         let names = (0..<24).map { "run_k\($0)" }
         typealias F = @convention(c) (Int64) -> Int64
         for expectHit in [false, true] {
-            let session = try JITSession()  // kept alive while its code runs
+            let session = try JITSession(cacheDirectory: folder)  // kept alive while its code runs
             let compiled = try session.compile(PartedEmissionTests.module(24, prefix: "run_k"), symbols: names)
             #expect(compiled.fromCache == expectHit)
             for (i, name) in names.enumerated() {

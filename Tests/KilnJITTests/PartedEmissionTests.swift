@@ -3,7 +3,7 @@ import Testing
 @testable import KilnJIT
 
 /// Large modules compile in parts, one LLVM context and target machine per thread (running
-/// them, and their parts in the cache: `ObjectCacheTests`, which owns KILN_CACHE_DIR).
+/// them, and their parts in the cache: `ObjectCacheTests`, with a folder of its own).
 struct PartedEmissionTests {
     /// `count` independent kernels k_i(x) = x·(i + 2).
     static func module(_ count: Int, prefix: String) -> String {

@@ -36,10 +36,8 @@ struct StepRecordConsistencyTests {
         let folder = URL(fileURLWithPath: NSTemporaryDirectory() + "kiln-record-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        setenv("KILN_CACHE_DIR", folder.path, 1)
-        defer { unsetenv("KILN_CACHE_DIR") }
-        let session = try JITSession()
-        let id = UUID().uuidString  // unique keys, whichever folder another suite's setenv left
+        let session = try JITSession(cacheDirectory: folder)
+        let id = UUID().uuidString  // unique keys, so no earlier run's record can answer
         session.storeStep("bad-\(id)-step", Self.record(callSlots: [0, 7]))
         var touched = false
         #expect(session.loadStep("bad-\(id)-step", touchedJIT: &touched) == nil)

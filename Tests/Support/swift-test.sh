@@ -13,4 +13,9 @@ if [ -n "${KILN_SKIP_LOG:-}" ]; then
     # whose names contain the word (`… extra tensors are skipped" passed`).
     grep -E '^.{0,6}(Test|Suite) (".*"|[^ ]+) skipped([.:]|$)' "$log" | sed -E 's/^[^TS]*/swift test: /' >> "$KILN_SKIP_LOG" || true
 fi
+if [ "$status" -ne 0 ]; then
+    # CI keeps only the output's tail: repeat every failed test and recorded issue there.
+    echo "swift test failed (exit $status); its failures, from $log:"
+    grep -E '✘|recorded an issue|Expectation failed|error:|Fatal error|Crash' "$log" | head -60
+fi
 exit $status
