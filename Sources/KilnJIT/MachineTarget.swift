@@ -140,6 +140,14 @@ final class MachineTarget {
     /// place of O3's ran the transformer's step 1.12–1.15× slower.
     /// With them, steps measured round-robin against O3 were within the run's noise (ResNet-18,
     /// MobileNetV2, LSTM, transformer, 1024³ GEMM) or faster (LeNet-5, 0.91–0.93).
+    /// The unroller fully unrolls constant-trip loops (the GEMM micro-kernels' register tiles
+    /// need it), but neither partially unrolls larger ones nor adds runtime-unrolled copies of
+    /// the work-unit loops, whose trip counts are unknown: those doubled the optimised IR (an
+    /// unrolled LSTM's Adam step: 1,067 KB with them) for no measured gain. Without them the
+    /// LSTM's cold compile took 0.40 s against 0.68 s (medians of six alternating runs), and
+    /// steps measured side by side were within the runs' noise (LSTM 0.99, LeNet-5 0.99,
+    /// transformer 0.95–1.05, MLP b32 1.02, ResNet-18 b8 0.98, MobileNetV2 b8 1.01, the 32×784×256,
+    /// 32×256×128 and 1024³ GEMMs 0.98–1.01).
     /// `KILN_LLVM_PIPELINE=o3` runs `default<O3>` instead (side-by-side runs).
     static let pipeline: String = {
         if getenv("KILN_LLVM_PIPELINE").map({ String(cString: $0) }) == "o3" { return "default<O3>" }
@@ -148,7 +156,7 @@ final class MachineTarget {
         // not check. LLVM 14–17 have neither the check nor the option.
         let instcombine = llvmMajorVersion >= 18 ? "instcombine<no-verify-fixpoint>" : "instcombine"
         return "cgscc(inline),function(sroa,early-cse<memssa>,\(instcombine),simplifycfg,loop(loop-rotate),loop-mssa(licm),gvn,"
-            + "loop(indvars),loop-vectorize,\(instcombine),loop-unroll<O3>,\(instcombine),simplifycfg)"
+            + "loop(indvars),loop-vectorize,\(instcombine),loop-unroll<O3;no-partial;no-runtime>,\(instcombine),simplifycfg)"
     }()
 
     /// Sets the module's triple and data layout and runs LLVM's verifier; a rejected module is
