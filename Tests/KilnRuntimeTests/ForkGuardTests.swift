@@ -23,7 +23,10 @@ struct ForkGuardTests {
         usleep(20_000)
         #expect(entered.load(ordering: .sequentiallyConsistent) == 0)
         guardLock.unlockShared()
-        #expect(done.wait(timeout: .now() + 5) == .success)
+        // The guard is the process's: other suites' products hold it shared meanwhile, and
+        // glibc's rwlock prefers readers, so the exclusive section may wait for a gap between
+        // them. What is checked is that it runs, not how soon.
+        #expect(done.wait(timeout: .now() + 120) == .success)
         #expect(entered.load(ordering: .sequentiallyConsistent) == 1)
     }
 }
